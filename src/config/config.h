@@ -301,7 +301,7 @@ int cfg_builder_id(const struct cfg_buildbucket_task *t, const char *project,
 
 /*
  * Writes the canonical form of a gitiles ref entry to out: a plain "main"
- * style name becomes "refs/heads/main", a glob "refs/tags/*" becomes
+ * style name becomes "refs/heads/main", a glob "refs/tags/<star>" becomes
  * "regexp:refs/tags/[^/]+", anything else is copied.  Returns 0 or a
  * buf_append error.
  */
