@@ -47,7 +47,7 @@ static int schedule_next_cmd(int argc, char **argv)
 
     optind = 0;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "+", options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
         switch (c) {
         case 'f':
             if (cli_parse_time("--from", optarg, &from) < 0)
