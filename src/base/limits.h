@@ -27,6 +27,14 @@
 /* Longest time-zone name, and largest TZif file we read. */
 #define LIMIT_TZ_NAME_LEN 128
 #define LIMIT_TZIF_BYTES (256u * 1024)
+/* Most distinct zones one time-zone database (tzdb.c) keeps loaded. */
+#define LIMIT_TZ_ZONES 1024
+/*
+ * Most steps of one cron next-time search.  A search in UTC needs at most
+ * about 12 * 130 steps (a month at a time up to 2099); a search in a zone
+ * needs a few more per DST transition it crosses.
+ */
+#define LIMIT_CRON_STEPS 100000
 
 /* Most fire times `tock schedule next` or `tock plan` prints. */
 #define LIMIT_PLAN_TICKS 10000000

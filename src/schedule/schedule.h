@@ -9,7 +9,10 @@
  * Parsing follows LUCI Scheduler (luci-scheduler-spec.md section 2) with two
  * tock extensions that LUCI does not have, both rejected when
  * opts->strict_luci is set:
- *   "TZ=Area/City <cron>"  evaluate the cron expression in that time zone;
+ *   "TZ=Area/City <cron>"  evaluate the cron expression in that time zone
+ *                          (a wall time in a DST gap is skipped; one that
+ *                          occurs twice fires once, at its first
+ *                          occurrence; see cron_expr_next in cron.h);
  *   "H" fields             Jenkins-style stable per-job hash values.
  *
  * Pure: no I/O (time-zone data comes through opts->tz_load), no globals,
@@ -70,6 +73,12 @@ bool schedule_is_absolute(const struct schedule *s);
 
 /* The interval of a relative schedule, in ns (0 for continuously). */
 int64_t schedule_interval(const struct schedule *s);
+
+/*
+ * The time zone of a cron schedule with a "TZ=" prefix (borrowed from the
+ * loader), or NULL (UTC, and for other kinds).
+ */
+const struct tz_zone *schedule_zone(const struct schedule *s);
 
 /*
  * LUCI's Schedule.Next(now, prev):
