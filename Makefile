@@ -42,7 +42,7 @@ endif
 # Fuzz targets need clang's libFuzzer; they always build with ASan+UBSan.
 test-fuzz:
 	@CC=clang cmake -S . -B $(FUZZ_BUILD) -DTOCK_FUZZ=ON >/dev/null
-	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target all
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzzers
 	@cd $(FUZZ_BUILD) && ctest --output-on-failure -L fuzz
 
 bench: deps build
