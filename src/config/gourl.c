@@ -1,0 +1,339 @@
+/*
+ * gourl.c - Go's url.Parse verdicts and strconv.Quote (see gourl.h).
+ */
+#include "config/gourl.h"
+
+static int gourl_hex(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/*
+ * Non-ASCII code points Go's unicode.IsPrint rejects, approximately:
+ * controls, format characters, separators and private use.
+ */
+static bool goquote_nonprint(uint32_t r)
+{
+    return (r >= 0x80 && r <= 0x9f) || r == 0xad || r == 0x61c || r == 0x180e ||
+           (r >= 0x200b && r <= 0x200f) || (r >= 0x2028 && r <= 0x202e) ||
+           (r >= 0x2060 && r <= 0x206f) || r == 0xfeff || (r >= 0xfff9 && r <= 0xfffb) ||
+           (r >= 0xe000 && r <= 0xf8ff) || r == 0xfffe || r == 0xffff || r >= 0xf0000;
+}
+
+char *goquote(const char *s, char *out, size_t outlen)
+{
+    size_t o = 0;
+    const unsigned char *u = (const unsigned char *)s;
+
+#define PUT(...)                                                         \
+    do {                                                                 \
+        int n_ = snprintf(out + o, outlen - o, __VA_ARGS__);             \
+        if (n_ < 0 || (size_t)n_ >= outlen - o)                          \
+            goto full;                                                   \
+        o += (size_t)n_;                                                 \
+    } while (0)
+
+    if (outlen == 0)
+        return out;
+    out[0] = '\0';
+    PUT("\"");
+    for (size_t i = 0; u[i];) {
+        unsigned char c = u[i];
+        if (c < 0x80) {
+            switch (c) {
+            case '\a': PUT("\\a"); break;
+            case '\b': PUT("\\b"); break;
+            case '\f': PUT("\\f"); break;
+            case '\n': PUT("\\n"); break;
+            case '\r': PUT("\\r"); break;
+            case '\t': PUT("\\t"); break;
+            case '\v': PUT("\\v"); break;
+            case '"': PUT("\\\""); break;
+            case '\\': PUT("\\\\"); break;
+            default:
+                if (c < 0x20 || c == 0x7f)
+                    PUT("\\x%02x", c);
+                else
+                    PUT("%c", c);
+            }
+            i++;
+            continue;
+        }
+        /* A UTF-8 sequence (strings from the reader are valid UTF-8). */
+        size_t n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+        uint32_t r;
+        size_t k;
+        for (k = 1; k < n && (u[i + k] & 0xc0) == 0x80; k++)
+            ;
+        if (k != n || n == 1) {
+            PUT("\\x%02x", c);
+            i++;
+            continue;
+        }
+        r = n == 2 ? (uint32_t)(c & 0x1f) : n == 3 ? (uint32_t)(c & 0x0f) : (uint32_t)(c & 0x07);
+        for (k = 1; k < n; k++)
+            r = (r << 6) | (u[i + k] & 0x3f);
+        if (goquote_nonprint(r)) {
+            if (r < 0x10000)
+                PUT("\\u%04x", r);
+            else
+                PUT("\\U%08x", r);
+        } else {
+            PUT("%.*s", (int)n, (const char *)u + i);
+        }
+        i += n;
+    }
+    PUT("\"");
+    return out;
+full:
+    /* Truncated: end with an ellipsis inside the buffer. */
+    if (outlen >= 5)
+        memcpy(out + outlen - 5, "...\"", 5);
+    return out;
+#undef PUT
+}
+
+/* Go's unescape() checks for one component.  host: encodeHost rules. */
+static int gourl_unescape_check(const char *s, size_t n, bool host, const char **ret_bad,
+                                size_t *ret_badlen, bool *ret_invalid_host)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '%') {
+            if (i + 2 >= n || gourl_hex(s[i + 1]) < 0 || gourl_hex(s[i + 2]) < 0) {
+                *ret_bad = s + i;
+                *ret_badlen = n - i > 3 ? 3 : n - i;
+                *ret_invalid_host = false;
+                return -EINVAL;
+            }
+            if (host && gourl_hex(s[i + 1]) < 8 && memcmp(s + i, "%25", 3) != 0) {
+                *ret_bad = s + i;
+                *ret_badlen = 3;
+                *ret_invalid_host = false;
+                return -EINVAL;
+            }
+            i += 2;
+            continue;
+        }
+        if (host && c < 0x80) {
+            bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      strchr("-_.~!$&'()*+,;=:[]<>\"", c) != NULL;
+            if (!ok) {
+                *ret_bad = s + i;
+                *ret_badlen = 1;
+                *ret_invalid_host = true;
+                return -EINVAL;
+            }
+        }
+    }
+    return 0;
+}
+
+static bool gourl_valid_port(const char *p, size_t n)
+{
+    if (n == 0)
+        return true;
+    if (p[0] != ':')
+        return false;
+    for (size_t i = 1; i < n; i++)
+        if (p[i] < '0' || p[i] > '9')
+            return false;
+    return true;
+}
+
+static bool gourl_valid_userinfo(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+            continue;
+        if (strchr("-._:~!$&'()*+,;=%@", c) && c != '\0')
+            continue;
+        if (c >= 0x80)
+            continue;
+        return false;
+    }
+    return true;
+}
+
+int gourl_parse(const char *s, struct gourl *ret, char *reterr_msg, size_t errlen)
+{
+    char q[1024], tmp[64];
+    const char *err = NULL;
+    char errbuf[1100];
+    size_t n = strlen(s);
+    struct gourl u;
+
+    memset(&u, 0, sizeof(u));
+    u.host = "";
+    u.path_empty = true;
+
+    /* Fragment first: Go cuts at the first '#' and checks it separately. */
+    const char *hash = memchr(s, '#', n);
+    size_t un = hash ? (size_t)(hash - s) : n;
+
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == 0x7f) {
+            err = "net/url: invalid control character in URL";
+            goto fail;
+        }
+    }
+    const char *rest = s;
+    size_t rn = un;
+    /* Scheme. */
+    for (size_t i = 0; i < rn; i++) {
+        char c = rest[i];
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
+            continue;
+        if ((c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.') {
+            if (i == 0)
+                break;
+            continue;
+        }
+        if (c == ':') {
+            if (i == 0) {
+                err = "missing protocol scheme";
+                goto fail;
+            }
+            u.has_scheme = true;
+            rest += i + 1;
+            rn -= i + 1;
+        }
+        break;
+    }
+    /* Query: cut at the first '?' (not validated by Parse). */
+    const char *qm = memchr(rest, '?', rn);
+    if (qm)
+        rn = (size_t)(qm - rest);
+    if (rn == 0 || rest[0] != '/') {
+        if (u.has_scheme) {
+            /* Opaque URL like "mailto:x": absolute, nothing more checked. */
+            u.path_empty = true;
+            goto frag;
+        }
+        /* A colon in the first segment would look like a scheme. */
+        const char *slash = memchr(rest, '/', rn);
+        size_t seg = slash ? (size_t)(slash - rest) : rn;
+        if (memchr(rest, ':', seg)) {
+            err = "first path segment in URL cannot contain colon";
+            goto fail;
+        }
+    }
+    if ((u.has_scheme || !(rn >= 3 && memcmp(rest, "///", 3) == 0)) && rn >= 2 &&
+        rest[0] == '/' && rest[1] == '/') {
+        const char *auth = rest + 2;
+        size_t an = rn - 2;
+        const char *slash = memchr(auth, '/', an);
+        if (slash)
+            an = (size_t)(slash - auth);
+        rest = auth + an;
+        rn -= an + 2;
+        /* userinfo@host */
+        const char *at = NULL;
+        for (size_t i = an; i > 0; i--)
+            if (auth[i - 1] == '@') {
+                at = auth + i - 1;
+                break;
+            }
+        const char *host = auth;
+        size_t hn = an;
+        const char *bad;
+        size_t badlen;
+        bool inv;
+        if (at) {
+            if (!gourl_valid_userinfo(auth, (size_t)(at - auth))) {
+                err = "net/url: invalid userinfo";
+                goto fail;
+            }
+            if (gourl_unescape_check(auth, (size_t)(at - auth), false, &bad, &badlen, &inv) < 0) {
+                snprintf(errbuf, sizeof(errbuf), "invalid URL escape %s",
+                         goquote((snprintf(tmp, sizeof(tmp), "%.*s", (int)badlen, bad), tmp), q,
+                                 sizeof(q)));
+                err = errbuf;
+                goto fail;
+            }
+            host = at + 1;
+            hn = (size_t)(auth + an - host);
+        }
+        const char *port = NULL;
+        size_t pn = 0;
+        if (hn && host[0] == '[') {
+            const char *rb = NULL;
+            for (size_t i = hn; i > 0; i--)
+                if (host[i - 1] == ']') {
+                    rb = host + i - 1;
+                    break;
+                }
+            if (!rb) {
+                err = "missing ']' in host";
+                goto fail;
+            }
+            port = rb + 1;
+            pn = (size_t)(host + hn - port);
+        } else {
+            for (size_t i = hn; i > 0; i--)
+                if (host[i - 1] == ':') {
+                    port = host + i - 1;
+                    pn = (size_t)(host + hn - port);
+                    break;
+                }
+        }
+        if (port && !gourl_valid_port(port, pn)) {
+            snprintf(tmp, sizeof(tmp), "%.*s", (int)(pn > 40 ? 40 : pn), port);
+            snprintf(errbuf, sizeof(errbuf), "invalid port %s after host",
+                     goquote(tmp, q, sizeof(q)));
+            err = errbuf;
+            goto fail;
+        }
+        if (gourl_unescape_check(host, hn, true, &bad, &badlen, &inv) < 0) {
+            snprintf(tmp, sizeof(tmp), "%.*s", (int)badlen, bad);
+            snprintf(errbuf, sizeof(errbuf), inv ? "invalid character %s in host name"
+                                                 : "invalid URL escape %s",
+                     goquote(tmp, q, sizeof(q)));
+            err = errbuf;
+            goto fail;
+        }
+        u.host = host;
+        u.host_len = port ? (size_t)(port - host) : hn;
+    }
+    /* Path. */
+    {
+        const char *bad;
+        size_t badlen;
+        bool inv;
+        if (gourl_unescape_check(rest, rn, false, &bad, &badlen, &inv) < 0) {
+            snprintf(tmp, sizeof(tmp), "%.*s", (int)badlen, bad);
+            snprintf(errbuf, sizeof(errbuf), "invalid URL escape %s", goquote(tmp, q, sizeof(q)));
+            err = errbuf;
+            goto fail;
+        }
+        u.path_empty = rn == 0;
+    }
+frag:
+    if (hash) {
+        const char *bad;
+        size_t badlen;
+        bool inv;
+        if (gourl_unescape_check(hash + 1, n - un - 1, false, &bad, &badlen, &inv) < 0) {
+            snprintf(tmp, sizeof(tmp), "%.*s", (int)badlen, bad);
+            snprintf(errbuf, sizeof(errbuf), "invalid URL escape %s", goquote(tmp, q, sizeof(q)));
+            err = errbuf;
+            goto fail;
+        }
+    }
+    *ret = u;
+    return 0;
+fail:
+    if (reterr_msg && errlen) {
+        /* Go: parse "<url>": <err>; the fragment error names the URL without it. */
+        snprintf(reterr_msg, errlen, "parse %s: %s", goquote(s, q, sizeof(q)), err);
+    }
+    return -EINVAL;
+}
