@@ -296,9 +296,10 @@ static size_t tp_utf8_len(const unsigned char *s, size_t n)
 
 /*
  * Decodes one quoted string token (quotes included) and appends it to the
- * scratch buffer.
+ * scratch buffer.  value_pos is where the whole (concatenated) value starts.
  */
-static int tp_decode_string(struct tp_parser *tp, const struct tp_token *t)
+static int tp_decode_string(struct tp_parser *tp, const struct tp_token *t,
+                            struct cfg_pos value_pos)
 {
     const char *p = t->s + 1;
     const char *end = t->s + t->len - 1;
@@ -381,7 +382,8 @@ static int tp_decode_string(struct tp_parser *tp, const struct tp_token *t)
     return 0;
 fail:
     if (r == -E2BIG)
-        return tp_error(tp, t->pos, "string longer than %u bytes", LIMIT_CONFIG_STRING_BYTES);
+        return tp_error(tp, value_pos, "string longer than %u bytes",
+                        LIMIT_CONFIG_STRING_BYTES);
     return r;
 }
 
@@ -402,7 +404,7 @@ static int tp_read_string(struct tp_parser *tp, bool utf8, struct tp_value *v,
         return r;
     struct cfg_pos pos = t->pos;
     while (t->kind == TK_STRING) {
-        r = tp_decode_string(tp, t);
+        r = tp_decode_string(tp, t, pos);
         if (r < 0)
             return r;
         tp_next(tp);
@@ -980,22 +982,16 @@ int tp_parse(const char *data, size_t len, const struct tp_message *root,
     buf_init(&tp.scratch, LIMIT_CONFIG_STRING_BYTES);
 
     if (len > LIMIT_CONFIG_FILE_BYTES) {
-        /* Point at the first byte past the limit. */
-        const char *lim = data + LIMIT_CONFIG_FILE_BYTES;
-        for (const char *p = data; p < lim;) {
-            const char *nl = memchr(p, '\n', (size_t)(lim - p));
-            if (!nl)
-                break;
-            tp.line++;
-            p = tp.line_start = nl + 1;
-        }
-        tp_error(&tp, tp_here(&tp, lim), "file is larger than %u bytes",
+        /* Refused before reading a byte of it. */
+        tp_error(&tp, (struct cfg_pos){ 1, 1 }, "file is larger than %u bytes",
                  LIMIT_CONFIG_FILE_BYTES);
         r = -EFBIG;
         goto out;
     }
     r = tp_parse_fields(&tp, root, '\0', (struct cfg_pos){ 1, 1 }, 0);
 out:
+    if (r == -ENOMEM && reterr_msg && errlen)
+        snprintf(reterr_msg, errlen, "out of memory");
     if (r < 0 && reterr_pos)
         *reterr_pos = tp.err_pos;
     buf_release(&tp.scratch);
