@@ -471,6 +471,17 @@ void tz_zone_resolve(const struct tz_zone *z, int64_t local_s, struct tz_local *
 {
     int64_t t[WINDOW_MAX];
     int32_t off[WINDOW_MAX];
+    /*
+     * Far outside any real date (+-300000 years) the answer is not
+     * meaningful; return local_s itself so nothing below can overflow.
+     */
+    const int64_t far = INT64_C(10000000000000);
+    if (local_s > far || local_s < -far) {
+        ret->n = 1;
+        ret->utc[0] = local_s;
+        ret->edge = local_s + 1;
+        return;
+    }
     /* Any preimage u = local_s - offset lies within this window. */
     int64_t lo = local_s - UTOFF_MAX - 1, hi = local_s - UTOFF_MIN + 1;
     int n = window(z, lo, hi, t, off);

@@ -311,6 +311,7 @@ static void test_errors(void **state)
         {__LINE__, "* * 32 * *", 0, "syntax error in day-of-month field: '32'"},
         {__LINE__, "* * * 13 *", 0, "syntax error in month field: '13'"},
         {__LINE__, "* * * 0 *", 0, "syntax error in month field: '0'"},
+        {__LINE__, "* * * 01 *", 0, "syntax error in month field: '01'"},
         {__LINE__, "* * * * 8", 0, "syntax error in day-of-week field: '8'"},
         {__LINE__, "* * * * * 1969", 0, "syntax error in year field: '1969'"},
         {__LINE__, "* * * * * 2100", 0, "syntax error in year field: '2100'"},
