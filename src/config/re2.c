@@ -621,8 +621,7 @@ static size_t re2_lit_atom(const char *p, const char *end, uint32_t *ret)
         return 0;
     switch (*p) {
     case '.': case '^': case '$': case '(': case ')': case '|': case '*': case '+': case '?':
-    case '{': case '}':
-        return 0;
+        return 0; /* a '{' here is not a repeat (that was taken already): a literal */
     case '\\':
         if (end - p >= 2 && (re2_isalnum((unsigned char)p[1]) && p[1] != 'a' && p[1] != 'f' &&
                              p[1] != 'n' && p[1] != 'r' && p[1] != 't' && p[1] != 'v' &&
@@ -752,7 +751,10 @@ static size_t re2_alt_literal(const char *p, const char *end, char *out, size_t 
         if (!n)
             break;
         const char *after = p + n;
-        if (after < end && (*after == '*' || *after == '+' || *after == '?' || *after == '{'))
+        int min, max;
+        const char *next;
+        if (after < end && (*after == '*' || *after == '+' || *after == '?' ||
+                            (*after == '{' && re2_parse_repeat(after, end, &min, &max, &next))))
             break;
         re2_lit_put_cp(&l, cp);
         p = after;

@@ -722,7 +722,10 @@ static void v_task(struct vctx *v, const struct cfg_job *j, const char *realm)
         if (!(j->tasks_present & (1u << k)))
             continue;
         if (first != CFG_TASK_NONE) {
-            v_error(v, j->task_pos[k], "only one field with task definition must be set, at "
+            /* Point at whichever of the two comes later in the file. */
+            struct cfg_pos a = j->task_pos[first], b = j->task_pos[k];
+            bool b_later = b.line > a.line || (b.line == a.line && b.col > a.col);
+            v_error(v, b_later ? b : a, "only one field with task definition must be set, at "
                     "least two are given (%s and %s)", cfg_task_kind_go_type(first),
                     cfg_task_kind_go_type((enum cfg_task_kind)k));
             return;
