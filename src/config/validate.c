@@ -108,10 +108,13 @@ static bool strmap_has(const struct strmap *m, const char *key)
  * Context
  */
 
-/* The verdict on one schedule string. */
+/*
+ * The verdict on one schedule string.  tock's own schedule extensions (TZ=,
+ * H) are features, not legacy forms: no warning by default; strict_luci
+ * makes schedule_parse reject them.
+ */
 struct sched_verdict {
-    char *err;        /* NULL: valid */
-    char *strict_err; /* valid for tock, but not for LUCI: LUCI's error */
+    char *err; /* NULL: valid */
 };
 
 /* The verdict on one regexp string. */
@@ -167,6 +170,9 @@ static void v_exit(struct vctx *v, size_t len)
     v->path_len = len;
     v->path[len] = '\0';
 }
+
+static void v_diag(struct vctx *v, enum cfg_severity sev, struct cfg_pos pos, const char *fmt,
+                   va_list ap) __attribute__((format(printf, 4, 0)));
 
 static void v_diag(struct vctx *v, enum cfg_severity sev, struct cfg_pos pos, const char *fmt,
                    va_list ap)
@@ -315,13 +321,6 @@ static const struct sched_verdict *v_schedule_verdict(struct vctx *v, const stru
         sv->err = v_strdup(v, err);
         return sv;
     }
-    if (!o.strict_luci) {
-        o.strict_luci = true;
-        r = schedule_parse(j->schedule, &o, &s, err, sizeof(err));
-        schedule_free(s);
-        if (r == -EINVAL)
-            sv->strict_err = v_strdup(v, err);
-    }
     return sv;
 }
 
@@ -335,10 +334,6 @@ static void v_schedule(struct vctx *v, const struct cfg_job *j)
     if (sv->err)
         v_error(v, j->schedule_pos, "%s is not valid value for 'schedule' field - %s",
                 j->schedule, sv->err);
-    else if (sv->strict_err)
-        v_lenient(v, j->schedule_pos, "supports this extension",
-                  "%s is not valid value for 'schedule' field - %s", j->schedule,
-                  sv->strict_err);
 }
 
 /* ---------------------------------------------------------------------------
@@ -840,7 +835,6 @@ out:
         struct sched_verdict *sv = v->schedules.v ? v->schedules.v[i].value : NULL;
         if (sv) {
             free(sv->err);
-            free(sv->strict_err);
             free(sv);
         }
     }
