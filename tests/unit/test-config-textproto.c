@@ -549,7 +549,8 @@ static void test_not_nul_terminated(void **state)
     (void)state;
     /* The input ends exactly at a token; nothing past len is read. */
     static const char *inputs[] = { "job {}", "job { id: \"x\" }", "job { noop { sleep_ms: 12",
-                                    "job { id: 'a' 'b'", "job { triggering_policy { log_base: 1.5f" };
+                                    "job { id: 'a' 'b'",
+                                    "job { triggering_policy { log_base: 1.5f" };
     for (size_t i = 0; i < ARRAY_SIZE(inputs); i++) {
         size_t n = strlen(inputs[i]);
         char *copy = malloc(n);

@@ -400,7 +400,8 @@ static const struct builder_case builder_cases[] = {
     { __LINE__, "@legacy", "buck", "b", false, "proj/buck/b" },
     { __LINE__, "realm", "luci.proj.buck", "b", false, "proj/buck/b (v1)" },
     { __LINE__, "realm", "luci.proj.buck", "b", true,
-      "legacy v1 bucket names like \"luci.proj.buck\" are no longer allowed, use \"buck\" instead" },
+      "legacy v1 bucket names like \"luci.proj.buck\" are no longer allowed, use \"buck\" "
+      "instead" },
     { __LINE__, "realm", "luci.another-proj.buck", "b", true,
       "legacy v1 bucket names like \"luci.another-proj.buck\" are no longer allowed, use "
       "\"another-proj:buck\" instead" },
