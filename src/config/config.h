@@ -281,7 +281,7 @@ int cfg_validate(const struct cfg_project *p, const struct cfg_validate_options 
  */
 const char *cfg_job_realm(const struct cfg_job *j);
 
-/* Buildbucket builder id derived as in spec 4.1.2 (v2 form). */
+/* Buildbucket builder id derived as in spec 4.1.2 (v2 form; parts over 255 bytes are cut). */
 struct cfg_builder_id {
     char project[256];
     char bucket[256];

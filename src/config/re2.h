@@ -38,7 +38,10 @@ struct re2_regexp *re2_regexp_free(struct re2_regexp *re);
 void re2_regexp_literal_prefix(const struct re2_regexp *re, char *out, size_t outlen,
                                bool *ret_complete);
 
-/* True if subject[0..len) matches the whole regexp (anchored at both ends). */
+/*
+ * True if subject[0..len) matches the whole regexp (anchored at both ends).
+ * Uses match data owned by re: not for concurrent use of one regexp.
+ */
 bool re2_regexp_full_match(const struct re2_regexp *re, const char *subject, size_t len);
 
 #endif
