@@ -104,6 +104,7 @@ cat >"$cfg" <<'CFG'
 job {
   id: "a"
   buildbucket {
+    bucket: "ci"
     builder: "b"
   }
 }
@@ -120,7 +121,7 @@ CFG
 run "$TOCK" validate "$cfg"
 expect_rc 1 "validate finds errors"
 expect_out_has "error: (job / a / task): field 'server' is required" "missing server"
-expect_out_has "$cfg:8:" "duplicate id reported at its line"
+expect_out_has "$cfg:9:3: error: (job / a): duplicate id" "duplicate id reported at its line"
 expect_out_has "duplicate id \"a\"" "duplicate id message"
 expect_out_has "referencing unknown job \"nobody\" in 'triggers' field" "unknown job"
 expect_out_has "1 files, 2 jobs, 1 triggers, 3 errors" "summary counts"
