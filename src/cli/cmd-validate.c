@@ -7,6 +7,7 @@
 
 #include "base/buf.h"
 #include "base/file.h"
+#include "base/limits.h"
 #include "cli/project-files.h"
 
 static const char validate_help[] =
@@ -73,9 +74,14 @@ int cmd_validate(int argc, char **argv)
         struct project_file f;
         int r = project_file_load(&f, files.paths[i], strict);
         if (r < 0) {
-            cli_error("cannot read %s: %s", files.paths[i], strerror(-r));
+            if (r == -EFBIG)
+                cli_error("cannot read %s: larger than the %u MiB limit for a config file",
+                          files.paths[i], LIMIT_CONFIG_FILE_BYTES >> 20);
+            else
+                cli_error("cannot read %s: %s", files.paths[i], strerror(-r));
             project_file_release(&f);
             status = EXIT_USAGE;
+            n_errors++;
             continue;
         }
         for (size_t k = 0; k < f.diags.n; k++) {
