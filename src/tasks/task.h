@@ -1,0 +1,142 @@
+/*
+ * task.h - the contract between the engine and task managers.
+ *
+ * A task manager does the work of one kind of job ("noop", "url_fetch",
+ * later "buildbucket", "gitiles", "git").  The engine owns every invocation;
+ * for each event (launch, timer, notification, abort) it builds a struct
+ * task_ctl from the stored invocation, calls the manager *outside any store
+ * transaction*, then saves what the manager changed (status, task data,
+ * view URL, debug-log lines, timers, emitted triggers) in one transaction.
+ * This is LUCI's Controller (luci-scheduler-spec.md 3.12).
+ *
+ * Rules for managers:
+ * - Be idempotent per invocation: a crash between the call and the save
+ *   makes the engine call again with the same invocation id (use it as the
+ *   idempotency key of remote calls, e.g. Buildbucket's requestId).
+ * - Return 0 on success, TASK_ERR_TRANSIENT to be called again later (a
+ *   launch goes to RETRYING), TASK_ERR_FATAL to fail the invocation.  Put a
+ *   one-line reason in ctl->err when returning an error.
+ * - Never block longer than the task's own timeout; never keep pointers to
+ *   the ctl after returning.
+ *
+ * JSON shapes (jansson json_t, field names as in LUCI's protobuf JSON):
+ *
+ *   task definition: exactly one of
+ *     {"noop": {"sleepMs": "1000", "triggersCount": "2"}}
+ *     {"urlFetch": {"method": "GET", "url": "https://...", "timeoutSec": 30}}
+ *     {"buildbucket": {...}}, {"gitiles": {...}}
+ *   (int64 values are strings, int32 are numbers, absent = default;
+ *    task_def_from_config() in tasks/registry.h builds it from a config job.)
+ *
+ *   trigger (internal form, spec 3.5; the public scheduler.Trigger JSON is
+ *   the subset id/title/url/payload):
+ *     {"id": "noop:123:0", "jobId": "proj/job", "invocationId": "123",
+ *      "created": "2026-01-01T00:00:00Z", "orderInBatch": "0",
+ *      "title": "...", "url": "...", "emittedByUser": "user:a@example.com",
+ *      one payload of:
+ *        "cron": {"generation": "3"}   "webui": {}   "noop": {"data": "..."}
+ *        "gitiles": {"repo": "...", "ref": "...", "revision": "...",
+ *                    "properties": {...}, "tags": ["k:v"]}
+ *        "buildbucket": {"properties": {...}, "tags": ["k:v"]}}
+ *
+ *   request (what the triggering policy built, spec 3.10):
+ *     {"triggeredBy": "user:...", "incomingTriggers": [trigger, ...],
+ *      "properties": {...}, "tags": ["k:v", ...]}
+ */
+#ifndef TOCK_TASKS_TASK_H
+#define TOCK_TASKS_TASK_H
+
+#include "base/compat.h"
+
+#include <jansson.h>
+
+#define TASK_ERR_TRANSIENT (-EAGAIN)
+#define TASK_ERR_FATAL (-EINVAL)
+
+/* Invocation statuses, spec 3.3, with their exact names. */
+enum inv_status {
+    INV_STARTING,
+    INV_RETRYING,
+    INV_RUNNING,
+    INV_SUCCEEDED,
+    INV_FAILED,
+    INV_OVERRUN,
+    INV_ABORTED,
+    _INV_STATUS_MAX,
+};
+
+const char *inv_status_name(enum inv_status s);
+/* Returns the status named name, or -EINVAL. */
+int inv_status_from_name(const char *name);
+bool inv_status_is_final(enum inv_status s);
+bool inv_status_is_initial(enum inv_status s); /* STARTING or RETRYING */
+
+struct task_ctl;
+
+/* What the engine provides to a manager during one call. */
+struct task_ctl_ops {
+    /* Appends one line to the invocation's debug log (spec 3.18). */
+    void (*log)(struct task_ctl *c, const char *msg);
+    /*
+     * Adds a timer delivered after delay_ns with title and payload (any
+     * string, may be NULL) to handle_timer(); logs "Scheduling timer ...".
+     * Returns 0 or -errno.
+     */
+    int (*add_timer)(struct task_ctl *c, int64_t delay_ns, const char *title,
+                     const char *payload);
+    /*
+     * Emits a trigger (ownership of the JSON object moves to the engine);
+     * the engine fills jobId, invocationId, and created/orderInBatch when
+     * absent, logs "Emitting a trigger <id>", and fans it out on save.
+     */
+    int (*emit_trigger)(struct task_ctl *c, json_t *trigger);
+    /* Saves now (e.g. before a long wait), as LUCI's ctl.Save(). */
+    int (*save)(struct task_ctl *c);
+    /* The engine's clock. */
+    int64_t (*now)(struct task_ctl *c);
+};
+
+struct task_ctl {
+    const struct task_ctl_ops *ops;
+    void *engine; /* private to the engine */
+
+    /* Read-only for the manager. */
+    const char *job_id;  /* "project/job" */
+    const char *project;
+    int64_t invocation_id;
+    const char *realm_id; /* "project:realm" */
+    int attempt;          /* 1 on the first launch */
+    const json_t *task;   /* task definition */
+    const json_t *request;
+
+    /* The manager reads and changes these; the engine saves them. */
+    enum inv_status status;
+    json_t *task_data; /* owned by the ctl; NULL = none */
+    char view_url[2048];
+
+    /* A one-line reason when a call returns an error. */
+    char err[512];
+};
+
+/* Formats and appends a debug-log line through ctl->ops->log. */
+void task_ctl_logf(struct task_ctl *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+struct task_manager {
+    const char *name;   /* "noop", "url_fetch": the config's task field */
+    bool multistage;    /* false: all work happens in launch() (spec 4.0) */
+    void *ctx;          /* the manager's own settings */
+
+    /* Starts the task; must move ctl->status out of STARTING/RETRYING. */
+    int (*launch)(const struct task_manager *m, struct task_ctl *c);
+    /* A timer added by add_timer() is due.  May be NULL (ignored). */
+    int (*handle_timer)(const struct task_manager *m, struct task_ctl *c, const char *title,
+                        const char *payload);
+    /* A Pub/Sub push addressed to this invocation.  May be NULL. */
+    int (*handle_notification)(const struct task_manager *m, struct task_ctl *c,
+                               const json_t *message);
+    /* Abort requested; the engine sets ABORTED afterwards.  May be NULL. */
+    int (*abort)(const struct task_manager *m, struct task_ctl *c);
+};
+
+#endif
