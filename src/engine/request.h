@@ -1,0 +1,72 @@
+/*
+ * request.h - building an invocation request from a batch of triggers
+ * (luci-scheduler-spec.md 3.10) and checking the tags it carries.
+ *
+ * A request (tasks/task.h) is
+ *   {"triggeredBy": "<identity>",       absent when "" or mixed
+ *    "incomingTriggers": [trigger...],  copies of the batch, oldest first
+ *    "properties": {...},               absent when the payload gives none
+ *    "tags": ["k:v", ...]}              absent when the payload gives none
+ * Properties and tags come only from the newest (last) trigger:
+ *   cron, webui        nothing
+ *   noop               {"noop_trigger_data": data}
+ *   buildbucket        its properties and tags verbatim
+ *   gitiles            its properties overlaid with revision, branch (= ref)
+ *                      and repository (= repo as written); tags
+ *                      "buildset:commit/gitiles/<host>/<project>/+/<revision>",
+ *                      "gitiles_ref:<ref>", then its own tags, exact
+ *                      duplicates dropped (first kept)
+ *   none / unknown     nothing; debug log "Unrecognized trigger payload of
+ *                      type <nil>, ignoring"
+ * A gitiles repo that does not normalise (request_gitiles_repo) leaves the
+ * request without properties and tags and logs `Bad repo URL "<url>" in
+ * the trigger - <err>`.
+ *
+ * Pure: no I/O.
+ */
+#ifndef TOCK_ENGINE_REQUEST_H
+#define TOCK_ENGINE_REQUEST_H
+
+#include "base/compat.h"
+#include "base/buf.h"
+
+#include <jansson.h>
+
+/* Longest gitiles host and project request_gitiles_repo returns. */
+#define REQUEST_GITILES_HOST_MAX 256
+#define REQUEST_GITILES_PROJECT_MAX 1024
+
+/*
+ * Builds the request for batch[0..n-1] (n >= 1, oldest first; the triggers
+ * are copied, not taken).  triggered_by may be NULL or "" (no
+ * "triggeredBy").  Messages for the request's debug log are appended to
+ * debug_log (may be NULL) as plain "message\n" lines; LUCI also copies
+ * them to the triage log, which is the caller's job.  Returns 0 and a new
+ * object in *ret_request, -EINVAL (n == 0 or a trigger is not an object),
+ * or -ENOMEM / -E2BIG (from debug_log).
+ */
+int request_build(const json_t *const *batch, size_t n, const char *triggered_by,
+                  json_t **ret_request, struct buf *debug_log);
+
+/*
+ * Normalises a gitiles repo URL as LUCI does: https only, a host ending in
+ * ".googlesource.com", no user info, query, fragment or '+' in the path, a
+ * leading "/a/" and a trailing "/" and ".git" removed, a non-empty path.
+ * Returns 0 with the host and the project (the path without its leading
+ * '/') in ret_host/ret_project, or -EINVAL with the reason in err (e.g.
+ * "only .googlesource.com repos are supported", "only https scheme is
+ * supported").
+ */
+int request_gitiles_repo(const char *url, char *ret_host, size_t hostlen, char *ret_project,
+                         size_t projectlen, char *err, size_t errlen);
+
+/*
+ * Checks and sorts the tags of a request for storage in an invocation:
+ * each must be a string "key:value" (containing ':'); the result is sorted
+ * bytewise (duplicates kept).  tags may be NULL (gives []).  Returns 0 and
+ * a new array in *ret, -EINVAL with `rejecting bad tags: bad tag, not a
+ * 'key:value' pair: "<t>"` in err, or -ENOMEM.
+ */
+int request_tags_sorted(const json_t *tags, json_t **ret, char *err, size_t errlen);
+
+#endif
