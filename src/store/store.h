@@ -1,0 +1,381 @@
+/*
+ * store.h - the engine's durable state behind one ops table.
+ *
+ * A store holds rows (projects, jobs, invocations, pending triggers with
+ * dedup tombstones, trigger fates, triage logs) and the durable task
+ * queue.  The engine sees only this header; back ends (sqlite.c today,
+ * PostgreSQL next) export a struct store_ops and are chosen by the URL
+ * given to store_open().  docs/internals/STORE-CONTRACT.md is the long
+ * form of the contract below; every back end must keep it.
+ *
+ * Transactions.  Every read and write goes through a transaction:
+ *
+ *   struct store_tx *tx = NULL;
+ *   r = store_begin(s, &tx);
+ *   if (r < 0) goto out;
+ *   r = store_job_get(tx, "p/j", &job);
+ *   ...
+ *   r = store_commit(tx);       (or store_rollback(tx))
+ *
+ * - A transaction is serializable with respect to every other transaction
+ *   of every process sharing the store, and all or nothing: after a crash
+ *   either all of its writes (task rows included) are there or none are.
+ *   store_commit() returns only when the commit is durable.
+ * - A transaction belongs to the thread that began it and must end (commit
+ *   or rollback) on that thread; a thread holds at most one.  Keep them
+ *   short: never call a task manager or the network inside one.
+ * - An op that fails leaves the transaction usable only for rollback,
+ *   except the documented "soft" results (-ENOENT, -EEXIST, -ESTALE and a
+ *   positive "duplicate" return), which change nothing.
+ * - store_commit() consumes tx even when it fails (-EIO, or -EAGAIN when
+ *   a concurrent writer won: the caller may redo the whole transaction).
+ *
+ * The task queue.  A task row is (id, kind, job, invocation, payload JSON,
+ * due time, dedup key, lease owner, lease expiry, attempts):
+ * - Enqueue is transactional: the row exists iff the transaction commits.
+ * - A dedup key is unique among live rows: enqueueing a key that a live row
+ *   already has is a no-op that returns 1.  Finished rows are deleted, so
+ *   the key may be used again afterwards.
+ * - store_task_lease() (in its own short transaction) picks one row with
+ *   due <= now whose lease is free or expired, oldest due first, sets the
+ *   lease owner and expiry and increments attempts.  Two workers never
+ *   hold the same row: a lease is taken only if free or expired.  A worker
+ *   that dies loses nothing: its lease expires and another takes the row
+ *   (the attempt is counted, as App Engine's TaskExecutionCount is).
+ * - store_task_done() deletes a leased row in the handler's transaction,
+ *   and store_task_retry() frees the lease and moves the due time; both
+ *   only if the caller still owns the lease (else -ESTALE: the lease was
+ *   lost and the work belongs to someone else now).
+ * - Delivery is therefore at least once; handlers are idempotent.
+ *
+ * Pending triggers and tombstones.  store_trigger_add() adds a trigger to
+ * a job's pending set unless the same trigger id is already pending or was
+ * popped (consumed or dropped) less than dedup_window ago; store_trigger_pop()
+ * removes a pending trigger and writes the tombstone.
+ *
+ * Invocations are updated with a compare-and-set on their mutations count
+ * (store_inv_update): the optimistic concurrency of spec 3.12.
+ *
+ * Strings in rows are heap-allocated, owned by the row and freed by its
+ * _release function; NULL string fields are stored as "".  JSON-valued
+ * fields are JSON texts; the store does not look inside them.  Times are
+ * int64 ns since the epoch (0 = none).
+ *
+ * Errors: 0 or negative errno.  -ENOENT (no such row), -EEXIST, -ESTALE
+ * (lost compare-and-set or lease), -EIO (the back end failed: the message
+ * is in store_errmsg()), -ENOMEM, -EINVAL.  Outputs are written only on
+ * success.
+ */
+#ifndef TOCK_STORE_STORE_H
+#define TOCK_STORE_STORE_H
+
+#include "base/compat.h"
+
+/* Bounds. NEEDSWORK: belong in base/limits.h (owned by the lead). */
+#define LIMIT_STORE_URL 4096          /* longest store URL */
+#define LIMIT_STORE_ROWS 1000000      /* most rows one list op returns */
+#define LIMIT_STORE_TEXT (64u << 20)  /* longest text/JSON column we accept */
+
+struct store;
+struct store_tx;
+
+/* A project row: the config revision last applied. */
+struct store_project {
+    char *id;
+    char *revision;
+    char *revision_url;
+    bool enabled;
+    int64_t updated;
+};
+
+/* A job row (spec 3.1 Job). */
+struct store_job {
+    char *id;            /* "project/name" */
+    char *project;
+    char *name;
+    char *realm_id;
+    int flavor;          /* engine_flavor */
+    bool enabled;
+    bool paused;
+    int64_t paused_when;
+    char *paused_by;
+    char *paused_reason;
+    char *revision;
+    char *revision_url;
+    char *schedule;      /* configured (defaulted) schedule text */
+    char *task_json;     /* task definition */
+    char *policy_json;   /* triggering policy as configured, "" = none */
+    char *triggered_json; /* JSON array of job ids (sorted, unique) */
+    char *cron_json;     /* cron machine state */
+    char *active_json;   /* JSON array of active invocation ids (strings) */
+    char *finished_json; /* JSON array of {"id", "finished"} (10 min horizon) */
+    int64_t last_triage;
+};
+
+/* An invocation row (spec 3.1 Invocation). */
+struct store_inv {
+    int64_t id;
+    char *job_id;
+    char *realm_id;
+    int64_t started;
+    int64_t finished;
+    char *status;          /* inv_status_name() */
+    char *triggered_by;
+    char *request_json;    /* {"triggeredBy","incomingTriggers","properties","tags"} */
+    char *task_json;
+    char *revision;
+    char *revision_url;
+    char *triggered_json;  /* target job ids at creation */
+    char *debug_log;
+    int retry_count;
+    char *view_url;
+    char *task_data_json;  /* "" = none */
+    int64_t mutations;     /* MutationsCount */
+    char *aborted_by;      /* AsyncState.AbortedBy, "" = none */
+    char *timers_json;     /* pending timers: [{"id","created","eta","title","payload"}] */
+    char *outgoing_json;   /* emitted triggers array */
+};
+
+/* A pending trigger. */
+struct store_trigger {
+    char *job_id;
+    char *trigger_id;
+    int64_t created;
+    int64_t order;   /* orderInBatch */
+    char *json;      /* the internal trigger object */
+};
+
+/* A task queue row. */
+struct store_task {
+    int64_t id;          /* assigned by enqueue */
+    char *kind;
+    char *job_id;
+    int64_t inv_id;      /* 0 = none */
+    char *payload_json;  /* "" = none */
+    int64_t due;
+    char *dedup_key;     /* "" = none */
+    char *lease_owner;   /* "" = free */
+    int64_t lease_expiry;
+    int attempts;        /* leases taken so far, this one included */
+    int64_t created;
+};
+
+/* A trigger fate row. */
+struct store_fate {
+    int64_t id;          /* assigned by insert */
+    char *job_id;
+    char *trigger_id;
+    char *title;
+    char *url;
+    int64_t created;     /* the trigger's created time */
+    char *fate;          /* engine_fate_name() */
+    int64_t inv_id;      /* 0 = none */
+    char *reason;
+    int64_t decided_at;  /* 0 while PENDING */
+    int64_t arrived_at;
+};
+
+void store_project_release(struct store_project *p);
+void store_job_release(struct store_job *j);
+void store_inv_release(struct store_inv *v);
+void store_trigger_release(struct store_trigger *t);
+void store_task_release(struct store_task *t);
+void store_fate_release(struct store_fate *f);
+/* Release n rows and free the array. NULL-safe. */
+void store_jobs_free(struct store_job *v, size_t n);
+void store_invs_free(struct store_inv *v, size_t n);
+void store_triggers_free(struct store_trigger *v, size_t n);
+void store_fates_free(struct store_fate *v, size_t n);
+
+/*
+ * A back end.  Every op behaves as the store_* wrapper of the same name
+ * documented below; back ends may assume valid arguments (the wrappers
+ * check them).
+ */
+struct store_ops {
+    const char *scheme; /* "sqlite" */
+    int (*open)(const char *rest, struct store **ret, char *err, size_t errlen);
+    void (*close)(struct store *s);
+    const char *(*errmsg)(struct store *s);
+
+    int (*begin)(struct store *s, struct store_tx **ret);
+    int (*commit)(struct store_tx *tx);
+    void (*rollback)(struct store_tx *tx);
+
+    int (*project_get)(struct store_tx *tx, const char *id, struct store_project *ret);
+    int (*project_put)(struct store_tx *tx, const struct store_project *p);
+
+    int (*job_get)(struct store_tx *tx, const char *id, struct store_job *ret);
+    int (*job_put)(struct store_tx *tx, const struct store_job *j);
+    int (*job_list)(struct store_tx *tx, const char *project, bool enabled_only,
+                    struct store_job **ret, size_t *n);
+
+    int (*inv_get)(struct store_tx *tx, int64_t id, struct store_inv *ret);
+    int (*inv_insert)(struct store_tx *tx, const struct store_inv *v);
+    int (*inv_update)(struct store_tx *tx, const struct store_inv *v, int64_t expected_mutations);
+    int (*inv_set_aborted_by)(struct store_tx *tx, int64_t id, const char *who);
+    int (*inv_list)(struct store_tx *tx, const char *job_id, int64_t after_id, size_t limit,
+                    struct store_inv **ret, size_t *n);
+
+    int (*trigger_add)(struct store_tx *tx, const struct store_trigger *t, int64_t now,
+                       int64_t dedup_window);
+    int (*trigger_list)(struct store_tx *tx, const char *job_id, size_t limit,
+                        struct store_trigger **ret, size_t *n);
+    int (*trigger_count)(struct store_tx *tx, const char *job_id, size_t *ret);
+    int (*trigger_pop)(struct store_tx *tx, const char *job_id, const char *trigger_id,
+                       int64_t now);
+    int (*tombstone_purge)(struct store_tx *tx, int64_t older_than, size_t *ret_n);
+
+    int (*task_enqueue)(struct store_tx *tx, const struct store_task *t, int64_t *ret_id);
+    int (*task_lease)(struct store_tx *tx, int64_t now, const char *owner, int64_t lease_ns,
+                      struct store_task *ret);
+    int (*task_done)(struct store_tx *tx, int64_t id, const char *owner);
+    int (*task_retry)(struct store_tx *tx, int64_t id, const char *owner, int64_t due);
+    int (*task_next_due)(struct store_tx *tx, int64_t *ret);
+    int (*task_count)(struct store_tx *tx, const char *kind, size_t *ret);
+
+    int (*fate_insert)(struct store_tx *tx, const struct store_fate *f, int64_t *ret_id);
+    int (*fate_decide)(struct store_tx *tx, const char *job_id, const char *trigger_id,
+                       const char *fate, int64_t inv_id, const char *reason, int64_t now);
+    int (*fate_list)(struct store_tx *tx, const char *job_id, const char *trigger_id,
+                     size_t limit, struct store_fate **ret, size_t *n);
+    int (*fate_purge)(struct store_tx *tx, int64_t older_than, size_t *ret_n);
+
+    int (*triage_log_put)(struct store_tx *tx, const char *job_id, int64_t when,
+                          const char *log);
+    int (*triage_log_get)(struct store_tx *tx, const char *job_id, int64_t *ret_when,
+                          char **ret_log);
+};
+
+/* The common head of every back end's store object. */
+struct store {
+    const struct store_ops *ops;
+};
+
+/* The SQLite back end: "sqlite:PATH" (":memory:" works for one connection). */
+extern const struct store_ops store_sqlite_ops;
+
+/*
+ * Opens a store by URL ("sqlite:/var/lib/tock/tock.db"), creating and
+ * migrating its schema.  Returns 0 and the store in *ret; -EINVAL (unknown
+ * scheme, bad URL), -EPROTO (the database was written by a newer tock:
+ * "database schema version N is newer than this tock knows (M)"), -EIO;
+ * err (may be NULL) receives a one-line message on failure.
+ */
+int store_open(const char *url, struct store **ret, char *err, size_t errlen);
+
+/* Closes the store; no transaction may be open.  NULL-safe; returns NULL. */
+struct store *store_close(struct store *s);
+
+/* The last back-end error message of the store ("" if none); thread-local copy. */
+const char *store_errmsg(struct store *s);
+
+/* Begins a transaction (blocking while another thread of this process holds one). */
+int store_begin(struct store *s, struct store_tx **ret);
+/* Commits (durably) and consumes tx.  -EIO, -EAGAIN (conflict: redo). */
+int store_commit(struct store_tx *tx);
+/* Rolls back and consumes tx. NULL-safe. */
+void store_rollback(struct store_tx *tx);
+
+/* ---- projects ---- */
+int store_project_get(struct store_tx *tx, const char *id, struct store_project *ret);
+/* Inserts or replaces. */
+int store_project_put(struct store_tx *tx, const struct store_project *p);
+
+/* ---- jobs ---- */
+/* Any job, disabled included.  -ENOENT. */
+int store_job_get(struct store_tx *tx, const char *id, struct store_job *ret);
+/* Inserts or replaces the whole row. */
+int store_job_put(struct store_tx *tx, const struct store_job *j);
+/* Jobs of project (NULL = all), sorted by id; at most LIMIT_STORE_ROWS. */
+int store_job_list(struct store_tx *tx, const char *project, bool enabled_only,
+                   struct store_job **ret, size_t *n);
+
+/* ---- invocations ---- */
+int store_inv_get(struct store_tx *tx, int64_t id, struct store_inv *ret);
+/* -EEXIST if the id is taken. */
+int store_inv_insert(struct store_tx *tx, const struct store_inv *v);
+/*
+ * Replaces the row (but not its aborted_by) if its stored mutations count
+ * is expected_mutations; v->mutations is the new count.  -ESTALE otherwise
+ * (a concurrent modification), -ENOENT.
+ */
+int store_inv_update(struct store_tx *tx, const struct store_inv *v, int64_t expected_mutations);
+/* Sets aborted_by without touching the mutations count. -ENOENT. */
+int store_inv_set_aborted_by(struct store_tx *tx, int64_t id, const char *who);
+/*
+ * Invocations of job_id with id > after_id (0 = all), ascending id (newest
+ * first, spec 3.4), at most limit (<= LIMIT_STORE_ROWS).  Rows carry no
+ * debug_log (it is "").
+ */
+int store_inv_list(struct store_tx *tx, const char *job_id, int64_t after_id, size_t limit,
+                   struct store_inv **ret, size_t *n);
+
+/* ---- pending triggers ---- */
+/*
+ * Adds t to job t->job_id's pending set.  Returns 0 when added, 1 when the
+ * trigger id is already pending or has a tombstone younger than
+ * dedup_window (nothing changes).
+ */
+int store_trigger_add(struct store_tx *tx, const struct store_trigger *t, int64_t now,
+                      int64_t dedup_window);
+/* Pending triggers, oldest first (created, order, id); at most limit. */
+int store_trigger_list(struct store_tx *tx, const char *job_id, size_t limit,
+                       struct store_trigger **ret, size_t *n);
+int store_trigger_count(struct store_tx *tx, const char *job_id, size_t *ret);
+/* Removes a pending trigger and writes its tombstone at now.  -ENOENT. */
+int store_trigger_pop(struct store_tx *tx, const char *job_id, const char *trigger_id,
+                      int64_t now);
+/* Deletes tombstones written before older_than; *ret_n (may be NULL) = how many. */
+int store_tombstone_purge(struct store_tx *tx, int64_t older_than, size_t *ret_n);
+
+/* ---- task queue ---- */
+/*
+ * Enqueues t (id, lease and attempts ignored).  Returns 0 and the new id in
+ * *ret_id (may be NULL), or 1 if a live row has the same non-empty dedup
+ * key (nothing enqueued).
+ */
+int store_task_enqueue(struct store_tx *tx, const struct store_task *t, int64_t *ret_id);
+/*
+ * Leases the due row (due <= now, lease free or expired) with the
+ * smallest (due, id): lease_owner = owner, lease_expiry = now + lease_ns,
+ * attempts + 1.  -ENOENT when nothing is due.
+ */
+int store_task_lease(struct store_tx *tx, int64_t now, const char *owner, int64_t lease_ns,
+                     struct store_task *ret);
+/* Deletes a row leased by owner.  -ESTALE if owner lost the lease, -ENOENT. */
+int store_task_done(struct store_tx *tx, int64_t id, const char *owner);
+/* Frees the lease of a row leased by owner and sets its due time.  -ESTALE, -ENOENT. */
+int store_task_retry(struct store_tx *tx, int64_t id, const char *owner, int64_t due);
+/*
+ * The time the next row becomes leasable: min over rows of (due if free,
+ * max(due, lease_expiry) if leased); INT64_MAX when the queue is empty.
+ */
+int store_task_next_due(struct store_tx *tx, int64_t *ret);
+/* Rows of kind (NULL = all). */
+int store_task_count(struct store_tx *tx, const char *kind, size_t *ret);
+
+/* ---- trigger fates ---- */
+int store_fate_insert(struct store_tx *tx, const struct store_fate *f, int64_t *ret_id);
+/*
+ * Decides the newest PENDING fate row of (job_id, trigger_id): sets fate,
+ * inv_id, reason and decided_at = now.  -ENOENT when there is none.
+ */
+int store_fate_decide(struct store_tx *tx, const char *job_id, const char *trigger_id,
+                      const char *fate, int64_t inv_id, const char *reason, int64_t now);
+/* Fates of job_id (of trigger_id if not NULL), newest row first, at most limit. */
+int store_fate_list(struct store_tx *tx, const char *job_id, const char *trigger_id,
+                    size_t limit, struct store_fate **ret, size_t *n);
+/* Deletes fates decided (or, still pending, arrived) before older_than. */
+int store_fate_purge(struct store_tx *tx, int64_t older_than, size_t *ret_n);
+
+/* ---- triage logs ---- */
+int store_triage_log_put(struct store_tx *tx, const char *job_id, int64_t when, const char *log);
+/* -ENOENT when the job has none. *ret_log is malloc'ed. */
+int store_triage_log_get(struct store_tx *tx, const char *job_id, int64_t *ret_when,
+                         char **ret_log);
+
+/* The schema version this binary writes (the highest migration it knows). */
+int store_sqlite_schema_version(void);
+
+#endif
