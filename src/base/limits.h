@@ -39,4 +39,54 @@
 /* Most fire times `tock schedule next` or `tock plan` prints. */
 #define LIMIT_PLAN_TICKS 10000000
 
+/* ---- HTTP server (net/http.h) and pRPC (net/prpc.h) ---- */
+/* Largest request body a route reads (pRPC requests); over it the handler is told. */
+#define LIMIT_HTTP_BODY_BYTES (1u * 1024 * 1024)
+/* Most request headers kept per request; more make the request fail with 431. */
+#define LIMIT_HTTP_HEADERS 64
+/* Most headers one response sets. */
+#define LIMIT_HTTP_RESPONSE_HEADERS 16
+/* Largest response body a handler may produce. */
+#define LIMIT_HTTP_RESPONSE_BYTES (32u * 1024 * 1024)
+/* Most routes one server has. */
+#define LIMIT_HTTP_ROUTES 64
+/* Most open connections (each has its own thread) and the idle timeout of one. */
+#define LIMIT_HTTP_CONNECTIONS 256
+#define LIMIT_HTTP_IDLE_SEC 30
+/* Memory for one connection's request line and headers (libmicrohttpd pool). */
+#define LIMIT_HTTP_HEADER_BYTES (64u * 1024)
+/* Deepest JSON nesting a request body may have (checked before parsing). */
+#define LIMIT_JSON_DEPTH 64
+/* Longest error message a pRPC answer carries (the Go client cuts at 4096). */
+#define LIMIT_PRPC_ERROR_BYTES 4096
+/* Most methods one pRPC server registers. */
+#define LIMIT_PRPC_METHODS 64
+
+/* ---- identities, groups, tokens, realms (auth/auth.h) ---- */
+/* Longest identity ("user:someone@example.com") or group name. */
+#define LIMIT_IDENTITY_LEN 512
+/* Largest --auth-tokens / --groups file, and realms.cfg. */
+#define LIMIT_AUTH_FILE_BYTES (16u * 1024 * 1024)
+/* Most lines in a tokens file, groups in a groups file, members in all groups. */
+#define LIMIT_AUTH_TOKENS 100000
+#define LIMIT_AUTH_GROUPS 10000
+#define LIMIT_AUTH_MEMBERS 1000000
+/* Deepest chain of nested groups followed (deeper chains are not members). */
+#define LIMIT_AUTH_GROUP_DEPTH 32
+/* Longest bearer token accepted. */
+#define LIMIT_AUTH_TOKEN_LEN 8192
+/* Most realms, bindings and custom roles in one project's realms.cfg. */
+#define LIMIT_REALMS_PER_PROJECT 10000
+/* Deepest realm "extends" / custom role "extends" chain followed. */
+#define LIMIT_REALM_EXTENDS_DEPTH 32
+
+/* ---- scheduler.Scheduler API (api/api.h) ---- */
+/* GetInvocations page size: default and maximum (spec 5.2). */
+#define LIMIT_API_INVOCATIONS_PAGE 50
+/* Most batches, and most target jobs over all batches, in one EmitTriggers. */
+#define LIMIT_API_EMIT_BATCHES 1000
+#define LIMIT_API_EMIT_JOBS 1000
+/* GetTriggerFates page size: default and maximum. */
+#define LIMIT_API_FATES_PAGE 500
+
 #endif
