@@ -53,7 +53,8 @@
  * Values are copied as written in the config (no defaults filled in: the
  * managers apply them).  On success stores a new object in *ret (caller
  * owns; json_decref) and returns 0.  Returns -ENOENT if j has no task,
- * -ENOMEM; *ret untouched on failure.
+ * -EINVAL if a string is not valid UTF-8, -ENOMEM; *ret untouched on
+ * failure.
  */
 int task_def_from_config(const struct cfg_job *j, json_t **ret);
 
@@ -94,8 +95,19 @@ struct task_options {
 extern const struct task_manager task_noop_manager;
 extern const struct task_manager task_url_fetch_manager;
 
-/* Most body bytes url_fetch will ever log (the dump limit's cap). */
+/*
+ * Bounds of the managers (NEEDSWORK: belong in base/limits.h).
+ * URL_FETCH_MAX_DUMP_BYTES: most body bytes url_fetch ever logs (the cap of
+ * url_fetch_dump_bytes).  URL_FETCH_MAX_REDIRECTS: as Go's http.Client.
+ * URL_FETCH_MAX_HEADERS / _HEADER_BYTES: a response with more is an error.
+ * NOOP_MAX_TRIGGERS: most triggers one noop invocation emits (a larger
+ * triggers_count is capped, with a log line).
+ */
 #define URL_FETCH_MAX_DUMP_BYTES (64u * 1024)
+#define URL_FETCH_MAX_REDIRECTS 10
+#define URL_FETCH_MAX_HEADERS 256
+#define URL_FETCH_MAX_HEADER_BYTES (64u * 1024)
+#define NOOP_MAX_TRIGGERS 10000
 
 struct task_registry;
 
