@@ -15,6 +15,10 @@
  *   CRON_ACTION_START_INVOCATION  emit the cron trigger "cron:v1:<generation>"
  *                                 created at now
  *
+ * A tick at TIME_DISTANT_FUTURE ("triggered") or TIME_ZERO (a cron
+ * expression that never fires again) is recorded but never emitted (LUCI
+ * emits the latter, to no effect).
+ *
  * State fields:
  *   enabled           machine on/off; a disabled machine ignores all but enable
  *   generation        +1 on every mutation (sometimes several per call); it
@@ -57,7 +61,7 @@ enum cron_action_kind {
 
 struct cron_action {
     enum cron_action_kind kind;
-    int64_t when_ns;    /* TICK_LATER: when the tick is due */
+    int64_t when_ns;    /* TICK_LATER: when the tick is due; START_INVOCATION: now */
     int64_t nonce;      /* TICK_LATER: the nonce the tick must carry */
     int64_t generation; /* START_INVOCATION: names the trigger cron:v1:<generation> */
 };

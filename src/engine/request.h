@@ -35,6 +35,8 @@
 /* Longest gitiles host and project request_gitiles_repo returns. */
 #define REQUEST_GITILES_HOST_MAX 256
 #define REQUEST_GITILES_PROJECT_MAX 1024
+/* Most tags one request or invocation carries. */
+#define REQUEST_MAX_TAGS 4096
 
 /*
  * Builds the request for batch[0..n-1] (n >= 1, oldest first; the triggers

@@ -76,8 +76,11 @@ int trigger_to_policy(const json_t *t, struct policy_trigger *ret);
  */
 int trigger_compare(const json_t *a, const json_t *b);
 
-/* Sorts v[0..n-1] oldest first (stable for equal triggers). */
-void trigger_sort(json_t **v, size_t n);
+/*
+ * Sorts v[0..n-1] oldest first (stable for equal triggers).  Returns 0, or
+ * -ENOMEM with v unchanged.
+ */
+int trigger_sort(json_t **v, size_t n);
 
 /*
  * Checks a trigger given to EmitTriggers (spec 5.3 step 2).  Returns 0, or

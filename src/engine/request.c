@@ -1,0 +1,347 @@
+#include "engine/request.h"
+
+#include "config/gourl.h"
+#include "engine/trigger.h"
+
+#include <stdarg.h>
+#include <strings.h>
+
+static int fail(char *err, size_t errlen, const char *msg)
+{
+    if (errlen)
+        snprintf(err, errlen, "%s", msg);
+    return -EINVAL;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Copies s[0..n-1] unescaping %XX (Go's u.Path is the unescaped path). */
+static int unescape(const char *s, size_t n, char *out, size_t outlen)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
+            c = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+            i += 2;
+        }
+        if (o + 1 >= outlen)
+            return -E2BIG;
+        out[o++] = c;
+    }
+    out[o] = '\0';
+    return 0;
+}
+
+static bool has_suffix(const char *s, size_t n, const char *suffix)
+{
+    size_t m = strlen(suffix);
+    return n >= m && memcmp(s + n - m, suffix, m) == 0;
+}
+
+int request_gitiles_repo(const char *url, char *ret_host, size_t hostlen, char *ret_project,
+                         size_t projectlen, char *err, size_t errlen)
+{
+    struct gourl u;
+    char goerr[512];
+    if (gourl_parse(url, &u, goerr, sizeof(goerr)) < 0)
+        return fail(err, errlen, goerr);
+
+    /* Go lower-cases the scheme. */
+    const char *colon = strchr(url, ':');
+    if (!u.has_scheme || !colon || colon - url != 5 || strncasecmp(url, "https", 5) != 0)
+        return fail(err, errlen, "only https scheme is supported");
+    const char *p = colon + 1;
+    if (strncmp(p, "//", 2) != 0)
+        return fail(err, errlen, "only .googlesource.com repos are supported");
+    p += 2;
+
+    /* Authority: [userinfo@]host[:port], up to the path, query or fragment. */
+    size_t auth_len = strcspn(p, "/?#");
+    const char *host = p;
+    size_t host_len = auth_len;
+    for (size_t i = auth_len; i > 0; i--) {
+        if (p[i - 1] == '@') {
+            host = p + i;
+            host_len = auth_len - i;
+            break;
+        }
+    }
+    /* LUCI tests u.Host, which keeps a port: "x.googlesource.com:443" fails too. */
+    if (!has_suffix(host, host_len, ".googlesource.com"))
+        return fail(err, errlen, "only .googlesource.com repos are supported");
+    if (host_len + 1 > hostlen || host_len + 1 > REQUEST_GITILES_HOST_MAX)
+        return fail(err, errlen, "host name is too long");
+
+    const char *path = p + auth_len;
+    size_t path_len = strcspn(path, "?#");
+    const char *rest = path + path_len;
+    if (rest[0] == '?') {
+        size_t q = strcspn(rest + 1, "#");
+        if (q > 0)
+            return fail(err, errlen, "repo URL must not have query");
+        rest += 1 + q;
+    }
+    if (rest[0] == '#' && rest[1])
+        return fail(err, errlen, "repo URL must not have fragment");
+
+    char decoded[REQUEST_GITILES_PROJECT_MAX + 8];
+    if (unescape(path, path_len, decoded, sizeof(decoded)) < 0)
+        return fail(err, errlen, "repo URL path is too long");
+    if (strchr(decoded, '+'))
+        return fail(err, errlen, "repo URL path must not contain '+'");
+
+    /* "/a/<project>" is the authenticated form of "/<project>". */
+    const char *proj = decoded;
+    if (strncmp(proj, "/a/", 3) == 0)
+        proj += 2;
+    size_t proj_len = strlen(proj);
+    if (proj_len && proj[proj_len - 1] == '/')
+        proj_len--;
+    if (has_suffix(proj, proj_len, ".git"))
+        proj_len -= 4;
+    if (proj_len && proj[0] == '/') {
+        proj++;
+        proj_len--;
+    }
+    if (proj_len == 0)
+        return fail(err, errlen, "repo URL path must not be empty");
+    if (proj_len + 1 > projectlen)
+        return fail(err, errlen, "repo URL path is too long");
+
+    memcpy(ret_host, host, host_len);
+    ret_host[host_len] = '\0';
+    memcpy(ret_project, proj, proj_len);
+    ret_project[proj_len] = '\0';
+    return 0;
+}
+
+static int logf_(struct buf *log, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int logf_(struct buf *log, const char *fmt, ...)
+{
+    if (!log)
+        return 0;
+    char msg[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    int r = buf_puts(log, msg);
+    if (r == 0)
+        r = buf_putc(log, '\n');
+    return r;
+}
+
+/* Appends s to the array unless an equal string is already there. */
+static int append_unique(json_t *tags, const char *s)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(tags, i, v) {
+        if (strcmp(json_string_value(v), s) == 0)
+            return 0;
+    }
+    if (json_array_size(tags) >= REQUEST_MAX_TAGS)
+        return -E2BIG;
+    return json_array_append_new(tags, json_string(s)) < 0 ? -ENOMEM : 0;
+}
+
+/* Properties and tags of a gitiles trigger (spec 3.10). */
+static int from_gitiles(const json_t *body, json_t *req, struct buf *log)
+{
+    const char *repo = json_string_value(json_object_get(body, "repo"));
+    const char *ref = json_string_value(json_object_get(body, "ref"));
+    const char *rev = json_string_value(json_object_get(body, "revision"));
+    char host[REQUEST_GITILES_HOST_MAX], project[REQUEST_GITILES_PROJECT_MAX], why[512];
+    char q[2 * 4096];
+    int r;
+
+    if (!repo)
+        repo = "";
+    if (!ref)
+        ref = "";
+    if (!rev)
+        rev = "";
+    if (request_gitiles_repo(repo, host, sizeof(host), project, sizeof(project), why,
+                             sizeof(why)) < 0)
+        return logf_(log, "Bad repo URL %s in the trigger - %s", goquote(repo, q, sizeof(q)),
+                     why);
+
+    json_t *props = NULL, *tags = json_array();
+    const json_t *given = json_object_get(body, "properties");
+    if (json_is_object(given) && json_object_size(given) > 0)
+        props = json_deep_copy(given);
+    else
+        props = json_object();
+    r = -ENOMEM;
+    if (!props || !tags)
+        goto out;
+    if (json_object_set_new(props, "revision", json_string(rev)) < 0 ||
+        json_object_set_new(props, "branch", json_string(ref)) < 0 ||
+        json_object_set_new(props, "repository", json_string(repo)) < 0)
+        goto out;
+
+    struct buf tag;
+    buf_init(&tag, 3 * 4096 + REQUEST_GITILES_HOST_MAX + REQUEST_GITILES_PROJECT_MAX);
+    r = buf_printf(&tag, "buildset:commit/gitiles/%s/%s/+/%s", host, project, rev);
+    if (r == 0)
+        r = append_unique(tags, tag.data);
+    buf_reset(&tag);
+    if (r == 0)
+        r = buf_printf(&tag, "gitiles_ref:%s", ref);
+    if (r == 0)
+        r = append_unique(tags, tag.data);
+    buf_release(&tag);
+    if (r < 0)
+        goto out;
+
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(body, "tags"), i, v) {
+        if (!json_is_string(v))
+            continue;
+        r = append_unique(tags, json_string_value(v));
+        if (r < 0)
+            goto out;
+    }
+
+    r = -ENOMEM;
+    if (json_object_set(req, "properties", props) < 0 || json_object_set(req, "tags", tags) < 0)
+        goto out;
+    r = 0;
+out:
+    json_decref(props);
+    json_decref(tags);
+    return r;
+}
+
+/* Properties and tags of a buildbucket trigger: verbatim. */
+static int from_buildbucket(const json_t *body, json_t *req)
+{
+    const json_t *props = json_object_get(body, "properties");
+    const json_t *tags = json_object_get(body, "tags");
+    if (json_is_object(props) && json_object_set_new(req, "properties", json_deep_copy(props)) < 0)
+        return -ENOMEM;
+    if (json_is_array(tags) && json_object_set_new(req, "tags", json_deep_copy(tags)) < 0)
+        return -ENOMEM;
+    return 0;
+}
+
+static int from_noop(const json_t *body, json_t *req)
+{
+    const char *data = json_string_value(json_object_get(body, "data"));
+    json_t *props = json_pack("{s:s}", "noop_trigger_data", data ? data : "");
+    if (!props || json_object_set_new(req, "properties", props) < 0)
+        return -ENOMEM;
+    return 0;
+}
+
+int request_build(const json_t *const *batch, size_t n, const char *triggered_by,
+                  json_t **ret_request, struct buf *debug_log)
+{
+    if (n == 0)
+        return -EINVAL;
+    for (size_t i = 0; i < n; i++) {
+        if (!json_is_object(batch[i]))
+            return -EINVAL;
+    }
+
+    int r = -ENOMEM;
+    json_t *req = json_object();
+    json_t *incoming = json_array();
+    if (!req || !incoming)
+        goto out;
+    if (triggered_by && triggered_by[0] &&
+        json_object_set_new(req, "triggeredBy", json_string(triggered_by)) < 0)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        if (json_array_append_new(incoming, json_deep_copy(batch[i])) < 0)
+            goto out;
+    }
+    if (json_object_set(req, "incomingTriggers", incoming) < 0)
+        goto out;
+
+    const json_t *body;
+    enum trigger_payload kind = trigger_payload_kind(batch[n - 1], &body);
+    switch (kind) {
+    case TRIGGER_PAYLOAD_CRON:
+    case TRIGGER_PAYLOAD_WEBUI:
+        r = 0;
+        break;
+    case TRIGGER_PAYLOAD_NOOP:
+        r = from_noop(body, req);
+        break;
+    case TRIGGER_PAYLOAD_GITILES:
+        r = from_gitiles(body, req, debug_log);
+        break;
+    case TRIGGER_PAYLOAD_BUILDBUCKET:
+        r = from_buildbucket(body, req);
+        break;
+    case TRIGGER_PAYLOAD_NONE:
+    case TRIGGER_PAYLOAD_UNKNOWN:
+    default:
+        /* Go prints the payload's %T: <nil> when there is none. */
+        r = logf_(debug_log, "Unrecognized trigger payload of type %s, ignoring",
+                  kind == TRIGGER_PAYLOAD_NONE ? "<nil>" : "<unknown>");
+        break;
+    }
+    if (r < 0)
+        goto out;
+    *ret_request = req;
+    req = NULL;
+out:
+    json_decref(incoming);
+    json_decref(req);
+    return r;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+int request_tags_sorted(const json_t *tags, json_t **ret, char *err, size_t errlen)
+{
+    size_t n = json_array_size(tags);
+    if (n > REQUEST_MAX_TAGS)
+        return fail(err, errlen, "rejecting bad tags: too many tags");
+    const char **v = calloc(n ? n : 1, sizeof(*v));
+    json_t *out = json_array();
+    int r = -ENOMEM;
+    if (!v || !out)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        const char *s = json_string_value(json_array_get(tags, i));
+        if (!s || !strchr(s, ':')) {
+            char q[1024];
+            if (errlen)
+                snprintf(err, errlen, "rejecting bad tags: bad tag, not a 'key:value' pair: %s",
+                         goquote(s ? s : "", q, sizeof(q)));
+            r = -EINVAL;
+            goto out;
+        }
+        v[i] = s;
+    }
+    qsort(v, n, sizeof(*v), cmp_str);
+    for (size_t i = 0; i < n; i++) {
+        if (json_array_append_new(out, json_string(v[i])) < 0)
+            goto out;
+    }
+    *ret = out;
+    out = NULL;
+    r = 0;
+out:
+    free(v);
+    json_decref(out);
+    return r;
+}
