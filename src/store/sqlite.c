@@ -1,0 +1,1337 @@
+/*
+ * sqlite.c - the embedded SQLite back end of store.h.
+ *
+ * One connection per store, guarded by a mutex that a transaction holds
+ * from store_begin() to commit/rollback: threads of one process take
+ * turns, other processes wait on SQLite's busy timeout.  Transactions are
+ * BEGIN IMMEDIATE (the write lock is taken up front, so a transaction never
+ * fails half-way with SQLITE_BUSY on its first write), the journal is WAL
+ * and synchronous=FULL, so a commit is durable when COMMIT returns.
+ *
+ * Prepared statements are cached by the address of their SQL text (every
+ * statement is a static string below).
+ */
+#include "store/store.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+
+#include "store/sqlite-schema.h"
+
+#define STMT_CACHE 64
+#define BUSY_TIMEOUT_MS 10000
+
+struct sqlite_store;
+
+struct sqlite_tx {
+    struct store *s; /* first: see store.c */
+    struct sqlite_store *ss;
+};
+
+struct sqlite_store {
+    struct store base;
+    sqlite3 *db;
+    pthread_mutex_t lock;
+    struct sqlite_tx tx; /* the one transaction, held with lock */
+    struct {
+        const char *sql;
+        sqlite3_stmt *st;
+    } cache[STMT_CACHE];
+    size_t n_cache;
+};
+
+static _Thread_local char tl_errmsg[512];
+
+static int db_err(struct sqlite_store *ss, int rc)
+{
+    snprintf(tl_errmsg, sizeof(tl_errmsg), "sqlite: %s (%d)", sqlite3_errmsg(ss->db), rc);
+    if (rc == SQLITE_NOMEM)
+        return -ENOMEM;
+    if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+        return -EAGAIN;
+    return -EIO;
+}
+
+static const char *sqlite_errmsg(struct store *s)
+{
+    (void)s;
+    return tl_errmsg;
+}
+
+static struct sqlite_store *ss_of(struct store_tx *tx)
+{
+    return ((struct sqlite_tx *)tx)->ss;
+}
+
+/* A ready statement for sql (a static string), reset and unbound. */
+static int prep(struct sqlite_store *ss, const char *sql, sqlite3_stmt **ret)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    for (size_t i = 0; i < ss->n_cache; i++) {
+        if (ss->cache[i].sql == sql) {
+            *ret = ss->cache[i].st;
+            return 0;
+        }
+    }
+    rc = sqlite3_prepare_v2(ss->db, sql, -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return db_err(ss, rc);
+    if (ss->n_cache < STMT_CACHE) {
+        ss->cache[ss->n_cache].sql = sql;
+        ss->cache[ss->n_cache].st = st;
+        ss->n_cache++;
+    } else {
+        /* Cannot happen with the fixed set of statements below. */
+        sqlite3_finalize(st);
+        snprintf(tl_errmsg, sizeof(tl_errmsg), "sqlite: statement cache full");
+        return -EIO;
+    }
+    *ret = st;
+    return 0;
+}
+
+static void unprep(sqlite3_stmt *st)
+{
+    if (st) {
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+    }
+}
+
+static int bind_text(struct sqlite_store *ss, sqlite3_stmt *st, int i, const char *s)
+{
+    int rc = sqlite3_bind_text(st, i, s ? s : "", -1, SQLITE_TRANSIENT);
+    return rc == SQLITE_OK ? 0 : db_err(ss, rc);
+}
+
+static int bind_i64(struct sqlite_store *ss, sqlite3_stmt *st, int i, int64_t v)
+{
+    int rc = sqlite3_bind_int64(st, i, v);
+    return rc == SQLITE_OK ? 0 : db_err(ss, rc);
+}
+
+/* Binds a list of values: "t" text, "i" int64, in order from index 1. */
+static int bindv(struct sqlite_store *ss, sqlite3_stmt *st, const char *fmt, ...)
+{
+    va_list ap;
+    int r = 0;
+
+    va_start(ap, fmt);
+    for (int i = 0; fmt[i] && r == 0; i++) {
+        if (fmt[i] == 't')
+            r = bind_text(ss, st, i + 1, va_arg(ap, const char *));
+        else
+            r = bind_i64(ss, st, i + 1, va_arg(ap, int64_t));
+    }
+    va_end(ap);
+    return r;
+}
+
+/* Steps a statement that returns no row. */
+static int step_done(struct sqlite_store *ss, sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE || rc == SQLITE_ROW)
+        return 0;
+    return db_err(ss, rc);
+}
+
+static int coldup(sqlite3_stmt *st, int i, char **ret)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    int n = sqlite3_column_bytes(st, i);
+    char *p = malloc((size_t)n + 1);
+
+    if (!p)
+        return -ENOMEM;
+    if (t && n > 0)
+        memcpy(p, t, (size_t)n);
+    p[n] = '\0';
+    *ret = p;
+    return 0;
+}
+
+static int exec_sql(struct sqlite_store *ss, const char *sql)
+{
+    char *msg = NULL;
+    int rc = sqlite3_exec(ss->db, sql, NULL, NULL, &msg);
+
+    if (rc != SQLITE_OK) {
+        snprintf(tl_errmsg, sizeof(tl_errmsg), "sqlite: %s (%d)", msg ? msg : "error", rc);
+        sqlite3_free(msg);
+        return rc == SQLITE_NOMEM ? -ENOMEM : rc == SQLITE_BUSY ? -EAGAIN : -EIO;
+    }
+    return 0;
+}
+
+/* ---- open / migrate / close ---- */
+
+static void sqlite_close(struct store *s)
+{
+    struct sqlite_store *ss = (struct sqlite_store *)s;
+
+    for (size_t i = 0; i < ss->n_cache; i++)
+        sqlite3_finalize(ss->cache[i].st);
+    sqlite3_close(ss->db);
+    pthread_mutex_destroy(&ss->lock);
+    free(ss);
+}
+
+static int read_version(struct sqlite_store *ss, int *ret)
+{
+    sqlite3_stmt *st = NULL;
+    int rc, r = 0;
+
+    rc = sqlite3_prepare_v2(ss->db, "SELECT max(version) FROM schema_version", -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return db_err(ss, rc);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *ret = sqlite3_column_int(st, 0); /* NULL (empty table) reads as 0 */
+    else
+        r = db_err(ss, rc);
+    sqlite3_finalize(st);
+    return r;
+}
+
+static int migrate(struct sqlite_store *ss, char *err, size_t errlen)
+{
+    int version = 0, known = store_sqlite_schema_version(), r;
+
+    r = exec_sql(ss, "BEGIN IMMEDIATE;"
+                     "CREATE TABLE IF NOT EXISTS schema_version ("
+                     "  version INTEGER NOT NULL, applied TEXT NOT NULL DEFAULT '');");
+    if (r < 0)
+        goto fail;
+    r = read_version(ss, &version);
+    if (r < 0)
+        goto fail;
+    if (version > known) {
+        if (err && errlen)
+            snprintf(err, errlen,
+                     "database schema version %d is newer than this tock knows (%d): "
+                     "use a newer tock",
+                     version, known);
+        exec_sql(ss, "ROLLBACK");
+        return -EPROTO;
+    }
+    for (size_t i = 0; i < sqlite_n_migrations; i++) {
+        const struct sqlite_migration *m = &sqlite_migrations[i];
+        char sql[256];
+
+        if (m->version <= version)
+            continue;
+        r = exec_sql(ss, m->sql);
+        if (r < 0)
+            goto fail;
+        snprintf(sql, sizeof(sql),
+                 "INSERT INTO schema_version (version, applied) "
+                 "VALUES (%d, strftime('%%Y-%%m-%%dT%%H:%%M:%%SZ', 'now'))",
+                 m->version);
+        r = exec_sql(ss, sql);
+        if (r < 0)
+            goto fail;
+    }
+    r = exec_sql(ss, "COMMIT");
+    if (r < 0)
+        goto fail;
+    return 0;
+fail:
+    if (err && errlen)
+        snprintf(err, errlen, "cannot create or migrate the schema: %s", tl_errmsg);
+    exec_sql(ss, "ROLLBACK");
+    return r;
+}
+
+static int sqlite_open(const char *path, struct store **ret, char *err, size_t errlen)
+{
+    struct sqlite_store *ss = NULL;
+    int rc, r;
+
+    if (!path[0]) {
+        if (err && errlen)
+            snprintf(err, errlen, "sqlite: no database path (sqlite:PATH)");
+        return -EINVAL;
+    }
+    ss = calloc(1, sizeof(*ss));
+    if (!ss)
+        return -ENOMEM;
+    ss->base.ops = &store_sqlite_ops;
+    ss->tx.s = &ss->base;
+    ss->tx.ss = ss;
+    pthread_mutex_init(&ss->lock, NULL);
+    rc = sqlite3_open_v2(path, &ss->db,
+                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        if (err && errlen)
+            snprintf(err, errlen, "cannot open %s: %s", path,
+                     ss->db ? sqlite3_errmsg(ss->db) : "out of memory");
+        r = rc == SQLITE_NOMEM ? -ENOMEM : -EIO;
+        goto fail;
+    }
+    sqlite3_busy_timeout(ss->db, BUSY_TIMEOUT_MS);
+    r = exec_sql(ss, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                     " PRAGMA foreign_keys=ON;");
+    if (r < 0) {
+        if (err && errlen)
+            snprintf(err, errlen, "cannot set up %s: %s", path, tl_errmsg);
+        goto fail;
+    }
+    r = migrate(ss, err, errlen);
+    if (r < 0)
+        goto fail;
+    *ret = &ss->base;
+    return 0;
+fail:
+    sqlite_close(&ss->base);
+    return r;
+}
+
+int store_sqlite_schema_version(void)
+{
+    return sqlite_migrations[sqlite_n_migrations - 1].version;
+}
+
+/* ---- transactions ---- */
+
+static int sqlite_begin(struct store *s, struct store_tx **ret)
+{
+    struct sqlite_store *ss = (struct sqlite_store *)s;
+    int r;
+
+    pthread_mutex_lock(&ss->lock);
+    r = exec_sql(ss, "BEGIN IMMEDIATE");
+    if (r < 0) {
+        pthread_mutex_unlock(&ss->lock);
+        return r;
+    }
+    *ret = (struct store_tx *)&ss->tx;
+    return 0;
+}
+
+static int sqlite_commit(struct store_tx *tx)
+{
+    struct sqlite_store *ss = ss_of(tx);
+    int r = exec_sql(ss, "COMMIT");
+
+    if (r < 0)
+        exec_sql(ss, "ROLLBACK");
+    pthread_mutex_unlock(&ss->lock);
+    return r;
+}
+
+static void sqlite_rollback(struct store_tx *tx)
+{
+    struct sqlite_store *ss = ss_of(tx);
+
+    exec_sql(ss, "ROLLBACK");
+    pthread_mutex_unlock(&ss->lock);
+}
+
+/* ---- growing arrays of rows ---- */
+
+static int grow(void **v, size_t *alloc, size_t n, size_t size)
+{
+    size_t na;
+    void *p;
+
+    if (n < *alloc)
+        return 0;
+    if (n >= LIMIT_STORE_ROWS)
+        return -E2BIG;
+    na = *alloc ? *alloc * 2 : 16;
+    p = realloc(*v, na * size);
+    if (!p)
+        return -ENOMEM;
+    memset((char *)p + *alloc * size, 0, (na - *alloc) * size);
+    *v = p;
+    *alloc = na;
+    return 0;
+}
+
+/* ---- projects ---- */
+
+static int sqlite_project_get(struct store_tx *tx, const char *id, struct store_project *ret)
+{
+    static const char sql[] =
+        "SELECT id, revision, revision_url, enabled, updated FROM projects WHERE id = ?";
+    struct sqlite_store *ss = ss_of(tx);
+    struct store_project p = {0};
+    sqlite3_stmt *st = NULL;
+    int r, rc;
+
+    r = prep(ss, sql, &st);
+    if (r < 0)
+        return r;
+    r = bindv(ss, st, "t", id);
+    if (r < 0)
+        goto out;
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE) {
+        r = -ENOENT;
+        goto out;
+    }
+    if (rc != SQLITE_ROW) {
+        r = db_err(ss, rc);
+        goto out;
+    }
+    if ((r = coldup(st, 0, &p.id)) < 0 || (r = coldup(st, 1, &p.revision)) < 0 ||
+        (r = coldup(st, 2, &p.revision_url)) < 0)
+        goto out;
+    p.enabled = sqlite3_column_int(st, 3) != 0;
+    p.updated = sqlite3_column_int64(st, 4);
+    *ret = p;
+    memset(&p, 0, sizeof(p));
+out:
+    store_project_release(&p);
+    unprep(st);
+    return r;
+}
+
+static int sqlite_project_put(struct store_tx *tx, const struct store_project *p)
+{
+    static const char sql[] = "INSERT OR REPLACE INTO projects (id, revision, revision_url, "
+                              "enabled, updated) VALUES (?, ?, ?, ?, ?)";
+    struct sqlite_store *ss = ss_of(tx);
+    sqlite3_stmt *st = NULL;
+    int r;
+
+    r = prep(ss, sql, &st);
+    if (r < 0)
+        return r;
+    r = bindv(ss, st, "tttii", p->id, p->revision, p->revision_url, (int64_t)p->enabled,
+              p->updated);
+    if (r == 0)
+        r = step_done(ss, st);
+    unprep(st);
+    return r;
+}
+
+/* ---- jobs ---- */
+
+#define JOB_COLUMNS                                                                        \
+    "id, project, name, realm_id, flavor, enabled, paused, paused_when, paused_by, "      \
+    "paused_reason, revision, revision_url, schedule, task_json, policy_json, "           \
+    "triggered_json, cron_json, active_json, finished_json, last_triage"
+
+static int read_job(sqlite3_stmt *st, struct store_job *ret)
+{
+    struct store_job j = {0};
+    int r;
+
+    if ((r = coldup(st, 0, &j.id)) < 0 || (r = coldup(st, 1, &j.project)) < 0 ||
+        (r = coldup(st, 2, &j.name)) < 0 || (r = coldup(st, 3, &j.realm_id)) < 0 ||
+        (r = coldup(st, 8, &j.paused_by)) < 0 || (r = coldup(st, 9, &j.paused_reason)) < 0 ||
+        (r = coldup(st, 10, &j.revision)) < 0 || (r = coldup(st, 11, &j.revision_url)) < 0 ||
+        (r = coldup(st, 12, &j.schedule)) < 0 || (r = coldup(st, 13, &j.task_json)) < 0 ||
+        (r = coldup(st, 14, &j.policy_json)) < 0 ||
+        (r = coldup(st, 15, &j.triggered_json)) < 0 || (r = coldup(st, 16, &j.cron_json)) < 0 ||
+        (r = coldup(st, 17, &j.active_json)) < 0 || (r = coldup(st, 18, &j.finished_json)) < 0) {
+        store_job_release(&j);
+        return r;
+    }
+    j.flavor = sqlite3_column_int(st, 4);
+    j.enabled = sqlite3_column_int(st, 5) != 0;
+    j.paused = sqlite3_column_int(st, 6) != 0;
+    j.paused_when = sqlite3_column_int64(st, 7);
+    j.last_triage = sqlite3_column_int64(st, 19);
+    *ret = j;
+    return 0;
+}
+
+static int sqlite_job_get(struct store_tx *tx, const char *id, struct store_job *ret)
+{
+    static const char sql[] = "SELECT " JOB_COLUMNS " FROM jobs WHERE id = ?";
+    struct sqlite_store *ss = ss_of(tx);
+    sqlite3_stmt *st = NULL;
+    int r, rc;
+
+    r = prep(ss, sql, &st);
+    if (r < 0)
+        return r;
+    r = bindv(ss, st, "t", id);
+    if (r < 0)
+        goto out;
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        r = read_job(st, ret);
+    else if (rc == SQLITE_DONE)
+        r = -ENOENT;
+    else
+        r = db_err(ss, rc);
+out:
+    unprep(st);
+    return r;
+}
+
+static int sqlite_job_put(struct store_tx *tx, const struct store_job *j)
+{
+    static const char sql[] = "INSERT OR REPLACE INTO jobs (" JOB_COLUMNS ") VALUES "
+                              "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    struct sqlite_store *ss = ss_of(tx);
+    sqlite3_stmt *st = NULL;
+    int r;
+
+    r = prep(ss, sql, &st);
+    if (r < 0)
+        return r;
+    r = bindv(ss, st, "tttt" "iiii" "ttttttttttt" "i", j->id, j->project, j->name, j->realm_id,
+              (int64_t)j->flavor, (int64_t)j->enabled, (int64_t)j->paused, j->paused_when,
+              j->paused_by, j->paused_reason, j->revision, j->revision_url, j->schedule,
+              j->task_json, j->policy_json, j->triggered_json ? j->triggered_json : "[]",
+              j->cron_json, j->active_json ? j->active_json : "[]",
+              j->finished_json ? j->finished_json : "[]", j->last_triage);
+    if (r == 0)
+        r = step_done(ss, st);
+    unprep(st);
+    return r;
+}
+
+static int sqlite_job_list(struct store_tx *tx, const char *project, bool enabled_only,
+                           struct store_job **ret, size_t *n)
+{
+    static const char sql_all[] = "SELECT " JOB_COLUMNS " FROM jobs "
+                                  "WHERE (?1 = 0 OR enabled != 0) ORDER BY id";
+    static const char sql_project[] = "SELECT " JOB_COLUMNS " FROM jobs "
+                                      "WHERE project = ?2 AND (?1 = 0 OR enabled != 0) "
+                                      "ORDER BY id";
+    struct sqlite_store *ss = ss_of(tx);
+    struct store_job *v = NULL;
+    size_t nv = 0, alloc = 0;
+    sqlite3_stmt *st = NULL;
+    int r, rc;
+
+    r = prep(ss, project ? sql_project : sql_all, &st);
+    if (r < 0)
+        return r;
+    r = bind_i64(ss, st, 1, enabled_only);
+    if (r == 0 && project)
+        r = bind_text(ss, st, 2, project);
+    if (r < 0)
+        goto out;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        r = grow((void **)&v, &alloc, nv, sizeof(*v));
+        if (r < 0)
+            goto out;
+        r = read_job(st, &v[nv]);
+        if (r < 0)
+            goto out;
+        nv++;
+    }
+    if (rc != SQLITE_DONE) {
+        r = db_err(ss, rc);
+        goto out;
+    }
+    *ret = v;
+    *n = nv;
+    v = NULL;
+    nv = 0;
+out:
+    store_jobs_free(v, nv);
+    unprep(st);
+    return r;
+}
+
+/* ---- invocations ---- */
+
+#define INV_COLUMNS                                                                        \
+    "id, job_id, realm_id, started, finished, status, triggered_by, request_json, "       \
+    "task_json, revision, revision_url, triggered_json, debug_log, retry_count, view_url, " \
+    "task_data_json, mutations, aborted_by, timers_json, outgoing_json"
+
+#define INV_COLUMNS_NOLOG                                                                  \
+    "id, job_id, realm_id, started, finished, status, triggered_by, request_json, "       \
+    "task_json, revision, revision_url, triggered_json, '', retry_count, view_url, "      \
+    "task_data_json, mutations, aborted_by, timers_json, outgoing_json"
+
+static int read_inv(sqlite3_stmt *st, struct store_inv *ret)
+{
+    struct store_inv v = {0};
+    int r;
+
+    if ((r = coldup(st, 1, &v.job_id)) < 0 || (r = coldup(st, 2, &v.realm_id)) < 0 ||
+        (r = coldup(st, 5, &v.status)) < 0 || (r = coldup(st, 6, &v.triggered_by)) < 0 ||
+        (r = coldup(st, 7, &v.request_json)) < 0 || (r = coldup(st, 8, &v.task_json)) < 0 ||
+        (r = coldup(st, 9, &v.revision)) < 0 || (r = coldup(st, 10, &v.revision_url)) < 0 ||
+        (r = coldup(st, 11, &v.triggered_json)) < 0 || (r = coldup(st, 12, &v.debug_log)) < 0 ||
+        (r = coldup(st, 14, &v.view_url)) < 0 || (r = coldup(st, 15, &v.task_data_json)) < 0 ||
+        (r = coldup(st, 17, &v.aborted_by)) < 0 || (r = coldup(st, 18, &v.timers_json)) < 0 ||
+        (r = coldup(st, 19, &v.outgoing_json)) < 0) {
+        store_inv_release(&v);
+        return r;
+    }
+    v.id = sqlite3_column_int64(st, 0);
+    v.started = sqlite3_column_int64(st, 3);
+    v.finished = sqlite3_column_int64(st, 4);
+    v.retry_count = sqlite3_column_int(st, 13);
+    v.mutations = sqlite3_column_int64(st, 16);
+    *ret = v;
+    return 0;
+}
+
+static int sqlite_inv_get(struct store_tx *tx, int64_t id, struct store_inv *ret)
+{
+    static const char sql[] = "SELECT " INV_COLUMNS " FROM invocations WHERE id = ?";
+    struct sqlite_store *ss = ss_of(tx);
+    sqlite3_stmt *st = NULL;
+    int r, rc;
+
+    r = prep(ss, sql, &st);
+    if (r < 0)
+        return r;
+    r = bind_i64(ss, st, 1, id);
+    if (r < 0)
+        goto out;
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        r = read_inv(st, ret);
+    else if (rc == SQLITE_DONE)
+        r = -ENOENT;
+    else
+        r = db_err(ss, rc);
+out:
+    unprep(st);
+    return r;
+}
+
+static int bind_inv(struct sqlite_store *ss, sqlite3_stmt *st, const struct store_inv *v)
+{
+    return bindv(ss, st, "ittii" "tttttttt" "i" "tt" "i" "ttt", v->id,
+                 v->job_id, v->realm_id, v->started, v->finished, v->status, v->triggered_by,
+                 v->request_json, v->task_json, v->revision, v->revision_url,
+                 v->triggered_json ? v->triggered_json : "[]", v->debug_log,
+                 (int64_t)v->retry_count, v->view_url, v->task_data_json, v->mutations,
+                 v->aborted_by, v->timers_json ? v->timers_json : "[]",
+                 v->outgoing_json ? v->outgoing_json : "[]");
+}
+
+static int sqlite_inv_insert(struct store_tx *tx, const struct store_inv *v)
+{
+    static const char sql[] = "INSERT INTO invocations (" INV_COLUMNS ") VALUES "
+                              "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    struct sqlite_store *ss = ss_of(tx);
+    sqlite3_stmt *st = NULL;
+    int r, rc;
+
+    r = prep(ss, sql, &st);
+    if (r < 0)
+        return r;
+    r = bind_inv(ss, st, v);
+    if (r < 0)
+        goto out;
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_CONSTRAINT)
+        r = -EEXIST;
+    else if (rc != SQLITE_DONE)
+        r = db_err(ss, rc);
+out:
+    unprep(st);
+    return r;
+}
+
+static int sqlite_inv_update(struct store_tx *tx, const struct store_inv *v,
+                             int64_t expected_mutations)
+{
+    /* aborted_by (?18) is bound but deliberately not written: see store.h. */
+    static const char sql[] =
+        "UPDATE invocations SET job_id = ?2, realm_id = ?3, started = ?4, finished = ?5, "
+        "status = ?6, triggered_by = ?7, request_json = ?8, task_json = ?9, revision = ?10, "
+        "revision_url = ?11, triggered_json = ?12, debug_log = ?13, retry_count = ?14, "
+        "view_url = ?15, task_data_json = ?16, mutations = ?17, timers_json = ?19, "
+        "outgoing_json = ?20 WHERE id = ?1 AND mutations = ?21";
+    static const char sql_exists[] = "SELECT 1 FROM invocations WHERE id = ?";
+    struct sqlite_store *ss = ss_of(tx);
+    sqlite3_stmt *st = NULL;
+    int r, rc;
+
+    r = prep(ss, sql, &st);
+    if (r < 0)
+        return r;
+    r = bind_inv(ss, st, v);
+    if (r == 0)
+        r = bind_i64(ss, st, 21, expected_mutations);
+    if (r == 0)
+        r = step_done(ss, st);
+    unprep(st);
+    if (r < 0 || sqlite3_changes(ss->db) == 1)
+        return r;
+
+    r = prep(ss, sql_exists, &st);
+    if (r < 0)
+        return r;
+    r = bind_i64(ss, st, 1, v->id);
+    if (r == 0) {
+        rc = sqlite3_step(st);
+        r = rc == SQLITE_ROW ? -ESTALE : rc == SQLITE_DONE ? -ENOENT : db_err(ss, rc);
+    }
+    unprep(st);
+    return r;
+}
+
+static int sqlite_inv_set_aborted_by(struct store_tx *tx, int64_t id, const char *who)
+{
+    static const char sql[] = "UPDATE invocations SET aborted_by = ? WHERE id = ?";
+    struct sqlite_store *ss = ss_of(tx);
+    sqlite3_stmt *st = NULL;
+    int r;
+
+    r = prep(ss, sql, &st);
+    if (r < 0)
+        return r;
+    r = bindv(ss, st, "ti", who, id);
+    if (r == 0)
+        r = step_done(ss, st);
+    if (r == 0 && sqlite3_changes(ss->db) != 1)
+        r = -ENOENT;
+    unprep(st);
+    return r;
+}
+
+static int sqlite_inv_list(struct store_tx *tx, const char *job_id, int64_t after_id,
+                           size_t limit, struct store_inv **ret, size_t *n)
+{
+    static const char sql[] = "SELECT " INV_COLUMNS_NOLOG " FROM invocations "
+                              "WHERE job_id = ? AND id > ? ORDER BY id LIMIT ?";
+    struct sqlite_store *ss = ss_of(tx);
+    struct store_inv *v = NULL;
+    size_t nv = 0, alloc = 0;
+    sqlite3_stmt *st = NULL;
+    int r, rc;
+
+    r = prep(ss, sql, &st);
+    if (r < 0)
+        return r;
+    r = bindv(ss, st, "tii", job_id, after_id, (int64_t)limit);
+    if (r < 0)
+        goto out;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        r = grow((void **)&v, &alloc, nv, sizeof(*v));
+        if (r < 0)
+            goto out;
+        r = read_inv(st, &v[nv]);
+        if (r < 0)
+            goto out;
+        nv++;
+    }
+    if (rc != SQLITE_DONE) {
+        r = db_err(ss, rc);
+        goto out;
+    }
+    *ret = v;
+    *n = nv;
+    v = NULL;
+    nv = 0;
+out:
+    store_invs_free(v, nv);
+    unprep(st);
+    return r;
+}
+
+/* ---- pending triggers ---- */
+
+static int sqlite_trigger_add(struct store_tx *tx, const struct store_trigger *t, int64_t now,
+                              int64_t dedup_window)
+{
+    static const char sql_seen[] =
+        "SELECT 1 FROM trigger_tombstones WHERE job_id = ? AND trigger_id = ? "
+        "AND popped_at > ?";
+    static const char sql_add[] = "INSERT OR IGNORE INTO pending_triggers "
+                                  "(job_id, trigger_id, created, ord, json) "
+                                  "VALUES (?, ?, ?, ?, ?)";
+    struct sqlite_store *ss = ss_of(tx);
+    sqlite3_stmt *st = NULL;
+    int r, rc;
+
+    r = prep(ss, sql_seen, &st);
+    if (r < 0)
+        return r;
+    r = bindv(ss, st, "tti", t->job_id, t->trigger_id, now - dedup_window);
+    if (r == 0) {
+        rc = sqlite3_step(st);
+        r = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : db_err(ss, rc);
+    }
+    unprep(st);
+    if (r != 0)
+        return r;
+
+    r = prep(ss, sql_add, &st);
+    if (r < 0)
+        return r;
+    r = bindv(ss, st, "ttiit", t->job_id, t->trigger_id, t->created, t->order, t->json);
+    if (r == 0)
+        r = step_done(ss, st);
+    if (r == 0 && sqlite3_changes(ss->db) == 0)
+        r = 1; /* already pending */
+    unprep(st);
+    return r;
+}
+
+static int sqlite_trigger_list(struct store_tx *tx, const char *job_id, size_t limit,
+                               struct store_trigger **ret, size_t *n)
+{
+    static const char sql[] = "SELECT job_id, trigger_id, created, ord, json "
+                              "FROM pending_triggers WHERE job_id = ? "
+                              "ORDER BY created, ord, trigger_id LIMIT ?";
+    struct sqlite_store *ss = ss_of(tx);
+    struct store_trigger *v = NULL;
+    size_t nv = 0, alloc = 0;
+    sqlite3_stmt *st = NULL;
+    int r, rc;
+
+    r = prep(ss, sql, &st);
+    if (r < 0)
+        return r;
+    r = bindv(ss, st, "ti", job_id, (int64_t)limit);
+    if (r < 0)
+        goto out;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct store_trigger *t;
+
+        r = grow((void **)&v, &alloc, nv, sizeof(*v));
+        if (r < 0)
+            goto out;
+        t = &v[nv++];
+        if ((r = coldup(st, 0, &t->job_id)) < 0 || (r = coldup(st, 1, &t->trigger_id)) < 0 ||
+            (r = coldup(st, 4, &t->json)) < 0)
+            goto out;
+        t->created = sqlite3_column_int64(st, 2);
+        t->order = sqlite3_column_int64(st, 3);
+    }
+    if (rc != SQLITE_DONE) {
+        r = db_err(ss, rc);
+        goto out;
+    }
+    *ret = v;
+    *n = nv;
+    v = NULL;
+    nv = 0;
+out:
+    store_triggers_free(v, nv);
+    unprep(st);
+    return r;
+}
+
+static int count_query(struct sqlite_store *ss, const char *sql, const char *arg, size_t *ret)
+{
+    sqlite3_stmt *st = NULL;
+    int r, rc;
+
+    r = prep(ss, sql, &st);
+    if (r < 0)
+        return r;
+    if (arg)
+        r = bind_text(ss, st, 1, arg);
+    if (r == 0) {
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW)
+            *ret = (size_t)sqlite3_column_int64(st, 0);
+        else
+            r = db_err(ss, rc);
+    }
+    unprep(st);
+    return r;
+}
+
+static int sqlite_trigger_count(struct store_tx *tx, const char *job_id, size_t *ret)
+{
+    static const char sql[] = "SELECT count(*) FROM pending_triggers WHERE job_id = ?";
+    return count_query(ss_of(tx), sql, job_id, ret);
+}
+
+static int sqlite_trigger_pop(struct store_tx *tx, const char *job_id, const char *trigger_id,
+                              int64_t now)
+{
+    static const char sql_del[] =
+        "DELETE FROM pending_triggers WHERE job_id = ? AND trigger_id = ?";
+    static const char sql_tomb[] = "INSERT OR REPLACE INTO trigger_tombstones "
+                                   "(job_id, trigger_id, popped_at) VALUES (?, ?, ?)";
+    struct sqlite_store *ss = ss_of(tx);
+    sqlite3_stmt *st = NULL;
+    int r;
+
+    r = prep(ss, sql_del, &st);
+    if (r < 0)
+        return r;
+    r = bindv(ss, st, "tt", job_id, trigger_id);
+    if (r == 0)
+        r = step_done(ss, st);
+    if (r == 0 && sqlite3_changes(ss->db) != 1)
+        r = -ENOENT;
+    unprep(st);
+    if (r < 0)
+        return r;
+    r = prep(ss, sql_tomb, &st);
+    if (r < 0)
+        return r;
+    r = bindv(ss, st, "tti", job_id, trigger_id, now);
+    if (r == 0)
+        r = step_done(ss, st);
+    unprep(st);
+    return r;
+}
+
+static int delete_older(struct sqlite_store *ss, const char *sql, int64_t older_than,
+                        size_t *ret_n)
+{
+    sqlite3_stmt *st = NULL;
+    int r;
+
+    r = prep(ss, sql, &st);
+    if (r < 0)
+        return r;
+    r = bind_i64(ss, st, 1, older_than);
+    if (r == 0)
+        r = step_done(ss, st);
+    if (r == 0 && ret_n)
+        *ret_n = (size_t)sqlite3_changes(ss->db);
+    unprep(st);
+    return r;
+}
+
+static int sqlite_tombstone_purge(struct store_tx *tx, int64_t older_than, size_t *ret_n)
+{
+    static const char sql[] = "DELETE FROM trigger_tombstones WHERE popped_at < ?";
+    return delete_older(ss_of(tx), sql, older_than, ret_n);
+}
+
+/* ---- task queue ---- */
+
+#define TASK_COLUMNS                                                                       \
+    "id, kind, job_id, inv_id, payload_json, due, dedup_key, lease_owner, lease_expiry, " \
+    "attempts, created"
+
+static int read_task(sqlite3_stmt *st, struct store_task *ret)
+{
+    struct store_task t = {0};
+    int r;
+
+    if ((r = coldup(st, 1, &t.kind)) < 0 || (r = coldup(st, 2, &t.job_id)) < 0 ||
+        (r = coldup(st, 4, &t.payload_json)) < 0 || (r = coldup(st, 6, &t.dedup_key)) < 0 ||
+        (r = coldup(st, 7, &t.lease_owner)) < 0) {
+        store_task_release(&t);
+        return r;
+    }
+    t.id = sqlite3_column_int64(st, 0);
+    t.inv_id = sqlite3_column_int64(st, 3);
+    t.due = sqlite3_column_int64(st, 5);
+    t.lease_expiry = sqlite3_column_int64(st, 8);
+    t.attempts = sqlite3_column_int(st, 9);
+    t.created = sqlite3_column_int64(st, 10);
+    *ret = t;
+    return 0;
+}
+
+static int sqlite_task_enqueue(struct store_tx *tx, const struct store_task *t, int64_t *ret_id)
+{
+    static const char sql[] = "INSERT OR IGNORE INTO tasks (kind, job_id, inv_id, "
+                              "payload_json, due, dedup_key, created) "
+                              "VALUES (?, ?, ?, ?, ?, ?, ?)";
+    struct sqlite_store *ss = ss_of(tx);
+    sqlite3_stmt *st = NULL;
+    int r;
+
+    r = prep(ss, sql, &st);
+    if (r < 0)
+        return r;
+    r = bindv(ss, st, "ttititi", t->kind, t->job_id, t->inv_id, t->payload_json, t->due,
+              t->dedup_key, t->created);
+    if (r == 0)
+        r = step_done(ss, st);
+    if (r == 0) {
+        if (sqlite3_changes(ss->db) == 0)
+            r = 1;
+        else if (ret_id)
+            *ret_id = sqlite3_last_insert_rowid(ss->db);
+    }
+    unprep(st);
+    return r;
+}
+
+/* The first row of a lease candidate query, or -ENOENT. */
+static int lease_candidate(struct sqlite_store *ss, const char *sql, int64_t now,
+                           struct store_task *ret)
+{
+    sqlite3_stmt *st = NULL;
+    int r, rc;
+
+    r = prep(ss, sql, &st);
+    if (r < 0)
+        return r;
+    r = bind_i64(ss, st, 1, now);
+    if (r == 0) {
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW)
+            r = read_task(st, ret);
+        else
+            r = rc == SQLITE_DONE ? -ENOENT : db_err(ss, rc);
+    }
+    unprep(st);
+    return r;
+}
+
+static int sqlite_task_lease(struct store_tx *tx, int64_t now, const char *owner,
+                             int64_t lease_ns, struct store_task *ret)
+{
+    static const char sql_free[] = "SELECT " TASK_COLUMNS " FROM tasks WHERE lease_owner = '' "
+                                   "AND due <= ?1 ORDER BY due, id LIMIT 1";
+    static const char sql_expired[] = "SELECT " TASK_COLUMNS " FROM tasks "
+                                      "WHERE lease_owner != '' AND lease_expiry <= ?1 "
+                                      "AND due <= ?1 ORDER BY due, id LIMIT 1";
+    static const char sql_take[] = "UPDATE tasks SET lease_owner = ?, lease_expiry = ?, "
+                                   "attempts = attempts + 1 WHERE id = ?";
+    struct sqlite_store *ss = ss_of(tx);
+    struct store_task a = {0}, b = {0}, *pick;
+    sqlite3_stmt *st = NULL;
+    int r, ra, rb;
+
+    ra = lease_candidate(ss, sql_free, now, &a);
+    if (ra < 0 && ra != -ENOENT)
+        return ra;
+    rb = lease_candidate(ss, sql_expired, now, &b);
+    if (rb < 0 && rb != -ENOENT) {
+        r = rb;
+        goto out;
+    }
+    if (ra == -ENOENT && rb == -ENOENT) {
+        r = -ENOENT;
+        goto out;
+    }
+    if (ra == -ENOENT)
+        pick = &b;
+    else if (rb == -ENOENT)
+        pick = &a;
+    else
+        pick = (b.due < a.due || (b.due == a.due && b.id < a.id)) ? &b : &a;
+
+    r = prep(ss, sql_take, &st);
+    if (r < 0)
+        goto out;
+    r = bindv(ss, st, "tii", owner, now + lease_ns, pick->id);
+    if (r == 0)
+        r = step_done(ss, st);
+    unprep(st);
+    if (r < 0)
+        goto out;
+    free(pick->lease_owner);
+    pick->lease_owner = strdup(owner);
+    if (!pick->lease_owner) {
+        r = -ENOMEM;
+        goto out;
+    }
+    pick->lease_expiry = now + lease_ns;
+    pick->attempts++;
+    *ret = *pick;
+    memset(pick, 0, sizeof(*pick));
+out:
+    store_task_release(&a);
+    store_task_release(&b);
+    return r;
+}
+
+/* -ESTALE if the row exists but owner does not hold it, -ENOENT if gone. */
+static int owner_check(struct sqlite_store *ss, int64_t id, const char *owner)
+{
+    static const char sql[] = "SELECT lease_owner FROM tasks WHERE id = ?";
+    sqlite3_stmt *st = NULL;
+    int r, rc;
+
+    r = prep(ss, sql, &st);
+    if (r < 0)
+        return r;
+    r = bind_i64(ss, st, 1, id);
+    if (r == 0) {
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            const char *o = (const char *)sqlite3_column_text(st, 0);
+            r = o && strcmp(o, owner) == 0 ? 0 : -ESTALE;
+        } else {
+            r = rc == SQLITE_DONE ? -ENOENT : db_err(ss, rc);
+        }
+    }
+    unprep(st);
+    return r;
+}
+
+static int sqlite_task_done(struct store_tx *tx, int64_t id, const char *owner)
+{
+    static const char sql[] = "DELETE FROM tasks WHERE id = ?";
+    struct sqlite_store *ss = ss_of(tx);
+    sqlite3_stmt *st = NULL;
+    int r;
+
+    r = owner_check(ss, id, owner);
+    if (r < 0)
+        return r;
+    r = prep(ss, sql, &st);
+    if (r < 0)
+        return r;
+    r = bind_i64(ss, st, 1, id);
+    if (r == 0)
+        r = step_done(ss, st);
+    unprep(st);
+    return r;
+}
+
+static int sqlite_task_retry(struct store_tx *tx, int64_t id, const char *owner, int64_t due)
+{
+    static const char sql[] =
+        "UPDATE tasks SET lease_owner = '', lease_expiry = 0, due = ? WHERE id = ?";
+    struct sqlite_store *ss = ss_of(tx);
+    sqlite3_stmt *st = NULL;
+    int r;
+
+    r = owner_check(ss, id, owner);
+    if (r < 0)
+        return r;
+    r = prep(ss, sql, &st);
+    if (r < 0)
+        return r;
+    r = bindv(ss, st, "ii", due, id);
+    if (r == 0)
+        r = step_done(ss, st);
+    unprep(st);
+    return r;
+}
+
+static int min_query(struct sqlite_store *ss, const char *sql, int64_t *ret)
+{
+    sqlite3_stmt *st = NULL;
+    int r, rc;
+
+    r = prep(ss, sql, &st);
+    if (r < 0)
+        return r;
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *ret = sqlite3_column_type(st, 0) == SQLITE_NULL ? INT64_MAX
+                                                         : sqlite3_column_int64(st, 0);
+    else
+        r = db_err(ss, rc);
+    unprep(st);
+    return r;
+}
+
+static int sqlite_task_next_due(struct store_tx *tx, int64_t *ret)
+{
+    static const char sql_free[] = "SELECT min(due) FROM tasks WHERE lease_owner = ''";
+    static const char sql_leased[] =
+        "SELECT min(max(due, lease_expiry)) FROM tasks WHERE lease_owner != ''";
+    struct sqlite_store *ss = ss_of(tx);
+    int64_t a = INT64_MAX, b = INT64_MAX;
+    int r;
+
+    r = min_query(ss, sql_free, &a);
+    if (r == 0)
+        r = min_query(ss, sql_leased, &b);
+    if (r == 0)
+        *ret = a < b ? a : b;
+    return r;
+}
+
+static int sqlite_task_count(struct store_tx *tx, const char *kind, size_t *ret)
+{
+    static const char sql_all[] = "SELECT count(*) FROM tasks";
+    static const char sql_kind[] = "SELECT count(*) FROM tasks WHERE kind = ?";
+    return count_query(ss_of(tx), kind ? sql_kind : sql_all, kind, ret);
+}
+
+/* ---- trigger fates ---- */
+
+static int sqlite_fate_insert(struct store_tx *tx, const struct store_fate *f, int64_t *ret_id)
+{
+    static const char sql[] = "INSERT INTO trigger_fates (job_id, trigger_id, title, url, "
+                              "created, fate, inv_id, reason, decided_at, arrived_at) "
+                              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    struct sqlite_store *ss = ss_of(tx);
+    sqlite3_stmt *st = NULL;
+    int r;
+
+    r = prep(ss, sql, &st);
+    if (r < 0)
+        return r;
+    r = bindv(ss, st, "ttttititii", f->job_id, f->trigger_id,
+              f->title, f->url, f->created, f->fate, f->inv_id, f->reason, f->decided_at,
+              f->arrived_at);
+    if (r == 0)
+        r = step_done(ss, st);
+    if (r == 0 && ret_id)
+        *ret_id = sqlite3_last_insert_rowid(ss->db);
+    unprep(st);
+    return r;
+}
+
+static int sqlite_fate_decide(struct store_tx *tx, const char *job_id, const char *trigger_id,
+                              const char *fate, int64_t inv_id, const char *reason, int64_t now)
+{
+    static const char sql[] =
+        "UPDATE trigger_fates SET fate = ?, inv_id = ?, reason = ?, decided_at = ? "
+        "WHERE id = (SELECT max(id) FROM trigger_fates WHERE job_id = ? AND trigger_id = ? "
+        "AND fate = 'PENDING')";
+    struct sqlite_store *ss = ss_of(tx);
+    sqlite3_stmt *st = NULL;
+    int r;
+
+    r = prep(ss, sql, &st);
+    if (r < 0)
+        return r;
+    r = bindv(ss, st, "tititt", fate, inv_id, reason, now, job_id, trigger_id);
+    if (r == 0)
+        r = step_done(ss, st);
+    if (r == 0 && sqlite3_changes(ss->db) != 1)
+        r = -ENOENT;
+    unprep(st);
+    return r;
+}
+
+static int sqlite_fate_list(struct store_tx *tx, const char *job_id, const char *trigger_id,
+                            size_t limit, struct store_fate **ret, size_t *n)
+{
+    static const char sql_job[] = "SELECT id, job_id, trigger_id, title, url, created, fate, "
+                                  "inv_id, reason, decided_at, arrived_at FROM trigger_fates "
+                                  "WHERE job_id = ?1 ORDER BY id DESC LIMIT ?2";
+    static const char sql_trigger[] =
+        "SELECT id, job_id, trigger_id, title, url, created, fate, "
+        "inv_id, reason, decided_at, arrived_at FROM trigger_fates "
+        "WHERE job_id = ?1 AND trigger_id = ?3 ORDER BY id DESC LIMIT ?2";
+    struct sqlite_store *ss = ss_of(tx);
+    struct store_fate *v = NULL;
+    size_t nv = 0, alloc = 0;
+    sqlite3_stmt *st = NULL;
+    int r, rc;
+
+    r = prep(ss, trigger_id ? sql_trigger : sql_job, &st);
+    if (r < 0)
+        return r;
+    r = bindv(ss, st, "ti", job_id, (int64_t)limit);
+    if (r == 0 && trigger_id)
+        r = bind_text(ss, st, 3, trigger_id);
+    if (r < 0)
+        goto out;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct store_fate *f;
+
+        r = grow((void **)&v, &alloc, nv, sizeof(*v));
+        if (r < 0)
+            goto out;
+        f = &v[nv++];
+        if ((r = coldup(st, 1, &f->job_id)) < 0 || (r = coldup(st, 2, &f->trigger_id)) < 0 ||
+            (r = coldup(st, 3, &f->title)) < 0 || (r = coldup(st, 4, &f->url)) < 0 ||
+            (r = coldup(st, 6, &f->fate)) < 0 || (r = coldup(st, 8, &f->reason)) < 0)
+            goto out;
+        f->id = sqlite3_column_int64(st, 0);
+        f->created = sqlite3_column_int64(st, 5);
+        f->inv_id = sqlite3_column_int64(st, 7);
+        f->decided_at = sqlite3_column_int64(st, 9);
+        f->arrived_at = sqlite3_column_int64(st, 10);
+    }
+    if (rc != SQLITE_DONE) {
+        r = db_err(ss, rc);
+        goto out;
+    }
+    *ret = v;
+    *n = nv;
+    v = NULL;
+    nv = 0;
+out:
+    store_fates_free(v, nv);
+    unprep(st);
+    return r;
+}
+
+static int sqlite_fate_purge(struct store_tx *tx, int64_t older_than, size_t *ret_n)
+{
+    static const char sql[] = "DELETE FROM trigger_fates WHERE "
+                              "(decided_at != 0 AND decided_at < ?1) OR "
+                              "(decided_at = 0 AND arrived_at < ?1)";
+    return delete_older(ss_of(tx), sql, older_than, ret_n);
+}
+
+/* ---- triage logs ---- */
+
+static int sqlite_triage_log_put(struct store_tx *tx, const char *job_id, int64_t when,
+                                 const char *log)
+{
+    static const char sql[] =
+        "INSERT OR REPLACE INTO triage_logs (job_id, when_ns, log) VALUES (?, ?, ?)";
+    struct sqlite_store *ss = ss_of(tx);
+    sqlite3_stmt *st = NULL;
+    int r;
+
+    r = prep(ss, sql, &st);
+    if (r < 0)
+        return r;
+    r = bindv(ss, st, "tit", job_id, when, log);
+    if (r == 0)
+        r = step_done(ss, st);
+    unprep(st);
+    return r;
+}
+
+static int sqlite_triage_log_get(struct store_tx *tx, const char *job_id, int64_t *ret_when,
+                                 char **ret_log)
+{
+    static const char sql[] = "SELECT when_ns, log FROM triage_logs WHERE job_id = ?";
+    struct sqlite_store *ss = ss_of(tx);
+    sqlite3_stmt *st = NULL;
+    char *log = NULL;
+    int r, rc;
+
+    r = prep(ss, sql, &st);
+    if (r < 0)
+        return r;
+    r = bind_text(ss, st, 1, job_id);
+    if (r == 0) {
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            r = coldup(st, 1, &log);
+            if (r == 0) {
+                *ret_when = sqlite3_column_int64(st, 0);
+                *ret_log = log;
+            }
+        } else {
+            r = rc == SQLITE_DONE ? -ENOENT : db_err(ss, rc);
+        }
+    }
+    unprep(st);
+    return r;
+}
+
+const struct store_ops store_sqlite_ops = {
+    .scheme = "sqlite",
+    .open = sqlite_open,
+    .close = sqlite_close,
+    .errmsg = sqlite_errmsg,
+    .begin = sqlite_begin,
+    .commit = sqlite_commit,
+    .rollback = sqlite_rollback,
+    .project_get = sqlite_project_get,
+    .project_put = sqlite_project_put,
+    .job_get = sqlite_job_get,
+    .job_put = sqlite_job_put,
+    .job_list = sqlite_job_list,
+    .inv_get = sqlite_inv_get,
+    .inv_insert = sqlite_inv_insert,
+    .inv_update = sqlite_inv_update,
+    .inv_set_aborted_by = sqlite_inv_set_aborted_by,
+    .inv_list = sqlite_inv_list,
+    .trigger_add = sqlite_trigger_add,
+    .trigger_list = sqlite_trigger_list,
+    .trigger_count = sqlite_trigger_count,
+    .trigger_pop = sqlite_trigger_pop,
+    .tombstone_purge = sqlite_tombstone_purge,
+    .task_enqueue = sqlite_task_enqueue,
+    .task_lease = sqlite_task_lease,
+    .task_done = sqlite_task_done,
+    .task_retry = sqlite_task_retry,
+    .task_next_due = sqlite_task_next_due,
+    .task_count = sqlite_task_count,
+    .fate_insert = sqlite_fate_insert,
+    .fate_decide = sqlite_fate_decide,
+    .fate_list = sqlite_fate_list,
+    .fate_purge = sqlite_fate_purge,
+    .triage_log_put = sqlite_triage_log_put,
+    .triage_log_get = sqlite_triage_log_get,
+};

@@ -1,0 +1,374 @@
+/*
+ * store.c - opening a store by URL, the argument-checking wrappers around
+ * the back end's ops, and the row release functions.
+ */
+#include "store/store.h"
+
+static const struct store_ops *const store_backends[] = {
+    &store_sqlite_ops,
+};
+
+static void set_err(char *err, size_t errlen, const char *msg)
+{
+    if (err && errlen > 0)
+        snprintf(err, errlen, "%s", msg);
+}
+
+int store_open(const char *url, struct store **ret, char *err, size_t errlen)
+{
+    const char *colon;
+    size_t scheme_len;
+
+    if (!url || !ret) {
+        set_err(err, errlen, "no store URL");
+        return -EINVAL;
+    }
+    if (strnlen(url, LIMIT_STORE_URL + 1) > LIMIT_STORE_URL) {
+        set_err(err, errlen, "the store URL is too long");
+        return -EINVAL;
+    }
+    colon = strchr(url, ':');
+    if (!colon || colon == url) {
+        set_err(err, errlen, "a store URL looks like sqlite:PATH");
+        return -EINVAL;
+    }
+    scheme_len = (size_t)(colon - url);
+    for (size_t i = 0; i < ARRAY_SIZE(store_backends); i++) {
+        const struct store_ops *ops = store_backends[i];
+        if (strlen(ops->scheme) == scheme_len && memcmp(ops->scheme, url, scheme_len) == 0)
+            return ops->open(colon + 1, ret, err, errlen);
+    }
+    if (err && errlen > 0)
+        snprintf(err, errlen, "unknown store kind \"%.*s\" (known: sqlite)", (int)scheme_len,
+                 url);
+    return -EINVAL;
+}
+
+struct store *store_close(struct store *s)
+{
+    if (s)
+        s->ops->close(s);
+    return NULL;
+}
+
+const char *store_errmsg(struct store *s)
+{
+    return s ? s->ops->errmsg(s) : "";
+}
+
+/*
+ * A transaction handle starts with a pointer to its store in every back
+ * end, so the wrappers can find the ops table.
+ */
+struct store_tx_head {
+    struct store *s;
+};
+
+static const struct store_ops *txops(struct store_tx *tx)
+{
+    return ((struct store_tx_head *)tx)->s->ops;
+}
+
+int store_begin(struct store *s, struct store_tx **ret)
+{
+    if (!s || !ret)
+        return -EINVAL;
+    return s->ops->begin(s, ret);
+}
+
+int store_commit(struct store_tx *tx)
+{
+    if (!tx)
+        return -EINVAL;
+    return txops(tx)->commit(tx);
+}
+
+void store_rollback(struct store_tx *tx)
+{
+    if (tx)
+        txops(tx)->rollback(tx);
+}
+
+#define CHECK(cond)         \
+    do {                    \
+        if (!(cond))        \
+            return -EINVAL; \
+    } while (0)
+
+int store_project_get(struct store_tx *tx, const char *id, struct store_project *ret)
+{
+    CHECK(tx && id && ret);
+    return txops(tx)->project_get(tx, id, ret);
+}
+
+int store_project_put(struct store_tx *tx, const struct store_project *p)
+{
+    CHECK(tx && p && p->id);
+    return txops(tx)->project_put(tx, p);
+}
+
+int store_job_get(struct store_tx *tx, const char *id, struct store_job *ret)
+{
+    CHECK(tx && id && ret);
+    return txops(tx)->job_get(tx, id, ret);
+}
+
+int store_job_put(struct store_tx *tx, const struct store_job *j)
+{
+    CHECK(tx && j && j->id);
+    return txops(tx)->job_put(tx, j);
+}
+
+int store_job_list(struct store_tx *tx, const char *project, bool enabled_only,
+                   struct store_job **ret, size_t *n)
+{
+    CHECK(tx && ret && n);
+    return txops(tx)->job_list(tx, project, enabled_only, ret, n);
+}
+
+int store_inv_get(struct store_tx *tx, int64_t id, struct store_inv *ret)
+{
+    CHECK(tx && ret);
+    return txops(tx)->inv_get(tx, id, ret);
+}
+
+int store_inv_insert(struct store_tx *tx, const struct store_inv *v)
+{
+    CHECK(tx && v && v->id > 0 && v->job_id);
+    return txops(tx)->inv_insert(tx, v);
+}
+
+int store_inv_update(struct store_tx *tx, const struct store_inv *v, int64_t expected_mutations)
+{
+    CHECK(tx && v && v->id > 0);
+    return txops(tx)->inv_update(tx, v, expected_mutations);
+}
+
+int store_inv_set_aborted_by(struct store_tx *tx, int64_t id, const char *who)
+{
+    CHECK(tx && who);
+    return txops(tx)->inv_set_aborted_by(tx, id, who);
+}
+
+int store_inv_list(struct store_tx *tx, const char *job_id, int64_t after_id, size_t limit,
+                   struct store_inv **ret, size_t *n)
+{
+    CHECK(tx && job_id && ret && n && limit <= LIMIT_STORE_ROWS);
+    return txops(tx)->inv_list(tx, job_id, after_id, limit, ret, n);
+}
+
+int store_trigger_add(struct store_tx *tx, const struct store_trigger *t, int64_t now,
+                      int64_t dedup_window)
+{
+    CHECK(tx && t && t->job_id && t->trigger_id && t->trigger_id[0]);
+    return txops(tx)->trigger_add(tx, t, now, dedup_window);
+}
+
+int store_trigger_list(struct store_tx *tx, const char *job_id, size_t limit,
+                       struct store_trigger **ret, size_t *n)
+{
+    CHECK(tx && job_id && ret && n && limit <= LIMIT_STORE_ROWS);
+    return txops(tx)->trigger_list(tx, job_id, limit, ret, n);
+}
+
+int store_trigger_count(struct store_tx *tx, const char *job_id, size_t *ret)
+{
+    CHECK(tx && job_id && ret);
+    return txops(tx)->trigger_count(tx, job_id, ret);
+}
+
+int store_trigger_pop(struct store_tx *tx, const char *job_id, const char *trigger_id,
+                      int64_t now)
+{
+    CHECK(tx && job_id && trigger_id);
+    return txops(tx)->trigger_pop(tx, job_id, trigger_id, now);
+}
+
+int store_tombstone_purge(struct store_tx *tx, int64_t older_than, size_t *ret_n)
+{
+    CHECK(tx);
+    return txops(tx)->tombstone_purge(tx, older_than, ret_n);
+}
+
+int store_task_enqueue(struct store_tx *tx, const struct store_task *t, int64_t *ret_id)
+{
+    CHECK(tx && t && t->kind && t->kind[0]);
+    return txops(tx)->task_enqueue(tx, t, ret_id);
+}
+
+int store_task_lease(struct store_tx *tx, int64_t now, const char *owner, int64_t lease_ns,
+                     struct store_task *ret)
+{
+    CHECK(tx && owner && owner[0] && lease_ns > 0 && ret);
+    return txops(tx)->task_lease(tx, now, owner, lease_ns, ret);
+}
+
+int store_task_done(struct store_tx *tx, int64_t id, const char *owner)
+{
+    CHECK(tx && owner && owner[0]);
+    return txops(tx)->task_done(tx, id, owner);
+}
+
+int store_task_retry(struct store_tx *tx, int64_t id, const char *owner, int64_t due)
+{
+    CHECK(tx && owner && owner[0]);
+    return txops(tx)->task_retry(tx, id, owner, due);
+}
+
+int store_task_next_due(struct store_tx *tx, int64_t *ret)
+{
+    CHECK(tx && ret);
+    return txops(tx)->task_next_due(tx, ret);
+}
+
+int store_task_count(struct store_tx *tx, const char *kind, size_t *ret)
+{
+    CHECK(tx && ret);
+    return txops(tx)->task_count(tx, kind, ret);
+}
+
+int store_fate_insert(struct store_tx *tx, const struct store_fate *f, int64_t *ret_id)
+{
+    CHECK(tx && f && f->job_id && f->trigger_id && f->fate);
+    return txops(tx)->fate_insert(tx, f, ret_id);
+}
+
+int store_fate_decide(struct store_tx *tx, const char *job_id, const char *trigger_id,
+                      const char *fate, int64_t inv_id, const char *reason, int64_t now)
+{
+    CHECK(tx && job_id && trigger_id && fate);
+    return txops(tx)->fate_decide(tx, job_id, trigger_id, fate, inv_id, reason ? reason : "",
+                                  now);
+}
+
+int store_fate_list(struct store_tx *tx, const char *job_id, const char *trigger_id,
+                    size_t limit, struct store_fate **ret, size_t *n)
+{
+    CHECK(tx && job_id && ret && n && limit <= LIMIT_STORE_ROWS);
+    return txops(tx)->fate_list(tx, job_id, trigger_id, limit, ret, n);
+}
+
+int store_fate_purge(struct store_tx *tx, int64_t older_than, size_t *ret_n)
+{
+    CHECK(tx);
+    return txops(tx)->fate_purge(tx, older_than, ret_n);
+}
+
+int store_triage_log_put(struct store_tx *tx, const char *job_id, int64_t when, const char *log)
+{
+    CHECK(tx && job_id && log);
+    return txops(tx)->triage_log_put(tx, job_id, when, log);
+}
+
+int store_triage_log_get(struct store_tx *tx, const char *job_id, int64_t *ret_when,
+                         char **ret_log)
+{
+    CHECK(tx && job_id && ret_when && ret_log);
+    return txops(tx)->triage_log_get(tx, job_id, ret_when, ret_log);
+}
+
+/* ---- row release ---- */
+
+void store_project_release(struct store_project *p)
+{
+    if (!p)
+        return;
+    free(p->id);
+    free(p->revision);
+    free(p->revision_url);
+    memset(p, 0, sizeof(*p));
+}
+
+void store_job_release(struct store_job *j)
+{
+    if (!j)
+        return;
+    free(j->id);
+    free(j->project);
+    free(j->name);
+    free(j->realm_id);
+    free(j->paused_by);
+    free(j->paused_reason);
+    free(j->revision);
+    free(j->revision_url);
+    free(j->schedule);
+    free(j->task_json);
+    free(j->policy_json);
+    free(j->triggered_json);
+    free(j->cron_json);
+    free(j->active_json);
+    free(j->finished_json);
+    memset(j, 0, sizeof(*j));
+}
+
+void store_inv_release(struct store_inv *v)
+{
+    if (!v)
+        return;
+    free(v->job_id);
+    free(v->realm_id);
+    free(v->status);
+    free(v->triggered_by);
+    free(v->request_json);
+    free(v->task_json);
+    free(v->revision);
+    free(v->revision_url);
+    free(v->triggered_json);
+    free(v->debug_log);
+    free(v->view_url);
+    free(v->task_data_json);
+    free(v->aborted_by);
+    free(v->timers_json);
+    free(v->outgoing_json);
+    memset(v, 0, sizeof(*v));
+}
+
+void store_trigger_release(struct store_trigger *t)
+{
+    if (!t)
+        return;
+    free(t->job_id);
+    free(t->trigger_id);
+    free(t->json);
+    memset(t, 0, sizeof(*t));
+}
+
+void store_task_release(struct store_task *t)
+{
+    if (!t)
+        return;
+    free(t->kind);
+    free(t->job_id);
+    free(t->payload_json);
+    free(t->dedup_key);
+    free(t->lease_owner);
+    memset(t, 0, sizeof(*t));
+}
+
+void store_fate_release(struct store_fate *f)
+{
+    if (!f)
+        return;
+    free(f->job_id);
+    free(f->trigger_id);
+    free(f->title);
+    free(f->url);
+    free(f->fate);
+    free(f->reason);
+    memset(f, 0, sizeof(*f));
+}
+
+#define DEFINE_FREE_ARRAY(name, type, release) \
+    void name(type *v, size_t n)               \
+    {                                          \
+        if (!v)                                \
+            return;                            \
+        for (size_t i = 0; i < n; i++)         \
+            release(&v[i]);                    \
+        free(v);                               \
+    }
+
+DEFINE_FREE_ARRAY(store_jobs_free, struct store_job, store_job_release)
+DEFINE_FREE_ARRAY(store_invs_free, struct store_inv, store_inv_release)
+DEFINE_FREE_ARRAY(store_triggers_free, struct store_trigger, store_trigger_release)
+DEFINE_FREE_ARRAY(store_fates_free, struct store_fate, store_fate_release)

@@ -1,0 +1,454 @@
+/*
+ * test-store-sqlite.c - the SQLite back end of store.h: schema migrations,
+ * the durable task queue (leases, expiry, retry, dedup keys), trigger
+ * dedup tombstones, the invocation compare-and-set and trigger fates.
+ */
+#include "base/compat.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <cmocka.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include "store/store.h"
+
+#define S 1000000000LL
+
+struct fixture {
+    char dir[64];
+    char path[128];
+    char url[160];
+    struct store *s;
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    char err[256] = "";
+
+    assert_non_null(f);
+    snprintf(f->dir, sizeof(f->dir), "/tmp/tock-store-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(f->path, sizeof(f->path), "%s/tock.db", f->dir);
+    snprintf(f->url, sizeof(f->url), "sqlite:%s", f->path);
+    assert_int_equal(store_open(f->url, &f->s, err, sizeof(err)), 0);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    char p[200];
+
+    store_close(f->s);
+    unlink(f->path);
+    snprintf(p, sizeof(p), "%s-wal", f->path);
+    unlink(p);
+    snprintf(p, sizeof(p), "%s-shm", f->path);
+    unlink(p);
+    rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+static struct store_tx *begin(struct store *s)
+{
+    struct store_tx *tx = NULL;
+    assert_int_equal(store_begin(s, &tx), 0);
+    return tx;
+}
+
+static void test_open_bad_urls(void **state)
+{
+    static const struct {
+        int line;
+        const char *url;
+        int err;
+    } cases[] = {
+        {__LINE__, "", -EINVAL},
+        {__LINE__, "nocolon", -EINVAL},
+        {__LINE__, "postgres:x", -EINVAL},
+        {__LINE__, "sqlite:", -EINVAL},
+        {__LINE__, "sqlite:/nonexistent-dir/x/y.db", -EIO},
+    };
+    (void)state;
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+        struct store *s = NULL;
+        char err[256] = "";
+        int r = store_open(cases[i].url, &s, err, sizeof(err));
+        if (r != cases[i].err)
+            fail_msg("line %d: got %d (%s)", cases[i].line, r, err);
+        assert_null(s);
+        assert_true(err[0] != '\0');
+    }
+}
+
+static int64_t query_int(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    int64_t v = -1;
+
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
+static void exec_on(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+}
+
+static void test_schema_versions(void **state)
+{
+    struct fixture *f = *state;
+    char err[256] = "";
+    char sql[128];
+    struct store *s2 = NULL;
+
+    /* Opening created the schema at the binary's version, once. */
+    assert_true(store_sqlite_schema_version() >= 1);
+    assert_int_equal(query_int(f->path, "SELECT max(version) FROM schema_version"),
+                     store_sqlite_schema_version());
+    assert_int_equal(query_int(f->path, "SELECT count(*) FROM schema_version"),
+                     store_sqlite_schema_version());
+
+    /* Reopening migrates nothing. */
+    f->s = store_close(f->s);
+    assert_int_equal(store_open(f->url, &f->s, err, sizeof(err)), 0);
+    assert_int_equal(query_int(f->path, "SELECT count(*) FROM schema_version"),
+                     store_sqlite_schema_version());
+
+    /* A database from the future is refused with a clear message. */
+    f->s = store_close(f->s);
+    snprintf(sql, sizeof(sql), "INSERT INTO schema_version (version) VALUES (%d)",
+             store_sqlite_schema_version() + 1);
+    exec_on(f->path, sql);
+    assert_int_equal(store_open(f->url, &s2, err, sizeof(err)), -EPROTO);
+    assert_null(s2);
+    snprintf(sql, sizeof(sql), "database schema version %d is newer than this tock knows (%d)",
+             store_sqlite_schema_version() + 1, store_sqlite_schema_version());
+    assert_non_null(strstr(err, sql));
+    snprintf(sql, sizeof(sql), "DELETE FROM schema_version WHERE version > %d",
+             store_sqlite_schema_version());
+    exec_on(f->path, sql);
+    assert_int_equal(store_open(f->url, &f->s, err, sizeof(err)), 0);
+}
+
+static void test_wal_and_sync(void **state)
+{
+    struct fixture *f = *state;
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
+static struct store_task task(const char *kind, int64_t due, const char *dedup)
+{
+    return (struct store_task){.kind = (char *)kind, .job_id = "p/j", .due = due,
+                               .dedup_key = (char *)dedup, .payload_json = "{}"};
+}
+
+static void test_task_queue(void **state)
+{
+    struct fixture *f = *state;
+    struct store_tx *tx = begin(f->s);
+    struct store_task t1 = task("a", 10 * S, ""), t2 = task("b", 5 * S, "k1"),
+                      t3 = task("c", 5 * S, "k1"), got = {0};
+    int64_t id1 = 0, id2 = 0, next = 0;
+    size_t n = 0;
+
+    assert_int_equal(store_task_enqueue(tx, &t1, &id1), 0);
+    assert_int_equal(store_task_enqueue(tx, &t2, &id2), 0);
+    /* Same dedup key while the first is live: dropped. */
+    assert_int_equal(store_task_enqueue(tx, &t3, NULL), 1);
+    assert_int_equal(store_task_count(tx, NULL, &n), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(store_task_next_due(tx, &next), 0);
+    assert_int_equal(next, 5 * S);
+
+    /* Nothing due before 5 s. */
+    assert_int_equal(store_task_lease(tx, 4 * S, "w1", 60 * S, &got), -ENOENT);
+    /* At 20 s both are due; the earliest due first. */
+    assert_int_equal(store_task_lease(tx, 20 * S, "w1", 60 * S, &got), 0);
+    assert_int_equal(got.id, id2);
+    assert_string_equal(got.kind, "b");
+    assert_string_equal(got.lease_owner, "w1");
+    assert_int_equal(got.lease_expiry, 80 * S);
+    assert_int_equal(got.attempts, 1);
+    store_task_release(&got);
+    assert_int_equal(store_task_lease(tx, 20 * S, "w2", 60 * S, &got), 0);
+    assert_int_equal(got.id, id1);
+    store_task_release(&got);
+    /* Both leased: nothing left, next due is the first lease expiry. */
+    assert_int_equal(store_task_lease(tx, 20 * S, "w3", 60 * S, &got), -ENOENT);
+    assert_int_equal(store_task_next_due(tx, &next), 0);
+    assert_int_equal(next, 80 * S);
+
+    /* Only the owner may finish or retry. */
+    assert_int_equal(store_task_done(tx, id2, "w2"), -ESTALE);
+    assert_int_equal(store_task_retry(tx, id1, "w1", 30 * S), -ESTALE);
+    assert_int_equal(store_task_retry(tx, id1, "w2", 30 * S), 0);
+    assert_int_equal(store_task_next_due(tx, &next), 0);
+    assert_int_equal(next, 30 * S);
+
+    /* w1 dies holding id2; after its lease expires, w3 takes it (attempt 2). */
+    assert_int_equal(store_task_lease(tx, 79 * S, "w3", 60 * S, &got), 0);
+    assert_int_equal(got.id, id1); /* retried row, due at 30 s */
+    assert_int_equal(got.attempts, 2);
+    assert_int_equal(store_task_done(tx, id1, "w3"), 0);
+    store_task_release(&got);
+    assert_int_equal(store_task_lease(tx, 79 * S, "w3", 60 * S, &got), -ENOENT);
+    assert_int_equal(store_task_lease(tx, 80 * S, "w3", 60 * S, &got), 0);
+    assert_int_equal(got.id, id2);
+    assert_int_equal(got.attempts, 2);
+    store_task_release(&got);
+    /* The dead worker cannot complete it any more. */
+    assert_int_equal(store_task_done(tx, id2, "w1"), -ESTALE);
+    assert_int_equal(store_task_done(tx, id2, "w3"), 0);
+    assert_int_equal(store_task_done(tx, id2, "w3"), -ENOENT);
+
+    /* The dedup key is free again once the row is gone. */
+    assert_int_equal(store_task_enqueue(tx, &t3, NULL), 0);
+    assert_int_equal(store_task_count(tx, "c", &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(store_commit(tx), 0);
+}
+
+static void test_task_enqueue_is_transactional(void **state)
+{
+    struct fixture *f = *state;
+    struct store_tx *tx = begin(f->s);
+    struct store_task t = task("a", 1, "");
+    size_t n = 99;
+
+    assert_int_equal(store_task_enqueue(tx, &t, NULL), 0);
+    store_rollback(tx);
+    tx = begin(f->s);
+    assert_int_equal(store_task_count(tx, NULL, &n), 0);
+    assert_int_equal(n, 0);
+    store_rollback(tx);
+
+    /* A committed row survives closing and reopening the store. */
+    tx = begin(f->s);
+    assert_int_equal(store_task_enqueue(tx, &t, NULL), 0);
+    assert_int_equal(store_commit(tx), 0);
+    f->s = store_close(f->s);
+    assert_int_equal(store_open(f->url, &f->s, NULL, 0), 0);
+    tx = begin(f->s);
+    assert_int_equal(store_task_count(tx, "a", &n), 0);
+    assert_int_equal(n, 1);
+    store_rollback(tx);
+}
+
+static struct store_trigger trig(const char *id, int64_t created, int64_t order)
+{
+    return (struct store_trigger){.job_id = "p/j", .trigger_id = (char *)id,
+                                  .created = created, .order = order, .json = "{}"};
+}
+
+static void test_trigger_dedup(void **state)
+{
+    struct fixture *f = *state;
+    struct store_tx *tx = begin(f->s);
+    const int64_t win = 30 * 60 * S;
+    struct store_trigger a = trig("a", 3, 0), b = trig("b", 1, 1), c = trig("c", 1, 0),
+                         *v = NULL;
+    size_t n = 0;
+
+    assert_int_equal(store_trigger_add(tx, &a, 100 * S, win), 0);
+    assert_int_equal(store_trigger_add(tx, &b, 100 * S, win), 0);
+    assert_int_equal(store_trigger_add(tx, &c, 100 * S, win), 0);
+    /* Already pending. */
+    assert_int_equal(store_trigger_add(tx, &a, 100 * S, win), 1);
+    /* Oldest first: created, then order. */
+    assert_int_equal(store_trigger_list(tx, "p/j", 10, &v, &n), 0);
+    assert_int_equal(n, 3);
+    assert_string_equal(v[0].trigger_id, "c");
+    assert_string_equal(v[1].trigger_id, "b");
+    assert_string_equal(v[2].trigger_id, "a");
+    store_triggers_free(v, n);
+
+    /* Popped at 200 s: ignored until 200 s + 30 min, accepted after. */
+    assert_int_equal(store_trigger_pop(tx, "p/j", "a", 200 * S), 0);
+    assert_int_equal(store_trigger_pop(tx, "p/j", "a", 200 * S), -ENOENT);
+    assert_int_equal(store_trigger_count(tx, "p/j", &n), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(store_trigger_add(tx, &a, 200 * S + win - 1, win), 1);
+    assert_int_equal(store_trigger_add(tx, &a, 200 * S + win + 1, win), 0);
+    /* Another job's set is separate. */
+    a.job_id = "p/other";
+    assert_int_equal(store_trigger_add(tx, &a, 201 * S, win), 0);
+
+    /* Purge drops tombstones older than the cut. */
+    assert_int_equal(store_trigger_pop(tx, "p/j", "b", 300 * S), 0);
+    assert_int_equal(store_tombstone_purge(tx, 250 * S, &n), 0);
+    assert_int_equal(n, 1); /* a's (200 s); b's (300 s) stays */
+    b.trigger_id = "b";
+    assert_int_equal(store_trigger_add(tx, &b, 301 * S, win), 1);
+    assert_int_equal(store_commit(tx), 0);
+}
+
+static void test_inv_cas(void **state)
+{
+    struct fixture *f = *state;
+    struct store_tx *tx = begin(f->s);
+    struct store_inv v = {.id = 42, .job_id = "p/j", .status = "STARTING", .mutations = 0},
+                     got = {0};
+
+    assert_int_equal(store_inv_insert(tx, &v), 0);
+    assert_int_equal(store_inv_insert(tx, &v), -EEXIST);
+    assert_int_equal(store_inv_set_aborted_by(tx, 42, "user:a@b.c"), 0);
+    v.status = "RUNNING";
+    v.mutations = 1;
+    v.aborted_by = "";
+    assert_int_equal(store_inv_update(tx, &v, 0), 0);
+    /* Stale writer: expected 0 but it is 1 now. */
+    v.status = "FAILED";
+    v.mutations = 1;
+    assert_int_equal(store_inv_update(tx, &v, 0), -ESTALE);
+    v.id = 43;
+    assert_int_equal(store_inv_update(tx, &v, 0), -ENOENT);
+    assert_int_equal(store_inv_get(tx, 42, &got), 0);
+    assert_string_equal(got.status, "RUNNING");
+    assert_int_equal(got.mutations, 1);
+    /* The update kept the concurrently set aborted_by. */
+    assert_string_equal(got.aborted_by, "user:a@b.c");
+    store_inv_release(&got);
+    assert_int_equal(store_inv_get(tx, 43, &got), -ENOENT);
+    assert_int_equal(store_commit(tx), 0);
+}
+
+static void test_inv_list_order(void **state)
+{
+    struct fixture *f = *state;
+    struct store_tx *tx = begin(f->s);
+    static const int64_t ids[] = {30, 10, 20, 40};
+    struct store_inv *v = NULL;
+    size_t n = 0;
+
+    for (size_t i = 0; i < ARRAY_SIZE(ids); i++) {
+        struct store_inv r = {.id = ids[i], .job_id = i == 3 ? "p/other" : "p/j",
+                              .status = "SUCCEEDED", .debug_log = "log"};
+        assert_int_equal(store_inv_insert(tx, &r), 0);
+    }
+    assert_int_equal(store_inv_list(tx, "p/j", 10, 10, &v, &n), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(v[0].id, 20);
+    assert_int_equal(v[1].id, 30);
+    assert_string_equal(v[0].debug_log, "");
+    store_invs_free(v, n);
+    assert_int_equal(store_inv_list(tx, "p/j", 0, 1, &v, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(v[0].id, 10);
+    store_invs_free(v, n);
+    assert_int_equal(store_commit(tx), 0);
+}
+
+static void test_fates(void **state)
+{
+    struct fixture *f = *state;
+    struct store_tx *tx = begin(f->s);
+    struct store_fate a = {.job_id = "p/j", .trigger_id = "t1", .fate = "PENDING",
+                           .arrived_at = 10 * S},
+                      *v = NULL;
+    size_t n = 0;
+
+    assert_int_equal(store_fate_insert(tx, &a, NULL), 0);
+    a.fate = "DEDUPLICATED";
+    a.decided_at = 11 * S;
+    assert_int_equal(store_fate_insert(tx, &a, NULL), 0);
+    assert_int_equal(store_fate_decide(tx, "p/j", "t1", "CONSUMED", 77, "why", 20 * S), 0);
+    /* No pending one left. */
+    assert_int_equal(store_fate_decide(tx, "p/j", "t1", "MERGED", 77, "", 20 * S), -ENOENT);
+    assert_int_equal(store_fate_list(tx, "p/j", "t1", 10, &v, &n), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(v[0].fate, "DEDUPLICATED");
+    assert_string_equal(v[1].fate, "CONSUMED");
+    assert_int_equal(v[1].inv_id, 77);
+    assert_int_equal(v[1].decided_at, 20 * S);
+    assert_string_equal(v[1].reason, "why");
+    store_fates_free(v, n);
+    /* Retention: rows decided before 15 s go. */
+    assert_int_equal(store_fate_purge(tx, 15 * S, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(store_fate_list(tx, "p/j", NULL, 10, &v, &n), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(v[0].fate, "CONSUMED");
+    store_fates_free(v, n);
+    assert_int_equal(store_commit(tx), 0);
+}
+
+static void test_jobs_and_logs(void **state)
+{
+    struct fixture *f = *state;
+    struct store_tx *tx = begin(f->s);
+    struct store_job j = {.id = "p/a", .project = "p", .name = "a", .enabled = true,
+                          .schedule = "triggered", .paused_when = 5},
+                     got = {0}, *v = NULL;
+    size_t n = 0;
+    char *log = NULL;
+    int64_t when = 0;
+
+    assert_int_equal(store_job_put(tx, &j), 0);
+    j.id = "p/b";
+    j.enabled = false;
+    assert_int_equal(store_job_put(tx, &j), 0);
+    j.id = "q/c";
+    j.project = "q";
+    j.enabled = true;
+    assert_int_equal(store_job_put(tx, &j), 0);
+    assert_int_equal(store_job_list(tx, "p", true, &v, &n), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(v[0].id, "p/a");
+    assert_string_equal(v[0].active_json, "[]");
+    store_jobs_free(v, n);
+    assert_int_equal(store_job_list(tx, NULL, false, &v, &n), 0);
+    assert_int_equal(n, 3);
+    store_jobs_free(v, n);
+    assert_int_equal(store_job_get(tx, "p/b", &got), 0);
+    assert_false(got.enabled);
+    assert_int_equal(got.paused_when, 5);
+    store_job_release(&got);
+    assert_int_equal(store_job_get(tx, "p/zz", &got), -ENOENT);
+
+    assert_int_equal(store_triage_log_get(tx, "p/a", &when, &log), -ENOENT);
+    assert_int_equal(store_triage_log_put(tx, "p/a", 7, "[000 ms] Starting\n"), 0);
+    assert_int_equal(store_triage_log_get(tx, "p/a", &when, &log), 0);
+    assert_int_equal(when, 7);
+    assert_string_equal(log, "[000 ms] Starting\n");
+    free(log);
+    assert_int_equal(store_commit(tx), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_open_bad_urls),
+        cmocka_unit_test_setup_teardown(test_schema_versions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wal_and_sync, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_task_queue, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_task_enqueue_is_transactional, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_trigger_dedup, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_inv_cas, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_inv_list_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fates, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jobs_and_logs, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
