@@ -1,0 +1,624 @@
+/*
+ * http.c - the HTTP server on libmicrohttpd (contract in http.h).
+ *
+ * libmicrohttpd calls on_request several times per request: once when the
+ * headers are in (we pick the route and may answer at once), once per
+ * chunk of body (we keep at most max_body bytes), and once more with no
+ * data when the body is complete (we run the handler).  Per-request state
+ * lives in a struct http_req_state hung on the connection's con_cls and is
+ * freed by on_completed.
+ */
+#include "base/compat.h"
+#include "net/http.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+struct http_route {
+    char *method; /* NULL = any */
+    char *path;
+    size_t path_len;
+    bool prefix; /* path ends in "/" */
+    unsigned flags;
+    http_handler_fn fn;
+    void *ctx;
+    void (*ctx_free)(void *ctx);
+};
+
+struct http_server {
+    struct http_server_options opts;
+    char *host;
+    struct http_route routes[LIMIT_HTTP_ROUTES];
+    size_t n_routes;
+    struct MHD_Daemon *daemon;
+    int listen_fd;
+    uint16_t port;
+    bool started;
+};
+
+struct http_req_state {
+    const struct http_route *route;
+    bool method_mismatch;
+    bool too_large;
+    bool answered;
+    struct buf body;
+};
+
+/* ---------------------------------------------------------------------------
+ * Requests and responses
+ */
+
+const char *http_request_header(const struct http_request *r, const char *name)
+{
+    for (size_t i = 0; i < r->n_headers; i++) {
+        if (strcasecmp(r->headers[i].name, name) == 0)
+            return r->headers[i].value;
+    }
+    return NULL;
+}
+
+const char *http_request_query(const struct http_request *r, const char *name)
+{
+    if (!r->conn)
+        return NULL;
+    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+void http_response_init(struct http_response *resp)
+{
+    memset(resp, 0, sizeof(*resp));
+    resp->status = 200;
+    buf_init(&resp->body, LIMIT_HTTP_RESPONSE_BYTES);
+}
+
+void http_response_release(struct http_response *resp)
+{
+    for (size_t i = 0; i < resp->n_headers; i++) {
+        free(resp->header_names[i]);
+        free(resp->header_values[i]);
+    }
+    resp->n_headers = 0;
+    buf_release(&resp->body);
+}
+
+static bool has_crlf(const char *s)
+{
+    return strpbrk(s, "\r\n") != NULL;
+}
+
+int http_response_set_header(struct http_response *resp, const char *name, const char *value)
+{
+    char *v;
+
+    if (!name || !value || !*name || has_crlf(name) || has_crlf(value) || strchr(name, ':'))
+        return -EINVAL;
+    for (size_t i = 0; i < resp->n_headers; i++) {
+        if (strcasecmp(resp->header_names[i], name) == 0) {
+            v = strdup(value);
+            if (!v)
+                return -ENOMEM;
+            free(resp->header_values[i]);
+            resp->header_values[i] = v;
+            return 0;
+        }
+    }
+    if (resp->n_headers >= LIMIT_HTTP_RESPONSE_HEADERS)
+        return -E2BIG;
+    char *n = strdup(name);
+    v = strdup(value);
+    if (!n || !v) {
+        free(n);
+        free(v);
+        return -ENOMEM;
+    }
+    resp->header_names[resp->n_headers] = n;
+    resp->header_values[resp->n_headers] = v;
+    resp->n_headers++;
+    return 0;
+}
+
+const char *http_response_header(const struct http_response *resp, const char *name)
+{
+    for (size_t i = 0; i < resp->n_headers; i++) {
+        if (strcasecmp(resp->header_names[i], name) == 0)
+            return resp->header_values[i];
+    }
+    return NULL;
+}
+
+int http_response_text(struct http_response *resp, int status, const char *text)
+{
+    int r;
+    size_t n = strlen(text);
+
+    resp->status = status;
+    buf_reset(&resp->body);
+    r = http_response_set_header(resp, "Content-Type", "text/plain; charset=utf-8");
+    if (r < 0)
+        return r;
+    r = buf_append(&resp->body, text, n);
+    if (r < 0)
+        return r;
+    if (n == 0 || text[n - 1] != '\n')
+        r = buf_putc(&resp->body, '\n');
+    return r;
+}
+
+const char *http_status_text(int status)
+{
+    static const struct {
+        int status;
+        const char *text;
+    } table[] = {
+        {200, "OK"},
+        {202, "Accepted"},
+        {204, "No Content"},
+        {400, "Bad Request"},
+        {401, "Unauthorized"},
+        {403, "Forbidden"},
+        {404, "Not Found"},
+        {405, "Method Not Allowed"},
+        {406, "Not Acceptable"},
+        {409, "Conflict"},
+        {413, "Content Too Large"},
+        {415, "Unsupported Media Type"},
+        {429, "Too Many Requests"},
+        {431, "Request Header Fields Too Large"},
+        {499, "Client Closed Request"},
+        {500, "Internal Server Error"},
+        {501, "Not Implemented"},
+        {503, "Service Unavailable"},
+        {504, "Gateway Timeout"},
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(table); i++) {
+        if (table[i].status == status)
+            return table[i].text;
+    }
+    return "Unknown";
+}
+
+/* ---------------------------------------------------------------------------
+ * Server set-up
+ */
+
+static int healthz(void *ctx, const struct http_request *req, struct http_response *resp)
+{
+    (void)ctx;
+    (void)req;
+    return http_response_text(resp, 200, "ok");
+}
+
+int http_server_new(const struct http_server_options *o, struct http_server **ret)
+{
+    struct http_server *s = calloc(1, sizeof(*s));
+    int r;
+
+    if (!s)
+        return -ENOMEM;
+    if (o)
+        s->opts = *o;
+    s->listen_fd = -1;
+    s->host = strdup(s->opts.host ? s->opts.host : "127.0.0.1");
+    if (!s->host) {
+        r = -ENOMEM;
+        goto out;
+    }
+    s->opts.host = s->host;
+    if (s->opts.max_connections == 0 || s->opts.max_connections > LIMIT_HTTP_CONNECTIONS)
+        s->opts.max_connections = LIMIT_HTTP_CONNECTIONS;
+    if (s->opts.idle_timeout_sec == 0)
+        s->opts.idle_timeout_sec = LIMIT_HTTP_IDLE_SEC;
+    if (s->opts.max_body == 0 || s->opts.max_body > LIMIT_HTTP_BODY_BYTES)
+        s->opts.max_body = LIMIT_HTTP_BODY_BYTES;
+    r = http_server_route(s, "GET", "/healthz", healthz, NULL, NULL, 0);
+    if (r < 0)
+        goto out;
+    *ret = s;
+    s = NULL;
+out:
+    http_server_free(s);
+    return r;
+}
+
+int http_server_route(struct http_server *s, const char *method, const char *path,
+                      http_handler_fn fn, void *ctx, void (*ctx_free)(void *ctx),
+                      unsigned flags)
+{
+    struct http_route *rt;
+    int r;
+
+    if (!path || path[0] != '/' || !fn) {
+        r = -EINVAL;
+        goto fail;
+    }
+    if (s->started) {
+        r = -EBUSY;
+        goto fail;
+    }
+    for (size_t i = 0; i < s->n_routes; i++) {
+        const struct http_route *o = &s->routes[i];
+        bool same_method = (!o->method && !method) ||
+                           (o->method && method && strcmp(o->method, method) == 0);
+        if (same_method && strcmp(o->path, path) == 0) {
+            r = -EEXIST;
+            goto fail;
+        }
+    }
+    if (s->n_routes >= LIMIT_HTTP_ROUTES) {
+        r = -E2BIG;
+        goto fail;
+    }
+    rt = &s->routes[s->n_routes];
+    memset(rt, 0, sizeof(*rt));
+    rt->path = strdup(path);
+    rt->method = method ? strdup(method) : NULL;
+    if (!rt->path || (method && !rt->method)) {
+        free(rt->path);
+        free(rt->method);
+        r = -ENOMEM;
+        goto fail;
+    }
+    rt->path_len = strlen(path);
+    rt->prefix = path[rt->path_len - 1] == '/';
+    rt->flags = flags;
+    rt->fn = fn;
+    rt->ctx = ctx;
+    rt->ctx_free = ctx_free;
+    s->n_routes++;
+    return 0;
+fail:
+    if (ctx_free)
+        ctx_free(ctx);
+    return r;
+}
+
+/*
+ * The longest route whose path matches; *ret_mismatch tells whether a
+ * path matched only routes of other methods.
+ */
+static const struct http_route *route_find(const struct http_server *s, const char *method,
+                                           const char *path, bool *ret_mismatch)
+{
+    const struct http_route *best = NULL;
+    bool mismatch = false;
+
+    for (size_t i = 0; i < s->n_routes; i++) {
+        const struct http_route *rt = &s->routes[i];
+        bool match = rt->prefix ? strncmp(path, rt->path, rt->path_len) == 0
+                                : strcmp(path, rt->path) == 0;
+        if (!match)
+            continue;
+        if (rt->method && strcmp(rt->method, method) != 0) {
+            mismatch = true;
+            continue;
+        }
+        if (!best || rt->path_len > best->path_len)
+            best = rt;
+    }
+    *ret_mismatch = mismatch;
+    return best;
+}
+
+/* ---------------------------------------------------------------------------
+ * Serving
+ */
+
+struct header_collect {
+    struct http_header *v;
+    size_t n;
+    bool overflow;
+};
+
+static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value)
+{
+    struct header_collect *hc = cls;
+
+    (void)kind;
+    if (hc->n >= LIMIT_HTTP_HEADERS) {
+        hc->overflow = true;
+        return MHD_NO;
+    }
+    hc->v[hc->n].name = key;
+    hc->v[hc->n].value = value ? value : "";
+    hc->n++;
+    return MHD_YES;
+}
+
+static void remote_addr(struct MHD_Connection *conn, char *out, size_t outlen)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+
+    out[0] = '\0';
+    if (!ci || !ci->client_addr)
+        return;
+    if (ci->client_addr->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)ci->client_addr;
+        inet_ntop(AF_INET, &in->sin_addr, out, (socklen_t)outlen);
+    } else if (ci->client_addr->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 =
+            (const struct sockaddr_in6 *)(const void *)ci->client_addr;
+        inet_ntop(AF_INET6, &in6->sin6_addr, out, (socklen_t)outlen);
+    }
+}
+
+/* Sends resp; close_after adds "Connection: close" (unread body left behind). */
+static enum MHD_Result send_response(struct MHD_Connection *conn, struct http_response *resp,
+                                     bool close_after)
+{
+    struct MHD_Response *mr;
+    enum MHD_Result ok;
+
+    mr = MHD_create_response_from_buffer(resp->body.len, resp->body.data,
+                                         MHD_RESPMEM_MUST_COPY);
+    if (!mr)
+        return MHD_NO;
+    for (size_t i = 0; i < resp->n_headers; i++) {
+        if (MHD_add_response_header(mr, resp->header_names[i], resp->header_values[i]) != MHD_YES)
+            goto fail;
+    }
+    if (close_after && MHD_add_response_header(mr, "Connection", "close") != MHD_YES)
+        goto fail;
+    ok = MHD_queue_response(conn, (unsigned)resp->status, mr);
+    MHD_destroy_response(mr);
+    return ok;
+fail:
+    MHD_destroy_response(mr);
+    return MHD_NO;
+}
+
+static enum MHD_Result send_text(struct MHD_Connection *conn, int status, const char *text,
+                                 bool close_after)
+{
+    struct http_response resp;
+    enum MHD_Result ok = MHD_NO;
+
+    http_response_init(&resp);
+    if (http_response_text(&resp, status, text) == 0)
+        ok = send_response(conn, &resp, close_after);
+    http_response_release(&resp);
+    return ok;
+}
+
+/* Runs the route's handler over the collected request and queues its answer. */
+static enum MHD_Result run_handler(struct MHD_Connection *conn, struct http_req_state *st,
+                                   const char *method, const char *url)
+{
+    struct http_header headers[LIMIT_HTTP_HEADERS];
+    struct header_collect hc = {.v = headers};
+    struct http_request req;
+    struct http_response resp;
+    char addr[INET6_ADDRSTRLEN + 1];
+    enum MHD_Result ok;
+
+    st->answered = true;
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_header, &hc);
+    if (hc.overflow)
+        return send_text(conn, 431, "too many request headers", true);
+    remote_addr(conn, addr, sizeof(addr));
+    req = (struct http_request){
+        .method = method,
+        .path = url,
+        .body = st->too_large ? "" : st->body.data,
+        .body_len = st->too_large ? 0 : st->body.len,
+        .body_too_large = st->too_large,
+        .headers = headers,
+        .n_headers = hc.n,
+        .remote_addr = addr,
+        .conn = conn,
+    };
+    http_response_init(&resp);
+    if (st->route->fn(st->route->ctx, &req, &resp) < 0)
+        http_response_text(&resp, 500, "internal server error");
+    ok = send_response(conn, &resp, st->too_large);
+    http_response_release(&resp);
+    return ok;
+}
+
+/* Parses a Content-Length value; false when absent or malformed. */
+static bool content_length(struct MHD_Connection *conn, uint64_t *ret)
+{
+    const char *v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+    char *end;
+    unsigned long long n;
+
+    if (!v || *v < '0' || *v > '9')
+        return false;
+    errno = 0;
+    n = strtoull(v, &end, 10);
+    if (errno || *end)
+        return false;
+    *ret = n;
+    return true;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    struct http_server *s = cls;
+    struct http_req_state *st = *con_cls;
+    uint64_t clen;
+
+    (void)version;
+    if (!st) {
+        st = calloc(1, sizeof(*st));
+        if (!st)
+            return MHD_NO;
+        buf_init(&st->body, s->opts.max_body);
+        *con_cls = st;
+        st->route = route_find(s, method, url, &st->method_mismatch);
+        if (!st->route) {
+            st->answered = true;
+            if (st->method_mismatch)
+                return send_text(conn, 405, "method not allowed", true);
+            return send_text(conn, 404, "not found", true);
+        }
+        if (content_length(conn, &clen) && clen > s->opts.max_body) {
+            /* Answer now: the body is never read (no "100 Continue" either). */
+            st->too_large = true;
+            if (st->route->flags & HTTP_ROUTE_OVERSIZE_TO_HANDLER)
+                return run_handler(conn, st, method, url);
+            st->answered = true;
+            return send_text(conn, 413, "request body too large", true);
+        }
+        return MHD_YES;
+    }
+    if (st->answered) {
+        /* Body bytes after an early answer: drop them. */
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (*upload_data_size > 0) {
+        if (!st->too_large && buf_append(&st->body, upload_data, *upload_data_size) < 0) {
+            st->too_large = true;
+            buf_release(&st->body);
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (st->too_large && !(st->route->flags & HTTP_ROUTE_OVERSIZE_TO_HANDLER)) {
+        st->answered = true;
+        return send_text(conn, 413, "request body too large", true);
+    }
+    return run_handler(conn, st, method, url);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    struct http_req_state *st = *con_cls;
+
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    if (!st)
+        return;
+    buf_release(&st->body);
+    free(st);
+    *con_cls = NULL;
+}
+
+static void quiet_logger(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    (void)fmt;
+    (void)ap;
+}
+
+static int listen_socket(const char *host, uint16_t port, int *ret_fd, uint16_t *ret_port,
+                         bool *ret_v6)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *res = NULL;
+    char portstr[8];
+    int r = -EADDRNOTAVAIL, fd = -1;
+
+    snprintf(portstr, sizeof(portstr), "%u", (unsigned)port);
+    if (getaddrinfo(host, portstr, &hints, &res) != 0)
+        return -ENOENT;
+    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        int one = 1;
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof(ss);
+
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+        if (fd < 0) {
+            r = -errno;
+            continue;
+        }
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 128) < 0 ||
+            getsockname(fd, (struct sockaddr *)&ss, &sl) < 0) {
+            r = -errno;
+            close(fd);
+            fd = -1;
+            continue;
+        }
+        if (ss.ss_family == AF_INET6)
+            *ret_port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+        else
+            *ret_port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+        *ret_v6 = ss.ss_family == AF_INET6;
+        *ret_fd = fd;
+        r = 0;
+        break;
+    }
+    freeaddrinfo(res);
+    return r;
+}
+
+int http_server_start(struct http_server *s)
+{
+    int fd = -1, r;
+    uint16_t port = 0;
+    bool v6 = false;
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+                     MHD_USE_POLL | MHD_USE_ERROR_LOG;
+
+    if (s->started)
+        return -EBUSY;
+    r = listen_socket(s->opts.host, s->opts.port, &fd, &port, &v6);
+    if (r < 0)
+        return r;
+    if (v6)
+        flags |= MHD_USE_IPv6;
+    s->daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, s,
+        MHD_OPTION_EXTERNAL_LOGGER, quiet_logger, NULL,
+        MHD_OPTION_LISTEN_SOCKET, fd,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->opts.max_connections,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s->opts.idle_timeout_sec,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)LIMIT_HTTP_HEADER_BYTES,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+        MHD_OPTION_END);
+    if (!s->daemon) {
+        close(fd);
+        return -EIO;
+    }
+    s->listen_fd = fd;
+    s->port = port;
+    s->started = true;
+    return 0;
+}
+
+uint16_t http_server_port(const struct http_server *s)
+{
+    return s->port;
+}
+
+void http_server_stop(struct http_server *s)
+{
+    if (!s || !s->daemon)
+        return;
+    /* MHD_stop_daemon joins every thread and closes the listening socket. */
+    MHD_stop_daemon(s->daemon);
+    s->daemon = NULL;
+    s->listen_fd = -1;
+}
+
+struct http_server *http_server_free(struct http_server *s)
+{
+    if (!s)
+        return NULL;
+    http_server_stop(s);
+    for (size_t i = 0; i < s->n_routes; i++) {
+        if (s->routes[i].ctx_free)
+            s->routes[i].ctx_free(s->routes[i].ctx);
+        free(s->routes[i].method);
+        free(s->routes[i].path);
+    }
+    free(s->host);
+    free(s);
+    return NULL;
+}
