@@ -17,6 +17,15 @@
 int cmd_validate(int argc, char **argv);
 int cmd_schedule(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
+/* Client commands (cmd-client.c): talk to `tock serve` over pRPC. */
+int cmd_jobs(int argc, char **argv);
+int cmd_invocations(int argc, char **argv);
+int cmd_invocation(int argc, char **argv);
+int cmd_trigger(int argc, char **argv);
+int cmd_pause(int argc, char **argv);
+int cmd_resume(int argc, char **argv);
+int cmd_abort(int argc, char **argv);
+int cmd_why(int argc, char **argv);
 
 /* Prints "tock: <message>" to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -44,6 +44,8 @@
 #define CLIENT_MAX_REPLY_BYTES (32u * 1024 * 1024)
 #define CLIENT_MAX_TOKEN_BYTES (64u * 1024)
 #define CLIENT_MAX_ERROR_BYTES 4096
+/* Most invocations/fates one command lists, and most --property/--tag options. */
+#define CLIENT_MAX_LIST 10000
 
 /* gRPC status codes (wire-formats.md 1.5). */
 enum client_code {

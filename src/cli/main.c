@@ -19,6 +19,14 @@ static const struct command commands[] = {
     {"validate", cmd_validate, "check luci-scheduler.cfg files and report every problem"},
     {"schedule", cmd_schedule, "compute the fire times of one schedule expression"},
     {"plan", cmd_plan, "list every fire time of every periodic job in a time window"},
+    {"jobs", cmd_jobs, "list the jobs of a running server"},
+    {"invocations", cmd_invocations, "list a job's invocations, newest first"},
+    {"invocation", cmd_invocation, "show one invocation and its debug log"},
+    {"trigger", cmd_trigger, "send a trigger to a job"},
+    {"pause", cmd_pause, "pause a job"},
+    {"resume", cmd_resume, "resume a paused job"},
+    {"abort", cmd_abort, "abort a job's running invocations, or one invocation"},
+    {"why", cmd_why, "tell what became of the triggers sent to a job"},
 };
 
 static void usage(FILE *f)

@@ -1,0 +1,907 @@
+/*
+ * cmd-client.c - the client commands: jobs, invocations, invocation,
+ * trigger, pause, resume, abort, why.  They talk to `tock serve` only
+ * through its pRPC API (cli/client.h); docs/cli.md is their user guide.
+ */
+#include "cli/cli.h"
+
+#include <getopt.h>
+#include <sys/random.h>
+
+#include "base/time.h"
+#include "cli/client.h"
+
+#define SCHEDULER "scheduler.Scheduler"
+#define TOCK_SCHEDULER "tock.Scheduler"
+/* The server's page size for GetInvocations (spec 5.2: default and max 50). */
+#define PAGE_SIZE 50
+
+static const char common_help[] =
+    "common options:\n"
+    "  --server URL       the tock server (default $TOCK_SERVER, else " CLIENT_DEFAULT_SERVER
+    ")\n"
+    "  --token-file FILE  send the token in FILE as \"Authorization: Bearer <token>\"\n"
+    "                     (default $TOCK_TOKEN_FILE; none: call anonymously)\n"
+    "  --timeout SEC      give up after SEC seconds (default 60)\n"
+    "  --json             print the server's JSON reply instead of a table\n";
+
+/* The options every client command takes, and what they set. */
+struct common {
+    struct client_options client;
+    bool json;
+};
+
+#define COMMON_OPTIONS                                                                       \
+    {"server", required_argument, NULL, 'S'}, {"token-file", required_argument, NULL, 'T'},  \
+        {"timeout", required_argument, NULL, 'W'}, {"json", no_argument, NULL, 'J'},          \
+        {"help", no_argument, NULL, 'h'}
+
+static void common_init(struct common *co)
+{
+    memset(co, 0, sizeof(*co));
+    co->client.server = getenv("TOCK_SERVER");
+    if (co->client.server && !*co->client.server)
+        co->client.server = NULL;
+    co->client.token_file = getenv("TOCK_TOKEN_FILE");
+    if (co->client.token_file && !*co->client.token_file)
+        co->client.token_file = NULL;
+}
+
+/* Parses a whole number in [min, max] given to option opt. */
+static int parse_count(const char *opt, const char *text, long min, long max, long *ret)
+{
+    char *end;
+    long v;
+
+    errno = 0;
+    v = strtol(text, &end, 10);
+    if (errno || end == text || *end || v < min || v > max) {
+        cli_error("%s must be a whole number from %ld to %ld, not '%s'", opt, min, max, text);
+        return -EINVAL;
+    }
+    *ret = v;
+    return 0;
+}
+
+/*
+ * Handles option c if it is a common one: 1 handled, 0 not common, -1 bad
+ * value (message printed).
+ */
+static int common_opt(struct common *co, int c, const char *arg)
+{
+    long v;
+
+    switch (c) {
+    case 'S':
+        co->client.server = arg;
+        return 1;
+    case 'T':
+        co->client.token_file = arg;
+        return 1;
+    case 'W':
+        if (parse_count("--timeout", arg, 1, 3600, &v) < 0)
+            return -1;
+        co->client.timeout_sec = v;
+        return 1;
+    case 'J':
+        co->json = true;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static int bad_option(const char *cmd, char **argv)
+{
+    cli_error("%s: unknown option or missing value '%s'; see `tock %s --help`", cmd,
+              argv[optind - 1], cmd);
+    return EXIT_USAGE;
+}
+
+/* "project/job" -> {"project": ..., "job": ...}; NULL (message printed) if bad. */
+static json_t *job_ref(const char *text)
+{
+    const char *slash = strchr(text, '/');
+
+    if (!slash || slash == text || !slash[1]) {
+        cli_error("'%s' is not a job: write PROJECT/JOB, e.g. infra/ci-linux", text);
+        return NULL;
+    }
+    json_t *p = json_stringn(text, (size_t)(slash - text));
+    json_t *j = json_string(slash + 1);
+    if (!p || !j) {
+        json_decref(p);
+        json_decref(j);
+        cli_error("'%s' is not valid UTF-8", text);
+        return NULL;
+    }
+    return json_pack("{s:o, s:o}", "project", p, "job", j);
+}
+
+/* Invocation ids are positive int64 decimal numbers. */
+static bool valid_inv_id(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 19 || strspn(s, "0123456789") != n || s[0] == '0')
+        return false;
+    return n < 19 || strcmp(s, "9223372036854775807") <= 0;
+}
+
+/* Calls method; prints the error and returns the exit status on failure. */
+static int call(const struct common *co, const char *service, const char *method, json_t *req,
+                json_t **ret)
+{
+    struct client *c = NULL;
+    struct client_error err;
+    int status = 0;
+
+    if (!req) {
+        cli_error("out of memory");
+        return EXIT_USAGE;
+    }
+    if (client_new(&co->client, &c, &err) < 0 ||
+        client_call(c, service, method, req, ret, &err) < 0)
+        status = client_error_report(&err);
+    client_free(c);
+    return status;
+}
+
+static void print_json(const json_t *v)
+{
+    char *s = json_dumps(v, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    if (s) {
+        puts(s);
+        free(s);
+    }
+}
+
+/* A JSON string or integer as text; "" for anything else. */
+static const char *scalar(const json_t *v, char *tmp, size_t n)
+{
+    if (json_is_string(v))
+        return json_string_value(v);
+    if (json_is_integer(v)) {
+        snprintf(tmp, n, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        return tmp;
+    }
+    if (json_is_true(v))
+        return "true";
+    return "";
+}
+
+/*
+ * A time the API sent: int64 microseconds (string or number, spec 5.2) or
+ * RFC 3339.  Printed as RFC 3339 UTC to the second; "-" when absent or 0.
+ */
+static const char *time_text(const json_t *v, char *out, size_t n)
+{
+    char tmp[32];
+    const char *s = scalar(v, tmp, sizeof(tmp));
+    int64_t ns;
+
+    if (!*s || strcmp(s, "0") == 0)
+        return "-";
+    if (strspn(s, "0123456789") == strlen(s)) {
+        char *end;
+        errno = 0;
+        long long us = strtoll(s, &end, 10);
+        if (errno || us > INT64_MAX / NS_PER_US)
+            return s;
+        ns = (int64_t)us * NS_PER_US;
+    } else if (time_parse_rfc3339(s, &ns) < 0) {
+        return s;
+    }
+    time_format_rfc3339(time_floor_sec(ns) * NS_PER_SEC, out, n);
+    return out;
+}
+
+static const char *or_dash(const char *s)
+{
+    return s && *s ? s : "-";
+}
+
+static const char *or_empty(const char *s)
+{
+    return s ? s : "";
+}
+
+/* ---- tock jobs ------------------------------------------------------------- */
+
+static const char jobs_help[] =
+    "usage: tock jobs [PROJECT] [options]\n"
+    "\n"
+    "Lists the jobs you may see (all projects, or one), sorted by name: JOB,\n"
+    "STATE (RUNNING, SCHEDULED, WAITING, PAUSED), SCHEDULE, PAUSED.\n"
+    "\n"
+    "%s"
+    "\n"
+    "example:\n"
+    "  tock jobs infra --server http://scheduler.example.com:8080\n";
+
+static int job_cmp(const void *a, const void *b)
+{
+    const char *const *x = a, *const *y = b;
+    return strcmp(x[0], y[0]);
+}
+
+int cmd_jobs(int argc, char **argv)
+{
+    static const struct option options[] = {COMMON_OPTIONS, {NULL, 0, NULL, 0}};
+    struct common co;
+    json_t *req = NULL, *reply = NULL;
+    struct client_table t;
+    char **rows = NULL;
+    size_t n = 0;
+    int c, r;
+
+    common_init(&co);
+    optind = 0;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+        if (c == 'h') {
+            printf(jobs_help, common_help);
+            return 0;
+        }
+        if ((r = common_opt(&co, c, optarg)) < 0)
+            return EXIT_USAGE;
+        if (r == 0)
+            return bad_option("jobs", argv);
+    }
+    if (argc - optind > 1) {
+        cli_error("jobs takes at most one project name; see `tock jobs --help`");
+        return EXIT_USAGE;
+    }
+    req = optind < argc ? json_pack("{s:s}", "project", argv[optind]) : json_object();
+    r = call(&co, SCHEDULER, "GetJobs", req, &reply);
+    json_decref(req);
+    if (r)
+        return r;
+    if (co.json) {
+        print_json(reply);
+        json_decref(reply);
+        return 0;
+    }
+    const json_t *jobs = json_object_get(reply, "jobs");
+    size_t total = json_array_size(jobs);
+    if (total > CLIENT_TABLE_MAX_ROWS)
+        total = CLIENT_TABLE_MAX_ROWS;
+    /* Four strings per job, sorted by the first (project/job). */
+    rows = calloc(total ? total * 4 : 1, sizeof(*rows));
+    r = rows ? 0 : -ENOMEM;
+    for (size_t i = 0; r == 0 && i < total; i++) {
+        const json_t *j = json_array_get(jobs, i);
+        const json_t *ref = json_object_get(j, "jobRef");
+        char name[1024];
+        snprintf(name, sizeof(name), "%s/%s",
+                 or_empty(json_string_value(json_object_get(ref, "project"))),
+                 or_empty(json_string_value(json_object_get(ref, "job"))));
+        rows[4 * n] = strdup(name);
+        rows[4 * n + 1] = strdup(
+            or_dash(json_string_value(json_object_get(json_object_get(j, "state"), "uiStatus"))));
+        rows[4 * n + 2] = strdup(or_dash(json_string_value(json_object_get(j, "schedule"))));
+        rows[4 * n + 3] = strdup(json_is_true(json_object_get(j, "paused")) ? "yes" : "no");
+        n++;
+        for (int k = 0; k < 4; k++)
+            if (!rows[4 * (n - 1) + k])
+                r = -ENOMEM;
+    }
+    if (r == 0) {
+        static const char *const head[] = {"JOB", "STATE", "SCHEDULE", "PAUSED"};
+        qsort(rows, n, 4 * sizeof(*rows), job_cmp);
+        r = client_table_init(&t, 4, head);
+        for (size_t i = 0; r == 0 && i < n; i++)
+            r = client_table_add(&t, (const char *const *)&rows[4 * i]);
+        if (r == 0)
+            client_table_print(&t, stdout);
+        client_table_release(&t);
+    }
+    for (size_t i = 0; rows && i < 4 * n; i++)
+        free(rows[i]);
+    free(rows);
+    json_decref(reply);
+    if (r < 0) {
+        cli_error("cannot print the table: %s", strerror(-r));
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+/* ---- tock invocations ---------------------------------------------------- */
+
+static const char invocations_help[] =
+    "usage: tock invocations PROJECT/JOB [--limit N] [options]\n"
+    "\n"
+    "Lists a job's invocations, newest first: ID, STATUS, STARTED, FINISHED,\n"
+    "TRIGGERED BY (times in UTC).  Follows the server's pages up to --limit\n"
+    "invocations (default 20, at most %d).  With --json, prints one reply\n"
+    "object holding every invocation fetched and the last nextCursor.\n"
+    "\n"
+    "options:\n"
+    "  --limit N          show at most N invocations\n"
+    "%s"
+    "\n"
+    "example:\n"
+    "  tock invocations infra/ci-linux --limit 5\n";
+
+int cmd_invocations(int argc, char **argv)
+{
+    static const struct option options[] = {
+        COMMON_OPTIONS, {"limit", required_argument, NULL, 'l'}, {NULL, 0, NULL, 0}};
+    struct common co;
+    json_t *all = NULL, *ref = NULL, *reply = NULL;
+    char cursor[4096] = "";
+    long limit = 20;
+    int c, r;
+
+    common_init(&co);
+    optind = 0;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+        if (c == 'h') {
+            printf(invocations_help, CLIENT_MAX_LIST, common_help);
+            return 0;
+        }
+        if (c == 'l') {
+            if (parse_count("--limit", optarg, 1, CLIENT_MAX_LIST, &limit) < 0)
+                return EXIT_USAGE;
+            continue;
+        }
+        if ((r = common_opt(&co, c, optarg)) < 0)
+            return EXIT_USAGE;
+        if (r == 0)
+            return bad_option("invocations", argv);
+    }
+    if (argc - optind != 1) {
+        cli_error("invocations takes one PROJECT/JOB; see `tock invocations --help`");
+        return EXIT_USAGE;
+    }
+    if (!(ref = job_ref(argv[optind])))
+        return EXIT_USAGE;
+    all = json_array();
+    r = all ? 0 : EXIT_USAGE;
+    /* Each page brings at least one invocation, so limit pages suffice. */
+    for (long page = 0; r == 0 && page < limit && (long)json_array_size(all) < limit; page++) {
+        long want = limit - (long)json_array_size(all);
+        json_t *req = json_pack("{s:O, s:i}", "jobRef", ref, "pageSize",
+                                (int)(want < PAGE_SIZE ? want : PAGE_SIZE));
+        if (req && cursor[0])
+            json_object_set_new(req, "cursor", json_string(cursor));
+        json_decref(reply);
+        reply = NULL;
+        r = call(&co, SCHEDULER, "GetInvocations", req, &reply);
+        json_decref(req);
+        if (r)
+            break;
+        const json_t *invs = json_object_get(reply, "invocations");
+        size_t i;
+        const json_t *inv;
+        json_array_foreach(invs, i, inv) {
+            if ((long)json_array_size(all) >= limit)
+                break;
+            json_array_append(all, (json_t *)inv);
+        }
+        const char *next = json_string_value(json_object_get(reply, "nextCursor"));
+        if (!next || !*next || json_array_size(invs) == 0 || strlen(next) >= sizeof(cursor)) {
+            cursor[0] = '\0';
+            break;
+        }
+        snprintf(cursor, sizeof(cursor), "%s", next);
+    }
+    if (r == 0 && co.json) {
+        json_t *out = json_pack("{s:O}", "invocations", all);
+        if (out && cursor[0])
+            json_object_set_new(out, "nextCursor", json_string(cursor));
+        print_json(out);
+        json_decref(out);
+    } else if (r == 0) {
+        static const char *const head[] = {"ID", "STATUS", "STARTED", "FINISHED",
+                                           "TRIGGERED BY"};
+        struct client_table t;
+        size_t i;
+        const json_t *inv;
+        int e = client_table_init(&t, 5, head);
+        json_array_foreach(all, i, inv) {
+            char idb[32], s1[TIME_RFC3339_MAX], s2[TIME_RFC3339_MAX];
+            const json_t *iref = json_object_get(inv, "invocationRef");
+            const char *cells[5] = {
+                scalar(json_object_get(iref, "invocationId"), idb, sizeof(idb)),
+                or_dash(json_string_value(json_object_get(inv, "status"))),
+                time_text(json_object_get(inv, "startedTs"), s1, sizeof(s1)),
+                time_text(json_object_get(inv, "finishedTs"), s2, sizeof(s2)),
+                or_dash(json_string_value(json_object_get(inv, "triggeredBy"))),
+            };
+            if (e == 0)
+                e = client_table_add(&t, cells);
+        }
+        if (e == 0)
+            client_table_print(&t, stdout);
+        client_table_release(&t);
+        if (e < 0) {
+            cli_error("cannot print the table: %s", strerror(-e));
+            r = EXIT_USAGE;
+        }
+    }
+    json_decref(reply);
+    json_decref(all);
+    json_decref(ref);
+    return r;
+}
+
+/* ---- tock invocation ------------------------------------------------------ */
+
+static const char invocation_help[] =
+    "usage: tock invocation PROJECT/JOB ID [options]\n"
+    "\n"
+    "Shows one invocation: its status, times, who triggered it, and its debug\n"
+    "log when the server sends one.\n"
+    "\n"
+    "%s"
+    "\n"
+    "example:\n"
+    "  tock invocation infra/ci-linux 9200093523825193008\n";
+
+int cmd_invocation(int argc, char **argv)
+{
+    static const struct option options[] = {COMMON_OPTIONS, {NULL, 0, NULL, 0}};
+    struct common co;
+    json_t *ref, *reply = NULL;
+    int c, r;
+
+    common_init(&co);
+    optind = 0;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+        if (c == 'h') {
+            printf(invocation_help, common_help);
+            return 0;
+        }
+        if ((r = common_opt(&co, c, optarg)) < 0)
+            return EXIT_USAGE;
+        if (r == 0)
+            return bad_option("invocation", argv);
+    }
+    if (argc - optind != 2) {
+        cli_error("invocation takes PROJECT/JOB and an invocation ID; "
+                  "see `tock invocation --help`");
+        return EXIT_USAGE;
+    }
+    if (!valid_inv_id(argv[optind + 1])) {
+        cli_error("'%s' is not an invocation ID (a positive whole number)", argv[optind + 1]);
+        return EXIT_USAGE;
+    }
+    if (!(ref = job_ref(argv[optind])))
+        return EXIT_USAGE;
+    json_t *req = json_pack("{s:o, s:s}", "jobRef", ref, "invocationId", argv[optind + 1]);
+    r = call(&co, SCHEDULER, "GetInvocation", req, &reply);
+    json_decref(req);
+    if (r)
+        return r;
+    if (co.json) {
+        print_json(reply);
+    } else {
+        char idb[32], s1[TIME_RFC3339_MAX], s2[TIME_RFC3339_MAX];
+        const json_t *iref = json_object_get(reply, "invocationRef");
+        const json_t *jref = json_object_get(iref, "jobRef");
+        const char *log = json_string_value(json_object_get(reply, "debugLog"));
+
+        printf("ID:            %s\n",
+               scalar(json_object_get(iref, "invocationId"), idb, sizeof(idb)));
+        printf("Job:           %s/%s\n",
+               or_empty(json_string_value(json_object_get(jref, "project"))),
+               or_empty(json_string_value(json_object_get(jref, "job"))));
+        printf("Status:        %s\n",
+               or_dash(json_string_value(json_object_get(reply, "status"))));
+        printf("Started:       %s\n",
+               time_text(json_object_get(reply, "startedTs"), s1, sizeof(s1)));
+        printf("Finished:      %s\n",
+               time_text(json_object_get(reply, "finishedTs"), s2, sizeof(s2)));
+        printf("Triggered by:  %s\n",
+               or_dash(json_string_value(json_object_get(reply, "triggeredBy"))));
+        printf("Revision:      %s\n",
+               or_dash(json_string_value(json_object_get(reply, "configRevision"))));
+        printf("View URL:      %s\n",
+               or_dash(json_string_value(json_object_get(reply, "viewUrl"))));
+        if (log) {
+            size_t n = strlen(log);
+            printf("\nDebug log (UTC):\n%s%s", log, n && log[n - 1] != '\n' ? "\n" : "");
+        }
+    }
+    json_decref(reply);
+    return 0;
+}
+
+/* ---- tock trigger ------------------------------------------------------------ */
+
+static const char trigger_help[] =
+    "usage: tock trigger PROJECT/JOB [--id ID] [--property K=V]... [--tag K:V]...\n"
+    "                    [--title T] [--url U] [options]\n"
+    "\n"
+    "Sends one trigger to a job (EmitTriggers) and prints its ID.  With\n"
+    "properties or tags the trigger carries a buildbucket payload (properties\n"
+    "are strings); without, no payload.  The ID defaults to 16 random hex\n"
+    "digits; re-sending the same ID is harmless (the job de-duplicates it).\n"
+    "A paused job accepts the call and drops the trigger (as LUCI does).\n"
+    "\n"
+    "options:\n"
+    "  --id ID            the trigger ID\n"
+    "  --property K=V     a build property (repeatable)\n"
+    "  --tag K:V          a build tag (repeatable)\n"
+    "  --title T          a title shown in the UI\n"
+    "  --url U            a link shown in the UI\n"
+    "%s"
+    "\n"
+    "example:\n"
+    "  tock trigger infra/ci-linux --property branch=main --tag source:manual\n";
+
+static int random_id(char *out, size_t n)
+{
+    unsigned char b[8];
+    size_t got = 0;
+
+    while (got < sizeof(b)) {
+        ssize_t k = getrandom(b + got, sizeof(b) - got, 0);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return -errno;
+        got += (size_t)k;
+    }
+    for (size_t i = 0; i < sizeof(b) && 2 * i + 2 < n; i++)
+        snprintf(out + 2 * i, 3, "%02x", b[i]);
+    return 0;
+}
+
+int cmd_trigger(int argc, char **argv)
+{
+    static const struct option options[] = {
+        COMMON_OPTIONS,
+        {"id", required_argument, NULL, 'i'},
+        {"property", required_argument, NULL, 'p'},
+        {"tag", required_argument, NULL, 't'},
+        {"title", required_argument, NULL, 'n'},
+        {"url", required_argument, NULL, 'u'},
+        {NULL, 0, NULL, 0},
+    };
+    struct common co;
+    json_t *props = json_object(), *tags = json_array();
+    json_t *trig = NULL, *ref = NULL, *req = NULL, *reply = NULL;
+    const char *id = NULL, *title = NULL, *url = NULL;
+    char rid[17] = "";
+    int c, r = EXIT_USAGE;
+
+    common_init(&co);
+    if (!props || !tags) {
+        cli_error("out of memory");
+        goto out;
+    }
+    optind = 0;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+        switch (c) {
+        case 'h':
+            printf(trigger_help, common_help);
+            r = 0;
+            goto out;
+        case 'i':
+            id = optarg;
+            break;
+        case 'p': {
+            const char *eq = strchr(optarg, '=');
+            if (!eq || eq == optarg) {
+                cli_error("--property wants KEY=VALUE, not '%s'", optarg);
+                goto out;
+            }
+            if (json_object_size(props) >= CLIENT_MAX_LIST) {
+                cli_error("too many --property options");
+                goto out;
+            }
+            char key[256];
+            if ((size_t)(eq - optarg) >= sizeof(key)) {
+                cli_error("--property key too long in '%s'", optarg);
+                goto out;
+            }
+            memcpy(key, optarg, (size_t)(eq - optarg));
+            key[eq - optarg] = '\0';
+            json_t *v = json_string(eq + 1);
+            if (!v || json_object_set_new(props, key, v) < 0) {
+                cli_error("--property '%s' is not valid UTF-8", optarg);
+                goto out;
+            }
+            break;
+        }
+        case 't': {
+            const char *colon = strchr(optarg, ':');
+            if (!colon || colon == optarg) {
+                cli_error("--tag wants KEY:VALUE, not '%s'", optarg);
+                goto out;
+            }
+            if (json_array_size(tags) >= CLIENT_MAX_LIST) {
+                cli_error("too many --tag options");
+                goto out;
+            }
+            json_t *v = json_string(optarg);
+            if (!v || json_array_append_new(tags, v) < 0) {
+                cli_error("--tag '%s' is not valid UTF-8", optarg);
+                goto out;
+            }
+            break;
+        }
+        case 'n':
+            title = optarg;
+            break;
+        case 'u':
+            url = optarg;
+            break;
+        default: {
+            int k = common_opt(&co, c, optarg);
+            if (k < 0)
+                goto out;
+            if (k == 0) {
+                r = bad_option("trigger", argv);
+                goto out;
+            }
+        }
+        }
+    }
+    if (argc - optind != 1) {
+        cli_error("trigger takes one PROJECT/JOB; see `tock trigger --help`");
+        goto out;
+    }
+    if (!(ref = job_ref(argv[optind])))
+        goto out;
+    if (!id) {
+        if (random_id(rid, sizeof(rid)) < 0) {
+            cli_error("cannot make a random trigger ID: %s", strerror(errno));
+            goto out;
+        }
+        id = rid;
+    } else if (!*id) {
+        cli_error("--id must not be empty");
+        goto out;
+    }
+    trig = json_pack("{s:s}", "id", id);
+    if (!trig) {
+        cli_error("--id '%s' is not valid UTF-8", id);
+        goto out;
+    }
+    if ((title && json_object_set_new(trig, "title", json_string(title)) < 0) ||
+        (url && json_object_set_new(trig, "url", json_string(url)) < 0)) {
+        cli_error("--title and --url must be valid UTF-8");
+        goto out;
+    }
+    if (json_object_size(props) || json_array_size(tags)) {
+        json_t *bb = json_object();
+        if (json_object_size(props))
+            json_object_set(bb, "properties", props);
+        if (json_array_size(tags))
+            json_object_set(bb, "tags", tags);
+        json_object_set_new(trig, "buildbucket", bb);
+    }
+    req = json_pack("{s:[{s:O, s:[O]}]}", "batches", "trigger", trig, "jobs", ref);
+    r = call(&co, SCHEDULER, "EmitTriggers", req, &reply);
+    if (r)
+        goto out;
+    if (co.json)
+        print_json(reply);
+    else
+        printf("%s\n", id);
+out:
+    json_decref(props);
+    json_decref(tags);
+    json_decref(trig);
+    json_decref(ref);
+    json_decref(req);
+    json_decref(reply);
+    return r;
+}
+
+/* ---- tock pause / resume / abort ----------------------------------------- */
+
+static const char pause_help[] =
+    "usage: tock %s PROJECT/JOB [options]\n"
+    "\n"
+    "%s\n"
+    "\n"
+    "%s"
+    "\n"
+    "example:\n"
+    "  tock %s infra/ci-linux\n";
+
+static const char abort_help[] =
+    "usage: tock abort PROJECT/JOB [ID] [options]\n"
+    "\n"
+    "Aborts every running invocation of the job (AbortJob), or only invocation\n"
+    "ID (AbortInvocation).  Finished invocations are left as they are.\n"
+    "\n"
+    "%s"
+    "\n"
+    "examples:\n"
+    "  tock abort infra/ci-linux\n"
+    "  tock abort infra/ci-linux 9200093523825193008\n";
+
+/* pause, resume and abort share everything but the method and the words. */
+static int job_action(int argc, char **argv, const char *cmd, const char *method,
+                      const char *what, const char *done)
+{
+    static const struct option options[] = {COMMON_OPTIONS, {NULL, 0, NULL, 0}};
+    bool is_abort = strcmp(cmd, "abort") == 0;
+    struct common co;
+    json_t *ref, *req, *reply = NULL;
+    int c, r;
+
+    common_init(&co);
+    optind = 0;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+        if (c == 'h') {
+            if (is_abort)
+                printf(abort_help, common_help);
+            else
+                printf(pause_help, cmd, what, common_help, cmd);
+            return 0;
+        }
+        if ((r = common_opt(&co, c, optarg)) < 0)
+            return EXIT_USAGE;
+        if (r == 0)
+            return bad_option(cmd, argv);
+    }
+    int nargs = argc - optind;
+    if (nargs < 1 || nargs > (is_abort ? 2 : 1)) {
+        cli_error("%s takes one PROJECT/JOB%s; see `tock %s --help`", cmd,
+                  is_abort ? " and an optional invocation ID" : "", cmd);
+        return EXIT_USAGE;
+    }
+    const char *inv = nargs == 2 ? argv[optind + 1] : NULL;
+    if (inv && !valid_inv_id(inv)) {
+        cli_error("'%s' is not an invocation ID (a positive whole number)", inv);
+        return EXIT_USAGE;
+    }
+    if (!(ref = job_ref(argv[optind])))
+        return EXIT_USAGE;
+    if (inv) {
+        req = json_pack("{s:o, s:s}", "jobRef", ref, "invocationId", inv);
+        method = "AbortInvocation";
+    } else {
+        req = ref;
+    }
+    r = call(&co, SCHEDULER, method, req, &reply);
+    json_decref(req);
+    if (r)
+        return r;
+    if (co.json)
+        print_json(reply);
+    else if (inv)
+        printf("%s invocation %s of %s\n", done, inv, argv[optind]);
+    else
+        printf("%s %s\n", done, argv[optind]);
+    json_decref(reply);
+    return 0;
+}
+
+int cmd_pause(int argc, char **argv)
+{
+    return job_action(argc, argv, "pause", "PauseJob",
+                      "Pauses a job: no new invocations start, pending triggers are\n"
+                      "dropped and later ones are ignored until it is resumed.  Running\n"
+                      "invocations go on.",
+                      "paused");
+}
+
+int cmd_resume(int argc, char **argv)
+{
+    return job_action(argc, argv, "resume", "ResumeJob",
+                      "Resumes a paused job: its schedule starts ticking again.", "resumed");
+}
+
+int cmd_abort(int argc, char **argv)
+{
+    return job_action(argc, argv, "abort", "AbortJob", NULL, "aborted");
+}
+
+/* ---- tock why --------------------------------------------------------------- */
+
+static const char why_help[] =
+    "usage: tock why PROJECT/JOB [--trigger ID] [--limit N] [options]\n"
+    "\n"
+    "Tells what became of the triggers that reached a job, newest decision\n"
+    "first (tock.Scheduler/GetTriggerFates): when each was created, its ID,\n"
+    "its fate (PENDING, CONSUMED, MERGED, DROPPED_PAUSED, DROPPED_DISABLED,\n"
+    "DROPPED_OVERFLOW, EXPIRED, DISCARDED, DEDUPLICATED), the invocation it\n"
+    "went into, and why.  The answer to \"why didn't my commit build?\".\n"
+    "\n"
+    "options:\n"
+    "  --trigger ID       only this trigger\n"
+    "  --limit N          at most N fates (default 50)\n"
+    "%s"
+    "\n"
+    "example:\n"
+    "  tock why infra/ci-linux --trigger 'https://host/repo/+/refs/heads/main@1a2b3c'\n";
+
+int cmd_why(int argc, char **argv)
+{
+    static const struct option options[] = {
+        COMMON_OPTIONS,
+        {"trigger", required_argument, NULL, 'g'},
+        {"limit", required_argument, NULL, 'l'},
+        {NULL, 0, NULL, 0},
+    };
+    struct common co;
+    json_t *ref, *req, *reply = NULL;
+    const char *trigger = NULL;
+    long limit = 50;
+    int c, r;
+
+    common_init(&co);
+    optind = 0;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+        if (c == 'h') {
+            printf(why_help, common_help);
+            return 0;
+        }
+        if (c == 'g') {
+            trigger = optarg;
+            continue;
+        }
+        if (c == 'l') {
+            if (parse_count("--limit", optarg, 1, CLIENT_MAX_LIST, &limit) < 0)
+                return EXIT_USAGE;
+            continue;
+        }
+        if ((r = common_opt(&co, c, optarg)) < 0)
+            return EXIT_USAGE;
+        if (r == 0)
+            return bad_option("why", argv);
+    }
+    if (argc - optind != 1) {
+        cli_error("why takes one PROJECT/JOB; see `tock why --help`");
+        return EXIT_USAGE;
+    }
+    if (!(ref = job_ref(argv[optind])))
+        return EXIT_USAGE;
+    req = json_pack("{s:o, s:i}", "jobRef", ref, "pageSize", (int)limit);
+    if (req && trigger && json_object_set_new(req, "triggerId", json_string(trigger)) < 0) {
+        cli_error("--trigger '%s' is not valid UTF-8", trigger);
+        json_decref(req);
+        return EXIT_USAGE;
+    }
+    r = call(&co, TOCK_SCHEDULER, "GetTriggerFates", req, &reply);
+    json_decref(req);
+    if (r)
+        return r;
+    if (co.json) {
+        print_json(reply);
+    } else {
+        static const char *const head[] = {"CREATED", "TRIGGER", "FATE", "INVOCATION",
+                                           "REASON"};
+        const json_t *fates = json_object_get(reply, "fates");
+        struct client_table t;
+        size_t i;
+        const json_t *f;
+        int e = client_table_init(&t, 5, head);
+        json_array_foreach(fates, i, f) {
+            char s1[TIME_RFC3339_MAX], idb[32];
+            const char *cells[5] = {
+                time_text(json_object_get(f, "created"), s1, sizeof(s1)),
+                or_dash(json_string_value(json_object_get(f, "triggerId"))),
+                or_dash(json_string_value(json_object_get(f, "fate"))),
+                or_dash(scalar(json_object_get(f, "invocationId"), idb, sizeof(idb))),
+                or_dash(json_string_value(json_object_get(f, "reason"))),
+            };
+            if (strcmp(cells[3], "0") == 0)
+                cells[3] = "-";
+            if (e == 0)
+                e = client_table_add(&t, cells);
+        }
+        if (e == 0)
+            client_table_print(&t, stdout);
+        client_table_release(&t);
+        if (e < 0) {
+            cli_error("cannot print the table: %s", strerror(-e));
+            json_decref(reply);
+            return EXIT_USAGE;
+        }
+    }
+    json_decref(reply);
+    return 0;
+}
