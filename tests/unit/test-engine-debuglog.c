@@ -252,7 +252,8 @@ static void test_triagelog(void **state)
     assert_int_equal(triagelog_appendf(&t, T0 + 999999,
                                        "Pending triggers set:  %d items, %d garbage", 0, 0),
                      0);
-    assert_int_equal(triagelog_appendf(&t, T0 + 12 * NS_PER_MS, "Number of active invocations: %d", 3), 0);
+    assert_int_equal(
+        triagelog_appendf(&t, T0 + 12 * NS_PER_MS, "Number of active invocations: %d", 3), 0);
     assert_int_equal(triagelog_append(&t, T0 + 1500 * NS_PER_MS, "Done"), 0);
     assert_int_equal(triagelog_append(&t, T0 - NS_PER_SEC, "clock went back"), 0);
     assert_string_equal(t.text.data, "[000 ms] Starting\n"

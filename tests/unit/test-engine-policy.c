@@ -481,7 +481,8 @@ static void test_from_config(void **state)
          {.kind = CFG_POLICY_GREEDY_BATCHING, .max_concurrent = 1, .max_batch = 1000}},
         {__LINE__, {.present = true}, 0, NULL,
          {.kind = CFG_POLICY_GREEDY_BATCHING, .max_concurrent = 1, .max_batch = 1000}},
-        {__LINE__, {.present = true, .kind = 1, .max_concurrent_invocations = 5, .max_batch_size = 7},
+        {__LINE__,
+         {.present = true, .kind = 1, .max_concurrent_invocations = 5, .max_batch_size = 7},
          0, NULL, {.kind = CFG_POLICY_GREEDY_BATCHING, .max_concurrent = 5, .max_batch = 7}},
         {__LINE__, {.present = true, .kind = 2, .log_base = 2.0f}, 0, NULL,
          {.kind = CFG_POLICY_LOGARITHMIC_BATCHING, .max_concurrent = 1, .max_batch = 1000,
@@ -517,7 +518,8 @@ static void test_from_config(void **state)
         int rc = policy_params_from_config(&rows[i].raw, &got, err, sizeof(err));
         bool ok = rc == rows[i].rc;
         if (ok && rc == 0)
-            ok = got.kind == rows[i].want.kind && got.max_concurrent == rows[i].want.max_concurrent &&
+            ok = got.kind == rows[i].want.kind &&
+                 got.max_concurrent == rows[i].want.max_concurrent &&
                  got.max_batch == rows[i].want.max_batch &&
                  (got.kind != CFG_POLICY_LOGARITHMIC_BATCHING ||
                   got.log_base == rows[i].want.log_base) &&

@@ -1,0 +1,279 @@
+/*
+ * Unit tests for engine/request: invocation requests built from the newest
+ * trigger of a batch (luci-scheduler-spec.md 3.10), gitiles repo URL
+ * normalisation and tag checks.  Expected requests are written by hand
+ * from the table in 3.10 and its worked example.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "engine/request.h"
+
+static json_t *load(int line, const char *text)
+{
+    json_error_t e;
+    json_t *j = json_loads(text, JSON_DECODE_ANY, &e);
+    if (!j) {
+        print_error("line %d: bad JSON in test: %s\n", line, e.text);
+        fail();
+    }
+    return j;
+}
+
+#define CRON3                                                                                    \
+    "{\"id\": \"cron:v1:3\", \"created\": \"2015-09-14T22:42:00Z\","                            \
+    " \"cron\": {\"generation\": \"3\"}}"
+#define NOOP_A "{\"id\": \"noop:1:0\", \"noop\": {\"data\": \"a\"}}"
+#define NOOP_B "{\"id\": \"noop:1:1\", \"noop\": {\"data\": \"b\"}}"
+#define GITILES(repo)                                                                            \
+    "{\"id\": \"g\", \"gitiles\": {\"repo\": \"" repo "\", \"ref\": \"refs/heads/master\","       \
+    " \"revision\": \"aaaaaaaa\", \"properties\": {\"revision\": \"zzz\", \"extra\": 1},"         \
+    " \"tags\": [\"gitiles_ref:not-overridden\","                                                 \
+    " \"buildset:commit/gitiles/example.googlesource.com/repo/+/aaaaaaaa\", \"a:b\", \"a:b\"]}}"
+
+static void test_build(void **state)
+{
+    (void)state;
+    static const struct {
+        int line;
+        const char *batch; /* a JSON array, oldest first */
+        const char *triggered_by;
+        const char *want;
+        const char *log;
+    } rows[] = {
+        /* cron and webui: nothing but the triggers. */
+        {__LINE__, "[" CRON3 "]", NULL, "{\"incomingTriggers\": [" CRON3 "]}", ""},
+        {__LINE__, "[{\"id\": \"w\", \"webui\": {}}]", "user:a@example.com",
+         "{\"triggeredBy\": \"user:a@example.com\", \"incomingTriggers\": [{\"id\": \"w\","
+         " \"webui\": {}}]}",
+         ""},
+        {__LINE__, "[" CRON3 "]", "", "{\"incomingTriggers\": [" CRON3 "]}", ""},
+        /* noop: the newest trigger's data. */
+        {__LINE__, "[" NOOP_A ", " NOOP_B "]", NULL,
+         "{\"incomingTriggers\": [" NOOP_A ", " NOOP_B "],"
+         " \"properties\": {\"noop_trigger_data\": \"b\"}}",
+         ""},
+        {__LINE__, "[{\"id\": \"n\", \"noop\": {}}]", NULL,
+         "{\"incomingTriggers\": [{\"id\": \"n\", \"noop\": {}}],"
+         " \"properties\": {\"noop_trigger_data\": \"\"}}",
+         ""},
+        /* buildbucket: verbatim, duplicate tags included. */
+        {__LINE__,
+         "[{\"id\": \"b\", \"buildbucket\": {\"properties\": {\"a\": 1, \"b\": {\"c\": \"d\"}},"
+         " \"tags\": [\"x:y\", \"x:y\"]}}]",
+         NULL,
+         "{\"incomingTriggers\": [{\"id\": \"b\", \"buildbucket\": {\"properties\": {\"a\": 1,"
+         " \"b\": {\"c\": \"d\"}}, \"tags\": [\"x:y\", \"x:y\"]}}],"
+         " \"properties\": {\"a\": 1, \"b\": {\"c\": \"d\"}}, \"tags\": [\"x:y\", \"x:y\"]}",
+         ""},
+        {__LINE__, "[{\"id\": \"b\", \"buildbucket\": {}}]", NULL,
+         "{\"incomingTriggers\": [{\"id\": \"b\", \"buildbucket\": {}}]}", ""},
+        /*
+         * gitiles, the spec's example: the three keys win over the trigger's
+         * properties; buildset and gitiles_ref first, then the trigger's
+         * tags; exact duplicates dropped (the second gitiles_ref stays).
+         */
+        {__LINE__, "[" GITILES("https://example.googlesource.com/repo.git") "]", NULL,
+         "{\"incomingTriggers\": [" GITILES("https://example.googlesource.com/repo.git") "],"
+         " \"properties\": {\"extra\": 1, \"revision\": \"aaaaaaaa\","
+         " \"branch\": \"refs/heads/master\","
+         " \"repository\": \"https://example.googlesource.com/repo.git\"},"
+         " \"tags\": [\"buildset:commit/gitiles/example.googlesource.com/repo/+/aaaaaaaa\","
+         " \"gitiles_ref:refs/heads/master\", \"gitiles_ref:not-overridden\", \"a:b\"]}",
+         ""},
+        /* An authenticated URL: /a/ dropped from the buildset. */
+        {__LINE__,
+         "[{\"id\": \"g\", \"gitiles\": {"
+         "\"repo\": \"https://chromium.googlesource.com/a/chromium/src\","
+         " \"ref\": \"refs/heads/main\", \"revision\": \"1111\"}}]",
+         NULL,
+         "{\"incomingTriggers\": [{\"id\": \"g\", \"gitiles\": {\"repo\":"
+         " \"https://chromium.googlesource.com/a/chromium/src\", \"ref\": \"refs/heads/main\","
+         " \"revision\": \"1111\"}}],"
+         " \"properties\": {\"revision\": \"1111\", \"branch\": \"refs/heads/main\","
+         " \"repository\": \"https://chromium.googlesource.com/a/chromium/src\"},"
+         " \"tags\": [\"buildset:commit/gitiles/chromium.googlesource.com/chromium/src/+/1111\","
+         " \"gitiles_ref:refs/heads/main\"]}",
+         ""},
+        /* A bad repo: no properties, no tags, one debug line. */
+        {__LINE__,
+         "[{\"id\": \"g\", \"gitiles\": {\"repo\": \"https://github.com/x/y\", \"ref\": \"r\","
+         " \"revision\": \"1\"}}]",
+         NULL,
+         "{\"incomingTriggers\": [{\"id\": \"g\", \"gitiles\": {\"repo\":"
+         " \"https://github.com/x/y\", \"ref\": \"r\", \"revision\": \"1\"}}]}",
+         "Bad repo URL \"https://github.com/x/y\" in the trigger - only .googlesource.com repos"
+         " are supported\n"},
+        /* No payload. */
+        {__LINE__, "[{\"id\": \"p\"}]", NULL, "{\"incomingTriggers\": [{\"id\": \"p\"}]}",
+         "Unrecognized trigger payload of type <nil>, ignoring\n"},
+        /* Only the newest trigger counts. */
+        {__LINE__, "[" GITILES("https://example.googlesource.com/repo") ", " NOOP_A "]", NULL,
+         "{\"incomingTriggers\": [" GITILES("https://example.googlesource.com/repo") ", " NOOP_A
+         "], \"properties\": {\"noop_trigger_data\": \"a\"}}",
+         ""},
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+        json_t *batch = load(rows[i].line, rows[i].batch);
+        size_t n = json_array_size(batch);
+        const json_t *v[8];
+        assert_true(n <= ARRAY_SIZE(v));
+        for (size_t k = 0; k < n; k++)
+            v[k] = json_array_get(batch, k);
+        struct buf log;
+        buf_init(&log, 1 << 16);
+        json_t *got = NULL;
+        int rc = request_build(v, n, rows[i].triggered_by, &got, &log);
+        json_t *want = load(rows[i].line, rows[i].want);
+        if (rc != 0 || !json_equal(got, want) || strcmp(log.data, rows[i].log) != 0) {
+            char *g = got ? json_dumps(got, JSON_SORT_KEYS | JSON_COMPACT) : NULL;
+            print_error("line %d: rc %d got %s log '%s'\n", rows[i].line, rc, g ? g : "-",
+                        log.data);
+            free(g);
+            fail();
+        }
+        /* The triggers are copied, not shared. */
+        if (n)
+            assert_ptr_not_equal(json_array_get(json_object_get(got, "incomingTriggers"), 0), v[0]);
+        json_decref(want);
+        json_decref(got);
+        json_decref(batch);
+        buf_release(&log);
+    }
+
+    /* Tag order matters: check the gitiles example element by element too. */
+    json_t *t = load(__LINE__, GITILES("https://example.googlesource.com/repo.git"));
+    const json_t *one[] = {t};
+    json_t *req = NULL;
+    assert_int_equal(request_build(one, 1, NULL, &req, NULL), 0);
+    json_t *tags = json_object_get(req, "tags");
+    assert_int_equal(json_array_size(tags), 4);
+    assert_string_equal(json_string_value(json_array_get(tags, 1)),
+                        "gitiles_ref:refs/heads/master");
+    json_decref(req);
+
+    /* Bad input. */
+    req = NULL;
+    assert_int_equal(request_build(one, 0, NULL, &req, NULL), -EINVAL);
+    json_t *arr = json_array();
+    const json_t *bad[] = {t, arr};
+    assert_int_equal(request_build(bad, 2, NULL, &req, NULL), -EINVAL);
+    assert_null(req);
+    json_decref(arr);
+    json_decref(t);
+}
+
+static void test_gitiles_repo(void **state)
+{
+    (void)state;
+    static const struct {
+        int line;
+        const char *url;
+        const char *host; /* NULL: error */
+        const char *project_or_err;
+    } rows[] = {
+        {__LINE__, "https://example.googlesource.com/repo.git", "example.googlesource.com",
+         "repo"},
+        {__LINE__, "https://example.googlesource.com/repo", "example.googlesource.com", "repo"},
+        {__LINE__, "https://chromium.googlesource.com/a/chromium/src", "chromium.googlesource.com",
+         "chromium/src"},
+        {__LINE__, "https://x.googlesource.com/r/", "x.googlesource.com", "r"},
+        {__LINE__, "https://x.googlesource.com/r.git/", "x.googlesource.com", "r"},
+        {__LINE__, "HTTPS://x.googlesource.com/r", "x.googlesource.com", "r"},
+        {__LINE__, "https://me@x.googlesource.com/r", "x.googlesource.com", "r"},
+        {__LINE__, "https://x.googlesource.com/r?", "x.googlesource.com", "r"},
+        {__LINE__, "https://x.googlesource.com/b%2Fc", "x.googlesource.com", "b/c"},
+        /* The path is unescaped first, as Go's u.Path: "/a%2Fb" is "/a/b". */
+        {__LINE__, "https://x.googlesource.com/a%2Fb", "x.googlesource.com", "b"},
+        {__LINE__, "http://x.googlesource.com/r", NULL, "only https scheme is supported"},
+        {__LINE__, "x.googlesource.com/r", NULL, "only https scheme is supported"},
+        {__LINE__, "https://github.com/x/y", NULL, "only .googlesource.com repos are supported"},
+        {__LINE__, "https://x.googlesource.com:443/r", NULL,
+         "only .googlesource.com repos are supported"},
+        {__LINE__, "https://googlesource.com/r", NULL,
+         "only .googlesource.com repos are supported"},
+        {__LINE__, "https://x.googlesource.com/r/+/main", NULL,
+         "repo URL path must not contain '+'"},
+        {__LINE__, "https://x.googlesource.com/r?a=b", NULL, "repo URL must not have query"},
+        {__LINE__, "https://x.googlesource.com/r#frag", NULL, "repo URL must not have fragment"},
+        {__LINE__, "https://x.googlesource.com/", NULL, "repo URL path must not be empty"},
+        {__LINE__, "https://x.googlesource.com", NULL, "repo URL path must not be empty"},
+        {__LINE__, "https://x.googlesource.com/.git", NULL, "repo URL path must not be empty"},
+        {__LINE__, "https://x.googlesource.com/%zz", NULL,
+         "parse \"https://x.googlesource.com/%zz\": invalid URL escape \"%zz\""},
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+        char host[REQUEST_GITILES_HOST_MAX] = "-", project[REQUEST_GITILES_PROJECT_MAX] = "-";
+        char err[256] = "";
+        int rc = request_gitiles_repo(rows[i].url, host, sizeof(host), project, sizeof(project),
+                                      err, sizeof(err));
+        bool ok;
+        if (rows[i].host)
+            ok = rc == 0 && strcmp(host, rows[i].host) == 0 &&
+                 strcmp(project, rows[i].project_or_err) == 0;
+        else
+            ok = rc == -EINVAL && strcmp(err, rows[i].project_or_err) == 0 &&
+                 strcmp(host, "-") == 0 && strcmp(project, "-") == 0;
+        if (!ok) {
+            print_error("line %d: rc %d host '%s' project '%s' err '%s'\n", rows[i].line, rc,
+                        host, project, err);
+            fail();
+        }
+    }
+}
+
+static void test_tags(void **state)
+{
+    (void)state;
+    static const struct {
+        int line;
+        const char *tags;
+        const char *want; /* NULL: error */
+        const char *err;
+    } rows[] = {
+        {__LINE__, "[\"b:1\", \"a:2\", \"a:1\", \"a:1\"]", "[\"a:1\", \"a:1\", \"a:2\", \"b:1\"]",
+         NULL},
+        {__LINE__, "[]", "[]", NULL},
+        {__LINE__, "[\":\", \"k:\", \":v\"]", "[\":\", \":v\", \"k:\"]", NULL},
+        {__LINE__, "[\"a:1\", \"bad\"]", NULL,
+         "rejecting bad tags: bad tag, not a 'key:value' pair: \"bad\""},
+        {__LINE__, "[\"a:1\", 5]", NULL,
+         "rejecting bad tags: bad tag, not a 'key:value' pair: \"\""},
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+        json_t *tags = load(rows[i].line, rows[i].tags);
+        json_t *got = NULL;
+        char err[256] = "";
+        int rc = request_tags_sorted(tags, &got, err, sizeof(err));
+        bool ok;
+        if (rows[i].want) {
+            json_t *want = load(rows[i].line, rows[i].want);
+            ok = rc == 0 && json_equal(got, want);
+            json_decref(want);
+        } else {
+            ok = rc == -EINVAL && !got && strcmp(err, rows[i].err) == 0;
+        }
+        if (!ok) {
+            print_error("line %d: rc %d err '%s'\n", rows[i].line, rc, err);
+            fail();
+        }
+        json_decref(got);
+        json_decref(tags);
+    }
+    json_t *got = NULL;
+    assert_int_equal(request_tags_sorted(NULL, &got, NULL, 0), 0);
+    assert_int_equal(json_array_size(got), 0);
+    json_decref(got);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_build),
+        cmocka_unit_test(test_gitiles_repo),
+        cmocka_unit_test(test_tags),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
