@@ -35,6 +35,8 @@ int debuglog_append(struct buf *log, int64_t now_ns, const char *msg)
     return r;
 }
 
+static int vformat(char **ret, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
 static int vformat(char **ret, const char *fmt, va_list ap)
 {
     struct buf b;
