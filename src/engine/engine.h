@@ -315,9 +315,9 @@ int engine_pause_job(struct engine *e, const char *job_id, const char *who, cons
 int engine_resume_job(struct engine *e, const char *job_id, const char *who, const char *reason);
 
 /*
- * Aborts every active invocation of the job and kicks a triage.  Returns 0,
- * -ENOENT, -EIO, or -EAGAIN if some abort could only be queued (it then
- * completes asynchronously).
+ * Aborts every active invocation of the job (synchronously, or queued as
+ * engine_abort_invocation does) and kicks a triage.  Returns 0, -ENOENT,
+ * -EIO.
  */
 int engine_abort_job(struct engine *e, const char *job_id, const char *who);
 

@@ -1,0 +1,170 @@
+/*
+ * engine-internal.h - what the engine's runtime files share (private).
+ *
+ * Files: engine.c (lifecycle, queries), jobs.c (config apply, cron
+ * glue), triggers.c (pending triggers, fates, triage kicks), triage.c,
+ * invocations.c (creation, launch, controller, timers, abort),
+ * actions.c (pause/resume/abort/emit/trigger now), tq.c (task queue,
+ * workers).  Cross-file functions are engine__name().
+ */
+#ifndef TOCK_ENGINE_ENGINE_INTERNAL_H
+#define TOCK_ENGINE_ENGINE_INTERNAL_H
+
+#include "engine/engine.h"
+
+#include <pthread.h>
+
+#include "base/buf.h"
+#include "base/time.h"
+#include "engine/cron_machine.h"
+#include "store/store.h"
+
+struct tz_db;
+
+/* Task kinds of the durable queue (docs/internals/ENGINE.md lists them). */
+#define TASK_CRON_TICK "cron-tick"
+#define TASK_ENQUEUE_TRIGGERS "enqueue-triggers"
+#define TASK_TRIAGE "triage"
+#define TASK_LAUNCH "launch"
+#define TASK_TIMER "timer"
+#define TASK_ABORT "abort"
+#define TASK_CLEANUP "cleanup"
+
+/* How often the cleanup task runs (fates retention, dedup tombstones). */
+#define ENGINE_CLEANUP_PERIOD_NS NS_PER_HOUR
+/* Horizon of the recently-finished list (spec 3.21). */
+#define ENGINE_FINISHED_HORIZON_NS (10 * NS_PER_MIN)
+/* The longest a sleeping worker waits before looking at the queue again. */
+#define ENGINE_MAX_SLEEP_NS NS_PER_SEC
+/* Attempts to find a free invocation id. */
+#define ENGINE_INVID_ATTEMPTS 16
+/* Most timers one invocation keeps pending. */
+#define ENGINE_MAX_TIMERS 1000
+/* Most triggers one controller emits between saves. */
+#define ENGINE_MAX_EMITTED 10000
+/* Bound on a debug log buffer before trimming (limit + one long message). */
+#define ENGINE_DEBUGLOG_BUF (DEBUGLOG_LIMIT_BYTES + 256 * 1024)
+
+struct engine {
+    struct store *store;
+    const struct clock *clock;
+    const struct task_registry *registry;
+    struct engine_settings set;
+    int n_workers_default;
+    uint64_t (*random)(void *ctx);
+    void *random_ctx;
+
+    pthread_mutex_t rand_lock;
+    uint64_t rand_state;
+
+    pthread_mutex_t tz_lock;
+    struct tz_db *tz;
+
+    /* Workers. */
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    pthread_t *threads;
+    int n_threads;
+    bool stopping;
+    int running_handlers;
+    uint64_t wake_seq;
+    char owner_prefix[64];
+};
+
+/* A leased task handed to a handler. */
+struct engine_task {
+    struct store_task row;
+    const char *owner;
+    json_t *payload; /* parsed payload_json, or NULL */
+    /* Set by engine__tx_task_done: the row was deleted in a handler txn. */
+    bool done_in_tx;
+};
+
+/*
+ * Handler results: 0 done; -EAGAIN retry later (backoff by attempts);
+ * any other negative errno: the task is dropped with an error log.
+ */
+typedef int (*engine_handler_fn)(struct engine *e, struct engine_task *t);
+
+int engine__handle_cron_tick(struct engine *e, struct engine_task *t);
+int engine__handle_enqueue_triggers(struct engine *e, struct engine_task *t);
+int engine__handle_triage(struct engine *e, struct engine_task *t);
+int engine__handle_launch(struct engine *e, struct engine_task *t);
+int engine__handle_timer(struct engine *e, struct engine_task *t);
+int engine__handle_abort(struct engine *e, struct engine_task *t);
+int engine__handle_cleanup(struct engine *e, struct engine_task *t);
+
+/* ---- engine.c ---- */
+int64_t engine__now(struct engine *e);
+uint64_t engine__rand(struct engine *e);
+/* A positive int63 nonce, never 0 (for the cron machine). */
+int64_t engine__nonce(void *engine);
+/* Parses a schedule text for job_id (TZ= through the engine's zone cache). */
+int engine__schedule_parse(struct engine *e, const char *job_id, const char *text,
+                           struct schedule **ret);
+
+/* ---- tq.c ---- */
+/*
+ * Enqueues a task row in tx.  payload may be NULL (borrowed), dedup may be
+ * NULL.  Returns 0 (also when deduplicated) or -errno.
+ */
+int engine__enqueue(struct engine *e, struct store_tx *tx, const char *kind, const char *job_id,
+                    int64_t inv_id, const json_t *payload, int64_t due, const char *dedup);
+/* Deletes the handler's task row in the handler's transaction. */
+int engine__tx_task_done(struct store_tx *tx, struct engine_task *t);
+/* Commits and wakes the workers. */
+int engine__commit(struct engine *e, struct store_tx *tx);
+void engine__wake(struct engine *e);
+
+/* ---- triggers.c ---- */
+/*
+ * Enqueues a triage of job_id at the next throttle boundary (spec 3.8
+ * kickTriageNow), deduplicated by "triage:<job>:<eta>".
+ */
+int engine__kick_triage(struct engine *e, struct store_tx *tx, const char *job_id);
+/*
+ * Adds triggers (array, borrowed) to the pending set of job j (loaded in
+ * tx), with fates; drops them all if the job is disabled or paused.
+ * Kicks a triage if something was added.  Returns 0 or -errno.
+ */
+int engine__add_triggers(struct engine *e, struct store_tx *tx, struct store_job *j,
+                         const json_t *triggers);
+/* Decides the PENDING fate of (job, trigger) (missing rows are ignored). */
+int engine__fate_decide(struct engine *e, struct store_tx *tx, const char *job_id,
+                        const char *trigger_id, enum engine_fate fate, int64_t inv_id,
+                        const char *reason);
+/* Records a fate decided at arrival (DEDUPLICATED, DROPPED_*). */
+int engine__fate_arrival(struct engine *e, struct store_tx *tx, const char *job_id,
+                         const json_t *trigger, enum engine_fate fate, const char *reason);
+/* The pause reason text for DROPPED_PAUSED fates. */
+void engine__paused_reason(const struct store_job *j, char *out, size_t outlen);
+
+/* ---- jobs.c (cron glue) ---- */
+int engine__cron_load(const struct store_job *j, struct cron_state *ret);
+int engine__cron_store(struct store_job *j, const struct cron_state *s);
+/* Carries out cron actions in tx (tick tasks, cron triggers). */
+int engine__cron_actions(struct engine *e, struct store_tx *tx, struct store_job *j,
+                         const struct cron_actions *a);
+/* Builds the cron env for j (effective schedule); *ret_sched must be freed. */
+int engine__cron_env(struct engine *e, const struct store_job *j, struct cron_env *env,
+                     struct schedule **ret_sched);
+/* The cfg_policy of a stored policy JSON ("" = not present). */
+int engine__policy_from_json(const char *text, struct cfg_policy *ret);
+/* Helpers on the JSON columns of a job. */
+json_t *engine__json_parse(const char *text, size_t flags_array_default);
+int engine__json_set(char **field, const json_t *v);
+int engine__strset(char **field, const char *s);
+
+/* ---- invocations.c ---- */
+/*
+ * Creates an invocation of job j in tx from request (borrowed) with the
+ * policy's debug output (may be NULL/"") and enqueues its launch; appends
+ * the id to j->active_json (the caller saves j).  *ret_id gets the id.
+ */
+int engine__inv_create(struct engine *e, struct store_tx *tx, struct store_job *j,
+                       const json_t *request, const char *triage_debug, int64_t *ret_id);
+/* Synchronous abort then asynchronous fallback (spec 3.16). */
+int engine__abort_invocation(struct engine *e, const char *job_id, int64_t inv_id,
+                             const char *who);
+
+#endif

@@ -1,0 +1,726 @@
+/*
+ * engine.c - engine lifecycle, settings, randomness, and the read-only
+ * queries of engine.h (jobs, invocations with LUCI's cursors, debug state,
+ * trigger fates).
+ */
+#include "engine/engine-internal.h"
+
+#include <unistd.h>
+
+#include "base/log.h"
+#include "schedule/tzdb.h"
+#include "tasks/registry.h"
+
+/* ---- lifecycle ---- */
+
+static void settings_defaults(struct engine_settings *s)
+{
+#define DEF(f, v)    \
+    if (s->f <= 0)   \
+    s->f = (v)
+    DEF(triage_throttle_ns, 2 * NS_PER_SEC);
+    DEF(launch_batch_delay_ns, NS_PER_SEC);
+    DEF(launch_retry_min_ns, 5 * NS_PER_SEC);
+    DEF(launch_retry_max_ns, 600 * NS_PER_SEC);
+    DEF(launch_attempts, 50);
+    DEF(task_retry_min_ns, NS_PER_SEC);
+    DEF(async_abort_delay_ns, NS_PER_SEC);
+    DEF(dedup_window_ns, 30 * NS_PER_MIN);
+    DEF(fate_retention_days, 30);
+    DEF(lease_ns, 5 * NS_PER_MIN);
+    DEF(cron_max_delay_ns, 15 * NS_PER_DAY);
+    DEF(cron_max_delay_fudge_ns, NS_PER_HOUR);
+#undef DEF
+}
+
+int engine_new(const struct engine_options *opts, struct engine **ret)
+{
+    struct engine *e;
+
+    if (!opts || !opts->store || !opts->registry || !ret)
+        return -EINVAL;
+    e = calloc(1, sizeof(*e));
+    if (!e)
+        return -ENOMEM;
+    e->store = opts->store;
+    e->clock = opts->clock ? opts->clock : clock_real();
+    e->registry = opts->registry;
+    e->set = opts->settings;
+    settings_defaults(&e->set);
+    e->n_workers_default = opts->workers > 0 ? opts->workers : 4;
+    e->random = opts->random;
+    e->random_ctx = opts->random_ctx;
+    e->rand_state = (uint64_t)clock_now(e->clock) ^ ((uint64_t)getpid() << 32) ^
+                    (uint64_t)(uintptr_t)e;
+    if (e->rand_state == 0)
+        e->rand_state = 0x9e3779b97f4a7c15ULL;
+    e->tz = tz_db_new(NULL);
+    if (!e->tz) {
+        free(e);
+        return -ENOMEM;
+    }
+    pthread_mutex_init(&e->rand_lock, NULL);
+    pthread_mutex_init(&e->tz_lock, NULL);
+    pthread_mutex_init(&e->lock, NULL);
+    pthread_cond_init(&e->wake, NULL);
+    snprintf(e->owner_prefix, sizeof(e->owner_prefix), "%ld-%016" PRIx64, (long)getpid(),
+             engine__rand(e));
+    *ret = e;
+    return 0;
+}
+
+struct engine *engine_free(struct engine *e)
+{
+    if (!e)
+        return NULL;
+    engine_stop(e, clock_mono(e->clock) + 10 * NS_PER_SEC);
+    tz_db_free(e->tz);
+    pthread_mutex_destroy(&e->rand_lock);
+    pthread_mutex_destroy(&e->tz_lock);
+    pthread_mutex_destroy(&e->lock);
+    pthread_cond_destroy(&e->wake);
+    free(e);
+    return NULL;
+}
+
+int64_t engine__now(struct engine *e)
+{
+    return clock_now(e->clock);
+}
+
+uint64_t engine__rand(struct engine *e)
+{
+    uint64_t x;
+
+    if (e->random)
+        return e->random(e->random_ctx);
+    pthread_mutex_lock(&e->rand_lock);
+    /* xorshift64*: not for secrets, only for ids and nonces. */
+    x = e->rand_state;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    e->rand_state = x;
+    pthread_mutex_unlock(&e->rand_lock);
+    return x * 0x2545F4914F6CDD1DULL;
+}
+
+int64_t engine__nonce(void *engine)
+{
+    for (int i = 0; i < 64; i++) {
+        int64_t n = (int64_t)(engine__rand(engine) >> 1);
+        if (n != 0)
+            return n;
+    }
+    return 1;
+}
+
+static const struct tz_zone *locked_tz_load(void *ctx, const char *name, char *err,
+                                            size_t errlen)
+{
+    struct engine *e = ctx;
+    const struct tz_zone *z;
+
+    pthread_mutex_lock(&e->tz_lock);
+    z = tz_db_load(e->tz, name, err, errlen);
+    pthread_mutex_unlock(&e->tz_lock);
+    return z;
+}
+
+int engine__schedule_parse(struct engine *e, const char *job_id, const char *text,
+                           struct schedule **ret)
+{
+    struct schedule_options o = {
+        .job_id = job_id,
+        .tz_load = locked_tz_load,
+        .tz_ctx = e,
+    };
+    char err[256];
+    int r = schedule_parse(text, &o, ret, err, sizeof(err));
+
+    if (r < 0)
+        log_warn("engine", "job %s: bad schedule \"%s\": %s", job_id, text, err);
+    return r;
+}
+
+/* ---- names ---- */
+
+const char *engine_job_state_name(enum engine_job_state s)
+{
+    static const char *const names[] = {
+        [ENGINE_JOB_RUNNING] = "RUNNING",     [ENGINE_JOB_DISABLED] = "DISABLED",
+        [ENGINE_JOB_PAUSED] = "PAUSED",       [ENGINE_JOB_SCHEDULED] = "SCHEDULED",
+        [ENGINE_JOB_WAITING] = "WAITING",
+    };
+    return (unsigned)s < ARRAY_SIZE(names) ? names[s] : "WAITING";
+}
+
+const char *engine_fate_name(enum engine_fate f)
+{
+    static const char *const names[] = {
+        [ENGINE_FATE_PENDING] = "PENDING",
+        [ENGINE_FATE_CONSUMED] = "CONSUMED",
+        [ENGINE_FATE_MERGED] = "MERGED",
+        [ENGINE_FATE_DROPPED_PAUSED] = "DROPPED_PAUSED",
+        [ENGINE_FATE_DROPPED_DISABLED] = "DROPPED_DISABLED",
+        [ENGINE_FATE_DROPPED_OVERFLOW] = "DROPPED_OVERFLOW",
+        [ENGINE_FATE_EXPIRED] = "EXPIRED",
+        [ENGINE_FATE_DISCARDED] = "DISCARDED",
+        [ENGINE_FATE_DEDUPLICATED] = "DEDUPLICATED",
+    };
+    return (unsigned)f < ARRAY_SIZE(names) ? names[f] : "UNKNOWN";
+}
+
+/* ---- jobs ---- */
+
+static void copy(char *dst, size_t n, const char *src)
+{
+    snprintf(dst, n, "%s", src ? src : "");
+}
+
+static void fill_job(const struct store_job *j, struct engine_job *o)
+{
+    json_t *active = engine__json_parse(j->active_json, 1);
+    json_t *def = engine__json_parse(j->task_json, 0);
+    struct cron_state cs;
+    const char *kind = def ? task_def_kind(def) : NULL;
+
+    memset(o, 0, sizeof(*o));
+    copy(o->id, sizeof(o->id), j->id);
+    copy(o->project, sizeof(o->project), j->project);
+    copy(o->name, sizeof(o->name), j->name);
+    copy(o->realm_id, sizeof(o->realm_id), j->realm_id);
+    if (!o->realm_id[0])
+        snprintf(o->realm_id, sizeof(o->realm_id), "%s:@legacy", j->project);
+    copy(o->schedule, sizeof(o->schedule), j->schedule);
+    copy(o->task_kind, sizeof(o->task_kind), kind);
+    o->flavor = (enum engine_flavor)j->flavor;
+    o->enabled = j->enabled;
+    o->paused = j->paused;
+    o->paused_or_resumed_when = j->paused_when;
+    copy(o->paused_or_resumed_by, sizeof(o->paused_or_resumed_by), j->paused_by);
+    copy(o->paused_or_resumed_reason, sizeof(o->paused_or_resumed_reason), j->paused_reason);
+    copy(o->revision, sizeof(o->revision), j->revision);
+    copy(o->revision_url, sizeof(o->revision_url), j->revision_url);
+    o->last_triage = j->last_triage;
+    o->n_active = active ? json_array_size(active) : 0;
+    if (engine__cron_load(j, &cs) == 0 && cs.last_tick_when_ns != TIME_ZERO &&
+        cs.last_tick_when_ns != TIME_DISTANT_FUTURE && cs.enabled)
+        o->next_tick = cs.last_tick_when_ns;
+
+    /* Spec 3.2: the first matching rule wins. */
+    if (o->n_active > 0)
+        o->state = ENGINE_JOB_RUNNING;
+    else if (!j->enabled)
+        o->state = ENGINE_JOB_DISABLED;
+    else if (j->paused)
+        o->state = ENGINE_JOB_PAUSED;
+    else if (o->next_tick != 0)
+        o->state = ENGINE_JOB_SCHEDULED;
+    else
+        o->state = ENGINE_JOB_WAITING;
+    o->state_name = engine_job_state_name(o->state);
+    json_decref(active);
+    json_decref(def);
+}
+
+int engine_list_jobs(struct engine *e, const char *project, struct engine_job **ret, size_t *n)
+{
+    struct store_tx *tx = NULL;
+    struct store_job *v = NULL;
+    struct engine_job *out = NULL;
+    size_t nv = 0, nout;
+    int r;
+
+    if (!e || !ret || !n)
+        return -EINVAL;
+    r = store_begin(e->store, &tx);
+    if (r < 0)
+        return r;
+    r = store_job_list(tx, project, true, &v, &nv);
+    store_rollback(tx);
+    if (r < 0)
+        return r;
+    nout = nv > LIMIT_ENGINE_LIST_JOBS ? LIMIT_ENGINE_LIST_JOBS : nv;
+    out = calloc(nout ? nout : 1, sizeof(*out));
+    if (!out) {
+        r = -ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < nout; i++)
+        fill_job(&v[i], &out[i]);
+    *ret = out;
+    *n = nout;
+out:
+    store_jobs_free(v, nv);
+    return r;
+}
+
+/* Loads an enabled job; -ENOENT for missing or disabled ones. */
+static int load_enabled_job(struct store_tx *tx, const char *job_id, struct store_job *ret)
+{
+    int r = store_job_get(tx, job_id, ret);
+
+    if (r == 0 && !ret->enabled) {
+        store_job_release(ret);
+        r = -ENOENT;
+    }
+    return r;
+}
+
+int engine_get_job(struct engine *e, const char *job_id, struct engine_job *ret)
+{
+    struct store_tx *tx = NULL;
+    struct store_job j = {0};
+    int r;
+
+    if (!e || !job_id || !ret)
+        return -EINVAL;
+    r = store_begin(e->store, &tx);
+    if (r < 0)
+        return r;
+    r = load_enabled_job(tx, job_id, &j);
+    store_rollback(tx);
+    if (r < 0)
+        return r;
+    fill_job(&j, ret);
+    store_job_release(&j);
+    return 0;
+}
+
+/* ---- invocations ---- */
+
+void engine_invocation_release(struct engine_invocation *inv)
+{
+    if (!inv)
+        return;
+    free(inv->debug_log);
+    free(inv->task_json);
+    free(inv->request_json);
+    free(inv->outgoing_json);
+    inv->debug_log = inv->task_json = inv->request_json = inv->outgoing_json = NULL;
+}
+
+void engine_invocations_free(struct engine_invocation *v, size_t n)
+{
+    if (!v)
+        return;
+    for (size_t i = 0; i < n; i++)
+        engine_invocation_release(&v[i]);
+    free(v);
+}
+
+static void fill_inv(const struct store_inv *s, struct engine_invocation *o)
+{
+    json_t *def = engine__json_parse(s->task_json, 0);
+    const char *kind = def ? task_def_kind(def) : NULL;
+    int st = inv_status_from_name(s->status);
+
+    memset(o, 0, sizeof(*o));
+    o->id = s->id;
+    copy(o->job_id, sizeof(o->job_id), s->job_id);
+    copy(o->realm_id, sizeof(o->realm_id), s->realm_id);
+    o->started = s->started;
+    o->finished = s->finished;
+    copy(o->triggered_by, sizeof(o->triggered_by), s->triggered_by);
+    o->status = st < 0 ? INV_FAILED : (enum inv_status)st;
+    o->status_name = inv_status_name(o->status);
+    o->final = inv_status_is_final(o->status);
+    copy(o->revision, sizeof(o->revision), s->revision);
+    copy(o->revision_url, sizeof(o->revision_url), s->revision_url);
+    copy(o->view_url, sizeof(o->view_url), s->view_url);
+    o->retry_count = s->retry_count;
+    copy(o->task_kind, sizeof(o->task_kind), kind);
+    json_decref(def);
+}
+
+/* LUCI's cursor: base64url_nopad(InvocationsCursor{last_scanned (field 2, int64)}). */
+static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+static char *cursor_encode(int64_t last)
+{
+    unsigned char pb[16];
+    size_t n = 0;
+    uint64_t v = (uint64_t)last;
+    char *out;
+    size_t o = 0;
+
+    pb[n++] = 0x10; /* field 2, varint */
+    do {
+        unsigned char b = v & 0x7f;
+        v >>= 7;
+        pb[n++] = v ? (unsigned char)(b | 0x80) : b;
+    } while (v);
+    out = malloc(32);
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t w = (uint32_t)pb[i] << 16;
+        size_t k = n - i;
+        if (k > 1)
+            w |= (uint32_t)pb[i + 1] << 8;
+        if (k > 2)
+            w |= pb[i + 2];
+        out[o++] = b64url[(w >> 18) & 63];
+        out[o++] = b64url[(w >> 12) & 63];
+        if (k > 1)
+            out[o++] = b64url[(w >> 6) & 63];
+        if (k > 2)
+            out[o++] = b64url[w & 63];
+    }
+    out[o] = '\0';
+    return out;
+}
+
+static int cursor_decode(const char *c, int64_t *ret)
+{
+    unsigned char pb[32];
+    size_t n = 0, len = strlen(c), i = 0;
+    uint32_t acc = 0;
+    int bits = 0;
+    uint64_t v = 0;
+    int shift = 0;
+    bool found = false;
+
+    if (len > 40)
+        return -EINVAL;
+    for (size_t k = 0; k < len; k++) {
+        const char *p = strchr(b64url, c[k]);
+        if (!p || !c[k])
+            return -EINVAL;
+        acc = (acc << 6) | (uint32_t)(p - b64url);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            pb[n++] = (unsigned char)(acc >> bits);
+            acc &= (1u << bits) - 1;
+        }
+    }
+    /* Walk the fields: only varints are expected; field 2 is the one. */
+    while (i < n) {
+        unsigned key = pb[i++];
+        if ((key & 7) != 0)
+            return -EINVAL;
+        v = 0;
+        shift = 0;
+        for (;;) {
+            if (i >= n || shift > 63)
+                return -EINVAL;
+            v |= (uint64_t)(pb[i] & 0x7f) << shift;
+            shift += 7;
+            if (!(pb[i++] & 0x80))
+                break;
+        }
+        if ((key >> 3) == 2) {
+            *ret = (int64_t)v;
+            found = true;
+        }
+    }
+    if (!found)
+        return -EINVAL;
+    return 0;
+}
+
+int engine_list_invocations(struct engine *e, const char *job_id, const char *cursor,
+                            int page_size, struct engine_invocation **ret, size_t *n,
+                            char **ret_next_cursor)
+{
+    struct store_tx *tx = NULL;
+    struct store_job j = {0};
+    struct store_inv *v = NULL;
+    struct engine_invocation *out = NULL;
+    size_t nv = 0, limit;
+    int64_t after = 0;
+    char *next = NULL;
+    int r;
+
+    if (!e || !job_id || !ret || !n || !ret_next_cursor)
+        return -EINVAL;
+    if (cursor && cursor[0] && cursor_decode(cursor, &after) < 0)
+        return -EINVAL;
+    limit = page_size <= 0 ? ENGINE_PAGE_SIZE_DEFAULT
+            : page_size > ENGINE_PAGE_SIZE_MAX ? ENGINE_PAGE_SIZE_MAX
+                                                : (size_t)page_size;
+    r = store_begin(e->store, &tx);
+    if (r < 0)
+        return r;
+    r = load_enabled_job(tx, job_id, &j);
+    if (r == 0)
+        r = store_inv_list(tx, job_id, after, limit + 1, &v, &nv);
+    store_rollback(tx);
+    store_job_release(&j);
+    if (r < 0)
+        return r;
+    if (nv > limit) {
+        next = cursor_encode(v[limit - 1].id);
+        if (!next) {
+            r = -ENOMEM;
+            goto out;
+        }
+        store_inv_release(&v[limit]);
+        nv = limit;
+    }
+    out = calloc(nv ? nv : 1, sizeof(*out));
+    if (!out) {
+        r = -ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < nv; i++)
+        fill_inv(&v[i], &out[i]);
+    *ret = out;
+    *n = nv;
+    *ret_next_cursor = next;
+    next = NULL;
+out:
+    free(next);
+    store_invs_free(v, nv);
+    return r;
+}
+
+static int dup_or_null(const char *s, char **ret)
+{
+    *ret = strdup(s ? s : "");
+    return *ret ? 0 : -ENOMEM;
+}
+
+int engine_get_invocation(struct engine *e, const char *job_id, int64_t inv_id,
+                          struct engine_invocation *ret)
+{
+    struct store_tx *tx = NULL;
+    struct store_job j = {0};
+    struct store_inv v = {0};
+    struct engine_invocation o;
+    int r;
+
+    if (!e || !job_id || !ret)
+        return -EINVAL;
+    if (inv_id == 0)
+        return -ENOENT;
+    r = store_begin(e->store, &tx);
+    if (r < 0)
+        return r;
+    r = load_enabled_job(tx, job_id, &j);
+    if (r == 0)
+        r = store_inv_get(tx, inv_id, &v);
+    store_rollback(tx);
+    store_job_release(&j);
+    if (r < 0)
+        return r;
+    if (strcmp(v.job_id, job_id) != 0) {
+        log_warn("engine",
+                 "Invocation %" PRId64 " is associated with job \"%s\", not \"%s\". "
+                 "Treating it as missing.",
+                 inv_id, v.job_id, job_id);
+        store_inv_release(&v);
+        return -ENOENT;
+    }
+    fill_inv(&v, &o);
+    if ((r = dup_or_null(v.debug_log, &o.debug_log)) < 0 ||
+        (r = dup_or_null(v.task_json, &o.task_json)) < 0 ||
+        (r = dup_or_null(v.request_json, &o.request_json)) < 0 ||
+        (r = dup_or_null(v.outgoing_json, &o.outgoing_json)) < 0) {
+        engine_invocation_release(&o);
+        store_inv_release(&v);
+        return r;
+    }
+    store_inv_release(&v);
+    *ret = o;
+    return 0;
+}
+
+/* ---- debug state, triage log, fates ---- */
+
+static json_t *json_time(int64_t ns)
+{
+    char buf[TIME_RFC3339_MAX];
+
+    if (ns == 0 || ns == TIME_ZERO || time_format_rfc3339(ns, buf, sizeof(buf)) < 0)
+        return json_null();
+    return json_string(buf);
+}
+
+static json_t *json_i64s(int64_t v)
+{
+    char buf[32];
+    snprintf(buf, sizeof(buf), "%" PRId64, v);
+    return json_string(buf);
+}
+
+int engine_debug_job_state(struct engine *e, const char *job_id, json_t **ret)
+{
+    struct store_tx *tx = NULL;
+    struct store_job j = {0};
+    struct store_trigger *trig = NULL;
+    size_t nt = 0;
+    struct cron_state cs;
+    json_t *o = NULL, *active = NULL, *finished = NULL, *rf = NULL, *pend = NULL, *fin = NULL;
+    char *log = NULL;
+    int64_t log_when = 0;
+    int r;
+
+    if (!e || !job_id || !ret)
+        return -EINVAL;
+    r = store_begin(e->store, &tx);
+    if (r < 0)
+        return r;
+    r = store_job_get(tx, job_id, &j);
+    if (r == 0)
+        r = store_trigger_list(tx, job_id, LIMIT_ENGINE_PENDING_TRIGGERS, &trig, &nt);
+    if (r == 0 && store_triage_log_get(tx, job_id, &log_when, &log) < 0)
+        log = NULL;
+    active = r == 0 ? engine__json_parse(j.active_json, 1) : NULL;
+    rf = json_array();
+    if (r == 0 && active && rf) {
+        size_t i;
+        json_t *id;
+        json_array_foreach(active, i, id) {
+            struct store_inv v = {0};
+            int64_t iv = strtoll(json_string_value(id) ? json_string_value(id) : "0", NULL,
+                                 10);
+            if (store_inv_get(tx, iv, &v) == 0) {
+                int st = inv_status_from_name(v.status);
+                if (st >= 0 && inv_status_is_final((enum inv_status)st))
+                    json_array_append_new(rf, json_string(json_string_value(id)));
+                store_inv_release(&v);
+            }
+        }
+    }
+    store_rollback(tx);
+    if (r < 0)
+        goto out;
+    r = -ENOMEM;
+    finished = engine__json_parse(j.finished_json, 1);
+    fin = json_array();
+    pend = json_array();
+    if (!active || !finished || !fin || !pend || !rf)
+        goto out;
+    {
+        size_t i;
+        json_t *it;
+        json_array_foreach(finished, i, it) {
+            json_array_append_new(
+                fin, json_pack("{s:O?, s:o}", "invocationId", json_object_get(it, "id"),
+                               "finished",
+                               json_time(json_integer_value(json_object_get(it, "finished")))));
+        }
+    }
+    for (size_t i = 0; i < nt; i++) {
+        json_t *t = json_loads(trig[i].json, 0, NULL);
+        if (t)
+            json_array_append_new(pend, t);
+    }
+    if (engine__cron_load(&j, &cs) < 0)
+        cron_state_init(&cs);
+    o = json_pack("{s:b, s:b, s:o, s:{s:b, s:o, s:o, s:o, s:o}, s:O, s:O, s:O, s:O, "
+                  "s:{s:s}, s:s}",
+                  "enabled", j.enabled, "paused", j.paused, "lastTriage",
+                  json_time(j.last_triage), "cronState", "enabled", cs.enabled, "generation",
+                  json_i64s(cs.generation), "lastRewind", json_time(cs.last_rewind_ns),
+                  "lastTickWhen", json_time(cs.last_tick_when_ns), "lastTickNonce",
+                  json_i64s(cs.last_tick_nonce), "activeInvocations", active,
+                  "finishedInvocations", fin, "recentlyFinishedSet", rf, "pendingTriggersSet",
+                  pend, "managerState", "error", "no debug state", "triageLog",
+                  log ? log : "");
+    if (!o)
+        goto out;
+    *ret = o;
+    r = 0;
+out:
+    json_decref(active);
+    json_decref(finished);
+    json_decref(fin);
+    json_decref(rf);
+    json_decref(pend);
+    free(log);
+    store_triggers_free(trig, nt);
+    store_job_release(&j);
+    return r;
+}
+
+int engine_triage_log(struct engine *e, const char *job_id, char **ret_log, int64_t *ret_when)
+{
+    struct store_tx *tx = NULL;
+    struct store_job j = {0};
+    char *log = NULL;
+    int64_t when = 0;
+    int r;
+
+    if (!e || !job_id || !ret_log || !ret_when)
+        return -EINVAL;
+    r = store_begin(e->store, &tx);
+    if (r < 0)
+        return r;
+    r = store_job_get(tx, job_id, &j);
+    if (r == 0) {
+        r = store_triage_log_get(tx, job_id, &when, &log);
+        if (r == -ENOENT) {
+            log = strdup("");
+            r = log ? 0 : -ENOMEM;
+        }
+    }
+    store_rollback(tx);
+    store_job_release(&j);
+    if (r < 0)
+        return r;
+    *ret_log = log;
+    *ret_when = when;
+    return 0;
+}
+
+int engine_trigger_fates(struct engine *e, const char *job_id, const char *trigger_id, int limit,
+                         json_t **ret)
+{
+    struct store_tx *tx = NULL;
+    struct store_job j = {0};
+    struct store_fate *v = NULL;
+    size_t nv = 0;
+    json_t *arr = NULL;
+    int r;
+
+    if (!e || !job_id || !ret)
+        return -EINVAL;
+    if (limit <= 0 || limit > 1000)
+        limit = 1000;
+    r = store_begin(e->store, &tx);
+    if (r < 0)
+        return r;
+    r = store_job_get(tx, job_id, &j);
+    if (r == 0)
+        r = store_fate_list(tx, job_id, trigger_id, (size_t)limit, &v, &nv);
+    store_rollback(tx);
+    store_job_release(&j);
+    if (r < 0)
+        return r;
+    arr = json_array();
+    if (!arr) {
+        r = -ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < nv; i++) {
+        json_t *o = json_pack("{s:s, s:s, s:s}", "jobId", v[i].job_id, "triggerId",
+                              v[i].trigger_id, "fate", v[i].fate);
+        if (!o) {
+            r = -ENOMEM;
+            goto out;
+        }
+        if (v[i].title[0])
+            json_object_set_new(o, "title", json_string(v[i].title));
+        if (v[i].url[0])
+            json_object_set_new(o, "url", json_string(v[i].url));
+        if (v[i].created != 0 && v[i].created != TIME_ZERO)
+            json_object_set_new(o, "created", json_time(v[i].created));
+        if (v[i].inv_id)
+            json_object_set_new(o, "invocationId", json_i64s(v[i].inv_id));
+        if (v[i].reason[0])
+            json_object_set_new(o, "reason", json_string(v[i].reason));
+        if (v[i].decided_at)
+            json_object_set_new(o, "decidedAt", json_time(v[i].decided_at));
+        json_array_append_new(arr, o);
+    }
+    *ret = arr;
+    arr = NULL;
+out:
+    json_decref(arr);
+    store_fates_free(v, nv);
+    return r;
+}

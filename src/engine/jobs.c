@@ -1,0 +1,631 @@
+/*
+ * jobs.c - applying project configs to job rows (spec 1.8, 1.9), the cron
+ * glue (spec 2.5 "host side") and the cron tick handler.
+ */
+#include "engine/engine-internal.h"
+
+#include "base/limits.h"
+#include "base/log.h"
+#include "engine/policy.h"
+#include "engine/trigger.h"
+#include "tasks/registry.h"
+
+/* ---- JSON column helpers ---- */
+
+json_t *engine__json_parse(const char *text, size_t array_default)
+{
+    if (!text || !text[0])
+        return array_default ? json_array() : NULL;
+    return json_loads(text, JSON_DECODE_ANY, NULL);
+}
+
+int engine__json_set(char **field, const json_t *v)
+{
+    char *s = v ? json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : strdup("");
+    if (!s)
+        return -ENOMEM;
+    free(*field);
+    *field = s;
+    return 0;
+}
+
+int engine__strset(char **field, const char *s)
+{
+    char *d = strdup(s ? s : "");
+    if (!d)
+        return -ENOMEM;
+    free(*field);
+    *field = d;
+    return 0;
+}
+
+/* ---- cron state in the job row ---- */
+
+int engine__cron_load(const struct store_job *j, struct cron_state *ret)
+{
+    json_t *o;
+    struct cron_state s;
+
+    cron_state_init(&s);
+    if (!j->cron_json || !j->cron_json[0]) {
+        *ret = s;
+        return 0;
+    }
+    o = json_loads(j->cron_json, 0, NULL);
+    if (!json_is_object(o)) {
+        json_decref(o);
+        return -EINVAL;
+    }
+    s.enabled = json_is_true(json_object_get(o, "enabled"));
+    s.generation = json_integer_value(json_object_get(o, "generation"));
+    s.last_rewind_ns = json_integer_value(json_object_get(o, "lastRewind"));
+    s.last_tick_when_ns = json_integer_value(json_object_get(o, "lastTickWhen"));
+    s.last_tick_nonce = json_integer_value(json_object_get(o, "lastTickNonce"));
+    json_decref(o);
+    *ret = s;
+    return 0;
+}
+
+int engine__cron_store(struct store_job *j, const struct cron_state *s)
+{
+    json_t *o = json_pack("{s:b, s:I, s:I, s:I, s:I}", "enabled", s->enabled, "generation",
+                          (json_int_t)s->generation, "lastRewind",
+                          (json_int_t)s->last_rewind_ns, "lastTickWhen",
+                          (json_int_t)s->last_tick_when_ns, "lastTickNonce",
+                          (json_int_t)s->last_tick_nonce);
+    int r;
+
+    if (!o)
+        return -ENOMEM;
+    r = engine__json_set(&j->cron_json, o);
+    json_decref(o);
+    return r;
+}
+
+int engine__cron_env(struct engine *e, const struct store_job *j, struct cron_env *env,
+                     struct schedule **ret_sched)
+{
+    struct schedule *s = NULL;
+    const char *text = j->paused || !j->schedule[0] ? "triggered" : j->schedule;
+    int r = engine__schedule_parse(e, j->id, text, &s);
+
+    if (r < 0) {
+        /* A stored schedule that no longer parses (e.g. a zone file gone). */
+        r = engine__schedule_parse(e, j->id, "triggered", &s);
+        if (r < 0)
+            return r;
+    }
+    *env = (struct cron_env){
+        .now_ns = engine__now(e),
+        .schedule = s,
+        .new_nonce = engine__nonce,
+        .nonce_ctx = e,
+    };
+    *ret_sched = s;
+    return 0;
+}
+
+int engine__cron_actions(struct engine *e, struct store_tx *tx, struct store_job *j,
+                         const struct cron_actions *a)
+{
+    int64_t now = engine__now(e);
+    int r = 0;
+
+    for (size_t i = 0; i < a->n && r == 0; i++) {
+        const struct cron_action *ac = &a->v[i];
+
+        if (ac->kind == CRON_ACTION_TICK_LATER) {
+            int64_t delay = ac->when_ns - now, due = ac->when_ns;
+            char d1[TIME_DURATION_MAX], d2[TIME_DURATION_MAX];
+            json_t *p;
+
+            if (ac->when_ns == TIME_DISTANT_FUTURE || ac->when_ns == TIME_ZERO)
+                continue;
+            if (delay < 0)
+                delay = 0;
+            time_format_duration(delay, d1, sizeof(d1));
+            if (delay > e->set.cron_max_delay_ns + e->set.cron_max_delay_fudge_ns) {
+                due = now + e->set.cron_max_delay_ns;
+                time_format_duration(e->set.cron_max_delay_ns, d2, sizeof(d2));
+                log_info("engine",
+                         "%s: Scheduling intermediary tick %" PRId64 " after %s instead of "
+                         "intended %s",
+                         j->id, ac->nonce, d2, d1);
+            } else {
+                log_info("engine", "%s: Scheduling tick %" PRId64 " after %s", j->id, ac->nonce,
+                         d1);
+            }
+            p = json_pack("{s:I}", "nonce", (json_int_t)ac->nonce);
+            if (!p)
+                return -ENOMEM;
+            r = engine__enqueue(e, tx, TASK_CRON_TICK, j->id, 0, p, due, NULL);
+            json_decref(p);
+        } else {
+            json_t *t = NULL, *arr;
+
+            r = trigger_new_cron(ac->generation, now, &t);
+            if (r < 0)
+                return r;
+            log_info("engine", "%s: Emitting cron trigger cron:v1:%" PRId64, j->id,
+                     ac->generation);
+            arr = json_array();
+            if (!arr || json_array_append_new(arr, t) < 0) {
+                json_decref(arr);
+                return -ENOMEM;
+            }
+            r = engine__add_triggers(e, tx, j, arr);
+            json_decref(arr);
+        }
+    }
+    return r;
+}
+
+int engine__handle_cron_tick(struct engine *e, struct engine_task *t)
+{
+    struct store_tx *tx = NULL;
+    struct store_job j = {0};
+    struct cron_state cs;
+    struct cron_actions acts = {.n = 0};
+    struct cron_env env;
+    struct schedule *sched = NULL;
+    int64_t nonce = json_integer_value(json_object_get(t->payload, "nonce"));
+    char err[128] = "";
+    int r;
+
+    r = store_begin(e->store, &tx);
+    if (r < 0)
+        return r;
+    r = store_job_get(tx, t->row.job_id, &j);
+    if (r == -ENOENT) {
+        log_warn("engine", "%s: Scheduled job is unexpectedly gone", t->row.job_id);
+        r = engine__tx_task_done(tx, t);
+        if (r < 0)
+            goto fail;
+        goto commit;
+    }
+    if (r < 0)
+        goto fail;
+    log_info("engine", "%s: Tick %" PRId64 " has arrived", j.id, nonce);
+    if (engine__cron_load(&j, &cs) < 0)
+        cron_state_init(&cs);
+    r = engine__cron_env(e, &j, &env, &sched);
+    if (r < 0)
+        goto fail;
+    r = cron_machine_on_timer_tick(&cs, &env, nonce, &acts, err, sizeof(err));
+    if (r < 0) {
+        log_warn("engine", "%s: %s", j.id, err);
+        r = -EAGAIN;
+        goto fail;
+    }
+    if ((r = engine__cron_store(&j, &cs)) < 0 ||
+        (r = engine__cron_actions(e, tx, &j, &acts)) < 0 || (r = store_job_put(tx, &j)) < 0 ||
+        (r = engine__tx_task_done(tx, t)) < 0)
+        goto fail;
+commit:
+    r = engine__commit(e, tx);
+    if (r < 0)
+        t->done_in_tx = false;
+    goto out;
+fail:
+    store_rollback(tx);
+    t->done_in_tx = false;
+out:
+    schedule_free(sched);
+    store_job_release(&j);
+    return r;
+}
+
+/* ---- config apply ---- */
+
+/* The policy JSON stored with a job: the config block as written, "" when absent. */
+static json_t *policy_to_json(const struct cfg_policy *p)
+{
+    if (!p->present)
+        return NULL;
+    return json_pack("{s:i, s:I, s:I, s:f, s:I}", "kind", (int)p->kind,
+                     "maxConcurrentInvocations", (json_int_t)p->max_concurrent_invocations,
+                     "maxBatchSize", (json_int_t)p->max_batch_size, "logBase",
+                     (double)p->log_base, "pendingTimeout", (json_int_t)p->pending_timeout_ns);
+}
+
+int engine__policy_from_json(const char *text, struct cfg_policy *ret)
+{
+    json_t *o;
+    struct cfg_policy p = {0};
+
+    if (!text || !text[0]) {
+        *ret = p;
+        return 0;
+    }
+    o = json_loads(text, 0, NULL);
+    if (!json_is_object(o)) {
+        json_decref(o);
+        return -EINVAL;
+    }
+    p.present = true;
+    p.kind = (int32_t)json_integer_value(json_object_get(o, "kind"));
+    p.max_concurrent_invocations =
+        json_integer_value(json_object_get(o, "maxConcurrentInvocations"));
+    p.max_batch_size = json_integer_value(json_object_get(o, "maxBatchSize"));
+    p.log_base = (float)json_number_value(json_object_get(o, "logBase"));
+    p.pending_timeout_ns = json_integer_value(json_object_get(o, "pendingTimeout"));
+    json_decref(o);
+    *ret = p;
+    return 0;
+}
+
+/* What one config job asks for (LUCI's catalog.Definition). */
+struct definition {
+    char id[ENGINE_ID_MAX];
+    char name[ENGINE_NAME_MAX];
+    char realm_id[ENGINE_ID_MAX];
+    int flavor;
+    const char *schedule;
+    char *task;
+    char *policy;
+    char *triggered;
+};
+
+static void definition_release(struct definition *d)
+{
+    free(d->task);
+    free(d->policy);
+    free(d->triggered);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/*
+ * Builds the definition of cfg job j, or returns 1 to skip it (disabled,
+ * no manager, bad schedule), with the reason logged.
+ */
+static int definition_build(struct engine *e, const char *project, const struct cfg_project *cfg,
+                            const struct cfg_job *j, struct definition *d)
+{
+    json_t *task = NULL, *pol = NULL, *trg = NULL;
+    struct schedule *s = NULL;
+    int r;
+
+    memset(d, 0, sizeof(*d));
+    if (j->disabled)
+        return 1;
+    snprintf(d->id, sizeof(d->id), "%s/%s", project, j->id);
+    snprintf(d->name, sizeof(d->name), "%s", j->id);
+    snprintf(d->realm_id, sizeof(d->realm_id), "%s:%s", project, cfg_job_realm(j));
+    d->schedule = j->effective_schedule;
+    d->flavor = j->is_trigger                               ? ENGINE_FLAVOR_TRIGGER
+                : strcmp(d->schedule, "triggered") == 0 ? ENGINE_FLAVOR_TRIGGERED
+                                                            : ENGINE_FLAVOR_PERIODIC;
+    r = task_def_from_config(j, &task);
+    if (r < 0 || !task_registry_find_for_def(e->registry, task)) {
+        log_warn("engine", "Invalid job definition %s: no registered task manager", d->id);
+        json_decref(task);
+        return r == -ENOMEM ? r : 1;
+    }
+    r = engine__schedule_parse(e, d->id, d->schedule, &s);
+    schedule_free(s);
+    if (r < 0) {
+        json_decref(task);
+        return r == -ENOMEM ? r : 1;
+    }
+    pol = policy_to_json(&j->policy);
+    trg = json_array();
+    if (!trg) {
+        r = -ENOMEM;
+        goto out;
+    }
+    if (j->is_trigger && j->triggers.n > 0) {
+        const char **names = calloc(j->triggers.n, sizeof(*names));
+        size_t n = 0;
+
+        if (!names) {
+            r = -ENOMEM;
+            goto out;
+        }
+        for (size_t i = 0; i < j->triggers.n; i++) {
+            if (!cfg_project_find(cfg, j->triggers.v[i])) {
+                log_warn("engine",
+                         "Trigger \"%s\" references unknown job \"%s\" in 'triggers' field",
+                         j->id, j->triggers.v[i]);
+                continue;
+            }
+            names[n++] = j->triggers.v[i];
+        }
+        qsort(names, n, sizeof(*names), cmp_str);
+        for (size_t i = 0; i < n; i++) {
+            char id[ENGINE_ID_MAX];
+            if (i > 0 && strcmp(names[i], names[i - 1]) == 0)
+                continue;
+            snprintf(id, sizeof(id), "%s/%s", project, names[i]);
+            json_array_append_new(trg, json_string(id));
+        }
+        free(names);
+    }
+    r = -ENOMEM;
+    if (engine__json_set(&d->task, task) < 0 || engine__json_set(&d->policy, pol) < 0 ||
+        engine__json_set(&d->triggered, trg) < 0)
+        goto out;
+    r = 0;
+out:
+    json_decref(task);
+    json_decref(pol);
+    json_decref(trg);
+    if (r != 0)
+        definition_release(d);
+    return r;
+}
+
+/* MatchesDefinition (spec 1.9): not the revision. */
+static bool matches(const struct store_job *j, const struct definition *d)
+{
+    return j->enabled && strcmp(j->realm_id, d->realm_id) == 0 && j->flavor == d->flavor &&
+           strcmp(j->schedule, d->schedule) == 0 && strcmp(j->task_json, d->task) == 0 &&
+           strcmp(j->policy_json, d->policy) == 0 && strcmp(j->triggered_json, d->triggered) == 0;
+}
+
+static int effective_schedule_differs(const struct store_job *j, const char *old_schedule)
+{
+    const char *a = j->paused ? "triggered" : old_schedule;
+    const char *b = j->paused ? "triggered" : j->schedule;
+    return strcmp(a, b) != 0;
+}
+
+static int update_job(struct engine *e, struct store_tx *tx, const char *project,
+                      struct store_job *j, bool exists, const struct definition *d,
+                      const char *revision, const char *revision_url)
+{
+    struct cron_state cs;
+    struct cron_actions acts = {.n = 0};
+    struct cron_env env;
+    struct schedule *sched = NULL;
+    char *old_schedule = NULL;
+    bool was_enabled = exists && j->enabled;
+    bool policy_changed;
+    int r;
+
+    if (!exists) {
+        memset(j, 0, sizeof(*j));
+        if ((r = engine__strset(&j->id, d->id)) < 0 || (r = engine__strset(&j->project, project)) < 0 ||
+            (r = engine__strset(&j->name, d->name)) < 0 ||
+            (r = engine__strset(&j->active_json, "[]")) < 0 ||
+            (r = engine__strset(&j->finished_json, "[]")) < 0 ||
+            (r = engine__strset(&j->policy_json, "")) < 0 ||
+            (r = engine__strset(&j->schedule, "")) < 0)
+            return r;
+        j->enabled = false;
+    }
+    old_schedule = strdup(j->schedule ? j->schedule : "");
+    if (!old_schedule)
+        return -ENOMEM;
+    policy_changed = strcmp(j->policy_json ? j->policy_json : "", d->policy) != 0;
+    if ((r = engine__strset(&j->realm_id, d->realm_id)) < 0 ||
+        (r = engine__strset(&j->revision, revision)) < 0 ||
+        (r = engine__strset(&j->revision_url, revision_url)) < 0 ||
+        (r = engine__strset(&j->schedule, d->schedule)) < 0 ||
+        (r = engine__strset(&j->task_json, d->task)) < 0 ||
+        (r = engine__strset(&j->policy_json, d->policy)) < 0 ||
+        (r = engine__strset(&j->triggered_json, d->triggered)) < 0)
+        goto out;
+    j->flavor = d->flavor;
+    j->enabled = true;
+    if (policy_changed && exists) {
+        log_info("engine", "%s: Job's triggering policy has changed, scheduling a triage", j->id);
+        r = engine__kick_triage(e, tx, j->id);
+        if (r < 0)
+            goto out;
+    }
+    r = engine__cron_load(j, &cs);
+    if (r < 0)
+        cron_state_init(&cs);
+    r = engine__cron_env(e, j, &env, &sched);
+    if (r < 0)
+        goto out;
+    if (!was_enabled || !cs.enabled) {
+        cron_machine_enable(&cs, &env, &acts);
+    } else if (effective_schedule_differs(j, old_schedule)) {
+        log_info("engine", "%s: Job's schedule changed: \"%s\" -> \"%s\"", j->id, old_schedule,
+                 j->schedule);
+        cron_machine_on_schedule_change(&cs, &env, &acts);
+    }
+    if ((r = engine__cron_store(j, &cs)) < 0 || (r = engine__cron_actions(e, tx, j, &acts)) < 0)
+        goto out;
+    r = store_job_put(tx, j);
+out:
+    free(old_schedule);
+    schedule_free(sched);
+    return r;
+}
+
+static int disable_job(struct engine *e, struct store_tx *tx, struct store_job *j)
+{
+    struct cron_state cs;
+    struct cron_actions acts = {.n = 0};
+    int r;
+
+    log_info("engine", "%s: disabling the job (removed from the config)", j->id);
+    j->enabled = false;
+    if (engine__cron_load(j, &cs) < 0)
+        cron_state_init(&cs);
+    cron_machine_disable(&cs, &acts);
+    if ((r = engine__cron_store(j, &cs)) < 0 || (r = store_job_put(tx, j)) < 0)
+        return r;
+    return engine__kick_triage(e, tx, j->id);
+}
+
+static bool project_name_ok(const char *p)
+{
+    size_t n = strlen(p);
+    if (n == 0 || n >= ENGINE_NAME_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (p[i] == '/' || (unsigned char)p[i] < 0x21)
+            return false;
+    return true;
+}
+
+int engine_apply_project(struct engine *e, const char *project, const struct cfg_project *cfg,
+                         const bool *invalid, const char *revision, const char *revision_url)
+{
+    struct store_tx *tx = NULL;
+    struct store_job *jobs = NULL;
+    size_t njobs = 0;
+    bool *seen = NULL;
+    struct store_project prow;
+    int r;
+
+    if (!e || !project || !cfg || !project_name_ok(project))
+        return -EINVAL;
+    if (cfg->n_jobs > LIMIT_JOBS_PER_PROJECT)
+        return -E2BIG;
+    r = store_begin(e->store, &tx);
+    if (r < 0)
+        return r;
+    r = store_job_list(tx, project, false, &jobs, &njobs);
+    if (r < 0)
+        goto fail;
+    seen = calloc(njobs + 1, sizeof(*seen));
+    if (!seen) {
+        r = -ENOMEM;
+        goto fail;
+    }
+    for (size_t i = 0; i < cfg->n_jobs; i++) {
+        const struct cfg_job *cj = &cfg->jobs[i];
+        struct definition d;
+        struct store_job fresh = {0}, *j = NULL;
+        size_t k;
+
+        if (invalid && invalid[i])
+            continue;
+        r = definition_build(e, project, cfg, cj, &d);
+        if (r < 0)
+            goto fail;
+        if (r == 1)
+            continue;
+        for (k = 0; k < njobs; k++) {
+            if (strcmp(jobs[k].id, d.id) == 0) {
+                j = &jobs[k];
+                break;
+            }
+        }
+        if (j) {
+            if (seen[k]) { /* a duplicate id in the config: the first one wins */
+                definition_release(&d);
+                continue;
+            }
+            seen[k] = true;
+        }
+        if (j && matches(j, &d)) {
+            definition_release(&d);
+            continue;
+        }
+        r = update_job(e, tx, project, j ? j : &fresh, j != NULL, &d, revision ? revision : "",
+                       revision_url ? revision_url : "");
+        definition_release(&d);
+        if (!j) {
+            /* Remember it, so a duplicate id later in the file is skipped. */
+            struct store_job *nj = realloc(jobs, (njobs + 1) * sizeof(*jobs));
+            bool *ns = realloc(seen, (njobs + 2) * sizeof(*seen));
+            if (!nj || !ns) {
+                if (nj)
+                    jobs = nj;
+                if (ns)
+                    seen = ns;
+                store_job_release(&fresh);
+                r = -ENOMEM;
+                goto fail;
+            }
+            jobs = nj;
+            seen = ns;
+            jobs[njobs] = fresh;
+            seen[njobs] = true;
+            njobs++;
+        }
+        if (r < 0)
+            goto fail;
+    }
+    for (size_t k = 0; k < njobs; k++) {
+        if (!seen[k] && jobs[k].enabled) {
+            r = disable_job(e, tx, &jobs[k]);
+            if (r < 0)
+                goto fail;
+        }
+    }
+    prow = (struct store_project){.id = (char *)project,
+                                  .revision = (char *)(revision ? revision : ""),
+                                  .revision_url = (char *)(revision_url ? revision_url : ""),
+                                  .enabled = true,
+                                  .updated = engine__now(e)};
+    r = store_project_put(tx, &prow);
+    if (r < 0)
+        goto fail;
+    r = engine__commit(e, tx);
+    tx = NULL;
+fail:
+    if (tx) {
+        log_error("engine", "applying project %s failed: %s", project, strerror(-r));
+        store_rollback(tx);
+    }
+    store_jobs_free(jobs, njobs);
+    free(seen);
+    return r;
+}
+
+int engine_disable_project(struct engine *e, const char *project)
+{
+    struct store_tx *tx = NULL;
+    struct store_job *jobs = NULL;
+    size_t njobs = 0;
+    struct store_project p = {0};
+    int r;
+
+    if (!e || !project)
+        return -EINVAL;
+    r = store_begin(e->store, &tx);
+    if (r < 0)
+        return r;
+    r = store_job_list(tx, project, true, &jobs, &njobs);
+    for (size_t k = 0; r == 0 && k < njobs; k++)
+        r = disable_job(e, tx, &jobs[k]);
+    if (r == 0) {
+        r = store_project_get(tx, project, &p);
+        if (r == 0) {
+            p.enabled = false;
+            r = store_project_put(tx, &p);
+        } else if (r == -ENOENT) {
+            r = 0;
+        }
+    }
+    if (r == 0)
+        r = engine__commit(e, tx);
+    else
+        store_rollback(tx);
+    store_project_release(&p);
+    store_jobs_free(jobs, njobs);
+    return r;
+}
+
+int engine_project_revision(struct engine *e, const char *project, char *ret, size_t retlen)
+{
+    struct store_tx *tx = NULL;
+    struct store_project p = {0};
+    int r;
+
+    if (!e || !project || !ret || retlen == 0)
+        return -EINVAL;
+    r = store_begin(e->store, &tx);
+    if (r < 0)
+        return r;
+    r = store_project_get(tx, project, &p);
+    store_rollback(tx);
+    if (r < 0)
+        return r;
+    if (!p.enabled)
+        r = -ENOENT;
+    else
+        snprintf(ret, retlen, "%s", p.revision);
+    store_project_release(&p);
+    return r;
+}

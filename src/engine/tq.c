@@ -1,0 +1,360 @@
+/*
+ * tq.c - the engine's side of the durable task queue: enqueueing, leasing
+ * and running one task, the worker threads and engine_run_due().
+ *
+ * A task is leased in its own short transaction (store_task_lease), its
+ * handler runs with no transaction open and opens its own, ideally
+ * deleting the task row in the same transaction as its state change
+ * (engine__tx_task_done).  If the handler did not, the row is deleted
+ * afterwards in a transaction of its own: delivery is at least once, and
+ * every handler is idempotent.
+ */
+#include "engine/engine-internal.h"
+
+#include <time.h>
+#include <unistd.h>
+
+#include "base/log.h"
+
+struct handler_entry {
+    const char *kind;
+    engine_handler_fn fn;
+};
+
+static const struct handler_entry handlers[] = {
+    {TASK_CRON_TICK, engine__handle_cron_tick},
+    {TASK_ENQUEUE_TRIGGERS, engine__handle_enqueue_triggers},
+    {TASK_TRIAGE, engine__handle_triage},
+    {TASK_LAUNCH, engine__handle_launch},
+    {TASK_TIMER, engine__handle_timer},
+    {TASK_ABORT, engine__handle_abort},
+    {TASK_CLEANUP, engine__handle_cleanup},
+};
+
+int engine__enqueue(struct engine *e, struct store_tx *tx, const char *kind, const char *job_id,
+                    int64_t inv_id, const json_t *payload, int64_t due, const char *dedup)
+{
+    char *text = NULL;
+    struct store_task t;
+    int r;
+
+    if (payload) {
+        text = json_dumps(payload, JSON_COMPACT);
+        if (!text)
+            return -ENOMEM;
+    }
+    t = (struct store_task){
+        .kind = (char *)kind,
+        .job_id = (char *)(job_id ? job_id : ""),
+        .inv_id = inv_id,
+        .payload_json = text ? text : "",
+        .due = due,
+        .dedup_key = (char *)(dedup ? dedup : ""),
+        .created = engine__now(e),
+    };
+    r = store_task_enqueue(tx, &t, NULL);
+    free(text);
+    return r < 0 ? r : 0;
+}
+
+int engine__tx_task_done(struct store_tx *tx, struct engine_task *t)
+{
+    int r;
+
+    if (!t || t->done_in_tx)
+        return 0;
+    r = store_task_done(tx, t->row.id, t->owner);
+    if (r == 0)
+        t->done_in_tx = true;
+    return r;
+}
+
+void engine__wake(struct engine *e)
+{
+    pthread_mutex_lock(&e->lock);
+    e->wake_seq++;
+    pthread_cond_broadcast(&e->wake);
+    pthread_mutex_unlock(&e->lock);
+}
+
+int engine__commit(struct engine *e, struct store_tx *tx)
+{
+    int r = store_commit(tx);
+
+    if (r < 0)
+        log_error("engine", "commit failed: %s", store_errmsg(e->store));
+    else
+        engine__wake(e);
+    return r;
+}
+
+static engine_handler_fn handler_for(const char *kind)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(handlers); i++)
+        if (strcmp(handlers[i].kind, kind) == 0)
+            return handlers[i].fn;
+    return NULL;
+}
+
+/* The retry delay after attempts failed deliveries. */
+static int64_t backoff(struct engine *e, const struct store_task *t)
+{
+    bool launch = strcmp(t->kind, TASK_LAUNCH) == 0;
+    int64_t d = launch ? e->set.launch_retry_min_ns : e->set.task_retry_min_ns;
+    int64_t max = launch ? e->set.launch_retry_max_ns : 60 * NS_PER_SEC;
+
+    for (int i = 1; i < t->attempts && d < max; i++)
+        d *= 2;
+    return d < max ? d : max;
+}
+
+/*
+ * Leases and runs one due task.  Returns 1 if a task was handled, 0 if
+ * none was due, -errno if the store failed.
+ */
+static int run_one(struct engine *e, const char *owner)
+{
+    struct store_tx *tx = NULL;
+    struct engine_task t = {.owner = owner};
+    engine_handler_fn fn;
+    int64_t now = engine__now(e);
+    int r, hr;
+
+    r = store_begin(e->store, &tx);
+    if (r < 0)
+        return r;
+    r = store_task_lease(tx, now, owner, e->set.lease_ns, &t.row);
+    if (r == -ENOENT) {
+        store_rollback(tx);
+        return 0;
+    }
+    if (r < 0) {
+        store_rollback(tx);
+        return r;
+    }
+    r = store_commit(tx);
+    if (r < 0) {
+        store_task_release(&t.row);
+        return r;
+    }
+
+    if (t.row.payload_json[0])
+        t.payload = json_loads(t.row.payload_json, 0, NULL);
+    fn = handler_for(t.row.kind);
+    if (!fn) {
+        log_error("engine", "dropping task %" PRId64 " of unknown kind \"%s\"", t.row.id,
+                  t.row.kind);
+        hr = -EINVAL;
+    } else {
+        hr = fn(e, &t);
+    }
+
+    if (!t.done_in_tx) {
+        r = store_begin(e->store, &tx);
+        if (r == 0) {
+            if (hr == -EAGAIN || hr == -ESTALE || hr == -EIO)
+                r = store_task_retry(tx, t.row.id, owner, engine__now(e) + backoff(e, &t.row));
+            else
+                r = store_task_done(tx, t.row.id, owner);
+            if (r == -ESTALE || r == -ENOENT) {
+                /* The lease expired and someone else owns the row now. */
+                log_warn("engine", "task %" PRId64 " (%s): lease lost", t.row.id, t.row.kind);
+                store_rollback(tx);
+                r = 0;
+            } else if (r < 0) {
+                store_rollback(tx);
+            } else {
+                r = engine__commit(e, tx);
+            }
+        }
+        if (hr < 0 && hr != -EAGAIN && hr != -ESTALE && hr != -EIO)
+            log_error("engine", "task %" PRId64 " (%s, job %s) failed for good: %s", t.row.id,
+                      t.row.kind, t.row.job_id, strerror(-hr));
+    }
+    json_decref(t.payload);
+    store_task_release(&t.row);
+    return r < 0 ? r : 1;
+}
+
+int engine_run_due(struct engine *e, int max)
+{
+    char owner[96];
+    int n = 0, r;
+    int limit = max > 0 && max < LIMIT_ENGINE_RUN_DUE ? max : LIMIT_ENGINE_RUN_DUE;
+
+    snprintf(owner, sizeof(owner), "%s/run-due", e->owner_prefix);
+    while (n < limit) {
+        r = run_one(e, owner);
+        if (r < 0)
+            return r;
+        if (r == 0)
+            break;
+        n++;
+    }
+    return n;
+}
+
+int64_t engine_next_due(struct engine *e)
+{
+    struct store_tx *tx = NULL;
+    int64_t next = INT64_MAX;
+
+    if (store_begin(e->store, &tx) < 0)
+        return INT64_MAX;
+    if (store_task_next_due(tx, &next) < 0)
+        next = INT64_MAX;
+    store_rollback(tx);
+    return next;
+}
+
+/* ---- workers ---- */
+
+struct worker_arg {
+    struct engine *e;
+    int index;
+};
+
+static void *worker_main(void *arg)
+{
+    struct worker_arg *wa = arg;
+    struct engine *e = wa->e;
+    char owner[96];
+
+    snprintf(owner, sizeof(owner), "%s/w%d", e->owner_prefix, wa->index);
+    free(wa);
+    for (;;) {
+        uint64_t seq;
+        int64_t next, now, wait_ns;
+        struct timespec ts;
+        int r;
+
+        pthread_mutex_lock(&e->lock);
+        if (e->stopping) {
+            pthread_mutex_unlock(&e->lock);
+            break;
+        }
+        e->running_handlers++;
+        seq = e->wake_seq;
+        pthread_mutex_unlock(&e->lock);
+
+        r = run_one(e, owner);
+
+        pthread_mutex_lock(&e->lock);
+        e->running_handlers--;
+        pthread_cond_broadcast(&e->wake);
+        pthread_mutex_unlock(&e->lock);
+        if (r > 0)
+            continue;
+        if (r < 0)
+            log_error("engine", "worker %s: store error: %s", owner, store_errmsg(e->store));
+
+        next = engine_next_due(e);
+        now = engine__now(e);
+        wait_ns = next > now ? next - now : 0;
+        if (r < 0 && wait_ns < NS_PER_SEC)
+            wait_ns = NS_PER_SEC; /* don't spin on a broken store */
+        if (wait_ns > ENGINE_MAX_SLEEP_NS)
+            wait_ns = ENGINE_MAX_SLEEP_NS;
+        if (wait_ns == 0)
+            continue;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += (time_t)(wait_ns / NS_PER_SEC);
+        ts.tv_nsec += (long)(wait_ns % NS_PER_SEC);
+        if (ts.tv_nsec >= NS_PER_SEC) {
+            ts.tv_sec++;
+            ts.tv_nsec -= NS_PER_SEC;
+        }
+        pthread_mutex_lock(&e->lock);
+        while (!e->stopping && e->wake_seq == seq) {
+            if (pthread_cond_timedwait(&e->wake, &e->lock, &ts) != 0)
+                break;
+        }
+        pthread_mutex_unlock(&e->lock);
+    }
+    return NULL;
+}
+
+/* Makes sure the periodic cleanup task exists (deduplicated by its key). */
+static int seed_cleanup(struct engine *e)
+{
+    struct store_tx *tx = NULL;
+    int r = store_begin(e->store, &tx);
+
+    if (r < 0)
+        return r;
+    r = engine__enqueue(e, tx, TASK_CLEANUP, "", 0, NULL,
+                        engine__now(e) + ENGINE_CLEANUP_PERIOD_NS, TASK_CLEANUP);
+    if (r == 0)
+        return store_commit(tx);
+    store_rollback(tx);
+    return r;
+}
+
+int engine_start(struct engine *e, int n_threads)
+{
+    int n = n_threads > 0 ? n_threads : e->n_workers_default;
+    int r = 0;
+
+    if (seed_cleanup(e) < 0)
+        log_warn("engine", "cannot schedule the cleanup task: %s", store_errmsg(e->store));
+
+    pthread_mutex_lock(&e->lock);
+    if (e->threads) {
+        pthread_mutex_unlock(&e->lock);
+        return -EALREADY;
+    }
+    e->threads = calloc((size_t)n, sizeof(*e->threads));
+    if (!e->threads) {
+        pthread_mutex_unlock(&e->lock);
+        return -ENOMEM;
+    }
+    e->stopping = false;
+    pthread_mutex_unlock(&e->lock);
+
+    for (int i = 0; i < n; i++) {
+        struct worker_arg *wa = malloc(sizeof(*wa));
+        if (!wa) {
+            r = -ENOMEM;
+            break;
+        }
+        wa->e = e;
+        wa->index = i;
+        r = -pthread_create(&e->threads[i], NULL, worker_main, wa);
+        if (r < 0) {
+            free(wa);
+            break;
+        }
+        e->n_threads++;
+    }
+    if (r < 0)
+        engine_stop(e, 0);
+    return r;
+}
+
+void engine_stop(struct engine *e, int64_t deadline_ns)
+{
+    pthread_mutex_lock(&e->lock);
+    if (!e->threads) {
+        pthread_mutex_unlock(&e->lock);
+        return;
+    }
+    e->stopping = true;
+    pthread_cond_broadcast(&e->wake);
+    pthread_mutex_unlock(&e->lock);
+
+    /*
+     * Handlers are bounded by their managers' timeouts; past the deadline
+     * we say so and keep waiting, because a thread cannot be cancelled
+     * safely in the middle of a store transaction.
+     */
+    if (clock_mono(e->clock) > deadline_ns && deadline_ns > 0)
+        log_warn("engine", "stop deadline passed; waiting for running handlers");
+    for (int i = 0; i < e->n_threads; i++)
+        pthread_join(e->threads[i], NULL);
+    pthread_mutex_lock(&e->lock);
+    free(e->threads);
+    e->threads = NULL;
+    e->n_threads = 0;
+    e->stopping = false;
+    pthread_mutex_unlock(&e->lock);
+}

@@ -1,0 +1,476 @@
+/*
+ * triage.c - the triage procedure (spec 3.8): the one place where a job's
+ * pending triggers and finished invocations are consumed.
+ *
+ * Unlike LUCI, which prepares outside the transaction and then pops from
+ * its dsset, the whole triage is one store transaction: the pending set
+ * and the job row are read and written atomically, so there is no
+ * "garbage" to clean and the counts in the log are always 0 garbage.  The
+ * recently-finished set is not a separate structure: it is the active
+ * invocations whose rows are final (the invocation save that finished
+ * them also kicked this triage).
+ */
+#include "engine/engine-internal.h"
+
+#include <stdarg.h>
+
+#include "base/log.h"
+#include "engine/debuglog.h"
+#include "engine/policy.h"
+#include "engine/request.h"
+#include "engine/trigger.h"
+
+struct triage {
+    struct engine *e;
+    struct triagelog tl;
+    struct store_tx *tx;
+    struct store_job *j;
+    int64_t now;
+};
+
+static void tlog(struct triage *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void tlog(struct triage *t, const char *fmt, ...)
+{
+    char msg[2048];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    triagelog_append(&t->tl, engine__now(t->e), msg);
+}
+
+static void policy_log(void *ctx, const char *msg)
+{
+    tlog(ctx, "%s", msg);
+}
+
+static int64_t id_of(const json_t *v)
+{
+    const char *s = json_string_value(v);
+    return s ? strtoll(s, NULL, 10) : json_integer_value(v);
+}
+
+/* Pops triggers[idx] with a fate. */
+static int pop_with_fate(struct triage *t, const json_t *trig, enum engine_fate fate,
+                         int64_t inv_id, const char *reason)
+{
+    const char *id = trigger_id(trig);
+    int r;
+
+    if (!id)
+        return 0;
+    r = store_trigger_pop(t->tx, t->j->id, id, t->now);
+    if (r < 0 && r != -ENOENT)
+        return r;
+    return engine__fate_decide(t->e, t->tx, t->j->id, id, fate, inv_id, reason);
+}
+
+/* Loads pending triggers (at most limit) as parsed JSON, oldest first. */
+static int load_pending(struct triage *t, size_t limit, json_t **ret)
+{
+    struct store_trigger *v = NULL;
+    size_t n = 0;
+    json_t *arr;
+    int r;
+
+    r = store_trigger_list(t->tx, t->j->id, limit, &v, &n);
+    if (r < 0)
+        return r;
+    arr = json_array();
+    if (!arr) {
+        store_triggers_free(v, n);
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        json_t *o = json_loads(v[i].json, 0, NULL);
+        if (!o) {
+            /* Corrupt row: make a stub with just the id, so it can be popped. */
+            o = json_pack("{s:s}", "id", v[i].trigger_id);
+        }
+        if (!o || json_array_append_new(arr, o) < 0) {
+            json_decref(arr);
+            store_triggers_free(v, n);
+            return -ENOMEM;
+        }
+    }
+    store_triggers_free(v, n);
+    *ret = arr;
+    return 0;
+}
+
+/* Tidies ActiveInvocations (spec 3.8 step 2a). */
+static int tidy_active(struct triage *t, size_t *ret_finished_set)
+{
+    json_t *active = engine__json_parse(t->j->active_json, 1);
+    json_t *finished = engine__json_parse(t->j->finished_json, 1);
+    json_t *still = json_array(), *kept = json_array();
+    size_t i, n_fin_set = 0;
+    json_t *v;
+    int r = -ENOMEM;
+
+    if (!active || !finished || !still || !kept)
+        goto out;
+    json_array_foreach(finished, i, v) {
+        int64_t f = json_integer_value(json_object_get(v, "finished"));
+        if (t->now - f < ENGINE_FINISHED_HORIZON_NS)
+            json_array_append(kept, v);
+    }
+    json_array_foreach(active, i, v) {
+        struct store_inv inv = {0};
+        int64_t id = id_of(v);
+        int st;
+
+        r = store_inv_get(t->tx, id, &inv);
+        if (r == -ENOENT) {
+            /* Never created (cannot happen with one transaction): forget it. */
+            continue;
+        }
+        if (r < 0)
+            goto out;
+        st = inv_status_from_name(inv.status);
+        store_inv_release(&inv);
+        if (st >= 0 && inv_status_is_final((enum inv_status)st)) {
+            n_fin_set++;
+            tlog(t, "Invocation %" PRId64 " is acknowledged as finished", id);
+            json_array_append_new(kept, json_pack("{s:s, s:I}", "id", json_string_value(v),
+                                                  "finished", (json_int_t)t->now));
+        } else {
+            json_array_append(still, v);
+        }
+    }
+    if ((r = engine__json_set(&t->j->active_json, still)) < 0 ||
+        (r = engine__json_set(&t->j->finished_json, kept)) < 0)
+        goto out;
+    *ret_finished_set = n_fin_set;
+    r = 0;
+out:
+    json_decref(active);
+    json_decref(finished);
+    json_decref(still);
+    json_decref(kept);
+    return r;
+}
+
+static int drop_all(struct triage *t, json_t *triggers, enum engine_fate fate, const char *reason)
+{
+    size_t i;
+    json_t *v;
+    int r;
+
+    json_array_foreach(triggers, i, v) {
+        r = pop_with_fate(t, v, fate, 0, reason);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+static int run_policy(struct triage *t, json_t *triggers)
+{
+    struct policy_params pp;
+    struct cfg_policy cp;
+    struct policy_trigger *pt = NULL;
+    struct policy_out out = {0};
+    size_t n = json_array_size(triggers), consumed = 0;
+    json_t *active = NULL;
+    char err[256];
+    int r;
+
+    policy_params_default(&pp);
+    if (engine__policy_from_json(t->j->policy_json, &cp) == 0 && cp.present &&
+        policy_params_from_config(&cp, &pp, err, sizeof(err)) < 0) {
+        tlog(t,
+             "Error: Failed to instantiate the triggering policy function, using the default "
+             "policy instead - %s",
+             err);
+        policy_params_default(&pp);
+    }
+    pt = calloc(n ? n : 1, sizeof(*pt));
+    if (!pt)
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        if (trigger_to_policy(json_array_get(triggers, i), &pt[i]) < 0) {
+            pt[i] = (struct policy_trigger){.id = trigger_id(json_array_get(triggers, i))};
+            if (!pt[i].id)
+                pt[i].id = "";
+            pt[i].emitted_by_user = "";
+        }
+    }
+    active = engine__json_parse(t->j->active_json, 1);
+    if (!active) {
+        r = -ENOMEM;
+        goto out;
+    }
+    tlog(t, "Invoking the triggering policy function");
+    r = policy_run(&pp, t->now, json_array_size(active), pt, n, &out, policy_log, t);
+    if (r < 0) {
+        tlog(t, "Error: the triggering policy failed - %s", strerror(-r));
+        goto out;
+    }
+    tlog(t, "The policy requested %zu new invocations", out.n_requests);
+    for (size_t q = 0; q < out.n_requests; q++) {
+        const struct policy_request *rq = &out.requests[q];
+        const json_t **batch = calloc(rq->n ? rq->n : 1, sizeof(*batch));
+        json_t *req = NULL;
+        struct buf dbg;
+        int64_t inv_id = 0;
+        const char *newest_id;
+
+        if (!batch) {
+            r = -ENOMEM;
+            goto out;
+        }
+        for (size_t k = 0; k < rq->n; k++)
+            batch[k] = json_array_get(triggers, out.idx[rq->first_idx_pos + k]);
+        buf_init(&dbg, 1024 * 1024);
+        r = request_build((const json_t *const *)batch, rq->n, rq->triggered_by, &req, &dbg);
+        if (r == 0 && dbg.len > 0) {
+            /* LUCI copies the request builder's messages to the triage log too. */
+            char *line = dbg.data, *nl;
+            while (line && *line) {
+                nl = strchr(line, '\n');
+                tlog(t, "%.*s", nl ? (int)(nl - line) : (int)strlen(line), line);
+                line = nl ? nl + 1 : NULL;
+            }
+        }
+        if (r == 0)
+            r = engine__inv_create(t->e, t->tx, t->j, req, dbg.data, &inv_id);
+        json_decref(req);
+        buf_release(&dbg);
+        if (r < 0) {
+            free(batch);
+            goto out;
+        }
+        newest_id = trigger_id(batch[rq->n - 1]);
+        for (size_t k = 0; k < rq->n && r == 0; k++) {
+            char reason[512];
+            bool newest = k == rq->n - 1;
+
+            if (newest)
+                snprintf(reason, sizeof(reason), "started invocation %" PRId64, inv_id);
+            else
+                snprintf(reason, sizeof(reason),
+                         "batched into invocation %" PRId64 " with the newer trigger %s",
+                         inv_id, newest_id ? newest_id : "?");
+            r = pop_with_fate(t, batch[k], newest ? ENGINE_FATE_CONSUMED : ENGINE_FATE_MERGED,
+                              inv_id, reason);
+        }
+        free(batch);
+        if (r < 0)
+            goto out;
+        consumed += rq->n;
+    }
+    if (out.n_requests > 0)
+        tlog(t, "New invocations enqueued, consumed %zu triggers", consumed);
+    for (size_t k = 0; k < out.n_discard; k++) {
+        bool expired = pp.kind == CFG_POLICY_NEWEST_FIRST;
+        char reason[256];
+
+        if (expired) {
+            char d[TIME_DURATION_MAX];
+            time_format_duration(pp.pending_timeout_ns, d, sizeof(d));
+            snprintf(reason, sizeof(reason),
+                     "pending longer than the NEWEST_FIRST pending_timeout %s", d);
+        } else {
+            snprintf(reason, sizeof(reason), "discarded by the %s policy",
+                     policy_kind_name(pp.kind));
+        }
+        r = pop_with_fate(t, json_array_get(triggers, out.discard[k]),
+                          expired ? ENGINE_FATE_EXPIRED : ENGINE_FATE_DISCARDED, 0, reason);
+        if (r < 0)
+            goto out;
+    }
+    if (out.n_discard > 0)
+        tlog(t, "%zu triggers discarded, according to policy", out.n_discard);
+    r = 0;
+out:
+    policy_out_release(&out);
+    json_decref(active);
+    free(pt);
+    return r;
+}
+
+static int process_triggers(struct triage *t)
+{
+    json_t *triggers = NULL;
+    size_t count = 0;
+    bool inactive = !t->j->enabled || t->j->paused;
+    int r;
+
+    r = store_trigger_count(t->tx, t->j->id, &count);
+    if (r < 0)
+        return r;
+    tlog(t, "Triggers available in this txn: %zu", count);
+    if (count > 0 && inactive) {
+        char reason[ENGINE_REASON_MAX + 256];
+        enum engine_fate f;
+
+        if (t->j->enabled) {
+            f = ENGINE_FATE_DROPPED_PAUSED;
+            engine__paused_reason(t->j, reason, sizeof(reason));
+        } else {
+            f = ENGINE_FATE_DROPPED_DISABLED;
+            snprintf(reason, sizeof(reason), "the job is disabled or removed from the config");
+        }
+        tlog(t, "The job is inactive, clearing the pending triggers queue");
+        r = load_pending(t, count < LIMIT_STORE_ROWS ? count : LIMIT_STORE_ROWS, &triggers);
+        if (r == 0)
+            r = drop_all(t, triggers, f, reason);
+        json_decref(triggers);
+        return r;
+    }
+    if (count > LIMIT_ENGINE_PENDING_TRIGGERS) {
+        size_t excess = count - LIMIT_ENGINE_PENDING_TRIGGERS;
+        char reason[128];
+
+        if (excess > LIMIT_STORE_ROWS)
+            excess = LIMIT_STORE_ROWS;
+        tlog(t, "Error: Too many pending triggers (>%d), dropping %zu oldest",
+             LIMIT_ENGINE_PENDING_TRIGGERS, excess);
+        snprintf(reason, sizeof(reason), "more than %d triggers were pending",
+                 LIMIT_ENGINE_PENDING_TRIGGERS);
+        r = load_pending(t, excess, &triggers);
+        if (r == 0)
+            r = drop_all(t, triggers, ENGINE_FATE_DROPPED_OVERFLOW, reason);
+        json_decref(triggers);
+        triggers = NULL;
+        if (r < 0)
+            return r;
+    }
+    r = load_pending(t, LIMIT_ENGINE_PENDING_TRIGGERS, &triggers);
+    if (r < 0)
+        return r;
+    r = run_policy(t, triggers);
+    json_decref(triggers);
+    return r;
+}
+
+static int poke_cron(struct triage *t)
+{
+    struct cron_state cs;
+    struct cron_actions acts = {.n = 0};
+    struct cron_env env;
+    struct schedule *sched = NULL;
+    json_t *active = engine__json_parse(t->j->active_json, 1);
+    size_t n_active = active ? json_array_size(active) : 1;
+    int r = 0;
+
+    json_decref(active);
+    if (n_active > 0)
+        return 0;
+    tlog(t, "Poking the cron");
+    if (engine__cron_load(t->j, &cs) < 0)
+        cron_state_init(&cs);
+    r = engine__cron_env(t->e, t->j, &env, &sched);
+    if (r < 0)
+        return r;
+    cron_machine_rewind_if_necessary(&cs, &env, &acts);
+    r = engine__cron_store(t->j, &cs);
+    if (r == 0)
+        r = engine__cron_actions(t->e, t->tx, t->j, &acts);
+    schedule_free(sched);
+    return r;
+}
+
+int engine__handle_triage(struct engine *e, struct engine_task *task)
+{
+    struct triage t = {.e = e, .now = engine__now(e)};
+    struct store_job j = {0};
+    size_t n_pending = 0, n_fin_set = 0;
+    json_t *active = NULL, *finished = NULL;
+    int r;
+
+    triagelog_init(&t.tl, t.now);
+    tlog(&t, "Starting");
+    r = store_begin(e->store, &t.tx);
+    if (r < 0)
+        goto out_log;
+    r = store_job_get(t.tx, task->row.job_id, &j);
+    if (r == -ENOENT) {
+        log_warn("engine", "%s: The job is unexpectedly gone", task->row.job_id);
+        r = engine__tx_task_done(t.tx, task);
+        if (r == 0)
+            r = engine__commit(e, t.tx);
+        else
+            store_rollback(t.tx);
+        goto out;
+    }
+    if (r < 0)
+        goto fail;
+    t.j = &j;
+    r = store_trigger_count(t.tx, j.id, &n_pending);
+    if (r < 0)
+        goto fail;
+    tlog(&t, "Pending triggers set:  %zu items, 0 garbage", n_pending);
+    /* Counted below by the tidy; logged in LUCI's order with its result. */
+    {
+        json_t *a = engine__json_parse(j.active_json, 1);
+        size_t i;
+        json_t *v;
+        json_array_foreach(a, i, v) {
+            struct store_inv inv = {0};
+            if (store_inv_get(t.tx, id_of(v), &inv) == 0) {
+                int st = inv_status_from_name(inv.status);
+                if (st >= 0 && inv_status_is_final((enum inv_status)st))
+                    n_fin_set++;
+                store_inv_release(&inv);
+            }
+        }
+        json_decref(a);
+    }
+    tlog(&t, "Recently finished set: %zu items, 0 garbage", n_fin_set);
+    tlog(&t, "The preparation is finished");
+    tlog(&t, "Started the transaction");
+    r = tidy_active(&t, &n_fin_set);
+    if (r < 0)
+        goto fail;
+    active = engine__json_parse(j.active_json, 1);
+    finished = engine__json_parse(j.finished_json, 1);
+    tlog(&t, "Number of active invocations: %zu", active ? json_array_size(active) : 0);
+    tlog(&t, "Number of recently finished:  %zu", finished ? json_array_size(finished) : 0);
+    r = process_triggers(&t);
+    if (r < 0)
+        goto fail;
+    r = poke_cron(&t);
+    if (r < 0)
+        goto fail;
+    tlog(&t, "Removing consumed dsset items");
+    j.last_triage = t.now;
+    tlog(&t, "Landing the transaction");
+    tlog(&t, "Done");
+    if ((r = store_job_put(t.tx, &j)) < 0 ||
+        (r = store_triage_log_put(t.tx, j.id, t.now, t.tl.text.data)) < 0 ||
+        (r = engine__tx_task_done(t.tx, task)) < 0)
+        goto fail;
+    r = engine__commit(e, t.tx);
+    if (r < 0) {
+        task->done_in_tx = false;
+        goto out_log;
+    }
+    goto out;
+fail:
+    tlog(&t, "Error: The triage transaction FAILED - %s", strerror(-r));
+    store_rollback(t.tx);
+    task->done_in_tx = false;
+out_log:
+    /* Best effort: keep the log of a failed triage, as LUCI does. */
+    if (j.id) {
+        struct store_tx *tx2 = NULL;
+        if (store_begin(e->store, &tx2) == 0) {
+            if (store_triage_log_put(tx2, j.id, t.now, t.tl.text.data) == 0)
+                store_commit(tx2);
+            else
+                store_rollback(tx2);
+        }
+    }
+    if (r < 0 && r != -ENOMEM)
+        r = -EAGAIN;
+out:
+    json_decref(active);
+    json_decref(finished);
+    triagelog_release(&t.tl);
+    store_job_release(&j);
+    return r;
+}
