@@ -258,6 +258,8 @@ struct prpc_server *prpc_server_free(struct prpc_server *p)
         free(p->methods[i].service);
         free(p->methods[i].method);
     }
+    if (p->opts.on_free)
+        p->opts.on_free(p->opts.on_free_ctx);
     free(p);
     return NULL;
 }

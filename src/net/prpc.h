@@ -149,6 +149,12 @@ struct prpc_server_options {
      */
     void (*on_error)(void *ctx, const struct prpc_call *call);
     void *on_error_ctx;
+    /*
+     * Called (when not NULL) by prpc_server_free with on_free_ctx, so the
+     * handlers' shared context lives exactly as long as the server.
+     */
+    void (*on_free)(void *ctx);
+    void *on_free_ctx;
 };
 
 /* A new, empty server (o may be NULL).  NULL only when out of memory. */

@@ -1,0 +1,928 @@
+/*
+ * api.c - scheduler.Scheduler, internal.admin.Admin and tock.Scheduler
+ * over pRPC (contract in api.h; behaviour in luci-scheduler-spec.md 5.2-5.4
+ * and 6).
+ *
+ * Output follows protojson: lowerCamelCase names, int64 as strings, and
+ * fields equal to their default ("" / 0 / false / empty lists) left out.
+ */
+#include "base/compat.h"
+#include "api/api.h"
+
+#include <jansson.h>
+
+#include "auth/auth.h"
+#include "base/log.h"
+#include "base/time.h"
+#include "engine/engine.h"
+#include "net/http.h"
+#include "net/prpc.h"
+
+#define MSG_NO_JOB "no such job or no permission to see it"
+#define MSG_NO_PERMISSION "no permission to execute the action"
+#define MSG_NO_INVOCATION "no such invocation"
+
+/* EmitTriggers timestamps: within (0, 2^53] µs and 15 min of the server clock. */
+#define EMIT_TS_MAX_US (INT64_C(1) << 53)
+#define EMIT_TS_SKEW_US (INT64_C(15) * 60 * 1000000)
+
+struct api {
+    struct engine *e;
+    struct auth *a;
+    const struct clock *clock;
+};
+
+/* ---------------------------------------------------------------------------
+ * Common steps
+ */
+
+static void log_failure(void *ctx, const struct prpc_call *call)
+{
+    (void)ctx;
+    if (grpc_code_http_status(call->code) >= 500)
+        log_error("api", "%s/%s failed: %s: %s", call->service ? call->service : "?",
+                  call->method ? call->method : "?", grpc_code_name(call->code) ?
+                  grpc_code_name(call->code) : "?", call->message);
+}
+
+/* Authenticates the caller into id (LIMIT_IDENTITY_LEN + 1 bytes). */
+static int caller(struct api *api, struct prpc_call *c, char *id)
+{
+    const char *h = http_request_header(c->http, "Authorization");
+    int r = auth_authenticate(api->a, h, id, LIMIT_IDENTITY_LEN + 1);
+
+    if (r == -EINVAL)
+        return prpc_fail(c, GRPC_UNAUTHENTICATED,
+                         "bad Authorization header: want \"Bearer <token>\"");
+    if (r < 0)
+        return prpc_fail(c, GRPC_UNAUTHENTICATED, "bad or unknown bearer token");
+    return GRPC_OK;
+}
+
+/* Reads a JobRef message into "project/job" (job_id, ENGINE_ID_MAX bytes). */
+static int decode_job_ref(struct prpc_call *c, const json_t *ref, char *job_id)
+{
+    static const char *const names[] = {"project", "job", NULL};
+    const char *project = "", *job = "";
+    int n;
+
+    if (ref && (prpc_check_fields(c, ref, names) < 0 ||
+        prpc_get_string(c, ref, "project", NULL, &project) < 0 ||
+        prpc_get_string(c, ref, "job", NULL, &job) < 0))
+        return c->code;
+    n = snprintf(job_id, ENGINE_ID_MAX, "%s/%s", project, job);
+    if (n < 0 || n >= ENGINE_ID_MAX || !*project || !*job)
+        job_id[0] = '\0'; /* names nothing: looks like a missing job */
+    return GRPC_OK;
+}
+
+/*
+ * The job, if it exists, is enabled, and identity may see it; else the
+ * NotFound every invisible job gets.
+ */
+static int visible_job(struct api *api, struct prpc_call *c, const char *identity,
+                       const char *job_id, struct engine_job *ret)
+{
+    int r;
+
+    if (!*job_id)
+        return prpc_fail(c, GRPC_NOT_FOUND, MSG_NO_JOB);
+    r = engine_get_job(api->e, job_id, ret);
+    if (r == -ENOENT)
+        return prpc_fail(c, GRPC_NOT_FOUND, MSG_NO_JOB);
+    if (r < 0)
+        return prpc_fail(c, GRPC_INTERNAL, "internal error when fetching job: %s", strerror(-r));
+    if (!auth_check(api->a, identity, ret->project, ret->realm_id, ret->name, AUTH_PERM_GET))
+        return prpc_fail(c, GRPC_NOT_FOUND, MSG_NO_JOB);
+    return GRPC_OK;
+}
+
+/* Sets key to a new value, dropping protojson defaults; NULL v = out of memory. */
+static int set_new(json_t *obj, const char *key, json_t *v)
+{
+    if (!v)
+        return -ENOMEM;
+    return json_object_set_new(obj, key, v) == 0 ? 0 : -ENOMEM;
+}
+
+static int set_str(json_t *obj, const char *key, const char *s)
+{
+    if (!s || !*s)
+        return 0;
+    return set_new(obj, key, json_string(s));
+}
+
+static int set_int64(json_t *obj, const char *key, int64_t v)
+{
+    if (v == 0)
+        return 0;
+    return set_new(obj, key, prpc_json_int64(v));
+}
+
+static int set_true(json_t *obj, const char *key, bool v)
+{
+    if (!v)
+        return 0;
+    return set_new(obj, key, json_true());
+}
+
+static json_t *job_ref_json(const char *project, const char *name)
+{
+    json_t *ref = json_object();
+
+    if (ref && (set_str(ref, "project", project) < 0 || set_str(ref, "job", name) < 0))
+        ref = (json_decref(ref), NULL);
+    return ref;
+}
+
+static json_t *job_json(const struct engine_job *j)
+{
+    json_t *o = json_object(), *state = json_object();
+
+    if (!o || !state)
+        goto fail;
+    if (set_str(state, "uiStatus", j->state_name) < 0)
+        goto fail;
+    if (set_new(o, "jobRef", job_ref_json(j->project, j->name)) < 0 ||
+        set_str(o, "schedule", j->schedule) < 0)
+        goto fail;
+    if (set_new(o, "state", state) < 0) {
+        state = NULL;
+        goto fail;
+    }
+    state = NULL;
+    if (set_true(o, "paused", j->paused) < 0)
+        goto fail;
+    return o;
+fail:
+    json_decref(state);
+    json_decref(o);
+    return NULL;
+}
+
+/* Splits "project/job" into its two parts (sizes ENGINE_NAME_MAX). */
+static void split_job_id(const char *job_id, char *project, char *name)
+{
+    const char *slash = strchr(job_id, '/');
+    size_t n = slash ? (size_t)(slash - job_id) : strlen(job_id);
+
+    if (n >= ENGINE_NAME_MAX)
+        n = ENGINE_NAME_MAX - 1;
+    memcpy(project, job_id, n);
+    project[n] = '\0';
+    snprintf(name, ENGINE_NAME_MAX, "%s", slash ? slash + 1 : "");
+}
+
+/* The Invocation message; with_log adds tock's "debugLog" (GetInvocation only). */
+static json_t *invocation_json(const struct engine_invocation *inv, bool with_log)
+{
+    char project[ENGINE_NAME_MAX], name[ENGINE_NAME_MAX];
+    json_t *o = json_object(), *iref = json_object();
+
+    split_job_id(inv->job_id, project, name);
+    if (!o || !iref)
+        goto fail;
+    if (set_new(iref, "jobRef", job_ref_json(project, name)) < 0 ||
+        set_int64(iref, "invocationId", inv->id) < 0)
+        goto fail;
+    if (set_new(o, "invocationRef", iref) < 0) {
+        iref = NULL;
+        goto fail;
+    }
+    iref = NULL;
+    if (set_int64(o, "startedTs", inv->started / NS_PER_US) < 0 ||
+        set_int64(o, "finishedTs", inv->final ? inv->finished / NS_PER_US : 0) < 0 ||
+        set_str(o, "triggeredBy", inv->triggered_by) < 0 ||
+        set_str(o, "status", inv->status_name) < 0 || set_true(o, "final", inv->final) < 0 ||
+        set_str(o, "configRevision", inv->revision) < 0 ||
+        set_str(o, "viewUrl", inv->view_url) < 0)
+        goto fail;
+    if (with_log && set_str(o, "debugLog", inv->debug_log) < 0)
+        goto fail;
+    return o;
+fail:
+    json_decref(iref);
+    json_decref(o);
+    return NULL;
+}
+
+static int out_of_memory(struct prpc_call *c)
+{
+    return prpc_fail(c, GRPC_INTERNAL, "internal error: out of memory");
+}
+
+/* ---------------------------------------------------------------------------
+ * scheduler.Scheduler
+ */
+
+static int get_jobs(void *ctx, struct prpc_call *c)
+{
+    static const char *const names[] = {"project", "cursor", "pageSize", "page_size", NULL};
+    struct api *api = ctx;
+    char id[LIMIT_IDENTITY_LEN + 1];
+    const char *project = "", *cursor = "";
+    int32_t page_size = 0;
+    struct engine_job *jobs = NULL;
+    size_t n = 0;
+    json_t *list = NULL, *reply = NULL;
+    int r;
+
+    if (caller(api, c, id) != GRPC_OK)
+        return c->code;
+    if (prpc_check_fields(c, c->request, names) < 0 ||
+        prpc_get_string(c, c->request, "project", NULL, &project) < 0 ||
+        prpc_get_string(c, c->request, "cursor", NULL, &cursor) < 0 ||
+        prpc_get_int32(c, c->request, "pageSize", "page_size", &page_size) < 0)
+        return c->code;
+    reply = json_object();
+    if (!reply)
+        return out_of_memory(c);
+    /* Paging is not implemented (as in LUCI): any cursor means "no more". */
+    if (*cursor) {
+        c->response = reply;
+        return GRPC_OK;
+    }
+    r = engine_list_jobs(api->e, *project ? project : NULL, &jobs, &n);
+    if (r < 0) {
+        json_decref(reply);
+        return prpc_fail(c, GRPC_INTERNAL, "internal error: %s", strerror(-r));
+    }
+    list = json_array();
+    for (size_t i = 0; list && i < n; i++) {
+        json_t *j;
+        if (!auth_check(api->a, id, jobs[i].project, jobs[i].realm_id, jobs[i].name,
+                        AUTH_PERM_GET))
+            continue;
+        j = job_json(&jobs[i]);
+        if (!j || json_array_append_new(list, j) < 0) {
+            json_decref(list);
+            list = NULL;
+        }
+    }
+    free(jobs);
+    if (!list) {
+        json_decref(reply);
+        return out_of_memory(c);
+    }
+    if (json_array_size(list) > 0)
+        json_object_set_new(reply, "jobs", list);
+    else
+        json_decref(list);
+    c->response = reply;
+    return GRPC_OK;
+}
+
+static int get_invocations(void *ctx, struct prpc_call *c)
+{
+    static const char *const names[] = {"jobRef", "job_ref", "cursor", "pageSize", "page_size",
+                                        NULL};
+    struct api *api = ctx;
+    char id[LIMIT_IDENTITY_LEN + 1], job_id[ENGINE_ID_MAX];
+    const json_t *ref = NULL;
+    const char *cursor = "";
+    int32_t page_size = 0;
+    struct engine_job job;
+    struct engine_invocation *invs = NULL;
+    size_t n = 0;
+    char *next = NULL;
+    json_t *reply = NULL, *list = NULL;
+    int r;
+
+    if (caller(api, c, id) != GRPC_OK)
+        return c->code;
+    if (prpc_check_fields(c, c->request, names) < 0 ||
+        prpc_get_object(c, c->request, "jobRef", "job_ref", &ref) < 0 ||
+        prpc_get_string(c, c->request, "cursor", NULL, &cursor) < 0 ||
+        prpc_get_int32(c, c->request, "pageSize", "page_size", &page_size) < 0 ||
+        decode_job_ref(c, ref, job_id) != GRPC_OK)
+        return c->code;
+    if (visible_job(api, c, id, job_id, &job) != GRPC_OK)
+        return c->code;
+    /* Spec 5.2: the request's value if 0 < v < 50, else 50. */
+    if (page_size <= 0 || page_size >= LIMIT_API_INVOCATIONS_PAGE)
+        page_size = LIMIT_API_INVOCATIONS_PAGE;
+    r = engine_list_invocations(api->e, job_id, cursor, page_size, &invs, &n, &next);
+    if (r == -ENOENT)
+        return prpc_fail(c, GRPC_NOT_FOUND, MSG_NO_JOB);
+    if (r == -EINVAL)
+        return prpc_fail(c, GRPC_INVALID_ARGUMENT, "bad cursor");
+    if (r < 0)
+        return prpc_fail(c, GRPC_INTERNAL, "internal error: %s", strerror(-r));
+    reply = json_object();
+    list = json_array();
+    for (size_t i = 0; reply && list && i < n; i++) {
+        json_t *o = invocation_json(&invs[i], false);
+        if (!o || json_array_append_new(list, o) < 0)
+            list = (json_decref(list), NULL);
+    }
+    engine_invocations_free(invs, n);
+    if (!reply || !list || (json_array_size(list) > 0 &&
+                            json_object_set(reply, "invocations", list) < 0) ||
+        set_str(reply, "nextCursor", next) < 0) {
+        json_decref(list);
+        json_decref(reply);
+        free(next);
+        return out_of_memory(c);
+    }
+    json_decref(list);
+    free(next);
+    c->response = reply;
+    return GRPC_OK;
+}
+
+/* Reads an InvocationRef: job id and invocation id. */
+static int decode_invocation_ref(struct prpc_call *c, const json_t *obj, char *job_id,
+                                 int64_t *ret_inv)
+{
+    static const char *const names[] = {"jobRef", "job_ref", "invocationId", "invocation_id",
+                                        NULL};
+    const json_t *ref = NULL;
+    int64_t inv = 0;
+
+    if (prpc_check_fields(c, obj, names) < 0 ||
+        prpc_get_object(c, obj, "jobRef", "job_ref", &ref) < 0 ||
+        prpc_get_int64(c, obj, "invocationId", "invocation_id", &inv) < 0 ||
+        decode_job_ref(c, ref, job_id) != GRPC_OK)
+        return c->code;
+    *ret_inv = inv;
+    return GRPC_OK;
+}
+
+static int get_invocation(void *ctx, struct prpc_call *c)
+{
+    struct api *api = ctx;
+    char id[LIMIT_IDENTITY_LEN + 1], job_id[ENGINE_ID_MAX];
+    int64_t inv_id = 0;
+    struct engine_job job;
+    struct engine_invocation inv;
+    int r;
+
+    if (caller(api, c, id) != GRPC_OK ||
+        decode_invocation_ref(c, c->request, job_id, &inv_id) != GRPC_OK ||
+        visible_job(api, c, id, job_id, &job) != GRPC_OK)
+        return c->code;
+    memset(&inv, 0, sizeof(inv));
+    r = engine_get_invocation(api->e, job_id, inv_id, &inv);
+    if (r == -ENOENT)
+        return prpc_fail(c, GRPC_NOT_FOUND, MSG_NO_INVOCATION);
+    if (r < 0)
+        return prpc_fail(c, GRPC_INTERNAL, "internal error: %s", strerror(-r));
+    c->response = invocation_json(&inv, true);
+    engine_invocation_release(&inv);
+    return c->response ? GRPC_OK : out_of_memory(c);
+}
+
+enum job_action {
+    ACTION_PAUSE,
+    ACTION_RESUME,
+    ACTION_ABORT_JOB,
+    ACTION_ABORT_INVOCATION,
+};
+
+/* runAction of the spec: visibility, permission, then the engine call. */
+static int run_action(struct api *api, struct prpc_call *c, enum job_action action)
+{
+    static const enum auth_perm perms[] = {
+        [ACTION_PAUSE] = AUTH_PERM_PAUSE,
+        [ACTION_RESUME] = AUTH_PERM_RESUME,
+        [ACTION_ABORT_JOB] = AUTH_PERM_ABORT,
+        [ACTION_ABORT_INVOCATION] = AUTH_PERM_ABORT,
+    };
+    static const char *const names[] = {"project", "job", NULL};
+    char id[LIMIT_IDENTITY_LEN + 1], job_id[ENGINE_ID_MAX];
+    int64_t inv_id = 0;
+    struct engine_job job;
+    int r;
+
+    if (caller(api, c, id) != GRPC_OK)
+        return c->code;
+    if (action == ACTION_ABORT_INVOCATION) {
+        if (decode_invocation_ref(c, c->request, job_id, &inv_id) != GRPC_OK)
+            return c->code;
+    } else {
+        /* The request is itself a JobRef. */
+        if (prpc_check_fields(c, c->request, names) < 0 ||
+            decode_job_ref(c, c->request, job_id) != GRPC_OK)
+            return c->code;
+    }
+    if (visible_job(api, c, id, job_id, &job) != GRPC_OK)
+        return c->code;
+    if (!auth_check(api->a, id, job.project, job.realm_id, job.name, perms[action]))
+        return prpc_fail(c, GRPC_PERMISSION_DENIED, MSG_NO_PERMISSION);
+    switch (action) {
+    case ACTION_PAUSE:
+        r = engine_pause_job(api->e, job_id, id, "paused through RPC API");
+        break;
+    case ACTION_RESUME:
+        r = engine_resume_job(api->e, job_id, id, "resumed through RPC API");
+        break;
+    case ACTION_ABORT_JOB:
+        r = engine_abort_job(api->e, job_id, id);
+        if (r == -EAGAIN)
+            r = 0; /* some aborts finish asynchronously */
+        break;
+    default:
+        r = engine_abort_invocation(api->e, job_id, inv_id, id);
+        if (r == -ENOENT)
+            return prpc_fail(c, GRPC_NOT_FOUND, MSG_NO_INVOCATION);
+        break;
+    }
+    if (r == -ENOENT)
+        return prpc_fail(c, GRPC_NOT_FOUND, MSG_NO_JOB);
+    if (r < 0)
+        return prpc_fail(c, GRPC_INTERNAL, "internal error: %s", strerror(-r));
+    c->response = json_object();
+    return c->response ? GRPC_OK : out_of_memory(c);
+}
+
+static int pause_job(void *ctx, struct prpc_call *c)
+{
+    return run_action(ctx, c, ACTION_PAUSE);
+}
+
+static int resume_job(void *ctx, struct prpc_call *c)
+{
+    return run_action(ctx, c, ACTION_RESUME);
+}
+
+static int abort_job(void *ctx, struct prpc_call *c)
+{
+    return run_action(ctx, c, ACTION_ABORT_JOB);
+}
+
+static int abort_invocation(void *ctx, struct prpc_call *c)
+{
+    return run_action(ctx, c, ACTION_ABORT_INVOCATION);
+}
+
+/* ---------------------------------------------------------------------------
+ * EmitTriggers
+ */
+
+/* Accepted fields of each trigger payload (spec 3.5 / task.h), NULL-terminated. */
+static const char *const noop_fields[] = {"data", NULL};
+static const char *const gitiles_fields[] = {"repo", "ref", "revision", "properties", "tags",
+                                             NULL};
+static const char *const buildbucket_fields[] = {"properties", "tags", NULL};
+
+static bool in_list(const char *const *names, const char *key)
+{
+    for (size_t i = 0; names[i]; i++) {
+        if (strcmp(names[i], key) == 0)
+            return true;
+    }
+    return false;
+}
+
+/*
+ * Checks one payload's fields and types; writes the reason to why.
+ * Strings for repo/ref/revision/data, a JSON object for properties, an
+ * array of strings for tags.
+ */
+static bool payload_ok(const char *kind, const json_t *p, bool discard_unknown, char *why,
+                       size_t whylen)
+{
+    const char *const *fields = strcmp(kind, "noop") == 0      ? noop_fields
+                                : strcmp(kind, "gitiles") == 0 ? gitiles_fields
+                                                               : buildbucket_fields;
+    const char *key;
+    json_t *v;
+
+    if (!json_is_object(p)) {
+        snprintf(why, whylen, "the %s payload must be an object", kind);
+        return false;
+    }
+    json_object_foreach((json_t *)p, key, v) {
+        if (!in_list(fields, key)) {
+            if (discard_unknown)
+                continue;
+            snprintf(why, whylen, "unknown field \"%.100s\" in the %s payload", key, kind);
+            return false;
+        }
+        if (json_is_null(v))
+            continue;
+        if (strcmp(key, "properties") == 0) {
+            if (!json_is_object(v)) {
+                snprintf(why, whylen, "properties must be an object");
+                return false;
+            }
+        } else if (strcmp(key, "tags") == 0) {
+            size_t i;
+            json_t *t;
+            if (!json_is_array(v)) {
+                snprintf(why, whylen, "tags must be a list of strings");
+                return false;
+            }
+            json_array_foreach(v, i, t) {
+                if (!json_is_string(t)) {
+                    snprintf(why, whylen, "tags must be a list of strings");
+                    return false;
+                }
+            }
+        } else if (!json_is_string(v)) {
+            snprintf(why, whylen, "%s must be a string", key);
+            return false;
+        }
+    }
+    return true;
+}
+
+/*
+ * Converts the public Trigger of batch index into the internal form
+ * (task.h).  Returns the new object, or NULL with the reason in why.
+ */
+static json_t *convert_trigger(const json_t *t, size_t index, const char *identity,
+                               int64_t now_us, bool discard_unknown, char *why, size_t whylen)
+{
+    static const char *const payloads[] = {"noop", "gitiles", "buildbucket", NULL};
+    const char *trigger_id = "", *title = "", *url = "", *key, *payload_kind = NULL;
+    const json_t *payload = NULL;
+    char created[TIME_RFC3339_MAX];
+    json_t *v, *out;
+
+    *why = '\0';
+    if (!t) {
+        snprintf(why, whylen, "trigger id is required");
+        return NULL;
+    }
+    if (!json_is_object(t)) {
+        snprintf(why, whylen, "the trigger must be an object");
+        return NULL;
+    }
+    json_object_foreach((json_t *)t, key, v) {
+        if (strcmp(key, "id") == 0 || strcmp(key, "title") == 0 || strcmp(key, "url") == 0) {
+            if (!json_is_string(v) && !json_is_null(v)) {
+                snprintf(why, whylen, "%s must be a string", key);
+                return NULL;
+            }
+            if (json_is_string(v))
+                *(strcmp(key, "id") == 0 ? &trigger_id : strcmp(key, "title") == 0 ? &title : &url) =
+                    json_string_value(v);
+        } else if (strcmp(key, "cron") == 0) {
+            snprintf(why, whylen, "emitting cron triggers through API is not allowed");
+            return NULL;
+        } else if (strcmp(key, "webui") == 0) {
+            snprintf(why, whylen, "emitting web UI triggers through API is not allowed");
+            return NULL;
+        } else if (in_list(payloads, key)) {
+            if (json_is_null(v))
+                continue;
+            if (payload_kind) {
+                snprintf(why, whylen, "more than one payload (%s and %s)", payload_kind, key);
+                return NULL;
+            }
+            payload_kind = key;
+            payload = v;
+        } else if (!discard_unknown) {
+            snprintf(why, whylen, "unrecognized trigger payload \"%.100s\"", key);
+            return NULL;
+        }
+    }
+    if (!*trigger_id) {
+        snprintf(why, whylen, "trigger id is required");
+        return NULL;
+    }
+    if (payload && !payload_ok(payload_kind, payload, discard_unknown, why, whylen))
+        return NULL;
+    time_format_rfc3339(now_us * NS_PER_US, created, sizeof(created));
+    out = json_object();
+    if (!out || set_new(out, "id", json_string(trigger_id)) < 0 ||
+        set_new(out, "created", json_string(created)) < 0 ||
+        set_new(out, "orderInBatch", prpc_json_int64((int64_t)index)) < 0 ||
+        set_str(out, "title", title) < 0 || set_str(out, "url", url) < 0 ||
+        set_str(out, "emittedByUser", identity) < 0 ||
+        (payload && set_new(out, payload_kind, json_deep_copy(payload)) < 0)) {
+        json_decref(out);
+        snprintf(why, whylen, "out of memory");
+        return NULL;
+    }
+    return out;
+}
+
+/* One target job of EmitTriggers with its triggers in batch order. */
+struct emit_target {
+    char job_id[ENGINE_ID_MAX];
+    json_t *triggers;
+};
+
+static int emit_triggers(void *ctx, struct prpc_call *c)
+{
+    static const char *const names[] = {"batches", "timestamp", NULL};
+    static const char *const batch_names[] = {"trigger", "jobs", NULL};
+    struct api *api = ctx;
+    char id[LIMIT_IDENTITY_LEN + 1];
+    const json_t *batches = NULL;
+    int64_t ts = 0, now_us;
+    struct emit_target *targets = NULL;
+    size_t n_targets = 0, n_batches;
+    struct buf missing;
+    int code = GRPC_OK, r;
+
+    buf_init(&missing, LIMIT_PRPC_ERROR_BYTES / 2);
+    if (caller(api, c, id) != GRPC_OK)
+        return c->code;
+    if (prpc_check_fields(c, c->request, names) < 0 ||
+        prpc_get_array(c, c->request, "batches", NULL, &batches) < 0 ||
+        prpc_get_int64(c, c->request, "timestamp", NULL, &ts) < 0)
+        return c->code;
+
+    /* 1. The time of the triggers. */
+    now_us = clock_now(api->clock) / NS_PER_US;
+    if (ts != 0) {
+        char a[TIME_RFC3339_MAX], b[TIME_RFC3339_MAX];
+        if (ts < 0 || ts > EMIT_TS_MAX_US)
+            return prpc_fail(c, GRPC_INVALID_ARGUMENT,
+                             "the provided timestamp doesn't look like a valid number of "
+                             "microseconds since epoch");
+        time_format_rfc3339(ts * NS_PER_US, a, sizeof(a));
+        time_format_rfc3339(now_us * NS_PER_US, b, sizeof(b));
+        if (ts > now_us + EMIT_TS_SKEW_US)
+            return prpc_fail(c, GRPC_INVALID_ARGUMENT,
+                             "the provided timestamp (%s) is more than 15 min in the future "
+                             "based on the server clock value %s",
+                             a, b);
+        if (ts < now_us - EMIT_TS_SKEW_US)
+            return prpc_fail(c, GRPC_INVALID_ARGUMENT,
+                             "the provided timestamp (%s) is more than 15 min in the past "
+                             "based on the server clock value %s",
+                             a, b);
+        now_us = ts;
+    }
+    n_batches = json_array_size(batches);
+    if (n_batches > LIMIT_API_EMIT_BATCHES)
+        return prpc_fail(c, GRPC_INVALID_ARGUMENT, "too many batches: %zu, the limit is %d",
+                         n_batches, LIMIT_API_EMIT_BATCHES);
+    targets = calloc(LIMIT_API_EMIT_JOBS, sizeof(*targets));
+    if (!targets)
+        return out_of_memory(c);
+
+    /* 2-3. Convert each batch's trigger and group them per job, in batch order. */
+    for (size_t i = 0; i < n_batches && code == GRPC_OK; i++) {
+        const json_t *batch = json_array_get(batches, i), *trigger = NULL, *jobs = NULL;
+        const char *tid = "";
+        char why[512];
+        json_t *internal;
+        size_t k;
+        json_t *ref;
+
+        if (!json_is_object(batch)) {
+            code = prpc_fail(c, GRPC_INVALID_ARGUMENT, "batch #%zu must be an object", i);
+            break;
+        }
+        if (prpc_check_fields(c, batch, batch_names) < 0 ||
+            prpc_get_object(c, batch, "trigger", NULL, &trigger) < 0 ||
+            prpc_get_array(c, batch, "jobs", NULL, &jobs) < 0) {
+            code = c->code;
+            break;
+        }
+        if (trigger && json_is_string(json_object_get(trigger, "id")))
+            tid = json_string_value(json_object_get(trigger, "id"));
+        internal = convert_trigger(trigger, i, id, now_us, c->discard_unknown, why, sizeof(why));
+        if (!internal) {
+            code = prpc_fail(c, GRPC_INVALID_ARGUMENT, "bad trigger #%zu (\"%.200s\") - %s", i,
+                             tid, why);
+            break;
+        }
+        json_array_foreach(jobs, k, ref) {
+            char job_id[ENGINE_ID_MAX];
+            size_t t;
+            if (!json_is_object(ref)) {
+                code = prpc_fail(c, GRPC_INVALID_ARGUMENT, "batch #%zu: jobs must be JobRefs",
+                                 i);
+                break;
+            }
+            if (decode_job_ref(c, ref, job_id) != GRPC_OK) {
+                code = c->code;
+                break;
+            }
+            if (!*job_id) {
+                /* An empty or oversized ref names nothing: report it as written. */
+                const char *p = json_string_value(json_object_get(ref, "project"));
+                const char *j = json_string_value(json_object_get(ref, "job"));
+                snprintf(job_id, sizeof(job_id), "%.100s/%.100s", p ? p : "", j ? j : "");
+            }
+            for (t = 0; t < n_targets; t++) {
+                if (strcmp(targets[t].job_id, job_id) == 0)
+                    break;
+            }
+            if (t == n_targets) {
+                if (n_targets >= LIMIT_API_EMIT_JOBS) {
+                    code = prpc_fail(c, GRPC_INVALID_ARGUMENT,
+                                     "too many target jobs: the limit is %d",
+                                     LIMIT_API_EMIT_JOBS);
+                    break;
+                }
+                snprintf(targets[t].job_id, sizeof(targets[t].job_id), "%s", job_id);
+                targets[t].triggers = json_array();
+                n_targets++;
+            }
+            if (!targets[t].triggers ||
+                json_array_append(targets[t].triggers, internal) < 0) {
+                code = out_of_memory(c);
+                break;
+            }
+        }
+        json_decref(internal);
+    }
+    if (code != GRPC_OK)
+        goto out;
+
+    /* 4. Every job must be visible; list the ones that are not. */
+    {
+        struct engine_job *jobs = calloc(n_targets ? n_targets : 1, sizeof(*jobs));
+        bool denied = false;
+        if (!jobs) {
+            code = out_of_memory(c);
+            goto out;
+        }
+        for (size_t t = 0; t < n_targets && code == GRPC_OK; t++) {
+            r = engine_get_job(api->e, targets[t].job_id, &jobs[t]);
+            if (r < 0 && r != -ENOENT) {
+                code = prpc_fail(c, GRPC_INTERNAL, "internal error when fetching job: %s",
+                                 strerror(-r));
+                break;
+            }
+            if (r == -ENOENT || !auth_check(api->a, id, jobs[t].project, jobs[t].realm_id,
+                                            jobs[t].name, AUTH_PERM_GET)) {
+                if (missing.len)
+                    buf_puts(&missing, ", ");
+                buf_puts(&missing, targets[t].job_id);
+                continue;
+            }
+            if (!auth_check(api->a, id, jobs[t].project, jobs[t].realm_id, jobs[t].name,
+                            AUTH_PERM_TRIGGER))
+                denied = true;
+        }
+        free(jobs);
+        if (code != GRPC_OK)
+            goto out;
+        if (missing.len) {
+            code = prpc_fail(c, GRPC_NOT_FOUND, MSG_NO_JOB ": %s", missing.data);
+            goto out;
+        }
+        /* 5. All or nothing: trigger permission on every job. */
+        if (denied) {
+            code = prpc_fail(c, GRPC_PERMISSION_DENIED, MSG_NO_PERMISSION);
+            goto out;
+        }
+    }
+
+    /* 6. Enqueue per job (not transactional across jobs; retries dedup by id). */
+    for (size_t t = 0; t < n_targets; t++) {
+        r = engine_emit_triggers(api->e, targets[t].job_id, targets[t].triggers);
+        if (r == -ENOENT) {
+            code = prpc_fail(c, GRPC_NOT_FOUND, MSG_NO_JOB ": %s", targets[t].job_id);
+            goto out;
+        }
+        if (r < 0) {
+            code = prpc_fail(c, GRPC_INTERNAL, "internal error: %s", strerror(-r));
+            goto out;
+        }
+    }
+    c->response = json_object();
+    code = c->response ? GRPC_OK : out_of_memory(c);
+out:
+    for (size_t t = 0; t < n_targets; t++)
+        json_decref(targets[t].triggers);
+    free(targets);
+    buf_release(&missing);
+    return code;
+}
+
+/* ---------------------------------------------------------------------------
+ * internal.admin.Admin and tock.Scheduler
+ */
+
+static int get_debug_job_state(void *ctx, struct prpc_call *c)
+{
+    static const char *const names[] = {"project", "job", NULL};
+    struct api *api = ctx;
+    char id[LIMIT_IDENTITY_LEN + 1], job_id[ENGINE_ID_MAX];
+    json_t *state = NULL;
+    int r;
+
+    if (caller(api, c, id) != GRPC_OK)
+        return c->code;
+    if (!auth_is_admin(api->a, id))
+        return prpc_fail(c, GRPC_PERMISSION_DENIED, "not an administrator");
+    log_info("api", "Admin call \"GetDebugJobState\" by \"%s\"", id);
+    if (prpc_check_fields(c, c->request, names) < 0 ||
+        decode_job_ref(c, c->request, job_id) != GRPC_OK)
+        return c->code;
+    if (!*job_id)
+        return prpc_fail(c, GRPC_NOT_FOUND, "no such job");
+    r = engine_debug_job_state(api->e, job_id, &state);
+    if (r == -ENOENT)
+        return prpc_fail(c, GRPC_NOT_FOUND, "no such job");
+    if (r < 0)
+        return prpc_fail(c, GRPC_INTERNAL, "internal error: %s", strerror(-r));
+    c->response = state;
+    return GRPC_OK;
+}
+
+static int get_trigger_fates(void *ctx, struct prpc_call *c)
+{
+    static const char *const names[] = {"jobRef", "job_ref", "triggerId", "trigger_id",
+                                        "pageSize", "page_size", NULL};
+    struct api *api = ctx;
+    char id[LIMIT_IDENTITY_LEN + 1], job_id[ENGINE_ID_MAX];
+    const json_t *ref = NULL;
+    const char *trigger_id = "";
+    int32_t page_size = 0;
+    struct engine_job job;
+    json_t *fates = NULL;
+    int r;
+
+    if (caller(api, c, id) != GRPC_OK)
+        return c->code;
+    if (prpc_check_fields(c, c->request, names) < 0 ||
+        prpc_get_object(c, c->request, "jobRef", "job_ref", &ref) < 0 ||
+        prpc_get_string(c, c->request, "triggerId", "trigger_id", &trigger_id) < 0 ||
+        prpc_get_int32(c, c->request, "pageSize", "page_size", &page_size) < 0 ||
+        decode_job_ref(c, ref, job_id) != GRPC_OK)
+        return c->code;
+    if (visible_job(api, c, id, job_id, &job) != GRPC_OK)
+        return c->code;
+    if (page_size <= 0 || page_size > LIMIT_API_FATES_PAGE)
+        page_size = LIMIT_API_FATES_PAGE;
+    r = engine_trigger_fates(api->e, job_id, *trigger_id ? trigger_id : NULL, page_size, &fates);
+    if (r == -ENOENT)
+        return prpc_fail(c, GRPC_NOT_FOUND, MSG_NO_JOB);
+    if (r < 0)
+        return prpc_fail(c, GRPC_INTERNAL, "internal error: %s", strerror(-r));
+    c->response = json_object();
+    if (!c->response) {
+        json_decref(fates);
+        return out_of_memory(c);
+    }
+    if (json_array_size(fates) > 0)
+        json_object_set_new(c->response, "fates", fates);
+    else
+        json_decref(fates);
+    return GRPC_OK;
+}
+
+/* ---------------------------------------------------------------------------
+ * Registration
+ */
+
+static const struct {
+    const char *service;
+    const char *method;
+    prpc_handler_fn fn;
+} methods[] = {
+    {"scheduler.Scheduler", "GetJobs", get_jobs},
+    {"scheduler.Scheduler", "GetInvocations", get_invocations},
+    {"scheduler.Scheduler", "GetInvocation", get_invocation},
+    {"scheduler.Scheduler", "PauseJob", pause_job},
+    {"scheduler.Scheduler", "ResumeJob", resume_job},
+    {"scheduler.Scheduler", "AbortJob", abort_job},
+    {"scheduler.Scheduler", "AbortInvocation", abort_invocation},
+    {"scheduler.Scheduler", "EmitTriggers", emit_triggers},
+    {"internal.admin.Admin", "GetDebugJobState", get_debug_job_state},
+    {"tock.Scheduler", "GetTriggerFates", get_trigger_fates},
+};
+
+static void api_free_void(void *p)
+{
+    free(p);
+}
+
+int api_register_with(struct http_server *http, struct engine *e, struct auth *a,
+                      const struct api_options *o)
+{
+    struct prpc_server_options po = {.on_error = log_failure, .on_free = api_free_void};
+    struct prpc_server *p = NULL;
+    struct api *api;
+    int r;
+
+    if (!http || !e || !a)
+        return -EINVAL;
+    api = calloc(1, sizeof(*api));
+    if (!api)
+        return -ENOMEM;
+    api->e = e;
+    api->a = a;
+    api->clock = o && o->clock ? o->clock : clock_real();
+    po.discard_unknown = o && o->discard_unknown;
+    po.on_error_ctx = api;
+    po.on_free_ctx = api; /* the server frees api when it is freed */
+    p = prpc_server_new(&po);
+    if (!p) {
+        free(api);
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < ARRAY_SIZE(methods); i++) {
+        r = prpc_server_register(p, methods[i].service, methods[i].method, methods[i].fn, api);
+        if (r < 0) {
+            prpc_server_free(p);
+            return r;
+        }
+    }
+    return prpc_server_mount(p, http);
+}
+
+int api_register(struct http_server *http, struct engine *e, struct auth *a)
+{
+    return api_register_with(http, e, a, NULL);
+}
