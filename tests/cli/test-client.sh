@@ -175,14 +175,17 @@ run "$TOCK" trigger p/j --id t-1 --property branch=main --property n=2 --tag sou
 expect_rc 0 "trigger with a payload"
 expect_out "t-1" "trigger prints its ID"
 expect_last path /prpc/scheduler.Scheduler/EmitTriggers "trigger: method"
-expect_last body '{"batches":[{"jobs":[{"job":"j","project":"p"}],"trigger":{"buildbucket":{"properties":{"branch":"main","n":"2"},"tags":["source:manual"]},"id":"t-1","title":"T","url":"https://x.example/"}}]}' \
+jobs='"jobs":[{"job":"j","project":"p"}]'
+bb='"buildbucket":{"properties":{"branch":"main","n":"2"},"tags":["source:manual"]}'
+rest='"id":"t-1","title":"T","url":"https://x.example/"'
+expect_last body "{\"batches\":[{$jobs,\"trigger\":{$bb,$rest}}]}" \
     "trigger: the EmitTriggers request"
 
 run "$TOCK" trigger p/j --server "$url"
 expect_rc 0 "trigger without options"
 checks=$((checks + 1))
 printf '%s' "$out" | grep -qE '^[0-9a-f]{16}$' || fail "trigger: a random 16-hex-digit ID"
-expect_last body "{\"batches\":[{\"jobs\":[{\"job\":\"j\",\"project\":\"p\"}],\"trigger\":{\"id\":\"$out\"}}]}" \
+expect_last body "{\"batches\":[{$jobs,\"trigger\":{\"id\":\"$out\"}}]}" \
     "trigger: no payload without properties or tags"
 
 run "$TOCK" trigger p/j --id x --json --server "$url"
@@ -235,8 +238,9 @@ expect_last body '{"jobRef":{"job":"j","project":"p"},"pageSize":5,"triggerId":"
 # --- transport errors (exit 2) --------------------------------------------------------
 run "$TOCK" pause p/noheader --server "$url"
 expect_rc 2 "no X-Prpc-Grpc-Code header"
-expect_err_has "tock: INTERNAL: prpc: no X-Prpc-Grpc-Code header, HTTP status 502, body: <html>Bad Gateway</html>" \
+expect_err_has "tock: INTERNAL: prpc: no X-Prpc-Grpc-Code header, HTTP status 502, body: " \
     "no code header message"
+expect_err_has "HTTP status 502, body: <html>Bad Gateway</html>" "no code header: the body"
 run "$TOCK" pause p/garbage --server "$url"
 expect_rc 2 "a reply that is not JSON"
 expect_err_has "tock: INTERNAL: bad JSON reply" "bad JSON message"

@@ -170,6 +170,10 @@ static void expand(const char *in, uint16_t port, struct buf *out)
     }
 }
 
+/* The headers libmicrohttpd sends with a text/plain answer of n bytes. */
+#define TEXT_HEADERS(n) \
+    "Connection: close\r\nContent-Length: " n "\r\nContent-Type: text/plain; charset=utf-8\r\n"
+
 static const struct fetch_case {
     int line;
     const char *path; /* appended to http://127.0.0.1:%P */
@@ -179,37 +183,41 @@ static const struct fetch_case {
     const char *want_error; /* prefix of the third line */
 } fetch_cases[] = {
     {__LINE__, "/text", "", INV_SUCCEEDED,
-     "200 OK\nConnection: close\r\nContent-Length: 6\r\nContent-Type: text/plain; charset=utf-8\r\n\nhello\n",
+     "200 OK\n" TEXT_HEADERS("6") "\nhello\n",
      NULL},
     {__LINE__, "/notfound", "", INV_FAILED,
-     "404 Not Found\nConnection: close\r\nContent-Length: 12\r\nContent-Type: text/plain; charset=utf-8\r\n\n"
+     "404 Not Found\n" TEXT_HEADERS("12") "\n"
      "no such page",
      NULL},
     {__LINE__, "/error", "", INV_FAILED,
-     "500 Internal Server Error\nConnection: close\r\nContent-Length: 0\r\n"
-     "Content-Type: text/plain; charset=utf-8\r\n\n<empty body>",
+     "500 Internal Server Error\n" TEXT_HEADERS("0") "\n<empty body>",
      NULL},
     {__LINE__, "/binary", "", INV_SUCCEEDED,
-     "200 OK\nConnection: close\r\nContent-Length: 3\r\nContent-Type: application/octet-stream\r\n\n"
+     "200 OK\nConnection: close\r\nContent-Length: 3\r\n"
+     "Content-Type: application/octet-stream\r\n\n"
      "<binary response>",
      NULL},
     {__LINE__, "/json", ", \"method\": \"GET\"", INV_SUCCEEDED,
-     "200 OK\nConnection: close\r\nContent-Length: 8\r\nContent-Type: application/json\r\n\n{\"a\": 1}", NULL},
-    {__LINE__, "/empty", "", INV_SUCCEEDED, "204 No Content\nConnection: close\r\n\n<empty body>", NULL},
+     "200 OK\nConnection: close\r\nContent-Length: 8\r\nContent-Type: application/json\r\n\n"
+     "{\"a\": 1}",
+     NULL},
+    {__LINE__, "/empty", "", INV_SUCCEEDED, "204 No Content\nConnection: close\r\n\n<empty body>",
+     NULL},
     {__LINE__, "/headers", "", INV_SUCCEEDED,
-     "200 OK\nConnection: close\r\nContent-Length: 3\r\nContent-Type: text/html\r\nX-A: 1\r\nX-A: 0\r\n"
+     "200 OK\nConnection: close\r\nContent-Length: 3\r\nContent-Type: text/html\r\n"
+     "X-A: 1\r\nX-A: 0\r\n"
      "X-B-Thing: 2\r\n\n<p>",
      NULL},
     {__LINE__, "/percent", "", INV_SUCCEEDED,
-     "200 OK\nConnection: close\r\nContent-Length: 10\r\nContent-Type: text/plain; charset=utf-8\r\n\n"
+     "200 OK\n" TEXT_HEADERS("10") "\n"
      "100% %s %d",
      NULL},
     {__LINE__, "/latin1", "", INV_SUCCEEDED,
-     "200 OK\nConnection: close\r\nContent-Length: 3\r\nContent-Type: text/plain; charset=utf-8\r\n\n"
+     "200 OK\n" TEXT_HEADERS("3") "\n"
      "a\xEF\xBF\xBD" "b",
      NULL},
     {__LINE__, "/redirect", "", INV_SUCCEEDED,
-     "200 OK\nConnection: close\r\nContent-Length: 6\r\nContent-Type: text/plain; charset=utf-8\r\n\nhello\n",
+     "200 OK\n" TEXT_HEADERS("6") "\nhello\n",
      NULL},
     {__LINE__, "/loop", "", INV_FAILED, NULL,
      "URL fetch error: Get \"http://127.0.0.1:%P/loop\": "},
@@ -290,8 +298,7 @@ static void test_truncated(void **state)
     run_fetch(url.data, "", &f, &def);
     assert_int_equal(f.ctl.status, INV_SUCCEEDED);
     assert_int_equal(f.n_log, 3);
-    assert_int_equal(buf_puts(&want, "200 OK\nConnection: close\r\nContent-Length: 10240\r\n"
-                                     "Content-Type: text/plain; charset=utf-8\r\n\n"),
+    assert_int_equal(buf_puts(&want, "200 OK\n" TEXT_HEADERS("10240") "\n"),
                      0);
     assert_int_equal(buf_append(&want, big_body, 4096), 0);
     assert_int_equal(buf_puts(&want, "<truncated>"), 0);
@@ -303,8 +310,7 @@ static void test_truncated(void **state)
     expand("http://127.0.0.1:%P/exact", port_, &url);
     run_fetch(url.data, "", &f, &def);
     buf_reset(&want);
-    assert_int_equal(buf_puts(&want, "200 OK\nConnection: close\r\nContent-Length: 4096\r\n"
-                                     "Content-Type: text/plain; charset=utf-8\r\n\n"),
+    assert_int_equal(buf_puts(&want, "200 OK\n" TEXT_HEADERS("4096") "\n"),
                      0);
     assert_int_equal(buf_append(&want, big_body, 4096), 0);
     assert_string_equal(f.log[2], want.data);
