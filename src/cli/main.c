@@ -19,6 +19,7 @@ static const struct command commands[] = {
     {"validate", cmd_validate, "check luci-scheduler.cfg files and report every problem"},
     {"schedule", cmd_schedule, "compute the fire times of one schedule expression"},
     {"plan", cmd_plan, "list every fire time of every periodic job in a time window"},
+    {"serve", cmd_serve, "run the scheduler server (pRPC API, engine, store)"},
     {"jobs", cmd_jobs, "list the jobs of a running server"},
     {"invocations", cmd_invocations, "list a job's invocations, newest first"},
     {"invocation", cmd_invocation, "show one invocation and its debug log"},

@@ -38,12 +38,12 @@ void project_file_release(struct project_file *f)
     cfg_diags_release(&f->diags);
 }
 
-bool project_file_job_has_error(const struct project_file *f, const char *id)
+bool cfg_diags_job_has_error(const struct cfg_diags *diags, const char *id)
 {
     size_t idlen = strlen(id);
 
-    for (size_t i = 0; i < f->diags.n; i++) {
-        const struct cfg_diag *d = &f->diags.v[i];
+    for (size_t i = 0; i < diags->n; i++) {
+        const struct cfg_diag *d = &diags->v[i];
         if (d->severity != CFG_SEV_ERROR || !d->path)
             continue;
         /* Paths read "job / <id>[ / ...]" or "trigger / <id>[ / ...]". */
@@ -58,6 +58,11 @@ bool project_file_job_has_error(const struct project_file *f, const char *id)
             return true;
     }
     return false;
+}
+
+bool project_file_job_has_error(const struct project_file *f, const char *id)
+{
+    return cfg_diags_job_has_error(&f->diags, id);
 }
 
 /*

@@ -35,6 +35,9 @@ void project_file_release(struct project_file *f);
  */
 bool project_file_job_has_error(const struct project_file *f, const char *id);
 
+/* The same question asked of a list of diagnostics. */
+bool cfg_diags_job_has_error(const struct cfg_diags *diags, const char *id);
+
 /*
  * Expands the command-line PATH arguments (files, or folders searched for
  * *.cfg) into l.  Prints an error and returns -errno for a missing path.

@@ -1,0 +1,414 @@
+/*
+ * cmd-serve.c - `tock serve`: the scheduler server.
+ *
+ * Wiring, in order: event log -> store (--db) -> task managers -> engine ->
+ * auth (tokens, groups, per-project realms) -> configs (--config DIR) ->
+ * HTTP server with the pRPC services -> engine workers.  Then the main
+ * thread waits for signals: SIGHUP (and every --reload-interval) re-reads
+ * the configs; SIGTERM/SIGINT stop accepting requests, let running work
+ * finish (bounded) and exit 0.
+ *
+ * Signals are blocked before any thread starts, so only the main thread
+ * (in sigtimedwait) ever sees them.
+ */
+#include "cli/cli.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <time.h>
+
+#include "api/api.h"
+#include "auth/auth.h"
+#include "base/clock.h"
+#include "base/file.h"
+#include "base/limits.h"
+#include "base/log.h"
+#include "base/time.h"
+#include "cli/project-files.h"
+#include "cli/projects.h"
+#include "config/config.h"
+#include "engine/engine.h"
+#include "net/http.h"
+#include "schedule/tzdb.h"
+#include "store/store.h"
+#include "tasks/registry.h"
+
+static const char serve_help[] =
+    "usage: tock serve --config DIR [--db URL] [--listen HOST:PORT] [options]\n"
+    "\n"
+    "Runs the scheduler: reads every DIR/<project>/luci-scheduler.cfg (and\n"
+    "realms.cfg), runs the jobs, and serves LUCI's scheduler.Scheduler pRPC API\n"
+    "at http://HOST:PORT/prpc/.  Configs are re-read on SIGHUP and every\n"
+    "--reload-interval; a file that does not parse changes nothing.  SIGTERM or\n"
+    "SIGINT stops it cleanly.\n"
+    "\n"
+    "options:\n"
+    "  --config DIR            one folder per project (required)\n"
+    "  --db URL                store: sqlite:PATH (default sqlite:./tock.db)\n"
+    "  --listen HOST:PORT      where to serve (default 127.0.0.1:8080; port 0 = any)\n"
+    "  --auth-tokens FILE      bearer tokens: \"<token> user:a@example.com\" per line\n"
+    "  --groups FILE           groups: \"name: member, member, group:other\" per line\n"
+    "  --log-format F          text (default) or json\n"
+    "  --reload-interval D     re-read configs this often (Go duration, default 60s)\n"
+    "  --workers N             engine worker threads (default 4)\n"
+    "  --triage-throttle D     at most one triage per job per D (default 2s, as LUCI)\n"
+    "  --launch-delay D        delay between creating and launching invocations (1s)\n"
+    "  --noop-sleep D          how long a noop task with sleep_ms 0 runs (20s)\n"
+    "\n"
+    "example:\n"
+    "  tock serve --config examples/ --db sqlite:/tmp/tock.db --listen 127.0.0.1:8080\n";
+
+struct serve {
+    const char *config_dir;
+    struct engine *engine;
+    struct auth *auth;
+    /* Projects applied by this process, with the revision applied. */
+    struct project_revision_seen {
+        char name[256];
+        char revision[PROJECT_REVISION_MAX];
+    } *seen;
+    size_t n_seen;
+};
+
+static struct project_revision_seen *serve_seen(struct serve *s, const char *name)
+{
+    for (size_t i = 0; i < s->n_seen; i++)
+        if (strcmp(s->seen[i].name, name) == 0)
+            return &s->seen[i];
+    return NULL;
+}
+
+/* Parses, validates and applies one project.  Failures leave it as it was. */
+static void serve_apply_project(struct serve *s, const struct project_source *p)
+{
+    struct cfg_diags diags;
+    struct cfg_project *cfg = NULL;
+    bool *invalid = NULL;
+    char err[512];
+
+    if (p->read_error[0]) {
+        log_error("config", "project %s: %s; keeping its jobs as they are", p->name,
+                  p->read_error);
+        return;
+    }
+    struct project_revision_seen *seen = serve_seen(s, p->name);
+    if (seen && strcmp(seen->revision, p->revision) == 0)
+        return; /* unchanged since we applied it */
+
+    cfg_diags_init(&diags);
+    if (cfg_project_parse(p->cfg_text, p->cfg_len, &cfg, &diags) < 0) {
+        for (size_t i = 0; i < diags.n; i++)
+            log_error("config", "project %s: luci-scheduler.cfg:%u:%u: %s; nothing changes",
+                      p->name, diags.v[i].pos.line, diags.v[i].pos.col, diags.v[i].message);
+        goto out;
+    }
+    struct schedule_options sched = {.tz_load = tz_db_load, .tz_ctx = cli_tz_ctx()};
+    struct cfg_validate_options vopts = {.project = p->name, .schedule = &sched};
+    cfg_validate(cfg, &vopts, &diags);
+    invalid = calloc(cfg->n_jobs ? cfg->n_jobs : 1, sizeof(bool));
+    if (!invalid)
+        goto out;
+    for (size_t i = 0; i < cfg->n_jobs; i++) {
+        invalid[i] = cfg_diags_job_has_error(&diags, cfg->jobs[i].id);
+        if (invalid[i])
+            log_warn("config", "project %s: invalid job definition %s; skipping it", p->name,
+                     cfg->jobs[i].id);
+    }
+    for (size_t i = 0; i < diags.n; i++)
+        if (diags.v[i].severity == CFG_SEV_ERROR)
+            log_warn("config", "project %s: luci-scheduler.cfg:%u:%u: (%s): %s", p->name,
+                     diags.v[i].pos.line, diags.v[i].pos.col, diags.v[i].path,
+                     diags.v[i].message);
+
+    int r = engine_apply_project(s->engine, p->name, cfg, invalid, p->revision, "");
+    if (r < 0) {
+        log_error("config", "project %s: cannot apply the config: %s", p->name, strerror(-r));
+        goto out;
+    }
+    r = auth_set_project(s->auth, p->name, cfg, p->realms_text, p->realms_len, err,
+                         sizeof(err));
+    if (r < 0)
+        log_error("config", "project %s: %s; keeping the previous permissions", p->name, err);
+    log_info("config", "project %s: applied revision %s (%zu jobs, %zu triggers)", p->name,
+             p->revision, cfg->n_regular, cfg->n_triggers);
+
+    if (!seen) {
+        struct project_revision_seen *v = realloc(s->seen, (s->n_seen + 1) * sizeof(*v));
+        if (!v)
+            goto out;
+        s->seen = v;
+        seen = &s->seen[s->n_seen++];
+        snprintf(seen->name, sizeof(seen->name), "%s", p->name);
+    }
+    snprintf(seen->revision, sizeof(seen->revision), "%s", p->revision);
+out:
+    free(invalid);
+    cfg_project_free(cfg);
+    cfg_diags_release(&diags);
+}
+
+/* Re-reads DIR: applies every project, disables projects that went away. */
+static int serve_reload(struct serve *s)
+{
+    struct project_set set;
+    int r = project_set_read(s->config_dir, &set);
+    if (r < 0) {
+        log_error("config", "cannot read %s: %s; nothing changes", s->config_dir,
+                  strerror(-r));
+        return r;
+    }
+    for (size_t i = 0; i < set.n; i++)
+        serve_apply_project(s, &set.v[i]);
+
+    /* Projects with enabled jobs but no folder any more: disable them. */
+    struct engine_job *jobs = NULL;
+    size_t n = 0;
+    if (engine_list_jobs(s->engine, NULL, &jobs, &n) == 0) {
+        for (size_t i = 0; i < n; i++) {
+            bool present = false;
+            for (size_t k = 0; k < set.n && !present; k++)
+                present = strcmp(set.v[k].name, jobs[i].project) == 0;
+            if (present || (i > 0 && strcmp(jobs[i - 1].project, jobs[i].project) == 0))
+                continue;
+            log_info("config", "project %s is gone from %s: disabling its jobs",
+                     jobs[i].project, s->config_dir);
+            engine_disable_project(s->engine, jobs[i].project);
+            auth_remove_project(s->auth, jobs[i].project);
+            struct project_revision_seen *seen = serve_seen(s, jobs[i].project);
+            if (seen)
+                seen->revision[0] = '\0';
+        }
+        free(jobs);
+    }
+    project_set_release(&set);
+    return 0;
+}
+
+static int load_auth_file(struct auth *a, const char *path, bool groups)
+{
+    char *text = NULL, err[512];
+    size_t len = 0;
+    int r = file_read_all(path, LIMIT_CONFIG_FILE_BYTES, &text, &len);
+    if (r < 0) {
+        cli_error("cannot read %s: %s", path, strerror(-r));
+        return r;
+    }
+    r = groups ? auth_load_groups(a, text, len, err, sizeof(err))
+               : auth_load_tokens(a, text, len, err, sizeof(err));
+    if (r < 0)
+        cli_error("%s: %s", path, err);
+    free(text);
+    return r;
+}
+
+static int parse_duration_opt(const char *opt, const char *text, int64_t *ret)
+{
+    char err[256];
+    if (time_parse_duration(text, ret, err, sizeof(err)) < 0 || *ret < 0) {
+        cli_error("%s wants a Go duration such as 30s or 1m30s, not '%s'", opt, text);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+static int split_listen(const char *listen, char *host, size_t hostlen, uint16_t *port)
+{
+    const char *colon = strrchr(listen, ':');
+    if (!colon || (size_t)(colon - listen) >= hostlen)
+        return -EINVAL;
+    char *end;
+    errno = 0;
+    long p = strtol(colon + 1, &end, 10);
+    if (errno || end == colon + 1 || *end || p < 0 || p > 65535)
+        return -EINVAL;
+    memcpy(host, listen, (size_t)(colon - listen));
+    host[colon - listen] = '\0';
+    if (host[0] == '[') { /* [::1]:8080 */
+        size_t n = strlen(host);
+        if (n < 2 || host[n - 1] != ']')
+            return -EINVAL;
+        memmove(host, host + 1, n - 2);
+        host[n - 2] = '\0';
+    }
+    *port = (uint16_t)p;
+    return 0;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"db", required_argument, NULL, 'd'},
+        {"listen", required_argument, NULL, 'l'},
+        {"auth-tokens", required_argument, NULL, 't'},
+        {"groups", required_argument, NULL, 'g'},
+        {"log-format", required_argument, NULL, 'f'},
+        {"reload-interval", required_argument, NULL, 'r'},
+        {"workers", required_argument, NULL, 'w'},
+        {"triage-throttle", required_argument, NULL, 'T'},
+        {"launch-delay", required_argument, NULL, 'L'},
+        {"noop-sleep", required_argument, NULL, 'N'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *db = "sqlite:./tock.db", *listen = "127.0.0.1:8080";
+    const char *tokens = NULL, *groups = NULL;
+    int64_t reload_ns = 60 * NS_PER_SEC;
+    struct engine_settings settings = {0};
+    struct task_options task_opts = {0};
+    long workers = 4;
+    enum log_format log_format = LOG_FORMAT_TEXT;
+    struct serve s = {0};
+    int c;
+
+    if (cli_wants_help(argc, argv)) {
+        fputs(serve_help, stdout);
+        return 0;
+    }
+    optind = 0;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
+        int r = 0;
+        switch (c) {
+        case 'c': s.config_dir = optarg; break;
+        case 'd': db = optarg; break;
+        case 'l': listen = optarg; break;
+        case 't': tokens = optarg; break;
+        case 'g': groups = optarg; break;
+        case 'f':
+            if (strcmp(optarg, "json") == 0) {
+                log_format = LOG_FORMAT_JSON;
+            } else if (strcmp(optarg, "text") != 0) {
+                cli_error("--log-format is text or json, not '%s'", optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        case 'r': r = parse_duration_opt("--reload-interval", optarg, &reload_ns); break;
+        case 'T':
+            r = parse_duration_opt("--triage-throttle", optarg, &settings.triage_throttle_ns);
+            break;
+        case 'L':
+            r = parse_duration_opt("--launch-delay", optarg, &settings.launch_batch_delay_ns);
+            break;
+        case 'N':
+            r = parse_duration_opt("--noop-sleep", optarg, &task_opts.noop_default_sleep_ns);
+            break;
+        case 'w': {
+            char *end;
+            workers = strtol(optarg, &end, 10);
+            if (*end || workers < 1 || workers > 256) {
+                cli_error("--workers wants a number from 1 to 256, not '%s'", optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        }
+        default:
+            cli_error("serve: unknown option '%s'; see `tock serve --help`", argv[optind - 1]);
+            return EXIT_USAGE;
+        }
+        if (r < 0)
+            return EXIT_USAGE;
+    }
+    if (!s.config_dir || optind != argc) {
+        fputs(serve_help, stderr);
+        return EXIT_USAGE;
+    }
+    if (reload_ns < NS_PER_SEC)
+        reload_ns = NS_PER_SEC;
+    char host[256];
+    uint16_t port;
+    if (split_listen(listen, host, sizeof(host), &port) < 0) {
+        cli_error("--listen wants HOST:PORT, not '%s'", listen);
+        return EXIT_USAGE;
+    }
+    log_init(log_format, LOG_INFO);
+
+    /* Only the main thread takes these signals, in sigtimedwait below. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGHUP);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    int status = EXIT_USAGE;
+    struct store *store = NULL;
+    struct task_registry *registry = NULL;
+    struct http_server *http = NULL;
+    char err[512];
+
+    if (store_open(db, &store, err, sizeof(err)) < 0) {
+        cli_error("cannot open the store %s: %s", db, err);
+        goto out;
+    }
+    if (task_registry_default(&task_opts, &registry) < 0)
+        goto out;
+    struct engine_options eopts = {
+        .store = store,
+        .clock = clock_real(),
+        .registry = registry,
+        .settings = settings,
+        .workers = (int)workers,
+    };
+    if (engine_new(&eopts, &s.engine) < 0 || !(s.auth = auth_new())) {
+        cli_error("out of memory");
+        goto out;
+    }
+    if ((tokens && load_auth_file(s.auth, tokens, false) < 0) ||
+        (groups && load_auth_file(s.auth, groups, true) < 0))
+        goto out;
+    if (serve_reload(&s) < 0) {
+        cli_error("cannot read the config folder %s", s.config_dir);
+        goto out;
+    }
+
+    struct http_server_options hopts = {.host = host, .port = port};
+    int r = http_server_new(&hopts, &http);
+    if (r == 0)
+        r = api_register(http, s.engine, s.auth);
+    if (r == 0)
+        r = http_server_start(http);
+    if (r < 0) {
+        cli_error("cannot serve on %s: %s", listen, strerror(-r));
+        goto out;
+    }
+    r = engine_start(s.engine, (int)workers);
+    if (r < 0) {
+        cli_error("cannot start the engine: %s", strerror(-r));
+        goto out;
+    }
+    printf("tock: listening on http://%s:%u (store %s, config %s)\n",
+           strchr(host, ':') ? "[::1]" : host, http_server_port(http), db, s.config_dir);
+    fflush(stdout);
+    log_info("serve", "listening on %s:%u", host, http_server_port(http));
+
+    const struct clock *clk = clock_real();
+    int64_t next_reload = clock_mono(clk) + reload_ns;
+    for (;;) {
+        struct timespec wait = {.tv_sec = 1, .tv_nsec = 0};
+        int sig = sigtimedwait(&sigs, NULL, &wait);
+        if (sig == SIGTERM || sig == SIGINT) {
+            log_info("serve", "%s: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+            break;
+        }
+        if (sig == SIGHUP || clock_mono(clk) >= next_reload) {
+            if (sig == SIGHUP)
+                log_info("serve", "SIGHUP: re-reading the configs");
+            serve_reload(&s);
+            next_reload = clock_mono(clk) + reload_ns;
+        }
+    }
+    /* Stop taking requests first, then let running work finish (bounded). */
+    http_server_stop(http);
+    engine_stop(s.engine, clock_mono(clk) + 10 * NS_PER_SEC);
+    log_info("serve", "stopped");
+    status = 0;
+out:
+    http = http_server_free(http);
+    s.engine = engine_free(s.engine);
+    s.auth = auth_free(s.auth);
+    registry = task_registry_free(registry);
+    store = store_close(store);
+    free(s.seen);
+    return status;
+}
