@@ -39,7 +39,8 @@ struct api {
 static void log_failure(void *ctx, const struct prpc_call *call)
 {
     (void)ctx;
-    if (grpc_code_http_status(call->code) >= 500)
+    /* Unknown methods (no service) are the caller's mistake, not the server's. */
+    if (call->service && grpc_code_http_status(call->code) >= 500)
         log_error("api", "%s/%s failed: %s: %s", call->service ? call->service : "?",
                   call->method ? call->method : "?", grpc_code_name(call->code) ?
                   grpc_code_name(call->code) : "?", call->message);
