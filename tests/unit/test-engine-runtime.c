@@ -1,0 +1,984 @@
+/*
+ * test-engine-runtime.c - the durable engine on a manual clock, over a
+ * SQLite store in a temp directory, with a fake "noop" task manager whose
+ * behaviour is chosen per job.  The timelines are those of spec 3.22 (T0 =
+ * 2015-09-14 22:42:00 UTC), worked out by hand from spec 2.5, 3.8 and
+ * 3.11-3.16: triage at the next even second, launch 1 s after creation.
+ */
+#include "base/compat.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <cmocka.h>
+#include <unistd.h>
+
+#include "base/clock.h"
+#include "base/time.h"
+#include "config/config.h"
+#include "engine/engine.h"
+#include "store/store.h"
+#include "tasks/registry.h"
+
+#define S NS_PER_SEC
+
+/* ---- the fake manager ---- */
+
+enum mode {
+    M_SUCCEED,   /* logs "Succeeded!", SUCCEEDED at once */
+    M_TIMER6,    /* RUNNING, timer "done" after 6 s, then SUCCEEDED */
+    M_TRANSIENT, /* fails transiently `param` times (or always if param < 0), then succeeds */
+    M_EMIT2,     /* emits t1, saves, emits t2, SUCCEEDED */
+    M_TIMERS,    /* the timers test of spec 3.22 */
+};
+
+struct job_mode {
+    const char *job_id;
+    enum mode mode;
+    int param;
+    int failures;
+};
+
+static struct job_mode modes[8];
+static size_t n_modes;
+static int64_t launched_inv[64];
+static int launched_count[64];
+static size_t n_launched;
+
+static struct job_mode *mode_of(const char *job_id)
+{
+    for (size_t i = 0; i < n_modes; i++)
+        if (strcmp(modes[i].job_id, job_id) == 0)
+            return &modes[i];
+    fail_msg("no mode for %s", job_id);
+    return NULL;
+}
+
+static void set_mode(const char *job_id, enum mode m, int param)
+{
+    modes[n_modes++] = (struct job_mode){.job_id = job_id, .mode = m, .param = param};
+}
+
+static int launches_of(int64_t inv)
+{
+    for (size_t i = 0; i < n_launched; i++)
+        if (launched_inv[i] == inv)
+            return launched_count[i];
+    return 0;
+}
+
+static int fake_launch(const struct task_manager *m, struct task_ctl *c)
+{
+    struct job_mode *jm = mode_of(c->job_id);
+    size_t i;
+
+    (void)m;
+    for (i = 0; i < n_launched; i++)
+        if (launched_inv[i] == c->invocation_id)
+            break;
+    if (i == n_launched) {
+        assert_true(n_launched < ARRAY_SIZE(launched_inv));
+        launched_inv[n_launched++] = c->invocation_id;
+    }
+    launched_count[i]++;
+
+    switch (jm->mode) {
+    case M_SUCCEED:
+        c->ops->log(c, "Succeeded!");
+        c->status = INV_SUCCEEDED;
+        return 0;
+    case M_TIMER6:
+        c->status = INV_RUNNING;
+        return c->ops->add_timer(c, 6 * S, "done", NULL);
+    case M_TRANSIENT:
+        if (jm->param < 0 || jm->failures < jm->param) {
+            jm->failures++;
+            snprintf(c->err, sizeof(c->err), "flaky");
+            return TASK_ERR_TRANSIENT;
+        }
+        c->ops->log(c, "Succeeded!");
+        c->status = INV_SUCCEEDED;
+        return 0;
+    case M_EMIT2:
+        assert_int_equal(c->ops->emit_trigger(c, json_pack("{s:s, s:{}}", "id", "t1", "noop")),
+                         0);
+        assert_int_equal(c->ops->save(c), 0);
+        assert_int_equal(c->ops->emit_trigger(c, json_pack("{s:s, s:{}}", "id", "t2", "noop")),
+                         0);
+        c->status = INV_SUCCEEDED;
+        return 0;
+    case M_TIMERS:
+        c->status = INV_RUNNING;
+        assert_int_equal(c->ops->add_timer(c, 60 * S, "1 min", NULL), 0);
+        assert_int_equal(c->ops->add_timer(c, 120 * S, "2 min", NULL), 0);
+        return 0;
+    }
+    return TASK_ERR_FATAL;
+}
+
+static int fake_timer(const struct task_manager *m, struct task_ctl *c, const char *title,
+                      const char *payload)
+{
+    (void)m;
+    (void)payload;
+    if (strcmp(title, "done") == 0) {
+        c->status = INV_SUCCEEDED;
+    } else if (strcmp(title, "2 min") == 0) {
+        assert_int_equal(c->ops->add_timer(c, 60 * S, "stop", NULL), 0);
+    } else if (strcmp(title, "stop") == 0) {
+        assert_int_equal(c->ops->add_timer(c, 60 * S, "ignored", NULL), 0);
+        c->status = INV_SUCCEEDED;
+    }
+    return 0;
+}
+
+static const struct task_manager fake_manager = {
+    .name = "noop",
+    .multistage = true,
+    .launch = fake_launch,
+    .handle_timer = fake_timer,
+};
+
+/* ---- fixture ---- */
+
+struct fx {
+    char dir[64];
+    char url[160];
+    struct manual_clock clk;
+    struct store *store;
+    struct task_registry *reg;
+    struct engine *e;
+    struct engine_settings set;
+    uint64_t rnd;
+};
+
+static int64_t T0;
+
+static uint64_t test_random(void *ctx)
+{
+    struct fx *f = ctx;
+    uint64_t z = (f->rnd += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static void engine_up(struct fx *f)
+{
+    struct engine_options o = {
+        .store = f->store,
+        .clock = &f->clk.base,
+        .registry = f->reg,
+        .settings = f->set,
+        .random = test_random,
+        .random_ctx = f,
+    };
+    assert_int_equal(engine_new(&o, &f->e), 0);
+}
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+    char err[256];
+
+    assert_non_null(f);
+    assert_int_equal(time_parse_rfc3339("2015-09-14T22:42:00Z", &T0), 0);
+    snprintf(f->dir, sizeof(f->dir), "/tmp/tock-engine-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(f->url, sizeof(f->url), "sqlite:%s/tock.db", f->dir);
+    assert_int_equal(store_open(f->url, &f->store, err, sizeof(err)), 0);
+    manual_clock_init(&f->clk, T0);
+    f->reg = task_registry_new();
+    assert_non_null(f->reg);
+    assert_int_equal(task_registry_add(f->reg, &fake_manager), 0);
+    n_modes = 0;
+    n_launched = 0;
+    memset(launched_count, 0, sizeof(launched_count));
+    engine_up(f);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    char cmd[128];
+
+    engine_free(f->e);
+    store_close(f->store);
+    task_registry_free(f->reg);
+    manual_clock_release(&f->clk);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+    assert_int_equal(system(cmd), 0);
+    free(f);
+    return 0;
+}
+
+static void apply(struct fx *f, const char *text, const char *rev)
+{
+    struct cfg_project *p = NULL;
+    struct cfg_diags d;
+
+    cfg_diags_init(&d);
+    assert_int_equal(cfg_project_parse(text, strlen(text), &p, &d), 0);
+    assert_int_equal(engine_apply_project(f->e, "proj", p, NULL, rev, ""), 0);
+    cfg_project_free(p);
+    cfg_diags_release(&d);
+}
+
+static int64_t now(struct fx *f)
+{
+    return clock_now(&f->clk.base);
+}
+
+/* Runs every task due up to t_end, moving the clock from due time to due time. */
+static void run_until(struct fx *f, int64_t t_end)
+{
+    for (int guard = 0; guard < 100000; guard++) {
+        int64_t next;
+
+        assert_true(engine_run_due(f->e, 0) >= 0);
+        next = engine_next_due(f->e);
+        if (next > t_end)
+            break;
+        if (next > now(f))
+            manual_clock_set(&f->clk, next);
+    }
+    if (t_end > now(f))
+        manual_clock_set(&f->clk, t_end);
+    assert_true(engine_run_due(f->e, 0) >= 0);
+}
+
+/* The invocations of job, newest first. */
+static size_t invs(struct fx *f, const char *job, struct engine_invocation **ret)
+{
+    char *cur = NULL;
+    size_t n = 0;
+
+    assert_int_equal(engine_list_invocations(f->e, job, NULL, 50, ret, &n, &cur), 0);
+    assert_null(cur);
+    return n;
+}
+
+static void get_inv(struct fx *f, const char *job, int64_t id, struct engine_invocation *ret)
+{
+    assert_int_equal(engine_get_invocation(f->e, job, id, ret), 0);
+}
+
+static json_t *request_of(const struct engine_invocation *inv)
+{
+    json_t *r = json_loads(inv->request_json, 0, NULL);
+    assert_non_null(r);
+    return r;
+}
+
+static const char *incoming_id(json_t *req, size_t i)
+{
+    return json_string_value(
+        json_object_get(json_array_get(json_object_get(req, "incomingTriggers"), i), "id"));
+}
+
+static void emit(struct fx *f, const char *job, const char *const *ids, size_t n)
+{
+    json_t *arr = json_array();
+    char created[TIME_RFC3339_MAX];
+
+    time_format_rfc3339(now(f), created, sizeof(created));
+    for (size_t i = 0; i < n; i++) {
+        char order[24];
+        snprintf(order, sizeof(order), "%zu", i);
+        json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:{}}", "id", ids[i], "created",
+                                             created, "orderInBatch", order, "noop"));
+    }
+    assert_int_equal(engine_emit_triggers(f->e, job, arr), 0);
+    json_decref(arr);
+}
+
+static size_t count_lines(const char *log, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = log; (p = strstr(p, needle)) != NULL; p++)
+        n++;
+    return n;
+}
+
+/* ---- tests ---- */
+
+static void test_relative_schedule(void **state)
+{
+    struct fx *f = *state;
+    struct engine_invocation *v = NULL, inv;
+    struct engine_job j;
+    json_t *req;
+    size_t n;
+
+    set_mode("proj/job", M_SUCCEED, 0);
+    apply(f, "job { id: \"job\" schedule: \"with 10s interval\" noop {} }", "rev1");
+    assert_int_equal(engine_get_job(f->e, "proj/job", &j), 0);
+    assert_string_equal(j.state_name, "SCHEDULED");
+    assert_int_equal(j.next_tick, T0 + 10 * S);
+    assert_int_equal(engine_next_due(f->e), T0 + 10 * S);
+
+    /* Tick at +10, triage at +12, launch at +13, tidy triage at +14. */
+    run_until(f, T0 + 14 * S);
+    n = invs(f, "proj/job", &v);
+    assert_int_equal(n, 1);
+    assert_int_equal(v[0].started, T0 + 12 * S);
+    assert_int_equal(v[0].finished, T0 + 13 * S);
+    assert_string_equal(v[0].status_name, "SUCCEEDED");
+    get_inv(f, "proj/job", v[0].id, &inv);
+    assert_string_equal(inv.debug_log,
+                        "[22:42:12.000] New invocation is queued and will start shortly\n"
+                        "[22:42:13.000] Starting the invocation (attempt 1)\n"
+                        "[22:42:13.000] Succeeded!\n"
+                        "[22:42:13.000] Invocation finished in 1s with status SUCCEEDED\n");
+    req = request_of(&inv);
+    assert_string_equal(incoming_id(req, 0), "cron:v1:3");
+    json_decref(req);
+    engine_invocation_release(&inv);
+    engine_invocations_free(v, n);
+
+    /* The triage at +14 rewound the cron: the next tick is at +24. */
+    assert_int_equal(engine_get_job(f->e, "proj/job", &j), 0);
+    assert_string_equal(j.state_name, "SCHEDULED");
+    assert_int_equal(j.next_tick, T0 + 24 * S);
+    assert_int_equal(engine_next_due(f->e), T0 + 24 * S);
+
+    run_until(f, T0 + 28 * S);
+    n = invs(f, "proj/job", &v);
+    assert_int_equal(n, 2);
+    assert_int_equal(v[0].started, T0 + 26 * S);
+    get_inv(f, "proj/job", v[0].id, &inv);
+    req = request_of(&inv);
+    assert_string_equal(incoming_id(req, 0), "cron:v1:6");
+    json_decref(req);
+    engine_invocation_release(&inv);
+    engine_invocations_free(v, n);
+}
+
+static void test_absolute_schedule_overrun(void **state)
+{
+    struct fx *f = *state;
+    struct engine_invocation *v = NULL, inv;
+    char *tlog = NULL;
+    int64_t when = 0;
+    json_t *req;
+    size_t n;
+
+    set_mode("proj/job", M_TIMER6, 0);
+    apply(f, "job { id: \"job\" schedule: \"5,10 * * * * * *\" noop {} }", "rev1");
+    assert_int_equal(engine_next_due(f->e), T0 + 5 * S);
+
+    /* Tick :05 -> triage :06 -> launch :07 (RUNNING, timer at :13). */
+    run_until(f, T0 + 12 * S);
+    n = invs(f, "proj/job", &v);
+    assert_int_equal(n, 1);
+    assert_int_equal(v[0].started, T0 + 6 * S);
+    assert_string_equal(v[0].status_name, "RUNNING");
+    engine_invocations_free(v, n);
+    /* The :10 tick only queued a trigger; the :12 triage refused to launch. */
+    assert_int_equal(engine_triage_log(f->e, "proj/job", &tlog, &when), 0);
+    assert_int_equal(when, T0 + 12 * S);
+    assert_non_null(strstr(tlog, "Max concurrent invocations is 1 and there's 1 running => "
+                                 "refusing to launch more"));
+    free(tlog);
+
+    /* The timer ends the run at :13; the :14 triage starts the next one. */
+    run_until(f, T0 + 15 * S);
+    n = invs(f, "proj/job", &v);
+    assert_int_equal(n, 2);
+    assert_string_equal(v[1].status_name, "SUCCEEDED");
+    assert_int_equal(v[1].finished, T0 + 13 * S);
+    assert_int_equal(v[0].started, T0 + 14 * S);
+    assert_string_equal(v[0].status_name, "RUNNING");
+    get_inv(f, "proj/job", v[0].id, &inv);
+    req = request_of(&inv);
+    assert_int_equal(json_array_size(json_object_get(req, "incomingTriggers")), 1);
+    assert_string_equal(incoming_id(req, 0), "cron:v1:6");
+    json_decref(req);
+    engine_invocation_release(&inv);
+    engine_invocations_free(v, n);
+}
+
+static void test_emit_triggers_and_fates(void **state)
+{
+    struct fx *f = *state;
+    static const char *const ids[] = {"t1", "t2"};
+    struct engine_invocation *v = NULL, inv;
+    char invs_id[32];
+    json_t *req, *fates;
+    size_t n;
+
+    set_mode("proj/job", M_SUCCEED, 0);
+    apply(f, "job { id: \"job\" schedule: \"triggered\" noop {} }", "rev1");
+    assert_int_equal(engine_next_due(f->e), INT64_MAX);
+    emit(f, "proj/job", ids, 2);
+    assert_int_equal(engine_next_due(f->e), T0 + 2 * S);
+    run_until(f, T0 + 10 * S);
+    n = invs(f, "proj/job", &v);
+    assert_int_equal(n, 1);
+    assert_int_equal(v[0].started, T0 + 2 * S);
+    assert_int_equal(v[0].finished, T0 + 3 * S);
+    get_inv(f, "proj/job", v[0].id, &inv);
+    req = request_of(&inv);
+    assert_int_equal(json_array_size(json_object_get(req, "incomingTriggers")), 2);
+    assert_string_equal(incoming_id(req, 0), "t1");
+    assert_string_equal(incoming_id(req, 1), "t2");
+    json_decref(req);
+    engine_invocation_release(&inv);
+    snprintf(invs_id, sizeof(invs_id), "%" PRId64, v[0].id);
+
+    assert_int_equal(engine_trigger_fates(f->e, "proj/job", NULL, 0, &fates), 0);
+    assert_int_equal(json_array_size(fates), 2);
+    /* Newest decision first: same decision time, so the later row (t2) first. */
+    for (size_t i = 0; i < 2; i++) {
+        json_t *o = json_array_get(fates, i);
+        const char *tid = json_string_value(json_object_get(o, "triggerId"));
+        assert_string_equal(json_string_value(json_object_get(o, "fate")),
+                            strcmp(tid, "t2") == 0 ? "CONSUMED" : "MERGED");
+        assert_string_equal(json_string_value(json_object_get(o, "invocationId")), invs_id);
+        assert_string_equal(json_string_value(json_object_get(o, "decidedAt")),
+                            "2015-09-14T22:42:02Z");
+        assert_string_equal(json_string_value(json_object_get(o, "jobId")), "proj/job");
+    }
+    json_decref(fates);
+
+    /* t1 again within 30 min: deduplicated, no new invocation. */
+    emit(f, "proj/job", ids, 1);
+    run_until(f, T0 + 20 * S);
+    engine_invocations_free(v, n);
+    n = invs(f, "proj/job", &v);
+    assert_int_equal(n, 1);
+    assert_int_equal(engine_trigger_fates(f->e, "proj/job", "t1", 0, &fates), 0);
+    assert_int_equal(json_array_size(fates), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(fates, 0), "fate")),
+                        "DEDUPLICATED");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(fates, 1), "fate")),
+                        "MERGED");
+    json_decref(fates);
+
+    /* After the window it is a new trigger. */
+    manual_clock_set(&f->clk, T0 + 3 * S + 31 * 60 * S);
+    emit(f, "proj/job", ids, 1);
+    run_until(f, now(f) + 10 * S);
+    engine_invocations_free(v, n);
+    n = invs(f, "proj/job", &v);
+    assert_int_equal(n, 2);
+    engine_invocations_free(v, n);
+}
+
+static void test_one_job_triggers_another(void **state)
+{
+    struct fx *f = *state;
+    static const char *const ids[] = {"go"};
+    struct engine_invocation *v = NULL, *w = NULL, inv;
+    char emitter_id[32];
+    json_t *req, *t1, *t2;
+    size_t n, m;
+
+    set_mode("proj/emitter", M_EMIT2, 0);
+    set_mode("proj/triggered", M_SUCCEED, 0);
+    apply(f,
+          "trigger { id: \"emitter\" schedule: \"triggered\" noop {} triggers: \"triggered\" }\n"
+          "job { id: \"triggered\" schedule: \"triggered\" noop {} }\n",
+          "rev1");
+    emit(f, "proj/emitter", ids, 1);
+    run_until(f, T0 + 10 * S);
+    n = invs(f, "proj/emitter", &v);
+    assert_int_equal(n, 1);
+    snprintf(emitter_id, sizeof(emitter_id), "%" PRId64, v[0].id);
+    get_inv(f, "proj/emitter", v[0].id, &inv);
+    assert_string_equal(inv.debug_log,
+                        "[22:42:02.000] New invocation is queued and will start shortly\n"
+                        "[22:42:03.000] Starting the invocation (attempt 1)\n"
+                        "[22:42:03.000] Emitting a trigger t1\n"
+                        "[22:42:03.000] Dispatching triggers (1 of them) to the following "
+                        "jobs:\n"
+                        "[22:42:03.000]   proj/triggered\n"
+                        "[22:42:03.000] Emitting a trigger t2\n"
+                        "[22:42:03.000] Dispatching triggers (1 of them) to the following "
+                        "jobs:\n"
+                        "[22:42:03.000]   proj/triggered\n"
+                        "[22:42:03.000] Invocation finished in 1s with status SUCCEEDED\n");
+    engine_invocation_release(&inv);
+
+    /* Fan-out at +3, triage of the triggered job at +4, launch at +5. */
+    m = invs(f, "proj/triggered", &w);
+    assert_int_equal(m, 1);
+    assert_int_equal(w[0].started, T0 + 4 * S);
+    assert_string_equal(w[0].status_name, "SUCCEEDED");
+    get_inv(f, "proj/triggered", w[0].id, &inv);
+    req = request_of(&inv);
+    t1 = json_array_get(json_object_get(req, "incomingTriggers"), 0);
+    t2 = json_array_get(json_object_get(req, "incomingTriggers"), 1);
+    assert_string_equal(json_string_value(json_object_get(t1, "id")), "t1");
+    assert_string_equal(json_string_value(json_object_get(t2, "id")), "t2");
+    assert_string_equal(json_string_value(json_object_get(t1, "created")),
+                        "2015-09-14T22:42:03Z");
+    assert_string_equal(json_string_value(json_object_get(t1, "orderInBatch")), "0");
+    assert_string_equal(json_string_value(json_object_get(t2, "orderInBatch")), "1");
+    assert_string_equal(json_string_value(json_object_get(t1, "jobId")), "proj/emitter");
+    assert_string_equal(json_string_value(json_object_get(t2, "invocationId")), emitter_id);
+    json_decref(req);
+    engine_invocation_release(&inv);
+    engine_invocations_free(v, n);
+    engine_invocations_free(w, m);
+}
+
+static void test_timers(void **state)
+{
+    struct fx *f = *state;
+    static const char *const ids[] = {"go"};
+    struct engine_invocation *v = NULL, inv;
+    char expect[4096];
+    int64_t id;
+    size_t n;
+
+    set_mode("proj/job", M_TIMERS, 0);
+    apply(f, "job { id: \"job\" schedule: \"triggered\" noop {} }", "rev1");
+    emit(f, "proj/job", ids, 1);
+    run_until(f, T0 + 10 * 60 * S);
+    n = invs(f, "proj/job", &v);
+    assert_int_equal(n, 1);
+    id = v[0].id;
+    assert_string_equal(v[0].status_name, "SUCCEEDED");
+    get_inv(f, "proj/job", id, &inv);
+    snprintf(expect, sizeof(expect),
+             "[22:42:02.000] New invocation is queued and will start shortly\n"
+             "[22:42:03.000] Starting the invocation (attempt 1)\n"
+             "[22:42:03.000] Scheduling timer \"1 min\" (proj/job:%1$" PRId64 ":1:0) after 1m0s\n"
+             "[22:42:03.000] Scheduling timer \"2 min\" (proj/job:%1$" PRId64 ":1:1) after 2m0s\n"
+             "[22:43:03.000] Handling timer \"1 min\" (proj/job:%1$" PRId64 ":1:0)\n"
+             "[22:44:03.000] Handling timer \"2 min\" (proj/job:%1$" PRId64 ":1:1)\n"
+             "[22:44:03.000] Scheduling timer \"stop\" (proj/job:%1$" PRId64 ":3:0) after 1m0s\n"
+             "[22:45:03.000] Handling timer \"stop\" (proj/job:%1$" PRId64 ":3:0)\n"
+             "[22:45:03.000] Scheduling timer \"ignored\" (proj/job:%1$" PRId64
+             ":4:0) after 1m0s\n"
+             "[22:45:03.000] Invocation finished in 3m1s with status SUCCEEDED\n"
+             "[22:45:03.000] Ignoring timer \"ignored\" (proj/job:%1$" PRId64 ":4:0)...\n",
+             id);
+    assert_string_equal(inv.debug_log, expect);
+    engine_invocation_release(&inv);
+    engine_invocations_free(v, n);
+    /* Nothing left to do: the ignored timer was never queued. */
+    assert_int_equal(engine_next_due(f->e), INT64_MAX);
+}
+
+static void test_pause_drops_triggers(void **state)
+{
+    struct fx *f = *state;
+    static const char *const ids[] = {"t1"}, *const ids2[] = {"t2"};
+    struct engine_invocation *v = NULL;
+    struct engine_job j;
+    char tid[17];
+    json_t *fates;
+    size_t n;
+
+    set_mode("proj/job", M_SUCCEED, 0);
+    apply(f, "job { id: \"job\" schedule: \"triggered\" noop {} }", "rev1");
+    emit(f, "proj/job", ids, 1);
+    assert_int_equal(engine_pause_job(f->e, "proj/job", "user:a@example.com", "test"), 0);
+    assert_int_equal(engine_get_job(f->e, "proj/job", &j), 0);
+    assert_string_equal(j.state_name, "PAUSED");
+    assert_true(j.paused);
+    assert_string_equal(j.paused_or_resumed_by, "user:a@example.com");
+    /* Emitting to a paused job succeeds and drops the triggers (LUCI). */
+    emit(f, "proj/job", ids2, 1);
+    assert_int_equal(engine_trigger_now(f->e, "proj/job", "user:a@example.com", tid), -EBUSY);
+    run_until(f, T0 + 10 * S);
+    n = invs(f, "proj/job", &v);
+    assert_int_equal(n, 0);
+    engine_invocations_free(v, n);
+    assert_int_equal(engine_trigger_fates(f->e, "proj/job", NULL, 0, &fates), 0);
+    assert_int_equal(json_array_size(fates), 2);
+    for (size_t i = 0; i < 2; i++) {
+        json_t *o = json_array_get(fates, i);
+        assert_string_equal(json_string_value(json_object_get(o, "fate")), "DROPPED_PAUSED");
+        assert_string_equal(json_string_value(json_object_get(o, "reason")),
+                            "the job was paused by user:a@example.com at "
+                            "2015-09-14T22:42:00Z - test");
+    }
+    json_decref(fates);
+
+    /* Resumed: a web UI trigger runs. */
+    assert_int_equal(engine_resume_job(f->e, "proj/job", "user:a@example.com", NULL), 0);
+    assert_int_equal(engine_trigger_now(f->e, "proj/job", "user:b@example.com", tid), 0);
+    assert_int_equal(strlen(tid), 16);
+    run_until(f, T0 + 20 * S);
+    n = invs(f, "proj/job", &v);
+    assert_int_equal(n, 1);
+    assert_string_equal(v[0].triggered_by, "user:b@example.com");
+    engine_invocations_free(v, n);
+}
+
+static void test_pause_resume_cron(void **state)
+{
+    struct fx *f = *state;
+    struct engine_invocation *v = NULL, inv;
+    struct engine_job j;
+    json_t *req;
+    size_t n;
+
+    set_mode("proj/job", M_SUCCEED, 0);
+    apply(f, "job { id: \"job\" schedule: \"with 10s interval\" noop {} }", "rev1");
+    /* The first run finishes at +13; pause before the +14 triage rewinds. */
+    run_until(f, T0 + 13 * S);
+    assert_int_equal(engine_pause_job(f->e, "proj/job", "user:a@example.com", NULL), 0);
+    run_until(f, T0 + 3600 * S);
+    n = invs(f, "proj/job", &v);
+    assert_int_equal(n, 1);
+    engine_invocations_free(v, n);
+    assert_int_equal(engine_next_due(f->e), INT64_MAX);
+    assert_int_equal(engine_get_job(f->e, "proj/job", &j), 0);
+    assert_string_equal(j.state_name, "PAUSED");
+
+    /* Resuming ticks at once: cron:v1:7 (spec 3.22). */
+    assert_int_equal(engine_resume_job(f->e, "proj/job", "user:a@example.com", NULL), 0);
+    assert_int_equal(engine_next_due(f->e), T0 + 3600 * S);
+    run_until(f, T0 + 3604 * S);
+    n = invs(f, "proj/job", &v);
+    assert_int_equal(n, 2);
+    assert_int_equal(v[0].started, T0 + 3602 * S);
+    get_inv(f, "proj/job", v[0].id, &inv);
+    req = request_of(&inv);
+    assert_string_equal(incoming_id(req, 0), "cron:v1:7");
+    json_decref(req);
+    engine_invocation_release(&inv);
+    engine_invocations_free(v, n);
+}
+
+static void test_abort_before_launch(void **state)
+{
+    struct fx *f = *state;
+    static const char *const ids[] = {"t1"};
+    struct engine_invocation *v = NULL, inv;
+    struct engine_job j;
+    size_t n;
+
+    set_mode("proj/job", M_SUCCEED, 0);
+    apply(f, "job { id: \"job\" schedule: \"triggered\" noop {} }", "rev1");
+    emit(f, "proj/job", ids, 1);
+    run_until(f, T0 + 2 * S); /* created, launch due at +3 */
+    assert_int_equal(engine_get_job(f->e, "proj/job", &j), 0);
+    assert_string_equal(j.state_name, "RUNNING");
+    assert_int_equal(engine_abort_job(f->e, "proj/job", "user:owner@example.com"), 0);
+    run_until(f, T0 + 10 * S);
+    n = invs(f, "proj/job", &v);
+    assert_int_equal(n, 1);
+    get_inv(f, "proj/job", v[0].id, &inv);
+    assert_string_equal(inv.status_name, "ABORTED");
+    assert_string_equal(inv.debug_log,
+                        "[22:42:02.000] New invocation is queued and will start shortly\n"
+                        "[22:42:02.000] Invocation was manually aborted by "
+                        "user:owner@example.com\n"
+                        "[22:42:02.000] Invocation finished in 0s with status ABORTED\n");
+    assert_int_equal(launches_of(v[0].id), 0);
+    engine_invocation_release(&inv);
+    engine_invocations_free(v, n);
+    assert_int_equal(engine_get_job(f->e, "proj/job", &j), 0);
+    assert_string_equal(j.state_name, "WAITING");
+}
+
+static void test_launch_retry(void **state)
+{
+    struct fx *f = *state;
+    static const char *const ids[] = {"t1"};
+    struct engine_invocation *v = NULL, inv;
+    size_t n;
+
+    set_mode("proj/job", M_TRANSIENT, 1);
+    apply(f, "job { id: \"job\" schedule: \"triggered\" noop {} }", "rev1");
+    emit(f, "proj/job", ids, 1);
+    /* Attempt 1 at +3 fails; the launch backoff (5 s) retries at +8. */
+    run_until(f, T0 + 20 * S);
+    n = invs(f, "proj/job", &v);
+    assert_int_equal(n, 1);
+    get_inv(f, "proj/job", v[0].id, &inv);
+    assert_string_equal(inv.debug_log,
+                        "[22:42:02.000] New invocation is queued and will start shortly\n"
+                        "[22:42:03.000] Starting the invocation (attempt 1)\n"
+                        "[22:42:03.000] The invocation will be retried\n"
+                        "[22:42:08.000] Starting the invocation (attempt 2)\n"
+                        "[22:42:08.000] Succeeded!\n"
+                        "[22:42:08.000] Invocation finished in 6s with status SUCCEEDED\n");
+    assert_int_equal(inv.retry_count, 1);
+    assert_int_equal(launches_of(v[0].id), 2);
+    engine_invocation_release(&inv);
+    engine_invocations_free(v, n);
+}
+
+static void test_launch_gives_up(void **state)
+{
+    struct fx *f = *state;
+    static const char *const ids[] = {"t1"};
+    struct engine_invocation *v = NULL, inv;
+    size_t n;
+
+    set_mode("proj/job", M_TRANSIENT, -1);
+    apply(f, "job { id: \"job\" schedule: \"triggered\" noop {} }", "rev1");
+    emit(f, "proj/job", ids, 1);
+    run_until(f, T0 + 24 * 3600 * S);
+    n = invs(f, "proj/job", &v);
+    assert_int_equal(n, 1);
+    get_inv(f, "proj/job", v[0].id, &inv);
+    assert_string_equal(inv.status_name, "FAILED");
+    /* 50 launches: 49 retries, the 50th transient error is fatal. */
+    assert_int_equal(launches_of(v[0].id), 50);
+    assert_int_equal(count_lines(inv.debug_log, "The invocation will be retried"), 49);
+    assert_non_null(strstr(inv.debug_log, "Starting the invocation (attempt 50)\n"));
+    assert_null(strstr(inv.debug_log, "(attempt 51)"));
+    assert_non_null(strstr(inv.debug_log, "with status FAILED\n"));
+    assert_int_equal(inv.retry_count, 49);
+    engine_invocation_release(&inv);
+    engine_invocations_free(v, n);
+}
+
+static void lease_as_dead(struct fx *f, int64_t lease_ns)
+{
+    struct store_tx *tx = NULL;
+    struct store_task t = {0};
+
+    assert_int_equal(store_begin(f->store, &tx), 0);
+    assert_int_equal(store_task_lease(tx, now(f), "dead-worker", lease_ns, &t), 0);
+    store_task_release(&t);
+    assert_int_equal(store_commit(tx), 0);
+}
+
+static void test_too_many_attempts(void **state)
+{
+    struct fx *f = *state;
+    static const char *const ids[] = {"t1"};
+    struct engine_invocation *v = NULL, inv;
+    size_t n;
+
+    engine_free(f->e);
+    f->set.launch_attempts = 3;
+    engine_up(f);
+    set_mode("proj/job", M_SUCCEED, 0);
+    apply(f, "job { id: \"job\" schedule: \"triggered\" noop {} }", "rev1");
+    emit(f, "proj/job", ids, 1);
+    run_until(f, T0 + 2 * S);
+    /* Three deliveries of the launch die before doing anything. */
+    for (int i = 0; i < 3; i++) {
+        manual_clock_set(&f->clk, T0 + (3 + i) * S);
+        lease_as_dead(f, S);
+    }
+    run_until(f, T0 + 10 * S);
+    n = invs(f, "proj/job", &v);
+    assert_int_equal(n, 1);
+    get_inv(f, "proj/job", v[0].id, &inv);
+    assert_string_equal(inv.status_name, "FAILED");
+    assert_string_equal(inv.debug_log,
+                        "[22:42:02.000] New invocation is queued and will start shortly\n"
+                        "[22:42:06.000] Too many attempts, giving up\n");
+    assert_int_equal(inv.finished, T0 + 6 * S);
+    assert_int_equal(launches_of(v[0].id), 0);
+    engine_invocation_release(&inv);
+    engine_invocations_free(v, n);
+}
+
+static void test_crash_and_recover(void **state)
+{
+    struct fx *f = *state;
+    static const char *const ids1[] = {"a1"}, *const ids2[] = {"b1"};
+    const char *jobs[] = {"proj/a", "proj/b"};
+    char err[256];
+
+    set_mode("proj/a", M_SUCCEED, 0);
+    set_mode("proj/b", M_TIMER6, 0);
+    apply(f, "job { id: \"a\" schedule: \"triggered\" noop {} }\n"
+             "job { id: \"b\" schedule: \"triggered\" noop {} }\n",
+          "rev1");
+    emit(f, "proj/a", ids1, 1);
+    emit(f, "proj/b", ids2, 1);
+    /* Both triages are due at +2: a worker leases them and dies. */
+    manual_clock_set(&f->clk, T0 + 2 * S);
+    lease_as_dead(f, 60 * S);
+    lease_as_dead(f, 60 * S);
+    assert_int_equal(engine_run_due(f->e, 0), 0);
+
+    /* "Crash": drop the engine and the store without finishing anything. */
+    f->e = engine_free(f->e);
+    f->store = store_close(f->store);
+    assert_int_equal(store_open(f->url, &f->store, err, sizeof(err)), 0);
+    engine_up(f);
+    /* The leases expire at +62; then everything runs, once. */
+    run_until(f, T0 + 61 * S);
+    for (size_t k = 0; k < 2; k++) {
+        struct engine_invocation *v = NULL;
+        size_t n = invs(f, jobs[k], &v);
+        assert_int_equal(n, 0);
+        engine_invocations_free(v, n);
+    }
+    /* Crash again, this time with the first launch leased. */
+    manual_clock_set(&f->clk, T0 + 62 * S);
+    assert_true(engine_run_due(f->e, 0) >= 2); /* both triages */
+    manual_clock_set(&f->clk, T0 + 63 * S);
+    lease_as_dead(f, 60 * S); /* the first launch due at +63 */
+    f->e = engine_free(f->e);
+    f->store = store_close(f->store);
+    assert_int_equal(store_open(f->url, &f->store, err, sizeof(err)), 0);
+    engine_up(f);
+    run_until(f, T0 + 600 * S);
+
+    for (size_t k = 0; k < 2; k++) {
+        struct engine_invocation *v = NULL, inv;
+        size_t n = invs(f, jobs[k], &v);
+        assert_int_equal(n, 1);
+        assert_string_equal(v[0].status_name, "SUCCEEDED");
+        assert_int_equal(launches_of(v[0].id), 1);
+        get_inv(f, jobs[k], v[0].id, &inv);
+        assert_int_equal(count_lines(inv.debug_log, "Invocation finished in"), 1);
+        engine_invocation_release(&inv);
+        engine_invocations_free(v, n);
+    }
+    /* Nothing is stuck: both jobs idle, the queue empty. */
+    assert_int_equal(engine_next_due(f->e), INT64_MAX);
+    for (size_t k = 0; k < 2; k++) {
+        struct engine_job j;
+        assert_int_equal(engine_get_job(f->e, jobs[k], &j), 0);
+        assert_string_equal(j.state_name, "WAITING");
+    }
+}
+
+static void test_config_apply(void **state)
+{
+    struct fx *f = *state;
+    struct engine_job *v = NULL, j;
+    char rev[64];
+    size_t n;
+
+    apply(f,
+          "job { id: \"a\" schedule: \"triggered\" noop {} }\n"
+          "job { id: \"b\" realm: \"public\" schedule: \"triggered\" noop {} }\n"
+          "job { id: \"c\" disabled: true noop {} }\n",
+          "rev1");
+    assert_int_equal(engine_list_jobs(f->e, "proj", &v, &n), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(v[0].id, "proj/a");
+    assert_string_equal(v[0].realm_id, "proj:@legacy");
+    assert_string_equal(v[1].realm_id, "proj:public");
+    assert_string_equal(v[1].task_kind, "noop");
+    assert_string_equal(v[1].state_name, "WAITING");
+    free(v);
+    assert_int_equal(engine_project_revision(f->e, "proj", rev, sizeof(rev)), 0);
+    assert_string_equal(rev, "rev1");
+
+    /* Same definitions at rev2: the job revision stays rev1 (spec 1.9). */
+    apply(f,
+          "job { id: \"a\" schedule: \"triggered\" noop {} }\n"
+          "job { id: \"b\" realm: \"public\" schedule: \"triggered\" noop {} }\n",
+          "rev2");
+    assert_int_equal(engine_get_job(f->e, "proj/a", &j), 0);
+    assert_string_equal(j.revision, "rev1");
+    assert_int_equal(engine_project_revision(f->e, "proj", rev, sizeof(rev)), 0);
+    assert_string_equal(rev, "rev2");
+
+    /* a changes its schedule at rev3 and gets armed; b is removed. */
+    apply(f, "job { id: \"a\" schedule: \"with 30s interval\" noop {} }\n", "rev3");
+    assert_int_equal(engine_get_job(f->e, "proj/a", &j), 0);
+    assert_string_equal(j.revision, "rev3");
+    assert_string_equal(j.schedule, "with 30s interval");
+    assert_string_equal(j.state_name, "SCHEDULED");
+    assert_int_equal(j.next_tick, T0 + 30 * S);
+    assert_int_equal(engine_get_job(f->e, "proj/b", &j), -ENOENT);
+    assert_int_equal(engine_list_jobs(f->e, NULL, &v, &n), 0);
+    assert_int_equal(n, 1);
+    free(v);
+
+    assert_int_equal(engine_disable_project(f->e, "proj"), 0);
+    assert_int_equal(engine_get_job(f->e, "proj/a", &j), -ENOENT);
+    assert_int_equal(engine_project_revision(f->e, "proj", rev, sizeof(rev)), -ENOENT);
+}
+
+static void test_list_pages(void **state)
+{
+    struct fx *f = *state;
+    static const char *const ids[][1] = {{"t1"}, {"t2"}, {"t3"}};
+    struct engine_invocation *v = NULL, *all = NULL;
+    char *cur = NULL, *cur2 = NULL;
+    size_t n, na;
+
+    set_mode("proj/job", M_SUCCEED, 0);
+    apply(f, "job { id: \"job\" schedule: \"triggered\" noop {} }", "rev1");
+    for (int i = 0; i < 3; i++) {
+        emit(f, "proj/job", ids[i], 1);
+        run_until(f, now(f) + 10 * S);
+    }
+    na = invs(f, "proj/job", &all);
+    assert_int_equal(na, 3);
+    assert_true(all[0].id < all[1].id && all[1].id < all[2].id);
+    assert_true(all[0].started > all[1].started);
+
+    assert_int_equal(engine_list_invocations(f->e, "proj/job", NULL, 2, &v, &n, &cur), 0);
+    assert_int_equal(n, 2);
+    assert_non_null(cur);
+    assert_int_equal(v[1].id, all[1].id);
+    engine_invocations_free(v, n);
+    assert_int_equal(engine_list_invocations(f->e, "proj/job", cur, 2, &v, &n, &cur2), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(v[0].id, all[2].id);
+    assert_null(cur2);
+    engine_invocations_free(v, n);
+    free(cur);
+
+    /* "EAE" = base64url(0x10 0x01): InvocationsCursor{last_scanned: 1}. */
+    assert_int_equal(engine_list_invocations(f->e, "proj/job", "EAE", 0, &v, &n, &cur), 0);
+    assert_int_equal(n, 3);
+    engine_invocations_free(v, n);
+    assert_int_equal(engine_list_invocations(f->e, "proj/job", "!!", 0, &v, &n, &cur), -EINVAL);
+    assert_int_equal(engine_get_invocation(f->e, "proj/job", 0, &all[0]), -ENOENT);
+    assert_int_equal(engine_get_invocation(f->e, "proj/other", all[0].id, &all[0]), -ENOENT);
+    engine_invocations_free(all, na);
+}
+
+static void test_workers(void **state)
+{
+    struct fx *f = *state;
+    static const char *const ids[] = {"t1"};
+    struct engine_invocation *v = NULL;
+    size_t n = 0;
+
+    /* Real threads, manual time: everything is due at once after a jump. */
+    set_mode("proj/job", M_SUCCEED, 0);
+    apply(f, "job { id: \"job\" schedule: \"triggered\" noop {} }", "rev1");
+    emit(f, "proj/job", ids, 1);
+    assert_int_equal(engine_start(f->e, 3), 0);
+    assert_int_equal(engine_start(f->e, 3), -EALREADY);
+    for (int i = 0; i < 20000; i++) {
+        manual_clock_advance(&f->clk, S);
+        usleep(2000);
+        engine_invocations_free(v, n);
+        n = invs(f, "proj/job", &v);
+        if (n == 1 && v[0].final)
+            break;
+    }
+    engine_stop(f->e, 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(v[0].status_name, "SUCCEEDED");
+    assert_int_equal(launches_of(v[0].id), 1);
+    engine_invocations_free(v, n);
+}
+
+int main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_relative_schedule),
+        T(test_absolute_schedule_overrun),
+        T(test_emit_triggers_and_fates),
+        T(test_one_job_triggers_another),
+        T(test_timers),
+        T(test_pause_drops_triggers),
+        T(test_pause_resume_cron),
+        T(test_abort_before_launch),
+        T(test_launch_retry),
+        T(test_launch_gives_up),
+        T(test_too_many_attempts),
+        T(test_crash_and_recover),
+        T(test_config_apply),
+        T(test_list_pages),
+        T(test_workers),
+    };
+#undef T
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
