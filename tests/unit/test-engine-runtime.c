@@ -959,6 +959,80 @@ static void test_workers(void **state)
     engine_invocations_free(v, n);
 }
 
+static const char *fate_of(json_t *fates, const char *tid)
+{
+    size_t i;
+    json_t *o;
+
+    json_array_foreach(fates, i, o) {
+        if (strcmp(json_string_value(json_object_get(o, "triggerId")), tid) == 0)
+            return json_string_value(json_object_get(o, "fate"));
+    }
+    return "(none)";
+}
+
+static void test_overflow_drops_oldest(void **state)
+{
+    struct fx *f = *state;
+    struct engine_invocation *v = NULL, inv;
+    static char names[1005][8];
+    const char *ids[1005];
+    json_t *req, *fates;
+    size_t n;
+
+    set_mode("proj/job", M_SUCCEED, 0);
+    apply(f, "job { id: \"job\" schedule: \"triggered\" noop {} }", "rev1");
+    for (size_t i = 0; i < 1005; i++) {
+        snprintf(names[i], sizeof(names[i]), "t%04zu", i);
+        ids[i] = names[i];
+    }
+    emit(f, "proj/job", ids, 1005); /* one call, one transaction */
+    run_until(f, T0 + 10 * S);
+    n = invs(f, "proj/job", &v);
+    assert_int_equal(n, 1);
+    get_inv(f, "proj/job", v[0].id, &inv);
+    req = request_of(&inv);
+    /* At most 1000 per triage: the 5 oldest were dropped. */
+    assert_int_equal(json_array_size(json_object_get(req, "incomingTriggers")), 1000);
+    assert_string_equal(incoming_id(req, 0), "t0005");
+    assert_string_equal(incoming_id(req, 999), "t1004");
+    json_decref(req);
+    assert_int_equal(engine_trigger_fates(f->e, "proj/job", "t0000", 0, &fates), 0);
+    assert_string_equal(fate_of(fates, "t0000"), "DROPPED_OVERFLOW");
+    json_decref(fates);
+    assert_int_equal(engine_trigger_fates(f->e, "proj/job", "t1004", 0, &fates), 0);
+    assert_string_equal(fate_of(fates, "t1004"), "CONSUMED");
+    json_decref(fates);
+    engine_invocation_release(&inv);
+    engine_invocations_free(v, n);
+}
+
+static void test_newest_first_expires(void **state)
+{
+    struct fx *f = *state;
+    static const char *const ids[] = {"t1", "t2", "t3"};
+    struct engine_invocation *v = NULL;
+    json_t *fates;
+    size_t n;
+
+    set_mode("proj/job", M_SUCCEED, 0);
+    apply(f,
+          "job { id: \"job\" schedule: \"triggered\" noop {}\n"
+          "  triggering_policy { kind: NEWEST_FIRST pending_timeout { seconds: 3 } } }",
+          "rev1");
+    emit(f, "proj/job", ids, 3);
+    /* +2: t3 starts (t1, t2 are 2 s old); +4: they are 4 s old, expired. */
+    run_until(f, T0 + 10 * S);
+    n = invs(f, "proj/job", &v);
+    assert_int_equal(n, 1);
+    engine_invocations_free(v, n);
+    assert_int_equal(engine_trigger_fates(f->e, "proj/job", NULL, 0, &fates), 0);
+    assert_string_equal(fate_of(fates, "t3"), "CONSUMED");
+    assert_string_equal(fate_of(fates, "t2"), "EXPIRED");
+    assert_string_equal(fate_of(fates, "t1"), "EXPIRED");
+    json_decref(fates);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -977,6 +1051,8 @@ int main(void)
         T(test_crash_and_recover),
         T(test_config_apply),
         T(test_list_pages),
+        T(test_overflow_drops_oldest),
+        T(test_newest_first_expires),
         T(test_workers),
     };
 #undef T
