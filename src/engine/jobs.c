@@ -388,7 +388,8 @@ static int update_job(struct engine *e, struct store_tx *tx, const char *project
 
     if (!exists) {
         memset(j, 0, sizeof(*j));
-        if ((r = engine__strset(&j->id, d->id)) < 0 || (r = engine__strset(&j->project, project)) < 0 ||
+        if ((r = engine__strset(&j->id, d->id)) < 0 ||
+            (r = engine__strset(&j->project, project)) < 0 ||
             (r = engine__strset(&j->name, d->name)) < 0 ||
             (r = engine__strset(&j->active_json, "[]")) < 0 ||
             (r = engine__strset(&j->finished_json, "[]")) < 0 ||
