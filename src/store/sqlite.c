@@ -13,7 +13,10 @@
  */
 #include "store/store.h"
 
+#include <fcntl.h>
 #include <pthread.h>
+#include <sys/file.h>
+#include <unistd.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 
@@ -34,6 +37,7 @@ struct sqlite_store {
     sqlite3 *db;
     pthread_mutex_t lock;
     struct sqlite_tx tx; /* the one transaction, held with lock */
+    int lock_fd;         /* flock()ed PATH.lock: one process per database; -1 = none */
     struct {
         const char *sql;
         sqlite3_stmt *st;
@@ -176,6 +180,8 @@ static void sqlite_close(struct store *s)
     for (size_t i = 0; i < ss->n_cache; i++)
         sqlite3_finalize(ss->cache[i].st);
     sqlite3_close(ss->db);
+    if (ss->lock_fd >= 0)
+        close(ss->lock_fd); /* releases the flock */
     pthread_mutex_destroy(&ss->lock);
     free(ss);
 }
@@ -263,6 +269,32 @@ static int sqlite_open(const char *path, struct store **ret, char *err, size_t e
     ss->tx.s = &ss->base;
     ss->tx.ss = ss;
     pthread_mutex_init(&ss->lock, NULL);
+    ss->lock_fd = -1;
+
+    /*
+     * One process per database file: a SQLite store serves one tock (share
+     * PostgreSQL between replicas).  The lock lets us treat every task lease
+     * found at open as left behind by a dead process, and free it at once
+     * instead of waiting for it to expire.
+     */
+    if (strcmp(path, ":memory:") != 0) {
+        char lock_path[4096];
+        if (snprintf(lock_path, sizeof(lock_path), "%s.lock", path) >= (int)sizeof(lock_path)) {
+            r = -ENAMETOOLONG;
+            goto fail;
+        }
+        ss->lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (ss->lock_fd < 0 || flock(ss->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+            r = errno == EWOULDBLOCK ? -EBUSY : -EIO;
+            if (err && errlen)
+                snprintf(err, errlen,
+                         r == -EBUSY ? "another tock process is using %s (a SQLite store "
+                                       "serves one process; replicas share PostgreSQL)"
+                                     : "cannot open %s: cannot create its .lock file",
+                         path);
+            goto fail;
+        }
+    }
     rc = sqlite3_open_v2(path, &ss->db,
                          SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
@@ -283,6 +315,16 @@ static int sqlite_open(const char *path, struct store **ret, char *err, size_t e
     r = migrate(ss, err, errlen);
     if (r < 0)
         goto fail;
+    if (ss->lock_fd >= 0) {
+        r = exec_sql(ss, "UPDATE tasks SET lease_owner = '', lease_expiry = 0 "
+                         "WHERE lease_owner != ''");
+        if (r < 0) {
+            if (err && errlen)
+                snprintf(err, errlen, "cannot free stale task leases in %s: %s", path,
+                         tl_errmsg);
+            goto fail;
+        }
+    }
     *ret = &ss->base;
     return 0;
 fail:

@@ -10,10 +10,10 @@ start_server() {
     "$TOCK" serve --config "$cfgdir" --db "sqlite:$db" --listen 127.0.0.1:0 "$@" \
         >"$tmp/serve.out" 2>>"$tmp/serve.log" &
     server_pid=$!
-    i=0
+    tries=0
     while ! grep -q 'listening on' "$tmp/serve.out" 2>/dev/null; do
-        i=$((i + 1))
-        if [ $i -gt 200 ] || ! kill -0 "$server_pid" 2>/dev/null; then
+        tries=$((tries + 1))
+        if [ $tries -gt 200 ] || ! kill -0 "$server_pid" 2>/dev/null; then
             echo "tock serve did not start:" >&2
             tail -20 "$tmp/serve.log" >&2
             return 1

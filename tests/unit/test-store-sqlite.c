@@ -48,6 +48,8 @@ static int teardown(void **state)
     unlink(p);
     snprintf(p, sizeof(p), "%s-shm", f->path);
     unlink(p);
+    snprintf(p, sizeof(p), "%s.lock", f->path);
+    unlink(p);
     rmdir(f->dir);
     free(f);
     return 0;
@@ -162,6 +164,38 @@ static struct store_task task(const char *kind, int64_t due, const char *dedup)
 {
     return (struct store_task){.kind = (char *)kind, .job_id = "p/j", .due = due,
                                .dedup_key = (char *)dedup, .payload_json = "{}"};
+}
+
+/*
+ * One process per database file: a second open is refused while the first
+ * holds the file, and a reopen frees the leases a dead process left.
+ */
+static void test_one_process_per_file(void **state)
+{
+    struct fixture *f = *state;
+    struct store *other = NULL;
+    struct store_task t = task("a", 1 * S, ""), got = {0};
+    char err[256] = "";
+
+    assert_int_equal(store_open(f->url, &other, err, sizeof(err)), -EBUSY);
+    assert_null(other);
+    assert_non_null(strstr(err, "another tock process"));
+
+    struct store_tx *tx = begin(f->s);
+    assert_int_equal(store_task_enqueue(tx, &t, NULL), 0);
+    assert_int_equal(store_task_lease(tx, 2 * S, "dead", 3600 * S, &got), 0);
+    store_task_release(&got);
+    assert_int_equal(store_commit(tx), 0);
+
+    f->s = store_close(f->s);
+    assert_int_equal(store_open(f->url, &f->s, err, sizeof(err)), 0);
+    tx = begin(f->s);
+    /* Without the reopen this lease would hold until 3602 s. */
+    assert_int_equal(store_task_lease(tx, 3 * S, "alive", 60 * S, &got), 0);
+    assert_string_equal(got.kind, "a");
+    assert_int_equal(got.attempts, 2);
+    store_task_release(&got);
+    assert_int_equal(store_commit(tx), 0);
 }
 
 static void test_task_queue(void **state)
@@ -442,6 +476,7 @@ int main(void)
         cmocka_unit_test(test_open_bad_urls),
         cmocka_unit_test_setup_teardown(test_schema_versions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wal_and_sync, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_one_process_per_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_task_queue, setup, teardown),
         cmocka_unit_test_setup_teardown(test_task_enqueue_is_transactional, setup, teardown),
         cmocka_unit_test_setup_teardown(test_trigger_dedup, setup, teardown),
