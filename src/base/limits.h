@@ -89,4 +89,42 @@
 /* GetTriggerFates page size: default and maximum. */
 #define LIMIT_API_FATES_PAGE 500
 
+/* ---- store/ ---- */
+#define LIMIT_STORE_URL 4096         /* longest store URL */
+#define LIMIT_STORE_ROWS 1000000     /* most rows one list op returns */
+#define LIMIT_STORE_TEXT (64u << 20) /* longest text/JSON column we accept */
+
+/* ---- engine/ ---- */
+#define LIMIT_ENGINE_RUN_DUE 1000000       /* tasks one engine_run_due() call handles */
+#define LIMIT_ENGINE_LIST_JOBS 100000      /* jobs one engine_list_jobs() returns */
+#define LIMIT_ENGINE_EMIT_TRIGGERS 100000  /* triggers one engine_emit_triggers() takes */
+#define LIMIT_ENGINE_PENDING_TRIGGERS 1000 /* pending triggers one triage considers (LUCI) */
+
+/* ---- tasks/ ---- */
+#define LIMIT_TASK_MANAGERS 32 /* most managers one registry holds */
+/*
+ * URL_FETCH_MAX_DUMP_BYTES: most body bytes url_fetch ever logs (the cap of
+ * url_fetch_dump_bytes).  URL_FETCH_MAX_REDIRECTS: as Go's http.Client.
+ * URL_FETCH_MAX_HEADERS / _HEADER_BYTES: a response with more is an error.
+ * NOOP_MAX_TRIGGERS: most triggers one noop invocation emits (a larger
+ * triggers_count is capped, with a log line).
+ */
+#define URL_FETCH_MAX_DUMP_BYTES (64u * 1024)
+#define URL_FETCH_MAX_REDIRECTS 10
+#define URL_FETCH_MAX_HEADERS 256
+#define URL_FETCH_MAX_HEADER_BYTES (64u * 1024)
+#define NOOP_MAX_TRIGGERS 10000
+
+/* ---- cli/ client ---- */
+/*
+ * A reply larger than CLIENT_MAX_REPLY_BYTES is refused with
+ * RESOURCE_EXHAUSTED; error messages are cut at 4096 bytes as the Go client
+ * does.  CLIENT_MAX_LIST: most invocations/fates one command lists, and
+ * most --property/--tag options.
+ */
+#define CLIENT_MAX_REPLY_BYTES (32u * 1024 * 1024)
+#define CLIENT_MAX_TOKEN_BYTES (64u * 1024)
+#define CLIENT_MAX_ERROR_BYTES 4096
+#define CLIENT_MAX_LIST 10000
+
 #endif

@@ -53,10 +53,12 @@ void log_write(enum log_level level, const char *room, const char *fmt, ...)
 
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    int64_t now = (int64_t)ts.tv_sec * NS_PER_SEC + ts.tv_nsec;
-    now -= now % NS_PER_MS; /* milliseconds are enough for a log */
-    char when[TIME_RFC3339_MAX];
-    time_format_rfc3339(now, when, sizeof(when));
+    /* Always three fraction digits, so log lines line up. */
+    char when[TIME_RFC3339_MAX + 8];
+    time_format_rfc3339((int64_t)ts.tv_sec * NS_PER_SEC, when, sizeof(when));
+    size_t wl = strlen(when);
+    if (wl > 0 && when[wl - 1] == 'Z')
+        snprintf(when + wl - 1, sizeof(when) - (wl - 1), ".%03ldZ", ts.tv_nsec / 1000000);
 
     struct buf line;
     buf_init(&line, 2 * LOG_LINE_MAX + 256);

@@ -31,21 +31,12 @@
 #define TOCK_CLI_CLIENT_H
 
 #include "base/compat.h"
+#include "base/limits.h"
 
 #include <jansson.h>
 
 #define CLIENT_DEFAULT_SERVER "http://127.0.0.1:8080"
 #define CLIENT_DEFAULT_TIMEOUT_SEC 60
-/*
- * Bounds (NEEDSWORK: belong in base/limits.h, owned by the lead).  A reply
- * larger than CLIENT_MAX_REPLY_BYTES is refused with RESOURCE_EXHAUSTED;
- * error messages are cut at 4096 bytes as the Go client does.
- */
-#define CLIENT_MAX_REPLY_BYTES (32u * 1024 * 1024)
-#define CLIENT_MAX_TOKEN_BYTES (64u * 1024)
-#define CLIENT_MAX_ERROR_BYTES 4096
-/* Most invocations/fates one command lists, and most --property/--tag options. */
-#define CLIENT_MAX_LIST 10000
 
 /* gRPC status codes (wire-formats.md 1.5). */
 enum client_code {

@@ -15,6 +15,7 @@
 
 #include <getopt.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "api/api.h"
@@ -337,6 +338,11 @@ int cmd_serve(int argc, char **argv)
     struct http_server *http = NULL;
     char err[512];
 
+    struct stat st;
+    if (stat(s.config_dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+        cli_error("--config %s is not a folder of projects", s.config_dir);
+        goto out;
+    }
     if (store_open(db, &store, err, sizeof(err)) < 0) {
         cli_error("cannot open the store %s: %s", db, err);
         goto out;

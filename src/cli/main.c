@@ -38,7 +38,7 @@ static void usage(FILE *f)
                "\n"
                "commands:\n");
     for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
-        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+        fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\n"
                "Run `tock <command> --help` for a command's options and an example, e.g.\n"
                "  tock validate examples/\n"

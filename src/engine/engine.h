@@ -28,6 +28,7 @@
 #define TOCK_ENGINE_ENGINE_H
 
 #include "base/compat.h"
+#include "base/limits.h"
 
 #include <jansson.h>
 
@@ -46,15 +47,6 @@ struct engine;
 #define ENGINE_URL_MAX 2048      /* revision and view URLs */
 #define ENGINE_REVISION_MAX 128  /* config revision */
 #define ENGINE_SCHEDULE_MAX 1040 /* LIMIT_SCHEDULE_LEN + NUL, rounded */
-
-/*
- * Engine bounds.  NEEDSWORK: belong in base/limits.h (owned by the lead);
- * kept here until they move.
- */
-#define LIMIT_ENGINE_RUN_DUE 1000000      /* tasks one engine_run_due() call handles */
-#define LIMIT_ENGINE_LIST_JOBS 100000     /* jobs one engine_list_jobs() returns */
-#define LIMIT_ENGINE_EMIT_TRIGGERS 100000 /* triggers one engine_emit_triggers() takes */
-#define LIMIT_ENGINE_PENDING_TRIGGERS 1000 /* pending triggers one triage considers (LUCI) */
 
 /* Page size of engine_list_invocations: default and maximum (API: 50). */
 #define ENGINE_PAGE_SIZE_DEFAULT 50

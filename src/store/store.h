@@ -70,11 +70,7 @@
 #define TOCK_STORE_STORE_H
 
 #include "base/compat.h"
-
-/* Bounds. NEEDSWORK: belong in base/limits.h (owned by the lead). */
-#define LIMIT_STORE_URL 4096          /* longest store URL */
-#define LIMIT_STORE_ROWS 1000000      /* most rows one list op returns */
-#define LIMIT_STORE_TEXT (64u << 20)  /* longest text/JSON column we accept */
+#include "base/limits.h"
 
 struct store;
 struct store_tx;

@@ -28,17 +28,12 @@
 #define TOCK_TASKS_REGISTRY_H
 
 #include "base/compat.h"
+#include "base/limits.h"
 
 #include <jansson.h>
 
 #include "config/config.h"
 #include "tasks/task.h"
-
-/*
- * Most managers one registry holds.  NEEDSWORK: belongs in base/limits.h
- * (owned by the lead); kept here until it moves.
- */
-#define LIMIT_TASK_MANAGERS 32
 
 /*
  * Builds the task definition of config job j (a job {} or trigger {}
@@ -94,20 +89,6 @@ struct task_options {
  */
 extern const struct task_manager task_noop_manager;
 extern const struct task_manager task_url_fetch_manager;
-
-/*
- * Bounds of the managers (NEEDSWORK: belong in base/limits.h).
- * URL_FETCH_MAX_DUMP_BYTES: most body bytes url_fetch ever logs (the cap of
- * url_fetch_dump_bytes).  URL_FETCH_MAX_REDIRECTS: as Go's http.Client.
- * URL_FETCH_MAX_HEADERS / _HEADER_BYTES: a response with more is an error.
- * NOOP_MAX_TRIGGERS: most triggers one noop invocation emits (a larger
- * triggers_count is capped, with a log line).
- */
-#define URL_FETCH_MAX_DUMP_BYTES (64u * 1024)
-#define URL_FETCH_MAX_REDIRECTS 10
-#define URL_FETCH_MAX_HEADERS 256
-#define URL_FETCH_MAX_HEADER_BYTES (64u * 1024)
-#define NOOP_MAX_TRIGGERS 10000
 
 struct task_registry;
 
