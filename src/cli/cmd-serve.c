@@ -17,6 +17,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "api/api.h"
 #include "auth/auth.h"
@@ -183,6 +184,24 @@ static int serve_reload(struct serve *s)
     }
     project_set_release(&set);
     return 0;
+}
+
+/*
+ * Bounds the shutdown: engine_stop() waits for running handlers, and a
+ * url_fetch may run for minutes.  Past the grace period we exit anyway; the
+ * unfinished tasks stay in the store and run again at the next start (a
+ * reopened SQLite store frees the leases this process held).
+ */
+static void *shutdown_watchdog(void *arg)
+{
+    const int64_t *grace_ns = arg;
+    struct timespec ts = {.tv_sec = (time_t)(*grace_ns / NS_PER_SEC), .tv_nsec = 0};
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+    log_warn("serve", "handlers still running %lds after the stop; exiting, their tasks will "
+                      "run again at the next start", (long)(*grace_ns / NS_PER_SEC));
+    _exit(0);
+    return NULL;
 }
 
 static int load_auth_file(struct auth *a, const char *path, bool groups)
@@ -405,6 +424,10 @@ int cmd_serve(int argc, char **argv)
         }
     }
     /* Stop taking requests first, then let running work finish (bounded). */
+    static const int64_t grace_ns = 12 * NS_PER_SEC;
+    pthread_t watchdog;
+    if (pthread_create(&watchdog, NULL, shutdown_watchdog, (void *)&grace_ns) == 0)
+        pthread_detach(watchdog);
     http_server_stop(http);
     engine_stop(s.engine, clock_mono(clk) + 10 * NS_PER_SEC);
     log_info("serve", "stopped");
