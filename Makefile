@@ -17,7 +17,7 @@ CMAKE_FLAGS :=
 endif
 FUZZ_BUILD := build-fuzz
 
-.PHONY: all deps build run test test-unit test-fuzz bench clean
+.PHONY: all deps build build-tock run test test-unit test-fuzz bench clean
 
 all: build
 
@@ -28,9 +28,12 @@ $(BUILD)/Makefile: CMakeLists.txt
 	@cmake -S . -B $(BUILD) $(CMAKE_FLAGS) >/dev/null
 
 build: $(BUILD)/Makefile
-	@cmake --build $(BUILD) -j $(JOBS)
+	@cmake --build $(BUILD) -j $(JOBS) -- --no-print-directory
 
-run: deps build
+build-tock: $(BUILD)/Makefile
+	@cmake --build $(BUILD) -j $(JOBS) --target tock -- --no-print-directory
+
+run: deps build-tock
 	@sh scripts/run-example $(BUILD)/tock
 
 test: deps build
@@ -42,7 +45,7 @@ endif
 # Fuzz targets need clang's libFuzzer; they always build with ASan+UBSan.
 test-fuzz:
 	@CC=clang cmake -S . -B $(FUZZ_BUILD) -DTOCK_FUZZ=ON >/dev/null
-	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzzers
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzzers -- --no-print-directory
 	@cd $(FUZZ_BUILD) && ctest --output-on-failure -L fuzz
 
 bench: deps build
