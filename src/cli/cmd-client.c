@@ -127,6 +127,98 @@ static bool valid_inv_id(const char *s)
     return n < 19 || strcmp(s, "9223372036854775807") <= 0;
 }
 
+/* What one client command takes on its command line. */
+struct cmd_spec {
+    const char *name;              /* "why": in messages */
+    const struct option *options;  /* COMMON_OPTIONS, the command's own, {NULL} */
+    /* The command's own options: 1 handled, 0 not its own, -1 bad value
+     * (message printed).  NULL when it has none. */
+    int (*own_opt)(void *ctx, int c, const char *arg);
+    void *ctx;                     /* handed to own_opt */
+    int min_args, max_args;        /* positional arguments */
+    const char *takes;             /* "one PROJECT/JOB": the words of the count error */
+    bool job_ref;                  /* argument 1 is PROJECT/JOB, argument 2 (if any) an ID */
+};
+
+/* What cmd_parse() found. */
+struct cmd_args {
+    struct common co;
+    int argc;          /* positional arguments, in [min_args, max_args] */
+    char **argv;
+    json_t *ref;       /* owned: {"project", "job"} of argv[0] when spec->job_ref */
+    const char *inv;   /* argv[1], a valid invocation ID, when spec->job_ref; else NULL */
+};
+
+/*
+ * Parses a client command's line as spec says: the common options, the
+ * command's own, and the positional arguments; with spec->job_ref, checks
+ * the invocation ID (argument 2) and then turns PROJECT/JOB into ret->ref.
+ * Returns 0 (ret filled; the caller owns ret->ref), 1 when --help was asked
+ * (the caller prints its help; ret->ref is NULL), or -EINVAL on bad usage
+ * (message printed; ret->ref is NULL).
+ */
+static int cmd_parse(const struct cmd_spec *spec, int argc, char **argv, struct cmd_args *ret)
+{
+    int c, r;
+
+    common_init(&ret->co);
+    ret->ref = NULL;
+    ret->inv = NULL;
+    optind = 0;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "h", spec->options, NULL)) != -1) {
+        if (c == 'h')
+            return 1;
+        r = spec->own_opt ? spec->own_opt(spec->ctx, c, optarg) : 0;
+        if (r == 0)
+            r = common_opt(&ret->co, c, optarg);
+        if (r < 0)
+            return -EINVAL;
+        if (r == 0) {
+            bad_option(spec->name, argv);
+            return -EINVAL;
+        }
+    }
+    ret->argc = argc - optind;
+    ret->argv = argv + optind;
+    if (ret->argc < spec->min_args || ret->argc > spec->max_args) {
+        cli_error("%s takes %s; see `tock %s --help`", spec->name, spec->takes, spec->name);
+        return -EINVAL;
+    }
+    if (!spec->job_ref)
+        return 0;
+    const char *inv = ret->argc == 2 ? ret->argv[1] : NULL;
+    if (inv && !valid_inv_id(inv)) {
+        cli_error("'%s' is not an invocation ID (a positive whole number)", inv);
+        return -EINVAL;
+    }
+    if (!(ret->ref = job_ref(ret->argv[0])))
+        return -EINVAL;
+    ret->inv = inv;
+    return 0;
+}
+
+/* The own options of invocations and why: --limit N, --trigger ID. */
+struct list_opts {
+    long limit;
+    const char *trigger;
+};
+
+static int list_opt(void *ctx, int c, const char *arg)
+{
+    struct list_opts *lo = ctx;
+
+    switch (c) {
+    case 'l':
+        return parse_count("--limit", arg, 1, CLIENT_MAX_LIST, &lo->limit) < 0 ? -1 : 1;
+    case 'g':
+        lo->trigger = arg;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 /* Calls method; prints the error and returns the exit status on failure. */
 static int call(const struct common *co, const char *service, const char *method, json_t *req,
                 json_t **ret)
@@ -227,36 +319,26 @@ static int job_cmp(const void *a, const void *b)
 int cmd_jobs(int argc, char **argv)
 {
     static const struct option options[] = {COMMON_OPTIONS, {NULL, 0, NULL, 0}};
-    struct common co;
+    static const struct cmd_spec spec = {
+        .name = "jobs", .options = options, .max_args = 1, .takes = "at most one project name"};
+    struct cmd_args a;
     json_t *req = NULL, *reply = NULL;
     struct client_table t;
     char **rows = NULL;
     size_t n = 0;
-    int c, r;
+    int r;
 
-    common_init(&co);
-    optind = 0;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-        if (c == 'h') {
+    if ((r = cmd_parse(&spec, argc, argv, &a)) != 0) {
+        if (r > 0)
             printf(jobs_help, common_help);
-            return 0;
-        }
-        if ((r = common_opt(&co, c, optarg)) < 0)
-            return EXIT_USAGE;
-        if (r == 0)
-            return bad_option("jobs", argv);
+        return r > 0 ? 0 : EXIT_USAGE;
     }
-    if (argc - optind > 1) {
-        cli_error("jobs takes at most one project name; see `tock jobs --help`");
-        return EXIT_USAGE;
-    }
-    req = optind < argc ? json_pack("{s:s}", "project", argv[optind]) : json_object();
-    r = call(&co, SCHEDULER, "GetJobs", req, &reply);
+    req = a.argc ? json_pack("{s:s}", "project", a.argv[0]) : json_object();
+    r = call(&a.co, SCHEDULER, "GetJobs", req, &reply);
     json_decref(req);
     if (r)
         return r;
-    if (co.json) {
+    if (a.co.json) {
         print_json(reply);
         json_decref(reply);
         return 0;
@@ -327,36 +409,23 @@ int cmd_invocations(int argc, char **argv)
 {
     static const struct option options[] = {
         COMMON_OPTIONS, {"limit", required_argument, NULL, 'l'}, {NULL, 0, NULL, 0}};
-    struct common co;
+    struct list_opts lo = {.limit = 20};
+    const struct cmd_spec spec = {.name = "invocations", .options = options,
+                                  .own_opt = list_opt, .ctx = &lo, .min_args = 1,
+                                  .max_args = 1, .takes = "one PROJECT/JOB", .job_ref = true};
+    struct cmd_args a;
     json_t *all = NULL, *ref = NULL, *reply = NULL;
     char cursor[4096] = "";
-    long limit = 20;
-    int c, r;
+    long limit;
+    int r;
 
-    common_init(&co);
-    optind = 0;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-        if (c == 'h') {
+    if ((r = cmd_parse(&spec, argc, argv, &a)) != 0) {
+        if (r > 0)
             printf(invocations_help, CLIENT_MAX_LIST, common_help);
-            return 0;
-        }
-        if (c == 'l') {
-            if (parse_count("--limit", optarg, 1, CLIENT_MAX_LIST, &limit) < 0)
-                return EXIT_USAGE;
-            continue;
-        }
-        if ((r = common_opt(&co, c, optarg)) < 0)
-            return EXIT_USAGE;
-        if (r == 0)
-            return bad_option("invocations", argv);
+        return r > 0 ? 0 : EXIT_USAGE;
     }
-    if (argc - optind != 1) {
-        cli_error("invocations takes one PROJECT/JOB; see `tock invocations --help`");
-        return EXIT_USAGE;
-    }
-    if (!(ref = job_ref(argv[optind])))
-        return EXIT_USAGE;
+    ref = a.ref;
+    limit = lo.limit;
     all = json_array();
     r = all ? 0 : EXIT_USAGE;
     /* Each page brings at least one invocation, so limit pages suffice. */
@@ -368,7 +437,7 @@ int cmd_invocations(int argc, char **argv)
             json_object_set_new(req, "cursor", json_string(cursor));
         json_decref(reply);
         reply = NULL;
-        r = call(&co, SCHEDULER, "GetInvocations", req, &reply);
+        r = call(&a.co, SCHEDULER, "GetInvocations", req, &reply);
         json_decref(req);
         if (r)
             break;
@@ -387,7 +456,7 @@ int cmd_invocations(int argc, char **argv)
         }
         snprintf(cursor, sizeof(cursor), "%s", next);
     }
-    if (r == 0 && co.json) {
+    if (r == 0 && a.co.json) {
         json_t *out = json_pack("{s:O}", "invocations", all);
         if (out && cursor[0])
             json_object_set_new(out, "nextCursor", json_string(cursor));
@@ -443,40 +512,25 @@ static const char invocation_help[] =
 int cmd_invocation(int argc, char **argv)
 {
     static const struct option options[] = {COMMON_OPTIONS, {NULL, 0, NULL, 0}};
-    struct common co;
-    json_t *ref, *reply = NULL;
-    int c, r;
+    static const struct cmd_spec spec = {.name = "invocation", .options = options,
+                                         .min_args = 2, .max_args = 2,
+                                         .takes = "PROJECT/JOB and an invocation ID",
+                                         .job_ref = true};
+    struct cmd_args a;
+    json_t *reply = NULL;
+    int r;
 
-    common_init(&co);
-    optind = 0;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-        if (c == 'h') {
+    if ((r = cmd_parse(&spec, argc, argv, &a)) != 0) {
+        if (r > 0)
             printf(invocation_help, common_help);
-            return 0;
-        }
-        if ((r = common_opt(&co, c, optarg)) < 0)
-            return EXIT_USAGE;
-        if (r == 0)
-            return bad_option("invocation", argv);
+        return r > 0 ? 0 : EXIT_USAGE;
     }
-    if (argc - optind != 2) {
-        cli_error("invocation takes PROJECT/JOB and an invocation ID; "
-                  "see `tock invocation --help`");
-        return EXIT_USAGE;
-    }
-    if (!valid_inv_id(argv[optind + 1])) {
-        cli_error("'%s' is not an invocation ID (a positive whole number)", argv[optind + 1]);
-        return EXIT_USAGE;
-    }
-    if (!(ref = job_ref(argv[optind])))
-        return EXIT_USAGE;
-    json_t *req = json_pack("{s:o, s:s}", "jobRef", ref, "invocationId", argv[optind + 1]);
-    r = call(&co, SCHEDULER, "GetInvocation", req, &reply);
+    json_t *req = json_pack("{s:o, s:s}", "jobRef", a.ref, "invocationId", a.inv);
+    r = call(&a.co, SCHEDULER, "GetInvocation", req, &reply);
     json_decref(req);
     if (r)
         return r;
-    if (co.json) {
+    if (a.co.json) {
         print_json(reply);
     } else {
         char idb[32], s1[TIME_RFC3339_MAX], s2[TIME_RFC3339_MAX];
@@ -551,6 +605,72 @@ static int random_id(char *out, size_t n)
     return 0;
 }
 
+/* The own options of trigger, and what they set. */
+struct trigger_opts {
+    json_t *props, *tags;
+    const char *id, *title, *url;
+};
+
+static int trigger_opt(void *ctx, int c, const char *arg)
+{
+    struct trigger_opts *to = ctx;
+
+    switch (c) {
+    case 'i':
+        to->id = arg;
+        return 1;
+    case 'p': {
+        const char *eq = strchr(arg, '=');
+        if (!eq || eq == arg) {
+            cli_error("--property wants KEY=VALUE, not '%s'", arg);
+            return -1;
+        }
+        if (json_object_size(to->props) >= CLIENT_MAX_LIST) {
+            cli_error("too many --property options");
+            return -1;
+        }
+        char key[256];
+        if ((size_t)(eq - arg) >= sizeof(key)) {
+            cli_error("--property key too long in '%s'", arg);
+            return -1;
+        }
+        memcpy(key, arg, (size_t)(eq - arg));
+        key[eq - arg] = '\0';
+        json_t *v = json_string(eq + 1);
+        if (!v || json_object_set_new(to->props, key, v) < 0) {
+            cli_error("--property '%s' is not valid UTF-8", arg);
+            return -1;
+        }
+        return 1;
+    }
+    case 't': {
+        const char *colon = strchr(arg, ':');
+        if (!colon || colon == arg) {
+            cli_error("--tag wants KEY:VALUE, not '%s'", arg);
+            return -1;
+        }
+        if (json_array_size(to->tags) >= CLIENT_MAX_LIST) {
+            cli_error("too many --tag options");
+            return -1;
+        }
+        json_t *v = json_string(arg);
+        if (!v || json_array_append_new(to->tags, v) < 0) {
+            cli_error("--tag '%s' is not valid UTF-8", arg);
+            return -1;
+        }
+        return 1;
+    }
+    case 'n':
+        to->title = arg;
+        return 1;
+    case 'u':
+        to->url = arg;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 int cmd_trigger(int argc, char **argv)
 {
     static const struct option options[] = {
@@ -562,93 +682,28 @@ int cmd_trigger(int argc, char **argv)
         {"url", required_argument, NULL, 'u'},
         {NULL, 0, NULL, 0},
     };
-    struct common co;
-    json_t *props = json_object(), *tags = json_array();
-    json_t *trig = NULL, *ref = NULL, *req = NULL, *reply = NULL;
-    const char *id = NULL, *title = NULL, *url = NULL;
+    struct trigger_opts to = {.props = json_object(), .tags = json_array()};
+    const struct cmd_spec spec = {.name = "trigger", .options = options,
+                                  .own_opt = trigger_opt, .ctx = &to, .min_args = 1,
+                                  .max_args = 1, .takes = "one PROJECT/JOB", .job_ref = true};
+    struct cmd_args a = {.ref = NULL};
+    json_t *trig = NULL, *req = NULL, *reply = NULL;
+    const char *id;
     char rid[17] = "";
-    int c, r = EXIT_USAGE;
+    int k, r = EXIT_USAGE;
 
-    common_init(&co);
-    if (!props || !tags) {
+    if (!to.props || !to.tags) {
         cli_error("out of memory");
         goto out;
     }
-    optind = 0;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-        switch (c) {
-        case 'h':
-            printf(trigger_help, common_help);
-            r = 0;
-            goto out;
-        case 'i':
-            id = optarg;
-            break;
-        case 'p': {
-            const char *eq = strchr(optarg, '=');
-            if (!eq || eq == optarg) {
-                cli_error("--property wants KEY=VALUE, not '%s'", optarg);
-                goto out;
-            }
-            if (json_object_size(props) >= CLIENT_MAX_LIST) {
-                cli_error("too many --property options");
-                goto out;
-            }
-            char key[256];
-            if ((size_t)(eq - optarg) >= sizeof(key)) {
-                cli_error("--property key too long in '%s'", optarg);
-                goto out;
-            }
-            memcpy(key, optarg, (size_t)(eq - optarg));
-            key[eq - optarg] = '\0';
-            json_t *v = json_string(eq + 1);
-            if (!v || json_object_set_new(props, key, v) < 0) {
-                cli_error("--property '%s' is not valid UTF-8", optarg);
-                goto out;
-            }
-            break;
-        }
-        case 't': {
-            const char *colon = strchr(optarg, ':');
-            if (!colon || colon == optarg) {
-                cli_error("--tag wants KEY:VALUE, not '%s'", optarg);
-                goto out;
-            }
-            if (json_array_size(tags) >= CLIENT_MAX_LIST) {
-                cli_error("too many --tag options");
-                goto out;
-            }
-            json_t *v = json_string(optarg);
-            if (!v || json_array_append_new(tags, v) < 0) {
-                cli_error("--tag '%s' is not valid UTF-8", optarg);
-                goto out;
-            }
-            break;
-        }
-        case 'n':
-            title = optarg;
-            break;
-        case 'u':
-            url = optarg;
-            break;
-        default: {
-            int k = common_opt(&co, c, optarg);
-            if (k < 0)
-                goto out;
-            if (k == 0) {
-                r = bad_option("trigger", argv);
-                goto out;
-            }
-        }
-        }
+    k = cmd_parse(&spec, argc, argv, &a);
+    if (k > 0) {
+        printf(trigger_help, common_help);
+        r = 0;
     }
-    if (argc - optind != 1) {
-        cli_error("trigger takes one PROJECT/JOB; see `tock trigger --help`");
+    if (k != 0)
         goto out;
-    }
-    if (!(ref = job_ref(argv[optind])))
-        goto out;
+    id = to.id;
     if (!id) {
         if (random_id(rid, sizeof(rid)) < 0) {
             cli_error("cannot make a random trigger ID: %s", strerror(errno));
@@ -664,32 +719,32 @@ int cmd_trigger(int argc, char **argv)
         cli_error("--id '%s' is not valid UTF-8", id);
         goto out;
     }
-    if ((title && json_object_set_new(trig, "title", json_string(title)) < 0) ||
-        (url && json_object_set_new(trig, "url", json_string(url)) < 0)) {
+    if ((to.title && json_object_set_new(trig, "title", json_string(to.title)) < 0) ||
+        (to.url && json_object_set_new(trig, "url", json_string(to.url)) < 0)) {
         cli_error("--title and --url must be valid UTF-8");
         goto out;
     }
-    if (json_object_size(props) || json_array_size(tags)) {
+    if (json_object_size(to.props) || json_array_size(to.tags)) {
         json_t *bb = json_object();
-        if (json_object_size(props))
-            json_object_set(bb, "properties", props);
-        if (json_array_size(tags))
-            json_object_set(bb, "tags", tags);
+        if (json_object_size(to.props))
+            json_object_set(bb, "properties", to.props);
+        if (json_array_size(to.tags))
+            json_object_set(bb, "tags", to.tags);
         json_object_set_new(trig, "buildbucket", bb);
     }
-    req = json_pack("{s:[{s:O, s:[O]}]}", "batches", "trigger", trig, "jobs", ref);
-    r = call(&co, SCHEDULER, "EmitTriggers", req, &reply);
+    req = json_pack("{s:[{s:O, s:[O]}]}", "batches", "trigger", trig, "jobs", a.ref);
+    r = call(&a.co, SCHEDULER, "EmitTriggers", req, &reply);
     if (r)
         goto out;
-    if (co.json)
+    if (a.co.json)
         print_json(reply);
     else
         printf("%s\n", id);
 out:
-    json_decref(props);
-    json_decref(tags);
+    json_decref(to.props);
+    json_decref(to.tags);
     json_decref(trig);
-    json_decref(ref);
+    json_decref(a.ref);
     json_decref(req);
     json_decref(reply);
     return r;
@@ -725,55 +780,41 @@ static int job_action(int argc, char **argv, const char *cmd, const char *method
 {
     static const struct option options[] = {COMMON_OPTIONS, {NULL, 0, NULL, 0}};
     bool is_abort = strcmp(cmd, "abort") == 0;
-    struct common co;
-    json_t *ref, *req, *reply = NULL;
-    int c, r;
+    const struct cmd_spec spec = {
+        .name = cmd,
+        .options = options,
+        .min_args = 1,
+        .max_args = is_abort ? 2 : 1,
+        .takes = is_abort ? "one PROJECT/JOB and an optional invocation ID" : "one PROJECT/JOB",
+        .job_ref = true,
+    };
+    struct cmd_args a;
+    json_t *req, *reply = NULL;
+    int r;
 
-    common_init(&co);
-    optind = 0;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-        if (c == 'h') {
-            if (is_abort)
-                printf(abort_help, common_help);
-            else
-                printf(pause_help, cmd, what, common_help, cmd);
-            return 0;
-        }
-        if ((r = common_opt(&co, c, optarg)) < 0)
-            return EXIT_USAGE;
-        if (r == 0)
-            return bad_option(cmd, argv);
+    if ((r = cmd_parse(&spec, argc, argv, &a)) != 0) {
+        if (r > 0 && is_abort)
+            printf(abort_help, common_help);
+        else if (r > 0)
+            printf(pause_help, cmd, what, common_help, cmd);
+        return r > 0 ? 0 : EXIT_USAGE;
     }
-    int nargs = argc - optind;
-    if (nargs < 1 || nargs > (is_abort ? 2 : 1)) {
-        cli_error("%s takes one PROJECT/JOB%s; see `tock %s --help`", cmd,
-                  is_abort ? " and an optional invocation ID" : "", cmd);
-        return EXIT_USAGE;
-    }
-    const char *inv = nargs == 2 ? argv[optind + 1] : NULL;
-    if (inv && !valid_inv_id(inv)) {
-        cli_error("'%s' is not an invocation ID (a positive whole number)", inv);
-        return EXIT_USAGE;
-    }
-    if (!(ref = job_ref(argv[optind])))
-        return EXIT_USAGE;
-    if (inv) {
-        req = json_pack("{s:o, s:s}", "jobRef", ref, "invocationId", inv);
+    if (a.inv) {
+        req = json_pack("{s:o, s:s}", "jobRef", a.ref, "invocationId", a.inv);
         method = "AbortInvocation";
     } else {
-        req = ref;
+        req = a.ref;
     }
-    r = call(&co, SCHEDULER, method, req, &reply);
+    r = call(&a.co, SCHEDULER, method, req, &reply);
     json_decref(req);
     if (r)
         return r;
-    if (co.json)
+    if (a.co.json)
         print_json(reply);
-    else if (inv)
-        printf("%s invocation %s of %s\n", done, inv, argv[optind]);
+    else if (a.inv)
+        printf("%s invocation %s of %s\n", done, a.inv, a.argv[0]);
     else
-        printf("%s %s\n", done, argv[optind]);
+        printf("%s %s\n", done, a.argv[0]);
     json_decref(reply);
     return 0;
 }
@@ -825,51 +866,31 @@ int cmd_why(int argc, char **argv)
         {"limit", required_argument, NULL, 'l'},
         {NULL, 0, NULL, 0},
     };
-    struct common co;
-    json_t *ref, *req, *reply = NULL;
-    const char *trigger = NULL;
-    long limit = 50;
-    int c, r;
+    struct list_opts lo = {.limit = 50};
+    const struct cmd_spec spec = {.name = "why", .options = options, .own_opt = list_opt,
+                                  .ctx = &lo, .min_args = 1, .max_args = 1,
+                                  .takes = "one PROJECT/JOB", .job_ref = true};
+    struct cmd_args a;
+    json_t *req, *reply = NULL;
+    int r;
 
-    common_init(&co);
-    optind = 0;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-        if (c == 'h') {
+    if ((r = cmd_parse(&spec, argc, argv, &a)) != 0) {
+        if (r > 0)
             printf(why_help, common_help);
-            return 0;
-        }
-        if (c == 'g') {
-            trigger = optarg;
-            continue;
-        }
-        if (c == 'l') {
-            if (parse_count("--limit", optarg, 1, CLIENT_MAX_LIST, &limit) < 0)
-                return EXIT_USAGE;
-            continue;
-        }
-        if ((r = common_opt(&co, c, optarg)) < 0)
-            return EXIT_USAGE;
-        if (r == 0)
-            return bad_option("why", argv);
+        return r > 0 ? 0 : EXIT_USAGE;
     }
-    if (argc - optind != 1) {
-        cli_error("why takes one PROJECT/JOB; see `tock why --help`");
-        return EXIT_USAGE;
-    }
-    if (!(ref = job_ref(argv[optind])))
-        return EXIT_USAGE;
-    req = json_pack("{s:o, s:i}", "jobRef", ref, "pageSize", (int)limit);
-    if (req && trigger && json_object_set_new(req, "triggerId", json_string(trigger)) < 0) {
-        cli_error("--trigger '%s' is not valid UTF-8", trigger);
+    req = json_pack("{s:o, s:i}", "jobRef", a.ref, "pageSize", (int)lo.limit);
+    if (req && lo.trigger &&
+        json_object_set_new(req, "triggerId", json_string(lo.trigger)) < 0) {
+        cli_error("--trigger '%s' is not valid UTF-8", lo.trigger);
         json_decref(req);
         return EXIT_USAGE;
     }
-    r = call(&co, TOCK_SCHEDULER, "GetTriggerFates", req, &reply);
+    r = call(&a.co, TOCK_SCHEDULER, "GetTriggerFates", req, &reply);
     json_decref(req);
     if (r)
         return r;
-    if (co.json) {
+    if (a.co.json) {
         print_json(reply);
     } else {
         static const char *const head[] = {"CREATED", "TRIGGER", "FATE", "INVOCATION",
