@@ -606,6 +606,28 @@ static int bad_value(struct prpc_call *call, const char *type, const char *name,
     return -EINVAL;
 }
 
+/*
+ * Looks up a field whose JSON value must be of one type (type_name in the
+ * message).  Returns 0 with *ret the value, or *ret untouched when the
+ * field is absent or null; -EINVAL (the call failed) when it is set twice
+ * or of another type.
+ */
+static int field_of_type(struct prpc_call *call, const json_t *obj, const char *json_name,
+                         const char *proto_name, json_type type, const char *type_name,
+                         const json_t **ret)
+{
+    const json_t *v;
+
+    if (field_lookup(call, obj, json_name, proto_name, &v) < 0)
+        return -EINVAL;
+    if (!v)
+        return 0;
+    if (json_typeof(v) != type)
+        return bad_value(call, type_name, json_name, v);
+    *ret = v;
+    return 0;
+}
+
 int prpc_check_fields(struct prpc_call *call, const json_t *obj, const char *const *names)
 {
     const char *key;
@@ -632,15 +654,12 @@ int prpc_check_fields(struct prpc_call *call, const json_t *obj, const char *con
 int prpc_get_string(struct prpc_call *call, const json_t *obj, const char *json_name,
                     const char *proto_name, const char **ret)
 {
-    const json_t *v;
+    const json_t *v = NULL;
 
-    if (field_lookup(call, obj, json_name, proto_name, &v) < 0)
+    if (field_of_type(call, obj, json_name, proto_name, JSON_STRING, "string", &v) < 0)
         return -EINVAL;
-    if (!v)
-        return 0;
-    if (!json_is_string(v))
-        return bad_value(call, "string", json_name, v);
-    *ret = json_string_value(v);
+    if (v)
+        *ret = json_string_value(v);
     return 0;
 }
 
@@ -724,31 +743,13 @@ int prpc_get_bool(struct prpc_call *call, const json_t *obj, const char *json_na
 int prpc_get_object(struct prpc_call *call, const json_t *obj, const char *json_name,
                     const char *proto_name, const json_t **ret)
 {
-    const json_t *v;
-
-    if (field_lookup(call, obj, json_name, proto_name, &v) < 0)
-        return -EINVAL;
-    if (!v)
-        return 0;
-    if (!json_is_object(v))
-        return bad_value(call, "message", json_name, v);
-    *ret = v;
-    return 0;
+    return field_of_type(call, obj, json_name, proto_name, JSON_OBJECT, "message", ret);
 }
 
 int prpc_get_array(struct prpc_call *call, const json_t *obj, const char *json_name,
                    const char *proto_name, const json_t **ret)
 {
-    const json_t *v;
-
-    if (field_lookup(call, obj, json_name, proto_name, &v) < 0)
-        return -EINVAL;
-    if (!v)
-        return 0;
-    if (!json_is_array(v))
-        return bad_value(call, "repeated", json_name, v);
-    *ret = v;
-    return 0;
+    return field_of_type(call, obj, json_name, proto_name, JSON_ARRAY, "repeated", ret);
 }
 
 json_t *prpc_json_int64(int64_t v)
