@@ -18,6 +18,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "base/text.h"
 #include "config/textproto.h"
 
 #define PERM_BIT(p) (1u << (p))
@@ -399,17 +400,6 @@ static void sha256(const void *data, size_t len, unsigned char out[32])
     EVP_Digest(data, len, out, &n, EVP_sha256(), NULL);
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 struct tokens_parse {
     struct tokens *t;
     char *err;
@@ -450,7 +440,7 @@ static int token_line(void *ctx, char *line, size_t lineno)
             return -EINVAL;
         }
         for (size_t i = 0; i < 32; i++) {
-            int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+            int hi = text_hex_digit(hex[2 * i]), lo = text_hex_digit(hex[2 * i + 1]);
             if (hi < 0 || lo < 0) {
                 set_err(tp->err, tp->errlen, "line %zu: sha256: wants 64 hex digits", lineno);
                 return -EINVAL;

@@ -3,16 +3,7 @@
  */
 #include "config/gourl.h"
 
-static int gourl_hex(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
+#include "base/text.h"
 
 /*
  * Non-ASCII code points Go's unicode.IsPrint rejects, approximately:
@@ -106,13 +97,13 @@ static int gourl_unescape_check(const char *s, size_t n, bool host, const char *
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c == '%') {
-            if (i + 2 >= n || gourl_hex(s[i + 1]) < 0 || gourl_hex(s[i + 2]) < 0) {
+            if (i + 2 >= n || text_hex_digit(s[i + 1]) < 0 || text_hex_digit(s[i + 2]) < 0) {
                 *ret_bad = s + i;
                 *ret_badlen = n - i > 3 ? 3 : n - i;
                 *ret_invalid_host = false;
                 return -EINVAL;
             }
-            if (host && gourl_hex(s[i + 1]) < 8 && memcmp(s + i, "%25", 3) != 0) {
+            if (host && text_hex_digit(s[i + 1]) < 8 && memcmp(s + i, "%25", 3) != 0) {
                 *ret_bad = s + i;
                 *ret_badlen = 3;
                 *ret_invalid_host = false;

@@ -16,6 +16,7 @@
 
 #include "base/buf.h"
 #include "base/limits.h"
+#include "base/text.h"
 
 struct re2_regexp {
     pcre2_code *code;
@@ -73,17 +74,6 @@ static int re2_copy(struct re2_scan *s, const char *from, size_t n)
 static bool re2_isalnum(unsigned char c)
 {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-static int re2_hex(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
 }
 
 /* Decodes one UTF-8 character at p (input is valid UTF-8 or we accept bytes). */
@@ -157,8 +147,8 @@ static int re2_single_escape(struct re2_scan *s, uint32_t *ret)
             t++;
             uint32_t r = 0;
             int nd = 0;
-            while (t < s->end && re2_hex(*t) >= 0) {
-                r = r * 16 + (uint32_t)re2_hex(*t);
+            while (t < s->end && text_hex_digit(*t) >= 0) {
+                r = r * 16 + (uint32_t)text_hex_digit(*t);
                 if (r > 0x10ffff)
                     break;
                 t++;
@@ -171,9 +161,9 @@ static int re2_single_escape(struct re2_scan *s, uint32_t *ret)
             s->p = t;
             return 0;
         }
-        if (s->end - t < 2 || re2_hex(t[0]) < 0 || re2_hex(t[1]) < 0)
+        if (s->end - t < 2 || text_hex_digit(t[0]) < 0 || text_hex_digit(t[1]) < 0)
             break;
-        *ret = (uint32_t)(re2_hex(t[0]) * 16 + re2_hex(t[1]));
+        *ret = (uint32_t)(text_hex_digit(t[0]) * 16 + text_hex_digit(t[1]));
         s->p = t + 2;
         return 0;
     }
@@ -582,27 +572,8 @@ static void re2_lit_put(struct re2_lit *l, const char *s, size_t n)
 static void re2_lit_put_cp(struct re2_lit *l, uint32_t cp)
 {
     char u[4];
-    size_t n;
+    size_t n = text_utf8_encode(cp, u);
 
-    if (cp < 0x80) {
-        u[0] = (char)cp;
-        n = 1;
-    } else if (cp < 0x800) {
-        u[0] = (char)(0xc0 | (cp >> 6));
-        u[1] = (char)(0x80 | (cp & 0x3f));
-        n = 2;
-    } else if (cp < 0x10000) {
-        u[0] = (char)(0xe0 | (cp >> 12));
-        u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-        u[2] = (char)(0x80 | (cp & 0x3f));
-        n = 3;
-    } else {
-        u[0] = (char)(0xf0 | (cp >> 18));
-        u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-        u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-        u[3] = (char)(0x80 | (cp & 0x3f));
-        n = 4;
-    }
     re2_lit_put(l, u, n);
 }
 

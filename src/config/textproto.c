@@ -12,6 +12,7 @@
 #include <stdarg.h>
 
 #include "base/limits.h"
+#include "base/text.h"
 
 enum tk_kind {
     TK_EOF,
@@ -220,44 +221,13 @@ static bool tp_tok_eq(const struct tp_token *t, const char *s)
  * Strings
  */
 
-static int tp_hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static int tp_put_utf8(struct buf *b, uint32_t cp)
 {
     char u[4];
-    size_t n;
 
     if (cp >= 0xd800 && cp <= 0xdfff)
         cp = 0xfffd; /* a lone surrogate is no character; Go writes U+FFFD */
-    if (cp < 0x80) {
-        u[0] = (char)cp;
-        n = 1;
-    } else if (cp < 0x800) {
-        u[0] = (char)(0xc0 | (cp >> 6));
-        u[1] = (char)(0x80 | (cp & 0x3f));
-        n = 2;
-    } else if (cp < 0x10000) {
-        u[0] = (char)(0xe0 | (cp >> 12));
-        u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-        u[2] = (char)(0x80 | (cp & 0x3f));
-        n = 3;
-    } else {
-        u[0] = (char)(0xf0 | (cp >> 18));
-        u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-        u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-        u[3] = (char)(0x80 | (cp & 0x3f));
-        n = 4;
-    }
-    return buf_append(b, u, n);
+    return buf_append(b, u, text_utf8_encode(cp, u));
 }
 
 /*
@@ -351,7 +321,7 @@ static int tp_decode_string(struct tp_parser *tp, const struct tp_token *t,
             if (end - p < nd)
                 return tp_error(tp, epos, "\\%c requires %d following hex digits", c, nd);
             for (int i = 0; i < nd; i++) {
-                int h = tp_hexval(p[i]);
+                int h = text_hex_digit(p[i]);
                 if (h < 0)
                     return tp_error(tp, epos, "\\%c escape contains non-hexadecimal digits",
                                     c);
@@ -470,7 +440,7 @@ static int tp_parse_int(const char *s, size_t n, int bits, int64_t *ret)
     uint64_t limit = neg ? (UINT64_C(1) << (bits - 1)) : (UINT64_C(1) << (bits - 1)) - 1;
     uint64_t v = 0;
     for (; i < n; i++) {
-        int d = tp_hexval(s[i]);
+        int d = text_hex_digit(s[i]);
         if (d < 0 || (unsigned)d >= base)
             return -1;
         if (v > (limit - (uint64_t)d) / base)
