@@ -162,25 +162,26 @@ static int serve_reload(struct serve *s)
     for (size_t i = 0; i < set.n; i++)
         serve_apply_project(s, &set.v[i]);
 
-    /* Projects with enabled jobs but no folder any more: disable them. */
-    struct engine_job *jobs = NULL;
+    /* Projects applied before but with no folder any more: disable them. */
+    char **known = NULL;
     size_t n = 0;
-    if (engine_list_jobs(s->engine, NULL, &jobs, &n) == 0) {
+    if (engine_list_projects(s->engine, &known, &n) == 0) {
         for (size_t i = 0; i < n; i++) {
             bool present = false;
             for (size_t k = 0; k < set.n && !present; k++)
-                present = strcmp(set.v[k].name, jobs[i].project) == 0;
-            if (present || (i > 0 && strcmp(jobs[i - 1].project, jobs[i].project) == 0))
-                continue;
-            log_info("config", "project %s is gone from %s: disabling its jobs",
-                     jobs[i].project, s->config_dir);
-            engine_disable_project(s->engine, jobs[i].project);
-            auth_remove_project(s->auth, jobs[i].project);
-            struct project_revision_seen *seen = serve_seen(s, jobs[i].project);
-            if (seen)
-                seen->revision[0] = '\0';
+                present = strcmp(set.v[k].name, known[i]) == 0;
+            if (!present) {
+                log_info("config", "project %s is gone from %s: disabling its jobs", known[i],
+                         s->config_dir);
+                engine_disable_project(s->engine, known[i]);
+                auth_remove_project(s->auth, known[i]);
+                struct project_revision_seen *seen = serve_seen(s, known[i]);
+                if (seen)
+                    seen->revision[0] = '\0';
+            }
+            free(known[i]);
         }
-        free(jobs);
+        free(known);
     }
     project_set_release(&set);
     return 0;

@@ -158,6 +158,13 @@ int engine_apply_project(struct engine *e, const char *project, const struct cfg
 int engine_disable_project(struct engine *e, const char *project);
 
 /*
+ * The projects applied and not disabled, sorted: a malloc'ed array of
+ * malloc'ed names in *ret (free each, then the array), its length in *n.
+ * Cheap next to engine_list_jobs (no job rows).  Returns 0, -EIO, -ENOMEM.
+ */
+int engine_list_projects(struct engine *e, char ***ret, size_t *n);
+
+/*
  * The config revision last applied to project: copies it to ret (size
  * retlen).  Returns 0, -ENOENT (never applied or disabled).
  */

@@ -452,6 +452,47 @@ static int sqlite_project_put(struct store_tx *tx, const struct store_project *p
     return r;
 }
 
+static int sqlite_project_list(struct store_tx *tx, char ***ret, size_t *n)
+{
+    static const char sql[] = "SELECT id FROM projects WHERE enabled = 1 ORDER BY id";
+    struct sqlite_store *ss = ss_of(tx);
+    sqlite3_stmt *st = NULL;
+    char **v = NULL;
+    size_t nv = 0, alloc = 0;
+    int r, rc;
+
+    r = prep(ss, sql, &st);
+    if (r < 0)
+        return r;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (nv >= LIMIT_STORE_ROWS) {
+            r = -E2BIG;
+            goto out;
+        }
+        r = grow((void **)&v, &alloc, nv, sizeof(*v));
+        if (r < 0)
+            goto out;
+        r = coldup(st, 0, &v[nv]);
+        if (r < 0)
+            goto out;
+        nv++;
+    }
+    if (rc != SQLITE_DONE) {
+        r = db_err(ss, rc);
+        goto out;
+    }
+    *ret = v;
+    *n = nv;
+    v = NULL;
+    nv = 0;
+out:
+    for (size_t i = 0; i < nv; i++)
+        free(v[i]);
+    free(v);
+    unprep(st);
+    return r;
+}
+
 /* ---- jobs ---- */
 
 #define JOB_COLUMNS                                                                        \
@@ -1351,6 +1392,7 @@ const struct store_ops store_sqlite_ops = {
     .rollback = sqlite_rollback,
     .project_get = sqlite_project_get,
     .project_put = sqlite_project_put,
+    .project_list = sqlite_project_list,
     .job_get = sqlite_job_get,
     .job_put = sqlite_job_put,
     .job_list = sqlite_job_list,

@@ -107,6 +107,12 @@ int store_project_put(struct store_tx *tx, const struct store_project *p)
     return txops(tx)->project_put(tx, p);
 }
 
+int store_project_list(struct store_tx *tx, char ***ret, size_t *n)
+{
+    CHECK(tx && ret && n);
+    return txops(tx)->project_list(tx, ret, n);
+}
+
 int store_job_get(struct store_tx *tx, const char *id, struct store_job *ret)
 {
     CHECK(tx && id && ret);

@@ -200,6 +200,7 @@ struct store_ops {
 
     int (*project_get)(struct store_tx *tx, const char *id, struct store_project *ret);
     int (*project_put)(struct store_tx *tx, const struct store_project *p);
+    int (*project_list)(struct store_tx *tx, char ***ret, size_t *n);
 
     int (*job_get)(struct store_tx *tx, const char *id, struct store_job *ret);
     int (*job_put)(struct store_tx *tx, const struct store_job *j);
@@ -277,6 +278,11 @@ void store_rollback(struct store_tx *tx);
 int store_project_get(struct store_tx *tx, const char *id, struct store_project *ret);
 /* Inserts or replaces. */
 int store_project_put(struct store_tx *tx, const struct store_project *p);
+/*
+ * The ids of the enabled projects, sorted; *ret is a malloc'ed array of
+ * malloc'ed strings (free each, then the array).  At most LIMIT_STORE_ROWS.
+ */
+int store_project_list(struct store_tx *tx, char ***ret, size_t *n);
 
 /* ---- jobs ---- */
 /* Any job, disabled included.  -ENOENT. */

@@ -143,6 +143,19 @@ run "$TOCK" jobs proj $S
 checks=$((checks + 1))
 printf '%s\n' "$out" | grep -q bad-schedule && fail "the invalid job is skipped"
 
+# A project folder that appears is imported; one that goes away is disabled.
+mkdir -p "$tmp/cfg/other"
+printf 'job { id: "x" noop {} acls { role: READER granted_to: "anonymous:anonymous" } }\n' \
+    >"$tmp/cfg/other/luci-scheduler.cfg"
+kill -HUP "$server_pid"
+has_other() { "$TOCK" jobs $S | grep -q other/x; }
+checks=$((checks + 1))
+wait_until 10 has_other || fail "a new project folder is imported (acl_sets fallback: anonymous reader)"
+rm -r "$tmp/cfg/other"
+kill -HUP "$server_pid"
+checks=$((checks + 1))
+wait_until 10 eval '! has_other' || fail "a removed project folder is disabled"
+
 # --- hostile requests ----------------------------------------------------------------
 rpc scheduler.Scheduler/GetJobs '{"project": '
 checks=$((checks + 1))
