@@ -71,11 +71,27 @@ struct engine {
     char owner_prefix[64];
 };
 
-/* A leased task handed to a handler. */
+/*
+ * A leased task handed to a handler.
+ *
+ * Kinds whose handler calls nothing outside the store before its first
+ * commit (cron-tick, enqueue-triggers, triage, cleanup, launch) get the
+ * lease's transaction still open in tx: the handler must take it with
+ * engine__task_begin() before touching the store (a second store_begin
+ * on the same thread would wait for itself), and then either commit it
+ * (with engine__tx_task_done for a finished task: one commit for lease,
+ * work and deletion; without it, as the launch does, to make the lease
+ * durable before calling a task manager) or roll it back, which undoes
+ * the lease too.  Other kinds (timer, abort) get a committed lease and
+ * tx = NULL.
+ */
 struct engine_task {
     struct store_task row;
     const char *owner;
     json_t *payload; /* parsed payload_json, or NULL */
+    struct store_tx *tx; /* the open lease transaction, until taken */
+    /* The lease was handed over in tx (it may have been rolled back). */
+    bool lease_in_tx;
     /* Set by engine__tx_task_done: the row was deleted in a handler txn. */
     bool done_in_tx;
 };
@@ -110,6 +126,11 @@ int engine__schedule_parse(struct engine *e, const char *job_id, const char *tex
  */
 int engine__enqueue(struct engine *e, struct store_tx *tx, const char *kind, const char *job_id,
                     int64_t inv_id, const json_t *payload, int64_t due, const char *dedup);
+/*
+ * The handler's first transaction: the open lease transaction if the task
+ * came with one (taken: t->tx becomes NULL), else a new one.
+ */
+int engine__task_begin(struct engine *e, struct engine_task *t, struct store_tx **ret);
 /* Deletes the handler's task row in the handler's transaction. */
 int engine__tx_task_done(struct store_tx *tx, struct engine_task *t);
 /* Commits and wakes the workers. */

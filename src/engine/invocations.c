@@ -181,39 +181,25 @@ static void ctl_bind(struct ctl *c)
 }
 
 /*
- * Builds a controller for invocation inv_id (of job_id if not NULL) from
- * the store.  -ENOENT if missing or of another job.  The manager may be
- * NULL when the task definition is bad (the caller decides).
+ * Builds a controller from the stored row v (taken: *v is zeroed).  The
+ * manager may be NULL when the task definition is bad (the caller
+ * decides).
  */
-static int ctl_open(struct engine *e, const char *job_id, int64_t inv_id, struct ctl *c)
+static int ctl_from_row(struct engine *e, struct store_inv *v, struct ctl *c)
 {
-    struct store_tx *tx = NULL;
-    int r;
-
     memset(c, 0, sizeof(*c));
     c->e = e;
     c->pub.ops = &ctl_ops;
     c->pub.engine = e;
     buf_init(&c->log, ENGINE_DEBUGLOG_BUF);
+    c->saved = *v;
+    memset(v, 0, sizeof(*v));
     c->new_timers = json_array();
     c->consumed_timers = json_array();
     c->emitted = json_array();
     if (!c->new_timers || !c->consumed_timers || !c->emitted) {
         ctl_release(c);
         return -ENOMEM;
-    }
-    r = store_begin(e->store, &tx);
-    if (r < 0) {
-        ctl_release(c);
-        return r;
-    }
-    r = store_inv_get(tx, inv_id, &c->saved);
-    store_rollback(tx);
-    if (r == 0 && job_id && strcmp(c->saved.job_id, job_id) != 0)
-        r = -ENOENT;
-    if (r < 0) {
-        ctl_release(c);
-        return r;
     }
     ctl_bind(c);
     c->task = engine__json_parse(c->saved.task_json, 0);
@@ -228,6 +214,29 @@ static int ctl_open(struct engine *e, const char *job_id, int64_t inv_id, struct
     snprintf(c->pub.view_url, sizeof(c->pub.view_url), "%s", c->saved.view_url);
     c->m = c->task ? task_registry_find_for_def(e->registry, c->task) : NULL;
     return 0;
+}
+
+/*
+ * Builds a controller for invocation inv_id (of job_id if not NULL) from
+ * the store.  -ENOENT if missing or of another job.
+ */
+static int ctl_open(struct engine *e, const char *job_id, int64_t inv_id, struct ctl *c)
+{
+    struct store_tx *tx = NULL;
+    struct store_inv v = {0};
+    int r;
+
+    r = store_begin(e->store, &tx);
+    if (r < 0)
+        return r;
+    r = store_inv_get(tx, inv_id, &v);
+    store_rollback(tx);
+    if (r == 0 && job_id && strcmp(v.job_id, job_id) != 0)
+        r = -ENOENT;
+    if (r == 0)
+        r = ctl_from_row(e, &v, c);
+    store_inv_release(&v);
+    return r;
 }
 
 static char *task_data_text(const struct ctl *c)
@@ -580,32 +589,6 @@ out:
 
 /* ---- launch ---- */
 
-/* Writes the row in a transaction of its own with a CAS. */
-static int inv_put(struct engine *e, struct store_inv *v, int64_t expected, bool kick_triage,
-                   struct engine_task *t)
-{
-    struct store_tx *tx = NULL;
-    int r = store_begin(e->store, &tx);
-
-    if (r < 0)
-        return r;
-    r = store_inv_update(tx, v, expected);
-    if (r == -ESTALE)
-        r = -EAGAIN;
-    if (r == 0 && kick_triage)
-        r = engine__kick_triage(e, tx, v->job_id);
-    if (r == 0 && t)
-        r = engine__tx_task_done(tx, t);
-    if (r == 0) {
-        r = engine__commit(e, tx);
-    } else {
-        store_rollback(tx);
-    }
-    if (r < 0 && t)
-        t->done_in_tx = false;
-    return r;
-}
-
 static int append_log(struct engine *e, struct store_inv *v, const char *msg)
 {
     struct buf b;
@@ -627,82 +610,118 @@ static int append_log(struct engine *e, struct store_inv *v, const char *msg)
     return r;
 }
 
-/* Step 2 of the launch: record the attempt before calling the manager. */
+/* Fails v for good ("Too many attempts, giving up"). */
+static int give_up(struct engine *e, struct store_inv *v)
+{
+    json_t *empty;
+    int r;
+
+    r = append_log(e, v, "Too many attempts, giving up");
+    if (r == 0)
+        r = engine__strset(&v->status, inv_status_name(INV_FAILED));
+    if (r < 0)
+        return r;
+    v->finished = engine__now(e);
+    empty = json_array();
+    free(v->timers_json);
+    v->timers_json = empty ? json_dumps(empty, 0) : NULL;
+    json_decref(empty);
+    return v->timers_json ? 0 : -ENOMEM;
+}
+
+/*
+ * Step 2 of the launch: record the attempt before calling the manager, in
+ * the lease's transaction, so that one commit makes both the lease and
+ * "Starting the invocation (attempt N)" durable.  On success *ret_row is
+ * the row as stored and the manager is to be called; *ret_row stays
+ * empty when there is nothing to launch (the task row is then deleted in
+ * the same transaction).
+ */
 static int launch_record_attempt(struct engine *e, struct engine_task *t, int retry_count,
-                                 bool *ret_skip)
+                                 struct store_inv *ret_row)
 {
     struct store_tx *tx = NULL;
     struct store_inv v = {0};
     int64_t expected;
+    bool launch = false;
     char msg[128];
     int r;
 
-    *ret_skip = true;
-    r = store_begin(e->store, &tx);
+    r = engine__task_begin(e, t, &tx);
     if (r < 0)
         return r;
     r = store_inv_get(tx, t->row.inv_id, &v);
-    store_rollback(tx);
+    if (r == 0 && strcmp(v.job_id, t->row.job_id) != 0) {
+        store_inv_release(&v);
+        r = -ENOENT;
+    }
     if (r == -ENOENT) {
         log_warn("engine", "%s/%" PRId64 ": The invocation is unexpectedly gone", t->row.job_id,
                  t->row.inv_id);
-        return 0;
+        r = engine__tx_task_done(tx, t);
+        goto end;
     }
     if (r < 0)
-        return r;
+        goto end;
     if (!inv_status_is_initial(status_of(v.status))) {
         log_info("engine", "%s/%" PRId64 ": The invocation is already running or finished: %s",
                  v.job_id, v.id, v.status);
-        store_inv_release(&v);
-        return 0;
+        r = engine__tx_task_done(tx, t);
+        goto end;
     }
     expected = v.mutations;
     v.retry_count = retry_count;
     v.mutations++;
     if (retry_count >= e->set.launch_attempts) {
-        r = append_log(e, &v, "Too many attempts, giving up");
+        r = give_up(e, &v);
         if (r == 0)
-            r = engine__strset(&v.status, inv_status_name(INV_FAILED));
-        v.finished = engine__now(e);
-        if (r == 0) {
-            json_t *empty = json_array();
-            free(v.timers_json);
-            v.timers_json = empty ? json_dumps(empty, 0) : NULL;
-            json_decref(empty);
-            if (!v.timers_json)
-                r = -ENOMEM;
-        }
+            r = store_inv_update(tx, &v, expected);
         if (r == 0)
-            r = inv_put(e, &v, expected, true, t);
-        store_inv_release(&v);
-        return r;
+            r = engine__kick_triage(e, tx, v.job_id);
+        if (r == 0)
+            r = engine__tx_task_done(tx, t);
+        goto end;
     }
     snprintf(msg, sizeof(msg), "Starting the invocation (attempt %d)", retry_count + 1);
     r = append_log(e, &v, msg);
     if (r == 0)
-        r = inv_put(e, &v, expected, false, NULL);
+        r = store_inv_update(tx, &v, expected);
+    launch = r == 0;
+end:
+    if (r == -ESTALE)
+        r = -EAGAIN; /* cannot happen: read and written in one transaction */
+    if (r == 0) {
+        r = engine__commit(e, tx);
+    } else {
+        store_rollback(tx);
+    }
+    if (r < 0) {
+        t->done_in_tx = false;
+        launch = false;
+    }
+    if (launch) {
+        *ret_row = v;
+        memset(&v, 0, sizeof(v));
+    }
     store_inv_release(&v);
-    if (r == 0)
-        *ret_skip = false;
     return r;
 }
 
 int engine__handle_launch(struct engine *e, struct engine_task *t)
 {
     struct ctl c;
+    struct store_inv row = {0};
     int retry_count = t->row.attempts - 1, r, lr;
-    bool skip;
 
     if (retry_count > 0)
         log_info("engine", "%s/%" PRId64 ": This is a retry (attempt %d)!", t->row.job_id,
                  t->row.inv_id, retry_count + 1);
-    r = launch_record_attempt(e, t, retry_count, &skip);
-    if (r < 0 || skip)
+    r = launch_record_attempt(e, t, retry_count, &row);
+    if (r < 0 || !row.job_id)
         return r;
 
-    r = ctl_open(e, t->row.job_id, t->row.inv_id, &c);
-    if (r == -ENOENT)
-        return 0;
+    r = ctl_from_row(e, &row, &c);
+    store_inv_release(&row);
     if (r < 0)
         return r;
     if (!c.m) {

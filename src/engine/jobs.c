@@ -172,7 +172,7 @@ int engine__handle_cron_tick(struct engine *e, struct engine_task *t)
     char err[128] = "";
     int r;
 
-    r = store_begin(e->store, &tx);
+    r = engine__task_begin(e, t, &tx);
     if (r < 0)
         return r;
     r = store_job_get(tx, t->row.job_id, &j);

@@ -2,12 +2,17 @@
  * tq.c - the engine's side of the durable task queue: enqueueing, leasing
  * and running one task, the worker threads and engine_run_due().
  *
- * A task is leased in its own short transaction (store_task_lease), its
- * handler runs with no transaction open and opens its own, ideally
- * deleting the task row in the same transaction as its state change
- * (engine__tx_task_done).  If the handler did not, the row is deleted
- * afterwards in a transaction of its own: delivery is at least once, and
- * every handler is idempotent.
+ * A task is leased (store_task_lease) in a transaction that, for most
+ * kinds, is handed to the handler still open: the handler does its work
+ * and deletes the row (engine__tx_task_done) in it, so lease, state change
+ * and "task done" are one commit.  The launch commits that transaction
+ * with its "Starting the invocation" record before calling the manager.
+ * Kinds that call a task manager first (timer, abort) get the lease
+ * committed on its own and open their own transactions.  If the handler
+ * did not delete the row, it is deleted or rescheduled afterwards in a
+ * transaction of its own (taking the lease again if the handler's
+ * rollback undid it): delivery is at least once, and every handler is
+ * idempotent.
  */
 #include "engine/engine-internal.h"
 
@@ -19,16 +24,21 @@
 struct handler_entry {
     const char *kind;
     engine_handler_fn fn;
+    /*
+     * The handler takes the lease's open transaction (struct engine_task):
+     * it calls nothing outside the store before its first commit.
+     */
+    bool in_lease_tx;
 };
 
 static const struct handler_entry handlers[] = {
-    {TASK_CRON_TICK, engine__handle_cron_tick},
-    {TASK_ENQUEUE_TRIGGERS, engine__handle_enqueue_triggers},
-    {TASK_TRIAGE, engine__handle_triage},
-    {TASK_LAUNCH, engine__handle_launch},
-    {TASK_TIMER, engine__handle_timer},
-    {TASK_ABORT, engine__handle_abort},
-    {TASK_CLEANUP, engine__handle_cleanup},
+    {TASK_CRON_TICK, engine__handle_cron_tick, true},
+    {TASK_ENQUEUE_TRIGGERS, engine__handle_enqueue_triggers, true},
+    {TASK_TRIAGE, engine__handle_triage, true},
+    {TASK_LAUNCH, engine__handle_launch, true},
+    {TASK_TIMER, engine__handle_timer, false},
+    {TASK_ABORT, engine__handle_abort, false},
+    {TASK_CLEANUP, engine__handle_cleanup, true},
 };
 
 int engine__enqueue(struct engine *e, struct store_tx *tx, const char *kind, const char *job_id,
@@ -55,6 +65,16 @@ int engine__enqueue(struct engine *e, struct store_tx *tx, const char *kind, con
     r = store_task_enqueue(tx, &t, NULL);
     free(text);
     return r < 0 ? r : 0;
+}
+
+int engine__task_begin(struct engine *e, struct engine_task *t, struct store_tx **ret)
+{
+    if (t && t->tx) {
+        *ret = t->tx;
+        t->tx = NULL;
+        return 0;
+    }
+    return store_begin(e->store, ret);
 }
 
 int engine__tx_task_done(struct store_tx *tx, struct engine_task *t)
@@ -88,11 +108,11 @@ int engine__commit(struct engine *e, struct store_tx *tx)
     return r;
 }
 
-static engine_handler_fn handler_for(const char *kind)
+static const struct handler_entry *handler_for(const char *kind)
 {
     for (size_t i = 0; i < ARRAY_SIZE(handlers); i++)
         if (strcmp(handlers[i].kind, kind) == 0)
-            return handlers[i].fn;
+            return &handlers[i];
     return NULL;
 }
 
@@ -108,6 +128,55 @@ static int64_t backoff(struct engine *e, const struct store_task *t)
     return d < max ? d : max;
 }
 
+static bool retryable(int hr)
+{
+    return hr == -EAGAIN || hr == -ESTALE || hr == -EIO;
+}
+
+/* Deletes or reschedules row (leased by owner in tx) after handler result hr. */
+static int settle(struct engine *e, struct store_tx *tx, const struct store_task *row,
+                  const char *owner, int hr)
+{
+    if (retryable(hr))
+        return store_task_retry(tx, row->id, owner, engine__now(e) + backoff(e, row));
+    return store_task_done(tx, row->id, owner);
+}
+
+/*
+ * Settles a task whose handler returned without deleting its row, in a
+ * transaction of its own.  If the lease was handed to the handler in its
+ * transaction and that transaction rolled back, the row is free again:
+ * lease it anew (counting this delivery as an attempt) before settling.
+ */
+static int settle_after(struct engine *e, struct engine_task *t, int hr)
+{
+    struct store_tx *tx = NULL;
+    struct store_task again = {0};
+    int r = store_begin(e->store, &tx);
+
+    if (r < 0)
+        return r;
+    r = settle(e, tx, &t->row, t->owner, hr);
+    if (r == -ESTALE && t->lease_in_tx) {
+        r = store_task_lease_id(tx, t->row.id, engine__now(e), t->owner, e->set.lease_ns,
+                                &again);
+        if (r == 0)
+            r = settle(e, tx, &again, t->owner, hr);
+        store_task_release(&again);
+    }
+    if (r == -ESTALE || r == -ENOENT) {
+        /* The lease expired, or the row was free, and someone else owns it now. */
+        log_warn("engine", "task %" PRId64 " (%s): lease lost", t->row.id, t->row.kind);
+        store_rollback(tx);
+        return 0;
+    }
+    if (r < 0) {
+        store_rollback(tx);
+        return r;
+    }
+    return engine__commit(e, tx);
+}
+
 /*
  * Leases and runs one due task.  Returns 1 if a task was handled, 0 if
  * none was due, -errno if the store failed.
@@ -116,7 +185,7 @@ static int run_one(struct engine *e, const char *owner)
 {
     struct store_tx *tx = NULL;
     struct engine_task t = {.owner = owner};
-    engine_handler_fn fn;
+    const struct handler_entry *h;
     int64_t now = engine__now(e);
     int r, hr;
 
@@ -132,45 +201,44 @@ static int run_one(struct engine *e, const char *owner)
         store_rollback(tx);
         return r;
     }
-    r = store_commit(tx);
-    if (r < 0) {
-        store_task_release(&t.row);
-        return r;
+    h = handler_for(t.row.kind);
+    if (h && !h->in_lease_tx) {
+        /* The handler calls a task manager: the lease must hold outside. */
+        r = store_commit(tx);
+        if (r < 0) {
+            store_task_release(&t.row);
+            return r;
+        }
+    } else {
+        t.tx = tx;
+        t.lease_in_tx = h != NULL;
     }
 
     if (t.row.payload_json[0])
         t.payload = json_loads(t.row.payload_json, 0, NULL);
-    fn = handler_for(t.row.kind);
-    if (!fn) {
+    if (!h) {
         log_error("engine", "dropping task %" PRId64 " of unknown kind \"%s\"", t.row.id,
                   t.row.kind);
         hr = -EINVAL;
     } else {
-        hr = fn(e, &t);
+        hr = h->fn(e, &t);
     }
 
-    if (!t.done_in_tx) {
-        r = store_begin(e->store, &tx);
-        if (r == 0) {
-            if (hr == -EAGAIN || hr == -ESTALE || hr == -EIO)
-                r = store_task_retry(tx, t.row.id, owner, engine__now(e) + backoff(e, &t.row));
-            else
-                r = store_task_done(tx, t.row.id, owner);
-            if (r == -ESTALE || r == -ENOENT) {
-                /* The lease expired and someone else owns the row now. */
-                log_warn("engine", "task %" PRId64 " (%s): lease lost", t.row.id, t.row.kind);
-                store_rollback(tx);
-                r = 0;
-            } else if (r < 0) {
-                store_rollback(tx);
-            } else {
-                r = engine__commit(e, tx);
-            }
-        }
-        if (hr < 0 && hr != -EAGAIN && hr != -ESTALE && hr != -EIO)
-            log_error("engine", "task %" PRId64 " (%s, job %s) failed for good: %s", t.row.id,
-                      t.row.kind, t.row.job_id, strerror(-hr));
+    r = 0;
+    if (t.tx) {
+        /* The handler never took the lease transaction: settle the row in it. */
+        r = settle(e, t.tx, &t.row, owner, hr);
+        if (r == 0)
+            r = engine__commit(e, t.tx);
+        else
+            store_rollback(t.tx);
+        t.tx = NULL;
+    } else if (!t.done_in_tx) {
+        r = settle_after(e, &t, hr);
     }
+    if (!t.done_in_tx && hr < 0 && !retryable(hr))
+        log_error("engine", "task %" PRId64 " (%s, job %s) failed for good: %s", t.row.id,
+                  t.row.kind, t.row.job_id, strerror(-hr));
     json_decref(t.payload);
     store_task_release(&t.row);
     return r < 0 ? r : 1;

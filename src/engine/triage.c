@@ -384,7 +384,7 @@ int engine__handle_triage(struct engine *e, struct engine_task *task)
 
     triagelog_init(&t.tl, t.now);
     tlog(&t, "Starting");
-    r = store_begin(e->store, &t.tx);
+    r = engine__task_begin(e, task, &t.tx);
     if (r < 0)
         goto out_log;
     r = store_job_get(t.tx, task->row.job_id, &j);

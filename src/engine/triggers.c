@@ -162,7 +162,7 @@ int engine__handle_enqueue_triggers(struct engine *e, struct engine_task *t)
     const json_t *triggers = json_object_get(t->payload, "triggers");
     int r;
 
-    r = store_begin(e->store, &tx);
+    r = engine__task_begin(e, t, &tx);
     if (r < 0)
         return r;
     r = store_job_get(tx, t->row.job_id, &j);
@@ -192,7 +192,7 @@ int engine__handle_cleanup(struct engine *e, struct engine_task *t)
     size_t nf = 0, nt = 0;
     int r;
 
-    r = store_begin(e->store, &tx);
+    r = engine__task_begin(e, t, &tx);
     if (r < 0)
         return r;
     r = store_fate_purge(tx, now - (int64_t)e->set.fate_retention_days * NS_PER_DAY, &nf);

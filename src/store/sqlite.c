@@ -1055,6 +1055,37 @@ static int lease_candidate(struct sqlite_store *ss, const char *sql, int64_t now
     return r;
 }
 
+/* Takes the lease of row t for owner and updates t to match. */
+static int take_lease(struct sqlite_store *ss, struct store_task *t, int64_t now,
+                      const char *owner, int64_t lease_ns)
+{
+    static const char sql_take[] = "UPDATE tasks SET lease_owner = ?, lease_expiry = ?, "
+                                   "attempts = attempts + 1 WHERE id = ?";
+    sqlite3_stmt *st = NULL;
+    char *o;
+    int r;
+
+    o = strdup(owner);
+    if (!o)
+        return -ENOMEM;
+    r = prep(ss, sql_take, &st);
+    if (r == 0) {
+        r = bindv(ss, st, "tii", owner, now + lease_ns, t->id);
+        if (r == 0)
+            r = step_done(ss, st);
+        unprep(st);
+    }
+    if (r < 0) {
+        free(o);
+        return r;
+    }
+    free(t->lease_owner);
+    t->lease_owner = o;
+    t->lease_expiry = now + lease_ns;
+    t->attempts++;
+    return 0;
+}
+
 static int sqlite_task_lease(struct store_tx *tx, int64_t now, const char *owner,
                              int64_t lease_ns, struct store_task *ret)
 {
@@ -1063,11 +1094,8 @@ static int sqlite_task_lease(struct store_tx *tx, int64_t now, const char *owner
     static const char sql_expired[] = "SELECT " TASK_COLUMNS " FROM tasks "
                                       "WHERE lease_owner != '' AND lease_expiry <= ?1 "
                                       "AND due <= ?1 ORDER BY due, id LIMIT 1";
-    static const char sql_take[] = "UPDATE tasks SET lease_owner = ?, lease_expiry = ?, "
-                                   "attempts = attempts + 1 WHERE id = ?";
     struct sqlite_store *ss = ss_of(tx);
     struct store_task a = {0}, b = {0}, *pick;
-    sqlite3_stmt *st = NULL;
     int r, ra, rb;
 
     ra = lease_candidate(ss, sql_free, now, &a);
@@ -1089,29 +1117,39 @@ static int sqlite_task_lease(struct store_tx *tx, int64_t now, const char *owner
     else
         pick = (b.due < a.due || (b.due == a.due && b.id < a.id)) ? &b : &a;
 
-    r = prep(ss, sql_take, &st);
+    r = take_lease(ss, pick, now, owner, lease_ns);
     if (r < 0)
         goto out;
-    r = bindv(ss, st, "tii", owner, now + lease_ns, pick->id);
-    if (r == 0)
-        r = step_done(ss, st);
-    unprep(st);
-    if (r < 0)
-        goto out;
-    free(pick->lease_owner);
-    pick->lease_owner = strdup(owner);
-    if (!pick->lease_owner) {
-        r = -ENOMEM;
-        goto out;
-    }
-    pick->lease_expiry = now + lease_ns;
-    pick->attempts++;
     *ret = *pick;
     memset(pick, 0, sizeof(*pick));
 out:
     store_task_release(&a);
     store_task_release(&b);
     return r;
+}
+
+static int sqlite_task_lease_id(struct store_tx *tx, int64_t id, int64_t now, const char *owner,
+                                int64_t lease_ns, struct store_task *ret)
+{
+    static const char sql[] = "SELECT " TASK_COLUMNS " FROM tasks WHERE id = ?1";
+    struct sqlite_store *ss = ss_of(tx);
+    struct store_task t = {0};
+    int r;
+
+    /* lease_candidate binds ?1: here the id. */
+    r = lease_candidate(ss, sql, id, &t);
+    if (r < 0)
+        return r;
+    if (t.due > now || (t.lease_owner[0] && t.lease_expiry > now))
+        r = -ESTALE;
+    else
+        r = take_lease(ss, &t, now, owner, lease_ns);
+    if (r < 0) {
+        store_task_release(&t);
+        return r;
+    }
+    *ret = t;
+    return 0;
 }
 
 /* -ESTALE if the row exists but owner does not hold it, -ENOENT if gone. */
@@ -1408,6 +1446,7 @@ const struct store_ops store_sqlite_ops = {
     .tombstone_purge = sqlite_tombstone_purge,
     .task_enqueue = sqlite_task_enqueue,
     .task_lease = sqlite_task_lease,
+    .task_lease_id = sqlite_task_lease_id,
     .task_done = sqlite_task_done,
     .task_retry = sqlite_task_retry,
     .task_next_due = sqlite_task_next_due,

@@ -209,6 +209,13 @@ int store_task_lease(struct store_tx *tx, int64_t now, const char *owner, int64_
     return txops(tx)->task_lease(tx, now, owner, lease_ns, ret);
 }
 
+int store_task_lease_id(struct store_tx *tx, int64_t id, int64_t now, const char *owner,
+                        int64_t lease_ns, struct store_task *ret)
+{
+    CHECK(tx && owner && owner[0] && lease_ns > 0 && ret);
+    return txops(tx)->task_lease_id(tx, id, now, owner, lease_ns, ret);
+}
+
 int store_task_done(struct store_tx *tx, int64_t id, const char *owner)
 {
     CHECK(tx && owner && owner[0]);

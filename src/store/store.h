@@ -36,12 +36,17 @@
  * - A dedup key is unique among live rows: enqueueing a key that a live row
  *   already has is a no-op that returns 1.  Finished rows are deleted, so
  *   the key may be used again afterwards.
- * - store_task_lease() (in its own short transaction) picks one row with
- *   due <= now whose lease is free or expired, oldest due first, sets the
- *   lease owner and expiry and increments attempts.  Two workers never
- *   hold the same row: a lease is taken only if free or expired.  A worker
- *   that dies loses nothing: its lease expires and another takes the row
- *   (the attempt is counted, as App Engine's TaskExecutionCount is).
+ * - store_task_lease() picks one row with due <= now whose lease is free
+ *   or expired, oldest due first, sets the lease owner and expiry and
+ *   increments attempts.  Two workers never hold the same row: a lease is
+ *   taken only if free or expired, and the transaction that takes it holds
+ *   the row until it ends.  The lease may be committed on its own (the row
+ *   stays held while the handler works outside any transaction) or be part
+ *   of the handler's transaction, which then deletes the row too (one
+ *   commit per task).  A worker that dies loses nothing: an uncommitted
+ *   lease vanishes with its transaction, a committed one expires and
+ *   another worker takes the row (the attempt is counted, as App Engine's
+ *   TaskExecutionCount is).
  * - store_task_done() deletes a leased row in the handler's transaction,
  *   and store_task_retry() frees the lease and moves the due time; both
  *   only if the caller still owns the lease (else -ESTALE: the lease was
@@ -226,6 +231,8 @@ struct store_ops {
     int (*task_enqueue)(struct store_tx *tx, const struct store_task *t, int64_t *ret_id);
     int (*task_lease)(struct store_tx *tx, int64_t now, const char *owner, int64_t lease_ns,
                       struct store_task *ret);
+    int (*task_lease_id)(struct store_tx *tx, int64_t id, int64_t now, const char *owner,
+                         int64_t lease_ns, struct store_task *ret);
     int (*task_done)(struct store_tx *tx, int64_t id, const char *owner);
     int (*task_retry)(struct store_tx *tx, int64_t id, const char *owner, int64_t due);
     int (*task_next_due)(struct store_tx *tx, int64_t *ret);
@@ -345,6 +352,15 @@ int store_task_enqueue(struct store_tx *tx, const struct store_task *t, int64_t 
  */
 int store_task_lease(struct store_tx *tx, int64_t now, const char *owner, int64_t lease_ns,
                      struct store_task *ret);
+/*
+ * Leases row id as store_task_lease() would have: only if it is due
+ * (due <= now) and its lease is free or expired.  -ENOENT if the row is
+ * gone, -ESTALE if it is not due or someone else holds it.  The engine
+ * uses it to count a failed delivery whose lease was rolled back with the
+ * handler's transaction.
+ */
+int store_task_lease_id(struct store_tx *tx, int64_t id, int64_t now, const char *owner,
+                        int64_t lease_ns, struct store_task *ret);
 /* Deletes a row leased by owner.  -ESTALE if owner lost the lease, -ENOENT. */
 int store_task_done(struct store_tx *tx, int64_t id, const char *owner);
 /* Frees the lease of a row leased by owner and sets its due time.  -ESTALE, -ENOENT. */

@@ -776,6 +776,54 @@ static void test_too_many_attempts(void **state)
     engine_invocations_free(v, n);
 }
 
+/*
+ * A handler that runs in its lease's transaction and fails (here a cron
+ * tick delivered 0.5 s early: -EAGAIN) rolls its lease back with the rest;
+ * the row must still be rescheduled with the backoff (1 s) and the failed
+ * delivery counted as an attempt.
+ */
+static void test_in_tx_handler_failure_backs_off(void **state)
+{
+    struct fx *f = *state;
+    struct store_tx *tx = NULL;
+    struct store_task tick = {0}, early, got = {0};
+    int64_t early_id = 0, t_fail;
+    size_t n = 0;
+
+    apply(f, "job { id: \"cron\" schedule: \"with 10s interval\" noop {} }", "rev1");
+    /* Read the scheduled tick (with a lease that is rolled back). */
+    assert_int_equal(store_begin(f->store, &tx), 0);
+    assert_int_equal(store_task_lease(tx, INT64_MAX / 2, "peek", S, &tick), 0);
+    store_rollback(tx);
+    assert_string_equal(tick.kind, "cron-tick");
+    t_fail = tick.due - S / 2;
+    assert_true(t_fail >= now(f));
+    /* The same tick, delivered early. */
+    early = tick;
+    early.due = t_fail;
+    assert_int_equal(store_begin(f->store, &tx), 0);
+    assert_int_equal(store_task_enqueue(tx, &early, &early_id), 0);
+    assert_int_equal(store_commit(tx), 0);
+    store_task_release(&tick);
+
+    manual_clock_set(&f->clk, t_fail);
+    assert_int_equal(engine_run_due(f->e, 1), 1);
+    assert_int_equal(store_begin(f->store, &tx), 0);
+    assert_int_equal(store_task_count(tx, "cron-tick", &n), 0);
+    assert_int_equal(n, 2);
+    /* Just before the backoff ends only the real tick is leasable... */
+    assert_int_equal(store_task_lease(tx, t_fail + S - 1, "peek", S, &got), 0);
+    assert_true(got.id != early_id);
+    store_task_release(&got);
+    assert_int_equal(store_task_lease(tx, t_fail + S - 1, "peek", S, &got), -ENOENT);
+    /* ...then the early one, with its failed delivery counted. */
+    assert_int_equal(store_task_lease(tx, t_fail + S, "peek", S, &got), 0);
+    assert_int_equal(got.id, early_id);
+    assert_int_equal(got.attempts, 2);
+    store_task_release(&got);
+    store_rollback(tx);
+}
+
 static void test_crash_and_recover(void **state)
 {
     struct fx *f = *state;
@@ -1044,6 +1092,7 @@ int main(void)
         T(test_launch_retry),
         T(test_launch_gives_up),
         T(test_too_many_attempts),
+        T(test_in_tx_handler_failure_backs_off),
         T(test_crash_and_recover),
         T(test_config_apply),
         T(test_list_pages),

@@ -264,6 +264,49 @@ static void test_task_queue(void **state)
     assert_int_equal(store_commit(tx), 0);
 }
 
+/*
+ * Leasing one row by id: only when it is due and free (or its lease
+ * expired), with the attempt counted; a lease taken in a transaction that
+ * rolls back is gone with it.
+ */
+static void test_task_lease_id(void **state)
+{
+    struct fixture *f = *state;
+    struct store_tx *tx = begin(f->s);
+    struct store_task t1 = task("a", 10 * S, ""), got = {0};
+    int64_t id1 = 0;
+
+    assert_int_equal(store_task_enqueue(tx, &t1, &id1), 0);
+    assert_int_equal(store_commit(tx), 0);
+
+    /* A lease in a transaction that rolls back leaves the row free. */
+    tx = begin(f->s);
+    assert_int_equal(store_task_lease(tx, 10 * S, "w1", 60 * S, &got), 0);
+    assert_int_equal(got.attempts, 1);
+    store_task_release(&got);
+    store_rollback(tx);
+
+    tx = begin(f->s);
+    /* Not due yet. */
+    assert_int_equal(store_task_lease_id(tx, id1, 9 * S, "w1", 60 * S, &got), -ESTALE);
+    assert_int_equal(store_task_lease_id(tx, id1 + 1000, 10 * S, "w1", 60 * S, &got), -ENOENT);
+    assert_int_equal(store_task_lease_id(tx, id1, 10 * S, "w1", 60 * S, &got), 0);
+    assert_int_equal(got.id, id1);
+    assert_string_equal(got.kind, "a");
+    assert_string_equal(got.lease_owner, "w1");
+    assert_int_equal(got.lease_expiry, 70 * S);
+    assert_int_equal(got.attempts, 1);
+    store_task_release(&got);
+    /* Held by w1 until 70 s. */
+    assert_int_equal(store_task_lease_id(tx, id1, 69 * S, "w2", 60 * S, &got), -ESTALE);
+    assert_int_equal(store_task_lease_id(tx, id1, 70 * S, "w2", 60 * S, &got), 0);
+    assert_int_equal(got.attempts, 2);
+    store_task_release(&got);
+    assert_int_equal(store_task_retry(tx, id1, "w1", 80 * S), -ESTALE);
+    assert_int_equal(store_task_retry(tx, id1, "w2", 80 * S), 0);
+    assert_int_equal(store_commit(tx), 0);
+}
+
 static void test_task_enqueue_is_transactional(void **state)
 {
     struct fixture *f = *state;
@@ -478,6 +521,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_wal_and_sync, setup, teardown),
         cmocka_unit_test_setup_teardown(test_one_process_per_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_task_queue, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_task_lease_id, setup, teardown),
         cmocka_unit_test_setup_teardown(test_task_enqueue_is_transactional, setup, teardown),
         cmocka_unit_test_setup_teardown(test_trigger_dedup, setup, teardown),
         cmocka_unit_test_setup_teardown(test_inv_cas, setup, teardown),
