@@ -118,18 +118,26 @@ static int bind_i64(struct sqlite_store *ss, sqlite3_stmt *st, int i, int64_t v)
 }
 
 /* Binds a list of values: "t" text, "i" int64, in order from index 1. */
-static int bindv(struct sqlite_store *ss, sqlite3_stmt *st, const char *fmt, ...)
+static int vbindv(struct sqlite_store *ss, sqlite3_stmt *st, const char *fmt, va_list ap)
 {
-    va_list ap;
     int r = 0;
 
-    va_start(ap, fmt);
     for (int i = 0; fmt[i] && r == 0; i++) {
         if (fmt[i] == 't')
             r = bind_text(ss, st, i + 1, va_arg(ap, const char *));
         else
             r = bind_i64(ss, st, i + 1, va_arg(ap, int64_t));
     }
+    return r;
+}
+
+static int bindv(struct sqlite_store *ss, sqlite3_stmt *st, const char *fmt, ...)
+{
+    va_list ap;
+    int r;
+
+    va_start(ap, fmt);
+    r = vbindv(ss, st, fmt, ap);
     va_end(ap);
     return r;
 }
@@ -141,6 +149,45 @@ static int step_done(struct sqlite_store *ss, sqlite3_stmt *st)
     if (rc == SQLITE_DONE || rc == SQLITE_ROW)
         return 0;
     return db_err(ss, rc);
+}
+
+/*
+ * Runs sql, a statement that returns no row, with the values of fmt (see
+ * bindv).  sqlite3_changes() and sqlite3_last_insert_rowid() still tell
+ * about it afterwards.
+ */
+static int run_stmt(struct sqlite_store *ss, const char *sql, const char *fmt, ...)
+{
+    sqlite3_stmt *st = NULL;
+    va_list ap;
+    int r;
+
+    r = prep(ss, sql, &st);
+    if (r < 0)
+        return r;
+    va_start(ap, fmt);
+    r = vbindv(ss, st, fmt, ap);
+    va_end(ap);
+    if (r == 0)
+        r = step_done(ss, st);
+    unprep(st);
+    return r;
+}
+
+/*
+ * Steps st to its one row, -ENOENT if there is none.  With read_row, reads
+ * the row into ret; without, leaves it in st for the caller to read.
+ */
+static int get_row(struct sqlite_store *ss, sqlite3_stmt *st,
+                   int (*read_row)(sqlite3_stmt *, void *), void *ret)
+{
+    int rc = sqlite3_step(st);
+
+    if (rc == SQLITE_DONE)
+        return -ENOENT;
+    if (rc != SQLITE_ROW)
+        return db_err(ss, rc);
+    return read_row ? read_row(st, ret) : 0;
 }
 
 static int coldup(sqlite3_stmt *st, int i, char **ret)
@@ -394,41 +441,90 @@ static int grow(void **v, size_t *alloc, size_t n, size_t size)
     return 0;
 }
 
+/*
+ * Reads every row of st with read_row into a malloc'ed array of elements of
+ * elem_size, handed over in *ret and *n; more than LIMIT_STORE_ROWS rows is
+ * -E2BIG.  read_row frees what it read of a row it fails on; on error the
+ * rows read so far are freed with free_list.
+ */
+static int collect_rows(struct sqlite_store *ss, sqlite3_stmt *st, size_t elem_size,
+                        int (*read_row)(sqlite3_stmt *, void *),
+                        void (*free_list)(void *, size_t), void **ret, size_t *n)
+{
+    void *v = NULL;
+    size_t nv = 0, alloc = 0;
+    int r = 0, rc;
+
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (nv >= LIMIT_STORE_ROWS) {
+            r = -E2BIG;
+            break;
+        }
+        r = grow(&v, &alloc, nv, elem_size);
+        if (r < 0)
+            break;
+        r = read_row(st, (char *)v + nv * elem_size);
+        if (r < 0)
+            break;
+        nv++;
+    }
+    if (r == 0 && rc != SQLITE_DONE)
+        r = db_err(ss, rc);
+    if (r < 0) {
+        free_list(v, nv);
+        return r;
+    }
+    *ret = v;
+    *n = nv;
+    return 0;
+}
+
 /* ---- projects ---- */
+
+static int read_project(sqlite3_stmt *st, void *ret)
+{
+    struct store_project p = {0};
+    int r;
+
+    if ((r = coldup(st, 0, &p.id)) < 0 || (r = coldup(st, 1, &p.revision)) < 0 ||
+        (r = coldup(st, 2, &p.revision_url)) < 0) {
+        store_project_release(&p);
+        return r;
+    }
+    p.enabled = sqlite3_column_int(st, 3) != 0;
+    p.updated = sqlite3_column_int64(st, 4);
+    *(struct store_project *)ret = p;
+    return 0;
+}
+
+static int read_project_id(sqlite3_stmt *st, void *ret)
+{
+    return coldup(st, 0, ret);
+}
+
+static void free_project_ids(void *v, size_t n)
+{
+    char **ids = v;
+
+    for (size_t i = 0; i < n; i++)
+        free(ids[i]);
+    free(ids);
+}
 
 static int sqlite_project_get(struct store_tx *tx, const char *id, struct store_project *ret)
 {
     static const char sql[] =
         "SELECT id, revision, revision_url, enabled, updated FROM projects WHERE id = ?";
     struct sqlite_store *ss = ss_of(tx);
-    struct store_project p = {0};
     sqlite3_stmt *st = NULL;
-    int r, rc;
+    int r;
 
     r = prep(ss, sql, &st);
     if (r < 0)
         return r;
     r = bindv(ss, st, "t", id);
-    if (r < 0)
-        goto out;
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_DONE) {
-        r = -ENOENT;
-        goto out;
-    }
-    if (rc != SQLITE_ROW) {
-        r = db_err(ss, rc);
-        goto out;
-    }
-    if ((r = coldup(st, 0, &p.id)) < 0 || (r = coldup(st, 1, &p.revision)) < 0 ||
-        (r = coldup(st, 2, &p.revision_url)) < 0)
-        goto out;
-    p.enabled = sqlite3_column_int(st, 3) != 0;
-    p.updated = sqlite3_column_int64(st, 4);
-    *ret = p;
-    memset(&p, 0, sizeof(p));
-out:
-    store_project_release(&p);
+    if (r == 0)
+        r = get_row(ss, st, read_project, ret);
     unprep(st);
     return r;
 }
@@ -437,19 +533,9 @@ static int sqlite_project_put(struct store_tx *tx, const struct store_project *p
 {
     static const char sql[] = "INSERT OR REPLACE INTO projects (id, revision, revision_url, "
                               "enabled, updated) VALUES (?, ?, ?, ?, ?)";
-    struct sqlite_store *ss = ss_of(tx);
-    sqlite3_stmt *st = NULL;
-    int r;
 
-    r = prep(ss, sql, &st);
-    if (r < 0)
-        return r;
-    r = bindv(ss, st, "tttii", p->id, p->revision, p->revision_url, (int64_t)p->enabled,
-              p->updated);
-    if (r == 0)
-        r = step_done(ss, st);
-    unprep(st);
-    return r;
+    return run_stmt(ss_of(tx), sql, "tttii", p->id, p->revision, p->revision_url,
+                    (int64_t)p->enabled, p->updated);
 }
 
 static int sqlite_project_list(struct store_tx *tx, char ***ret, size_t *n)
@@ -457,38 +543,12 @@ static int sqlite_project_list(struct store_tx *tx, char ***ret, size_t *n)
     static const char sql[] = "SELECT id FROM projects WHERE enabled = 1 ORDER BY id";
     struct sqlite_store *ss = ss_of(tx);
     sqlite3_stmt *st = NULL;
-    char **v = NULL;
-    size_t nv = 0, alloc = 0;
-    int r, rc;
+    int r;
 
     r = prep(ss, sql, &st);
     if (r < 0)
         return r;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (nv >= LIMIT_STORE_ROWS) {
-            r = -E2BIG;
-            goto out;
-        }
-        r = grow((void **)&v, &alloc, nv, sizeof(*v));
-        if (r < 0)
-            goto out;
-        r = coldup(st, 0, &v[nv]);
-        if (r < 0)
-            goto out;
-        nv++;
-    }
-    if (rc != SQLITE_DONE) {
-        r = db_err(ss, rc);
-        goto out;
-    }
-    *ret = v;
-    *n = nv;
-    v = NULL;
-    nv = 0;
-out:
-    for (size_t i = 0; i < nv; i++)
-        free(v[i]);
-    free(v);
+    r = collect_rows(ss, st, sizeof(**ret), read_project_id, free_project_ids, (void **)ret, n);
     unprep(st);
     return r;
 }
@@ -500,7 +560,7 @@ out:
     "paused_reason, revision, revision_url, schedule, task_json, policy_json, "           \
     "triggered_json, cron_json, active_json, finished_json, last_triage"
 
-static int read_job(sqlite3_stmt *st, struct store_job *ret)
+static int read_job(sqlite3_stmt *st, void *ret)
 {
     struct store_job j = {0};
     int r;
@@ -521,7 +581,7 @@ static int read_job(sqlite3_stmt *st, struct store_job *ret)
     j.paused = sqlite3_column_int(st, 6) != 0;
     j.paused_when = sqlite3_column_int64(st, 7);
     j.last_triage = sqlite3_column_int64(st, 19);
-    *ret = j;
+    *(struct store_job *)ret = j;
     return 0;
 }
 
@@ -530,22 +590,14 @@ static int sqlite_job_get(struct store_tx *tx, const char *id, struct store_job 
     static const char sql[] = "SELECT " JOB_COLUMNS " FROM jobs WHERE id = ?";
     struct sqlite_store *ss = ss_of(tx);
     sqlite3_stmt *st = NULL;
-    int r, rc;
+    int r;
 
     r = prep(ss, sql, &st);
     if (r < 0)
         return r;
     r = bindv(ss, st, "t", id);
-    if (r < 0)
-        goto out;
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        r = read_job(st, ret);
-    else if (rc == SQLITE_DONE)
-        r = -ENOENT;
-    else
-        r = db_err(ss, rc);
-out:
+    if (r == 0)
+        r = get_row(ss, st, read_job, ret);
     unprep(st);
     return r;
 }
@@ -554,23 +606,19 @@ static int sqlite_job_put(struct store_tx *tx, const struct store_job *j)
 {
     static const char sql[] = "INSERT OR REPLACE INTO jobs (" JOB_COLUMNS ") VALUES "
                               "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-    struct sqlite_store *ss = ss_of(tx);
-    sqlite3_stmt *st = NULL;
-    int r;
 
-    r = prep(ss, sql, &st);
-    if (r < 0)
-        return r;
-    r = bindv(ss, st, "tttt" "iiii" "ttttttttttt" "i", j->id, j->project, j->name, j->realm_id,
-              (int64_t)j->flavor, (int64_t)j->enabled, (int64_t)j->paused, j->paused_when,
-              j->paused_by, j->paused_reason, j->revision, j->revision_url, j->schedule,
-              j->task_json, j->policy_json, j->triggered_json ? j->triggered_json : "[]",
-              j->cron_json, j->active_json ? j->active_json : "[]",
-              j->finished_json ? j->finished_json : "[]", j->last_triage);
-    if (r == 0)
-        r = step_done(ss, st);
-    unprep(st);
-    return r;
+    return run_stmt(ss_of(tx), sql, "tttt" "iiii" "ttttttttttt" "i", j->id, j->project,
+                    j->name, j->realm_id, (int64_t)j->flavor, (int64_t)j->enabled,
+                    (int64_t)j->paused, j->paused_when, j->paused_by, j->paused_reason,
+                    j->revision, j->revision_url, j->schedule, j->task_json, j->policy_json,
+                    j->triggered_json ? j->triggered_json : "[]", j->cron_json,
+                    j->active_json ? j->active_json : "[]",
+                    j->finished_json ? j->finished_json : "[]", j->last_triage);
+}
+
+static void free_jobs(void *v, size_t n)
+{
+    store_jobs_free(v, n);
 }
 
 static int sqlite_job_list(struct store_tx *tx, const char *project, bool enabled_only,
@@ -582,10 +630,8 @@ static int sqlite_job_list(struct store_tx *tx, const char *project, bool enable
                                       "WHERE project = ?2 AND (?1 = 0 OR enabled != 0) "
                                       "ORDER BY id";
     struct sqlite_store *ss = ss_of(tx);
-    struct store_job *v = NULL;
-    size_t nv = 0, alloc = 0;
     sqlite3_stmt *st = NULL;
-    int r, rc;
+    int r;
 
     r = prep(ss, project ? sql_project : sql_all, &st);
     if (r < 0)
@@ -593,27 +639,8 @@ static int sqlite_job_list(struct store_tx *tx, const char *project, bool enable
     r = bind_i64(ss, st, 1, enabled_only);
     if (r == 0 && project)
         r = bind_text(ss, st, 2, project);
-    if (r < 0)
-        goto out;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        r = grow((void **)&v, &alloc, nv, sizeof(*v));
-        if (r < 0)
-            goto out;
-        r = read_job(st, &v[nv]);
-        if (r < 0)
-            goto out;
-        nv++;
-    }
-    if (rc != SQLITE_DONE) {
-        r = db_err(ss, rc);
-        goto out;
-    }
-    *ret = v;
-    *n = nv;
-    v = NULL;
-    nv = 0;
-out:
-    store_jobs_free(v, nv);
+    if (r == 0)
+        r = collect_rows(ss, st, sizeof(**ret), read_job, free_jobs, (void **)ret, n);
     unprep(st);
     return r;
 }
@@ -630,7 +657,7 @@ out:
     "task_json, revision, revision_url, triggered_json, '', retry_count, view_url, "      \
     "task_data_json, mutations, aborted_by, timers_json, outgoing_json"
 
-static int read_inv(sqlite3_stmt *st, struct store_inv *ret)
+static int read_inv(sqlite3_stmt *st, void *ret)
 {
     struct store_inv v = {0};
     int r;
@@ -651,7 +678,7 @@ static int read_inv(sqlite3_stmt *st, struct store_inv *ret)
     v.finished = sqlite3_column_int64(st, 4);
     v.retry_count = sqlite3_column_int(st, 13);
     v.mutations = sqlite3_column_int64(st, 16);
-    *ret = v;
+    *(struct store_inv *)ret = v;
     return 0;
 }
 
@@ -660,22 +687,14 @@ static int sqlite_inv_get(struct store_tx *tx, int64_t id, struct store_inv *ret
     static const char sql[] = "SELECT " INV_COLUMNS " FROM invocations WHERE id = ?";
     struct sqlite_store *ss = ss_of(tx);
     sqlite3_stmt *st = NULL;
-    int r, rc;
+    int r;
 
     r = prep(ss, sql, &st);
     if (r < 0)
         return r;
     r = bind_i64(ss, st, 1, id);
-    if (r < 0)
-        goto out;
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        r = read_inv(st, ret);
-    else if (rc == SQLITE_DONE)
-        r = -ENOENT;
-    else
-        r = db_err(ss, rc);
-out:
+    if (r == 0)
+        r = get_row(ss, st, read_inv, ret);
     unprep(st);
     return r;
 }
@@ -728,7 +747,7 @@ static int sqlite_inv_update(struct store_tx *tx, const struct store_inv *v,
     static const char sql_exists[] = "SELECT 1 FROM invocations WHERE id = ?";
     struct sqlite_store *ss = ss_of(tx);
     sqlite3_stmt *st = NULL;
-    int r, rc;
+    int r;
 
     r = prep(ss, sql, &st);
     if (r < 0)
@@ -746,10 +765,10 @@ static int sqlite_inv_update(struct store_tx *tx, const struct store_inv *v,
     if (r < 0)
         return r;
     r = bind_i64(ss, st, 1, v->id);
-    if (r == 0) {
-        rc = sqlite3_step(st);
-        r = rc == SQLITE_ROW ? -ESTALE : rc == SQLITE_DONE ? -ENOENT : db_err(ss, rc);
-    }
+    if (r == 0)
+        r = get_row(ss, st, NULL, NULL);
+    if (r == 0)
+        r = -ESTALE; /* the row is there, at another mutation count */
     unprep(st);
     return r;
 }
@@ -758,19 +777,17 @@ static int sqlite_inv_set_aborted_by(struct store_tx *tx, int64_t id, const char
 {
     static const char sql[] = "UPDATE invocations SET aborted_by = ? WHERE id = ?";
     struct sqlite_store *ss = ss_of(tx);
-    sqlite3_stmt *st = NULL;
     int r;
 
-    r = prep(ss, sql, &st);
-    if (r < 0)
-        return r;
-    r = bindv(ss, st, "ti", who, id);
-    if (r == 0)
-        r = step_done(ss, st);
+    r = run_stmt(ss, sql, "ti", who, id);
     if (r == 0 && sqlite3_changes(ss->db) != 1)
         r = -ENOENT;
-    unprep(st);
     return r;
+}
+
+static void free_invs(void *v, size_t n)
+{
+    store_invs_free(v, n);
 }
 
 static int sqlite_inv_list(struct store_tx *tx, const char *job_id, int64_t after_id,
@@ -779,36 +796,15 @@ static int sqlite_inv_list(struct store_tx *tx, const char *job_id, int64_t afte
     static const char sql[] = "SELECT " INV_COLUMNS_NOLOG " FROM invocations "
                               "WHERE job_id = ? AND id > ? ORDER BY id LIMIT ?";
     struct sqlite_store *ss = ss_of(tx);
-    struct store_inv *v = NULL;
-    size_t nv = 0, alloc = 0;
     sqlite3_stmt *st = NULL;
-    int r, rc;
+    int r;
 
     r = prep(ss, sql, &st);
     if (r < 0)
         return r;
     r = bindv(ss, st, "tii", job_id, after_id, (int64_t)limit);
-    if (r < 0)
-        goto out;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        r = grow((void **)&v, &alloc, nv, sizeof(*v));
-        if (r < 0)
-            goto out;
-        r = read_inv(st, &v[nv]);
-        if (r < 0)
-            goto out;
-        nv++;
-    }
-    if (rc != SQLITE_DONE) {
-        r = db_err(ss, rc);
-        goto out;
-    }
-    *ret = v;
-    *n = nv;
-    v = NULL;
-    nv = 0;
-out:
-    store_invs_free(v, nv);
+    if (r == 0)
+        r = collect_rows(ss, st, sizeof(**ret), read_inv, free_invs, (void **)ret, n);
     unprep(st);
     return r;
 }
@@ -840,16 +836,31 @@ static int sqlite_trigger_add(struct store_tx *tx, const struct store_trigger *t
     if (r != 0)
         return r;
 
-    r = prep(ss, sql_add, &st);
-    if (r < 0)
-        return r;
-    r = bindv(ss, st, "ttiit", t->job_id, t->trigger_id, t->created, t->order, t->json);
-    if (r == 0)
-        r = step_done(ss, st);
+    r = run_stmt(ss, sql_add, "ttiit", t->job_id, t->trigger_id, t->created, t->order, t->json);
     if (r == 0 && sqlite3_changes(ss->db) == 0)
         r = 1; /* already pending */
-    unprep(st);
     return r;
+}
+
+static int read_trigger(sqlite3_stmt *st, void *ret)
+{
+    struct store_trigger t = {0};
+    int r;
+
+    if ((r = coldup(st, 0, &t.job_id)) < 0 || (r = coldup(st, 1, &t.trigger_id)) < 0 ||
+        (r = coldup(st, 4, &t.json)) < 0) {
+        store_trigger_release(&t);
+        return r;
+    }
+    t.created = sqlite3_column_int64(st, 2);
+    t.order = sqlite3_column_int64(st, 3);
+    *(struct store_trigger *)ret = t;
+    return 0;
+}
+
+static void free_triggers(void *v, size_t n)
+{
+    store_triggers_free(v, n);
 }
 
 static int sqlite_trigger_list(struct store_tx *tx, const char *job_id, size_t limit,
@@ -859,40 +870,15 @@ static int sqlite_trigger_list(struct store_tx *tx, const char *job_id, size_t l
                               "FROM pending_triggers WHERE job_id = ? "
                               "ORDER BY created, ord, trigger_id LIMIT ?";
     struct sqlite_store *ss = ss_of(tx);
-    struct store_trigger *v = NULL;
-    size_t nv = 0, alloc = 0;
     sqlite3_stmt *st = NULL;
-    int r, rc;
+    int r;
 
     r = prep(ss, sql, &st);
     if (r < 0)
         return r;
     r = bindv(ss, st, "ti", job_id, (int64_t)limit);
-    if (r < 0)
-        goto out;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        struct store_trigger *t;
-
-        r = grow((void **)&v, &alloc, nv, sizeof(*v));
-        if (r < 0)
-            goto out;
-        t = &v[nv++];
-        if ((r = coldup(st, 0, &t->job_id)) < 0 || (r = coldup(st, 1, &t->trigger_id)) < 0 ||
-            (r = coldup(st, 4, &t->json)) < 0)
-            goto out;
-        t->created = sqlite3_column_int64(st, 2);
-        t->order = sqlite3_column_int64(st, 3);
-    }
-    if (rc != SQLITE_DONE) {
-        r = db_err(ss, rc);
-        goto out;
-    }
-    *ret = v;
-    *n = nv;
-    v = NULL;
-    nv = 0;
-out:
-    store_triggers_free(v, nv);
+    if (r == 0)
+        r = collect_rows(ss, st, sizeof(**ret), read_trigger, free_triggers, (void **)ret, n);
     unprep(st);
     return r;
 }
@@ -932,45 +918,23 @@ static int sqlite_trigger_pop(struct store_tx *tx, const char *job_id, const cha
     static const char sql_tomb[] = "INSERT OR REPLACE INTO trigger_tombstones "
                                    "(job_id, trigger_id, popped_at) VALUES (?, ?, ?)";
     struct sqlite_store *ss = ss_of(tx);
-    sqlite3_stmt *st = NULL;
     int r;
 
-    r = prep(ss, sql_del, &st);
-    if (r < 0)
-        return r;
-    r = bindv(ss, st, "tt", job_id, trigger_id);
-    if (r == 0)
-        r = step_done(ss, st);
+    r = run_stmt(ss, sql_del, "tt", job_id, trigger_id);
     if (r == 0 && sqlite3_changes(ss->db) != 1)
         r = -ENOENT;
-    unprep(st);
     if (r < 0)
         return r;
-    r = prep(ss, sql_tomb, &st);
-    if (r < 0)
-        return r;
-    r = bindv(ss, st, "tti", job_id, trigger_id, now);
-    if (r == 0)
-        r = step_done(ss, st);
-    unprep(st);
-    return r;
+    return run_stmt(ss, sql_tomb, "tti", job_id, trigger_id, now);
 }
 
 static int delete_older(struct sqlite_store *ss, const char *sql, int64_t older_than,
                         size_t *ret_n)
 {
-    sqlite3_stmt *st = NULL;
-    int r;
+    int r = run_stmt(ss, sql, "i", older_than);
 
-    r = prep(ss, sql, &st);
-    if (r < 0)
-        return r;
-    r = bind_i64(ss, st, 1, older_than);
-    if (r == 0)
-        r = step_done(ss, st);
     if (r == 0 && ret_n)
         *ret_n = (size_t)sqlite3_changes(ss->db);
-    unprep(st);
     return r;
 }
 
@@ -986,7 +950,7 @@ static int sqlite_tombstone_purge(struct store_tx *tx, int64_t older_than, size_
     "id, kind, job_id, inv_id, payload_json, due, dedup_key, lease_owner, lease_expiry, " \
     "attempts, created"
 
-static int read_task(sqlite3_stmt *st, struct store_task *ret)
+static int read_task(sqlite3_stmt *st, void *ret)
 {
     struct store_task t = {0};
     int r;
@@ -1003,7 +967,7 @@ static int read_task(sqlite3_stmt *st, struct store_task *ret)
     t.lease_expiry = sqlite3_column_int64(st, 8);
     t.attempts = sqlite3_column_int(st, 9);
     t.created = sqlite3_column_int64(st, 10);
-    *ret = t;
+    *(struct store_task *)ret = t;
     return 0;
 }
 
@@ -1013,23 +977,16 @@ static int sqlite_task_enqueue(struct store_tx *tx, const struct store_task *t, 
                               "payload_json, due, dedup_key, created) "
                               "VALUES (?, ?, ?, ?, ?, ?, ?)";
     struct sqlite_store *ss = ss_of(tx);
-    sqlite3_stmt *st = NULL;
     int r;
 
-    r = prep(ss, sql, &st);
-    if (r < 0)
-        return r;
-    r = bindv(ss, st, "ttititi", t->kind, t->job_id, t->inv_id, t->payload_json, t->due,
-              t->dedup_key, t->created);
-    if (r == 0)
-        r = step_done(ss, st);
+    r = run_stmt(ss, sql, "ttititi", t->kind, t->job_id, t->inv_id, t->payload_json, t->due,
+                 t->dedup_key, t->created);
     if (r == 0) {
         if (sqlite3_changes(ss->db) == 0)
             r = 1;
         else if (ret_id)
             *ret_id = sqlite3_last_insert_rowid(ss->db);
     }
-    unprep(st);
     return r;
 }
 
@@ -1038,19 +995,14 @@ static int lease_candidate(struct sqlite_store *ss, const char *sql, int64_t now
                            struct store_task *ret)
 {
     sqlite3_stmt *st = NULL;
-    int r, rc;
+    int r;
 
     r = prep(ss, sql, &st);
     if (r < 0)
         return r;
     r = bind_i64(ss, st, 1, now);
-    if (r == 0) {
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW)
-            r = read_task(st, ret);
-        else
-            r = rc == SQLITE_DONE ? -ENOENT : db_err(ss, rc);
-    }
+    if (r == 0)
+        r = get_row(ss, st, read_task, ret);
     unprep(st);
     return r;
 }
@@ -1061,20 +1013,13 @@ static int take_lease(struct sqlite_store *ss, struct store_task *t, int64_t now
 {
     static const char sql_take[] = "UPDATE tasks SET lease_owner = ?, lease_expiry = ?, "
                                    "attempts = attempts + 1 WHERE id = ?";
-    sqlite3_stmt *st = NULL;
     char *o;
     int r;
 
     o = strdup(owner);
     if (!o)
         return -ENOMEM;
-    r = prep(ss, sql_take, &st);
-    if (r == 0) {
-        r = bindv(ss, st, "tii", owner, now + lease_ns, t->id);
-        if (r == 0)
-            r = step_done(ss, st);
-        unprep(st);
-    }
+    r = run_stmt(ss, sql_take, "tii", owner, now + lease_ns, t->id);
     if (r < 0) {
         free(o);
         return r;
@@ -1157,20 +1102,17 @@ static int owner_check(struct sqlite_store *ss, int64_t id, const char *owner)
 {
     static const char sql[] = "SELECT lease_owner FROM tasks WHERE id = ?";
     sqlite3_stmt *st = NULL;
-    int r, rc;
+    int r;
 
     r = prep(ss, sql, &st);
     if (r < 0)
         return r;
     r = bind_i64(ss, st, 1, id);
+    if (r == 0)
+        r = get_row(ss, st, NULL, NULL);
     if (r == 0) {
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW) {
-            const char *o = (const char *)sqlite3_column_text(st, 0);
-            r = o && strcmp(o, owner) == 0 ? 0 : -ESTALE;
-        } else {
-            r = rc == SQLITE_DONE ? -ENOENT : db_err(ss, rc);
-        }
+        const char *o = (const char *)sqlite3_column_text(st, 0);
+        r = o && strcmp(o, owner) == 0 ? 0 : -ESTALE;
     }
     unprep(st);
     return r;
@@ -1180,20 +1122,12 @@ static int sqlite_task_done(struct store_tx *tx, int64_t id, const char *owner)
 {
     static const char sql[] = "DELETE FROM tasks WHERE id = ?";
     struct sqlite_store *ss = ss_of(tx);
-    sqlite3_stmt *st = NULL;
     int r;
 
     r = owner_check(ss, id, owner);
     if (r < 0)
         return r;
-    r = prep(ss, sql, &st);
-    if (r < 0)
-        return r;
-    r = bind_i64(ss, st, 1, id);
-    if (r == 0)
-        r = step_done(ss, st);
-    unprep(st);
-    return r;
+    return run_stmt(ss, sql, "i", id);
 }
 
 static int sqlite_task_retry(struct store_tx *tx, int64_t id, const char *owner, int64_t due)
@@ -1201,20 +1135,12 @@ static int sqlite_task_retry(struct store_tx *tx, int64_t id, const char *owner,
     static const char sql[] =
         "UPDATE tasks SET lease_owner = '', lease_expiry = 0, due = ? WHERE id = ?";
     struct sqlite_store *ss = ss_of(tx);
-    sqlite3_stmt *st = NULL;
     int r;
 
     r = owner_check(ss, id, owner);
     if (r < 0)
         return r;
-    r = prep(ss, sql, &st);
-    if (r < 0)
-        return r;
-    r = bindv(ss, st, "ii", due, id);
-    if (r == 0)
-        r = step_done(ss, st);
-    unprep(st);
-    return r;
+    return run_stmt(ss, sql, "ii", due, id);
 }
 
 static int min_query(struct sqlite_store *ss, const char *sql, int64_t *ret)
@@ -1267,20 +1193,12 @@ static int sqlite_fate_insert(struct store_tx *tx, const struct store_fate *f, i
                               "created, fate, inv_id, reason, decided_at, arrived_at) "
                               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
     struct sqlite_store *ss = ss_of(tx);
-    sqlite3_stmt *st = NULL;
     int r;
 
-    r = prep(ss, sql, &st);
-    if (r < 0)
-        return r;
-    r = bindv(ss, st, "ttttititii", f->job_id, f->trigger_id,
-              f->title, f->url, f->created, f->fate, f->inv_id, f->reason, f->decided_at,
-              f->arrived_at);
-    if (r == 0)
-        r = step_done(ss, st);
+    r = run_stmt(ss, sql, "ttttititii", f->job_id, f->trigger_id, f->title, f->url,
+                 f->created, f->fate, f->inv_id, f->reason, f->decided_at, f->arrived_at);
     if (r == 0 && ret_id)
         *ret_id = sqlite3_last_insert_rowid(ss->db);
-    unprep(st);
     return r;
 }
 
@@ -1292,19 +1210,37 @@ static int sqlite_fate_decide(struct store_tx *tx, const char *job_id, const cha
         "WHERE id = (SELECT max(id) FROM trigger_fates WHERE job_id = ? AND trigger_id = ? "
         "AND fate = 'PENDING')";
     struct sqlite_store *ss = ss_of(tx);
-    sqlite3_stmt *st = NULL;
     int r;
 
-    r = prep(ss, sql, &st);
-    if (r < 0)
-        return r;
-    r = bindv(ss, st, "tititt", fate, inv_id, reason, now, job_id, trigger_id);
-    if (r == 0)
-        r = step_done(ss, st);
+    r = run_stmt(ss, sql, "tititt", fate, inv_id, reason, now, job_id, trigger_id);
     if (r == 0 && sqlite3_changes(ss->db) != 1)
         r = -ENOENT;
-    unprep(st);
     return r;
+}
+
+static int read_fate(sqlite3_stmt *st, void *ret)
+{
+    struct store_fate f = {0};
+    int r;
+
+    if ((r = coldup(st, 1, &f.job_id)) < 0 || (r = coldup(st, 2, &f.trigger_id)) < 0 ||
+        (r = coldup(st, 3, &f.title)) < 0 || (r = coldup(st, 4, &f.url)) < 0 ||
+        (r = coldup(st, 6, &f.fate)) < 0 || (r = coldup(st, 8, &f.reason)) < 0) {
+        store_fate_release(&f);
+        return r;
+    }
+    f.id = sqlite3_column_int64(st, 0);
+    f.created = sqlite3_column_int64(st, 5);
+    f.inv_id = sqlite3_column_int64(st, 7);
+    f.decided_at = sqlite3_column_int64(st, 9);
+    f.arrived_at = sqlite3_column_int64(st, 10);
+    *(struct store_fate *)ret = f;
+    return 0;
+}
+
+static void free_fates(void *v, size_t n)
+{
+    store_fates_free(v, n);
 }
 
 static int sqlite_fate_list(struct store_tx *tx, const char *job_id, const char *trigger_id,
@@ -1318,10 +1254,8 @@ static int sqlite_fate_list(struct store_tx *tx, const char *job_id, const char 
         "inv_id, reason, decided_at, arrived_at FROM trigger_fates "
         "WHERE job_id = ?1 AND trigger_id = ?3 ORDER BY id DESC LIMIT ?2";
     struct sqlite_store *ss = ss_of(tx);
-    struct store_fate *v = NULL;
-    size_t nv = 0, alloc = 0;
     sqlite3_stmt *st = NULL;
-    int r, rc;
+    int r;
 
     r = prep(ss, trigger_id ? sql_trigger : sql_job, &st);
     if (r < 0)
@@ -1329,35 +1263,8 @@ static int sqlite_fate_list(struct store_tx *tx, const char *job_id, const char 
     r = bindv(ss, st, "ti", job_id, (int64_t)limit);
     if (r == 0 && trigger_id)
         r = bind_text(ss, st, 3, trigger_id);
-    if (r < 0)
-        goto out;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        struct store_fate *f;
-
-        r = grow((void **)&v, &alloc, nv, sizeof(*v));
-        if (r < 0)
-            goto out;
-        f = &v[nv++];
-        if ((r = coldup(st, 1, &f->job_id)) < 0 || (r = coldup(st, 2, &f->trigger_id)) < 0 ||
-            (r = coldup(st, 3, &f->title)) < 0 || (r = coldup(st, 4, &f->url)) < 0 ||
-            (r = coldup(st, 6, &f->fate)) < 0 || (r = coldup(st, 8, &f->reason)) < 0)
-            goto out;
-        f->id = sqlite3_column_int64(st, 0);
-        f->created = sqlite3_column_int64(st, 5);
-        f->inv_id = sqlite3_column_int64(st, 7);
-        f->decided_at = sqlite3_column_int64(st, 9);
-        f->arrived_at = sqlite3_column_int64(st, 10);
-    }
-    if (rc != SQLITE_DONE) {
-        r = db_err(ss, rc);
-        goto out;
-    }
-    *ret = v;
-    *n = nv;
-    v = NULL;
-    nv = 0;
-out:
-    store_fates_free(v, nv);
+    if (r == 0)
+        r = collect_rows(ss, st, sizeof(**ret), read_fate, free_fates, (void **)ret, n);
     unprep(st);
     return r;
 }
@@ -1377,18 +1284,8 @@ static int sqlite_triage_log_put(struct store_tx *tx, const char *job_id, int64_
 {
     static const char sql[] =
         "INSERT OR REPLACE INTO triage_logs (job_id, when_ns, log) VALUES (?, ?, ?)";
-    struct sqlite_store *ss = ss_of(tx);
-    sqlite3_stmt *st = NULL;
-    int r;
 
-    r = prep(ss, sql, &st);
-    if (r < 0)
-        return r;
-    r = bindv(ss, st, "tit", job_id, when, log);
-    if (r == 0)
-        r = step_done(ss, st);
-    unprep(st);
-    return r;
+    return run_stmt(ss_of(tx), sql, "tit", job_id, when, log);
 }
 
 static int sqlite_triage_log_get(struct store_tx *tx, const char *job_id, int64_t *ret_when,
@@ -1398,23 +1295,19 @@ static int sqlite_triage_log_get(struct store_tx *tx, const char *job_id, int64_
     struct sqlite_store *ss = ss_of(tx);
     sqlite3_stmt *st = NULL;
     char *log = NULL;
-    int r, rc;
+    int r;
 
     r = prep(ss, sql, &st);
     if (r < 0)
         return r;
     r = bind_text(ss, st, 1, job_id);
+    if (r == 0)
+        r = get_row(ss, st, NULL, NULL);
+    if (r == 0)
+        r = coldup(st, 1, &log);
     if (r == 0) {
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW) {
-            r = coldup(st, 1, &log);
-            if (r == 0) {
-                *ret_when = sqlite3_column_int64(st, 0);
-                *ret_log = log;
-            }
-        } else {
-            r = rc == SQLITE_DONE ? -ENOENT : db_err(ss, rc);
-        }
+        *ret_when = sqlite3_column_int64(st, 0);
+        *ret_log = log;
     }
     unprep(st);
     return r;
