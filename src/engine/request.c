@@ -1,5 +1,6 @@
 #include "engine/request.h"
 
+#include "base/text.h"
 #include "config/gourl.h"
 #include "engine/trigger.h"
 
@@ -13,25 +14,15 @@ static int fail(char *err, size_t errlen, const char *msg)
     return -EINVAL;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Copies s[0..n-1] unescaping %XX (Go's u.Path is the unescaped path). */
 static int unescape(const char *s, size_t n, char *out, size_t outlen)
 {
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
-        if (c == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
-            c = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+        if (c == '%' && i + 2 < n && text_hex_digit(s[i + 1]) >= 0 &&
+            text_hex_digit(s[i + 2]) >= 0) {
+            c = (char)(text_hex_digit(s[i + 1]) * 16 + text_hex_digit(s[i + 2]));
             i += 2;
         }
         if (o + 1 >= outlen)
