@@ -18,6 +18,10 @@
  *   one-line reason in ctl->err when returning an error.
  * - Never block longer than the task's own timeout; never keep pointers to
  *   the ctl after returning.
+ * - Threads: calls run on the engine's worker threads, several at once for
+ *   different invocations, and possibly two for one invocation (a timer and
+ *   a push): the engine's compare-and-set save makes the later one retry,
+ *   so a manager keeps no per-invocation state outside ctl->task_data.
  *
  * JSON shapes (jansson json_t, field names as in LUCI's protobuf JSON):
  *
@@ -94,7 +98,19 @@ struct task_ctl_ops {
     int (*save)(struct task_ctl *c);
     /* The engine's clock. */
     int64_t (*now)(struct task_ctl *c);
+    /*
+     * The Pub/Sub auth token of this invocation (LUCI's PrepareTopic token,
+     * spec 3.14 step 5): an HMAC-signed, expiring token naming the job and
+     * the invocation, to be put in Buildbucket's notify.userData (v2) or
+     * pubsub_callback.auth_token (v1).  NUL-terminated in out.  Returns 0,
+     * -ENOBUFS (out is too small; TASK_PUBSUB_TOKEN_MAX always fits) or
+     * -EIO (no key).  Never log it.
+     */
+    int (*pubsub_token)(struct task_ctl *c, char *out, size_t outlen);
 };
+
+/* Longest Pub/Sub auth token pubsub_token() makes, with its NUL. */
+#define TASK_PUBSUB_TOKEN_MAX 1024
 
 struct task_ctl {
     const struct task_ctl_ops *ops;
@@ -132,7 +148,19 @@ struct task_manager {
     /* A timer added by add_timer() is due.  May be NULL (ignored). */
     int (*handle_timer)(const struct task_manager *m, struct task_ctl *c, const char *title,
                         const char *payload);
-    /* A Pub/Sub push addressed to this invocation.  May be NULL. */
+    /*
+     * Extracts the auth token from an untrusted Pub/Sub message (the push
+     * body's "message": {"data": base64, "attributes": {...}, "messageId"})
+     * into token (NUL-terminated).  Returns 0, or -ENOENT when there is none
+     * (the push is rejected).  Must not trust anything else in the message.
+     * May be NULL (the manager takes no pushes).
+     */
+    int (*examine_notification)(const struct task_manager *m, const json_t *message, char *token,
+                                size_t tokenlen);
+    /*
+     * A Pub/Sub push addressed to this invocation, the same message object.
+     * Idempotent: duplicates and reordering are expected.  May be NULL.
+     */
     int (*handle_notification)(const struct task_manager *m, struct task_ctl *c,
                                const json_t *message);
     /* Abort requested; the engine sets ABORTED afterwards.  May be NULL. */
