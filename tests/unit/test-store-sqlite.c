@@ -1,7 +1,8 @@
 /*
  * test-store-sqlite.c - the SQLite back end of store.h: schema migrations,
  * the durable task queue (leases, expiry, retry, dedup keys), trigger
- * dedup tombstones, the invocation compare-and-set and trigger fates.
+ * dedup tombstones, the invocation compare-and-set, trigger fates, secrets,
+ * and every column of every row type written and read back.
  */
 #include "base/compat.h"
 
@@ -11,7 +12,7 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
-#include "store/store.h"
+#include "store/sqlite.h"
 
 #define S 1000000000LL
 
@@ -745,6 +746,100 @@ static void test_rows_null_strings(void **state)
     assert_int_equal(store_commit(tx), 0);
 }
 
+/*
+ * Secrets: absent until put, put replaces the whole row, a committed one
+ * survives reopening the store, a rolled-back one is gone.
+ */
+static void test_secrets(void **state)
+{
+    struct fixture *f = *state;
+    struct store_tx *tx = begin(f->s);
+    struct store_secret a = {.name = "pubsub-hmac", .current = "k1hex", .previous = NULL},
+                        got = {.name = "untouched"};
+
+    assert_int_equal(store_secret_get(tx, "pubsub-hmac", &got), -ENOENT);
+    assert_string_equal(got.name, "untouched"); /* written only on success */
+    assert_int_equal(store_secret_put(tx, &a), 0);
+    assert_int_equal(store_secret_get(tx, "pubsub-hmac", &got), 0);
+    assert_string_equal(got.name, "pubsub-hmac");
+    assert_string_equal(got.current, "k1hex");
+    assert_string_equal(got.previous, "");
+    assert_int_equal(got.rotated, 0);
+    store_secret_release(&got);
+
+    /* A rotation replaces the row. */
+    a.current = "k2hex";
+    a.previous = "k1hex";
+    a.rotated = 77 * S;
+    assert_int_equal(store_secret_put(tx, &a), 0);
+    assert_int_equal(store_secret_get(tx, "pubsub-hmac", &got), 0);
+    assert_string_equal(got.current, "k2hex");
+    assert_string_equal(got.previous, "k1hex");
+    assert_int_equal(got.rotated, 77 * S);
+    store_secret_release(&got);
+    assert_int_equal(store_secret_get(tx, "other", &got), -ENOENT);
+    assert_int_equal(store_commit(tx), 0);
+
+    /* Committed: it survives a reopen. */
+    f->s = store_close(f->s);
+    assert_int_equal(store_open(f->url, &f->s, NULL, 0), 0);
+    tx = begin(f->s);
+    assert_int_equal(store_secret_get(tx, "pubsub-hmac", &got), 0);
+    assert_string_equal(got.current, "k2hex");
+    assert_string_equal(got.previous, "k1hex");
+    assert_int_equal(got.rotated, 77 * S);
+    store_secret_release(&got);
+
+    /* A put in a rolled-back transaction leaves nothing behind. */
+    a.current = "k3hex";
+    assert_int_equal(store_secret_put(tx, &a), 0);
+    a.name = "second";
+    assert_int_equal(store_secret_put(tx, &a), 0);
+    store_rollback(tx);
+    tx = begin(f->s);
+    assert_int_equal(store_secret_get(tx, "pubsub-hmac", &got), 0);
+    assert_string_equal(got.current, "k2hex");
+    store_secret_release(&got);
+    assert_int_equal(store_secret_get(tx, "second", &got), -ENOENT);
+
+    /* Bad arguments. */
+    a.name = "";
+    assert_int_equal(store_secret_put(tx, &a), -EINVAL);
+    assert_int_equal(store_secret_get(tx, NULL, &got), -EINVAL);
+    store_rollback(tx);
+}
+
+/*
+ * A database written before the secrets migration (schema version 2) gets
+ * the secrets table at open, and keeps its rows.
+ */
+static void test_migration_to_secrets(void **state)
+{
+    struct fixture *f = *state;
+    struct store_tx *tx = begin(f->s);
+    struct store_job j = {.id = "p/j", .project = "p", .name = "j"}, gj = {0};
+    struct store_secret a = {.name = "n", .current = "v"}, got = {0};
+
+    assert_int_equal(store_job_put(tx, &j), 0);
+    assert_int_equal(store_commit(tx), 0);
+    f->s = store_close(f->s);
+    /* Back to version 2, as an older tock left it. */
+    exec_on(f->path, "DROP TABLE secrets; DELETE FROM schema_version WHERE version >= 3");
+    assert_int_equal(query_int(f->path, "SELECT max(version) FROM schema_version"), 2);
+
+    assert_int_equal(store_open(f->url, &f->s, NULL, 0), 0);
+    assert_int_equal(query_int(f->path, "SELECT max(version) FROM schema_version"), 3);
+    tx = begin(f->s);
+    assert_int_equal(store_job_get(tx, "p/j", &gj), 0);
+    store_job_release(&gj);
+    assert_int_equal(store_secret_get(tx, "n", &got), -ENOENT);
+    assert_int_equal(store_secret_put(tx, &a), 0);
+    assert_int_equal(store_secret_get(tx, "n", &got), 0);
+    assert_string_equal(got.current, "v");
+    store_secret_release(&got);
+    assert_int_equal(store_commit(tx), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -763,6 +858,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rows_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rows_null_strings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_inv_update_all_columns, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_secrets, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migration_to_secrets, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
