@@ -998,7 +998,7 @@ struct hanging_call {
 static void *hanging_main(void *arg)
 {
     struct hanging_call *h = arg;
-    h->r = call_raw(h->c, h->base, 1000 * INT64_C(1000000), &h->err);
+    h->r = call_raw(h->c, h->base, 2000 * INT64_C(1000000), &h->err);
     return NULL;
 }
 
@@ -1018,7 +1018,7 @@ static void test_in_flight_cap(void **state)
         assert_int_equal(pthread_create(&calls[i].t, NULL, hanging_main, &calls[i]), 0);
     }
     /* Both are in flight once the server holds both connections (bounded wait). */
-    for (int i = 0; i < 250 && atomic_load(&s.accepted) < 2; i++)
+    for (int i = 0; i < 400 && atomic_load(&s.accepted) < 2; i++)
         usleep(4000);
     assert_int_equal(atomic_load(&s.accepted), 2);
 
