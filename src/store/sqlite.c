@@ -453,19 +453,36 @@ static int read_row(sqlite3_stmt *st, const struct row_kind *k, void *ret)
 }
 
 /*
+ * The index of st's parameter called name, 0 if it has none.  Statements
+ * name their parameters in column order, so the one after the previous
+ * column's (guess) is checked first: a lookup by name scans them all.
+ */
+static int param_index(sqlite3_stmt *st, int guess, const char *name)
+{
+    const char *at = sqlite3_bind_parameter_name(st, guess);
+
+    if (at && strcmp(at, name) == 0)
+        return guess;
+    return sqlite3_bind_parameter_index(st, name);
+}
+
+/*
  * Binds the fields of row to the named parameters ":column" of st; the
  * columns the statement does not name are skipped.
  */
 static int bind_row(struct sqlite_store *ss, sqlite3_stmt *st, const struct row_kind *k,
                     const void *row)
 {
+    int next = 1;
+
     for (size_t i = 0; i < k->n; i++) {
         const struct col *c = &k->cols[i];
         const void *p = (const char *)row + c->off;
-        int at = sqlite3_bind_parameter_index(st, c->param), r = 0;
+        int at = param_index(st, next, c->param), r = 0;
 
         if (at == 0)
             continue;
+        next = at + 1;
         switch (c->type) {
         case COL_TEXT: {
             const char *s = *(char *const *)p;
