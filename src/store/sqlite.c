@@ -9,7 +9,10 @@
  * and synchronous=FULL, so a commit is durable when COMMIT returns.
  *
  * Prepared statements are cached by the address of their SQL text (every
- * statement is a static string below).
+ * statement is a static string below).  Rows are read and bound through
+ * the column tables of rows.h: sqlite-columns.h turns them into the
+ * column lists of the statements, read_cols() reads any row by column
+ * number in table order, bind_row() binds any row by parameter name.
  */
 #include "store/sqlite.h"
 
@@ -442,6 +445,8 @@ static int read_row(sqlite3_stmt *st, const struct row_kind *k, void *ret)
     union any_row tmp;
     int r;
 
+    if (k->size > sizeof(tmp))
+        return -EINVAL; /* a row kind missing from union any_row */
     memset(&tmp, 0, sizeof(tmp));
     r = read_cols(st, k, &tmp);
     if (r < 0) {
