@@ -9,7 +9,10 @@
  * and synchronous=FULL, so a commit is durable when COMMIT returns.
  *
  * Prepared statements are cached by the address of their SQL text (every
- * statement is a static string below).
+ * statement is a static string below).  Rows are read and bound through
+ * the column tables of rows.h: sqlite-columns.h turns them into the
+ * column lists of the statements, read_cols() reads any row by column
+ * number in table order, bind_row() binds any row by parameter name.
  */
 #include "store/sqlite.h"
 
@@ -132,17 +135,6 @@ static int vbindv(struct sqlite_store *ss, sqlite3_stmt *st, const char *fmt, va
     return r;
 }
 
-static int bindv(struct sqlite_store *ss, sqlite3_stmt *st, const char *fmt, ...)
-{
-    va_list ap;
-    int r;
-
-    va_start(ap, fmt);
-    r = vbindv(ss, st, fmt, ap);
-    va_end(ap);
-    return r;
-}
-
 /* Steps a statement that returns no row. */
 static int step_done(struct sqlite_store *ss, sqlite3_stmt *st)
 {
@@ -154,7 +146,7 @@ static int step_done(struct sqlite_store *ss, sqlite3_stmt *st)
 
 /*
  * Runs sql, a statement that returns no row, with the values of fmt (see
- * bindv).  sqlite3_changes() and sqlite3_last_insert_rowid() still tell
+ * vbindv).  sqlite3_changes() and sqlite3_last_insert_rowid() still tell
  * about it afterwards.
  */
 static int run_stmt(struct sqlite_store *ss, const char *sql, const char *fmt, ...)
@@ -407,74 +399,6 @@ static void sqlite_rollback(struct store_tx *tx)
 
 /* ---- rows: one reader and one binder for every row type ---- */
 
-enum col_type { COL_TEXT, COL_I64, COL_INT, COL_BOOL };
-
-/* A column of a row type, generated from its table in sqlite-columns.h. */
-struct col {
-    const char *param;     /* ":column", its named parameter */
-    size_t off;            /* of its field in the row struct */
-    enum col_type type;    /* the C type of that field */
-    const char *null_text; /* what a NULL text field is stored as */
-};
-
-/* The col_type of a field, from its C type (any other type does not compile). */
-#define COL_TYPE_OF(e) \
-    _Generic((e), char *: COL_TEXT, int64_t: COL_I64, int: COL_INT, bool: COL_BOOL)
-
-/* The descriptor of a column of the row struct ROW (defined around ROW_KIND). */
-#define COL_DESC(sep, c, field, r) \
-    {":" #c, offsetof(ROW, field), COL_TYPE_OF(((ROW *)0)->field), COL_NULL_TEXT(r)},
-
-/* A row type: its columns in SELECT order, its size and its release. */
-struct row_kind {
-    const struct col *cols;
-    size_t n;
-    size_t size;
-    void (*release)(void *row);
-};
-
-/* Defines name_kind, the row_kind of struct ROW with the columns of TABLE. */
-#define ROW_KIND(name, TABLE, release_row)                          \
-    static const struct col name##_cols[] = {TABLE(COL_DESC)};      \
-    static void name##_release(void *row)                           \
-    {                                                               \
-        release_row(row);                                           \
-    }                                                               \
-    static const struct row_kind name##_kind = {name##_cols, ARRAY_SIZE(name##_cols), \
-                                                sizeof(ROW), name##_release}
-
-#define ROW struct store_project
-ROW_KIND(project, PROJECT_COLUMNS, store_project_release);
-#undef ROW
-#define ROW struct store_job
-ROW_KIND(job, JOB_COLUMNS, store_job_release);
-#undef ROW
-#define ROW struct store_inv
-ROW_KIND(inv, INV_COLUMNS, store_inv_release);
-#undef ROW
-#define ROW struct store_trigger
-ROW_KIND(trigger, TRIGGER_COLUMNS, store_trigger_release);
-#undef ROW
-#define ROW struct store_task
-ROW_KIND(task, TASK_COLUMNS, store_task_release);
-#undef ROW
-#define ROW struct store_fate
-ROW_KIND(fate, FATE_COLUMNS, store_fate_release);
-#undef ROW
-#define ROW struct store_secret
-ROW_KIND(secret, SECRET_COLUMNS, store_secret_release);
-#undef ROW
-
-/* The ids of store_project_list(): rows of one string. */
-static void project_id_release(void *row)
-{
-    free(*(char **)row);
-}
-
-static const struct col project_id_cols[] = {{":id", 0, COL_TEXT, ""}};
-static const struct row_kind project_id_kind = {project_id_cols, 1, sizeof(char *),
-                                                project_id_release};
-
 /* Room for one row of any kind, read before it is handed over. */
 union any_row {
     struct store_project project;
@@ -521,14 +445,30 @@ static int read_row(sqlite3_stmt *st, const struct row_kind *k, void *ret)
     union any_row tmp;
     int r;
 
+    if (k->size > sizeof(tmp))
+        return -EINVAL; /* a row kind missing from union any_row */
     memset(&tmp, 0, sizeof(tmp));
     r = read_cols(st, k, &tmp);
     if (r < 0) {
-        k->release(&tmp);
+        store_row_release(k, &tmp);
         return r;
     }
     memcpy(ret, &tmp, k->size);
     return 0;
+}
+
+/*
+ * The index of st's parameter called name, 0 if it has none.  Statements
+ * name their parameters in column order, so the one after the previous
+ * column's (guess) is checked first: a lookup by name scans them all.
+ */
+static int param_index(sqlite3_stmt *st, int guess, const char *name)
+{
+    const char *at = sqlite3_bind_parameter_name(st, guess);
+
+    if (at && strcmp(at, name) == 0)
+        return guess;
+    return sqlite3_bind_parameter_index(st, name);
 }
 
 /*
@@ -538,13 +478,16 @@ static int read_row(sqlite3_stmt *st, const struct row_kind *k, void *ret)
 static int bind_row(struct sqlite_store *ss, sqlite3_stmt *st, const struct row_kind *k,
                     const void *row)
 {
+    int next = 1;
+
     for (size_t i = 0; i < k->n; i++) {
         const struct col *c = &k->cols[i];
         const void *p = (const char *)row + c->off;
-        int at = sqlite3_bind_parameter_index(st, c->param), r = 0;
+        int at = param_index(st, next, c->param), r = 0;
 
         if (at == 0)
             continue;
+        next = at + 1;
         switch (c->type) {
         case COL_TEXT: {
             const char *s = *(char *const *)p;
@@ -600,30 +543,28 @@ static int get_row(struct sqlite_store *ss, sqlite3_stmt *st, const struct row_k
     return k ? read_row(st, k, ret) : 0;
 }
 
-/* Runs sql with one text parameter (a key) and reads its one row into ret. */
-static int get_by_text(struct sqlite_store *ss, const char *sql, const char *key,
-                       const struct row_kind *k, void *ret)
+/*
+ * Runs the query sql with the values of fmt (see vbindv) and reads its one
+ * row, of kind k, into ret: -ENOENT if there is none.  With k NULL, only
+ * tells whether there is a row.
+ */
+static int get_one(struct sqlite_store *ss, const char *sql, const struct row_kind *k,
+                   void *ret, const char *fmt, ...)
 {
     sqlite3_stmt *st = NULL;
+    va_list ap;
     int r;
 
     r = prep(ss, sql, &st);
     if (r < 0)
         return r;
-    r = bind_text(ss, st, 1, key);
+    va_start(ap, fmt);
+    r = vbindv(ss, st, fmt, ap);
+    va_end(ap);
     if (r == 0)
         r = get_row(ss, st, k, ret);
     unprep(st);
     return r;
-}
-
-static void free_rows(const struct row_kind *k, void *v, size_t n)
-{
-    if (!v)
-        return;
-    for (size_t i = 0; i < n; i++)
-        k->release((char *)v + i * k->size);
-    free(v);
 }
 
 static int grow(void **v, size_t *alloc, size_t n, size_t size)
@@ -672,12 +613,32 @@ static int collect_rows(struct sqlite_store *ss, sqlite3_stmt *st, const struct 
     if (r == 0 && rc != SQLITE_DONE)
         r = db_err(ss, rc);
     if (r < 0) {
-        free_rows(k, v, nv);
+        store_rows_free(k, v, nv);
         return r;
     }
     *ret = v;
     *n = nv;
     return 0;
+}
+
+/* Runs the query sql with the values of fmt (see vbindv) and collects its rows. */
+static int list_rows(struct sqlite_store *ss, const char *sql, const struct row_kind *k,
+                     void **ret, size_t *n, const char *fmt, ...)
+{
+    sqlite3_stmt *st = NULL;
+    va_list ap;
+    int r;
+
+    r = prep(ss, sql, &st);
+    if (r < 0)
+        return r;
+    va_start(ap, fmt);
+    r = vbindv(ss, st, fmt, ap);
+    va_end(ap);
+    if (r == 0)
+        r = collect_rows(ss, st, k, ret, n);
+    unprep(st);
+    return r;
 }
 
 /* ---- projects ---- */
@@ -686,7 +647,7 @@ static int sqlite_project_get(struct store_tx *tx, const char *id, struct store_
 {
     static const char sql[] = "SELECT " COLUMNS(PROJECT_COLUMNS) " FROM projects WHERE id = ?";
 
-    return get_by_text(ss_of(tx), sql, id, &project_kind, ret);
+    return get_one(ss_of(tx), sql, &store_project_kind, ret, "t", id);
 }
 
 static int sqlite_project_put(struct store_tx *tx, const struct store_project *p)
@@ -694,22 +655,14 @@ static int sqlite_project_put(struct store_tx *tx, const struct store_project *p
     static const char sql[] = "INSERT OR REPLACE INTO projects (" COLUMNS(PROJECT_COLUMNS)
                               ") VALUES (" PARAMS(PROJECT_COLUMNS) ")";
 
-    return run_row(ss_of(tx), sql, &project_kind, p);
+    return run_row(ss_of(tx), sql, &store_project_kind, p);
 }
 
 static int sqlite_project_list(struct store_tx *tx, char ***ret, size_t *n)
 {
     static const char sql[] = "SELECT id FROM projects WHERE enabled = 1 ORDER BY id";
-    struct sqlite_store *ss = ss_of(tx);
-    sqlite3_stmt *st = NULL;
-    int r;
 
-    r = prep(ss, sql, &st);
-    if (r < 0)
-        return r;
-    r = collect_rows(ss, st, &project_id_kind, (void **)ret, n);
-    unprep(st);
-    return r;
+    return list_rows(ss_of(tx), sql, &store_id_kind, (void **)ret, n, "");
 }
 
 /* ---- jobs ---- */
@@ -718,7 +671,7 @@ static int sqlite_job_get(struct store_tx *tx, const char *id, struct store_job 
 {
     static const char sql[] = "SELECT " COLUMNS(JOB_COLUMNS) " FROM jobs WHERE id = ?";
 
-    return get_by_text(ss_of(tx), sql, id, &job_kind, ret);
+    return get_one(ss_of(tx), sql, &store_job_kind, ret, "t", id);
 }
 
 static int sqlite_job_put(struct store_tx *tx, const struct store_job *j)
@@ -726,7 +679,7 @@ static int sqlite_job_put(struct store_tx *tx, const struct store_job *j)
     static const char sql[] = "INSERT OR REPLACE INTO jobs (" COLUMNS(JOB_COLUMNS)
                               ") VALUES (" PARAMS(JOB_COLUMNS) ")";
 
-    return run_row(ss_of(tx), sql, &job_kind, j);
+    return run_row(ss_of(tx), sql, &store_job_kind, j);
 }
 
 static int sqlite_job_list(struct store_tx *tx, const char *project, bool enabled_only,
@@ -737,20 +690,9 @@ static int sqlite_job_list(struct store_tx *tx, const char *project, bool enable
     static const char sql_project[] = "SELECT " COLUMNS(JOB_COLUMNS) " FROM jobs "
                                       "WHERE project = ?2 AND (?1 = 0 OR enabled != 0) "
                                       "ORDER BY id";
-    struct sqlite_store *ss = ss_of(tx);
-    sqlite3_stmt *st = NULL;
-    int r;
 
-    r = prep(ss, project ? sql_project : sql_all, &st);
-    if (r < 0)
-        return r;
-    r = bind_i64(ss, st, 1, enabled_only);
-    if (r == 0 && project)
-        r = bind_text(ss, st, 2, project);
-    if (r == 0)
-        r = collect_rows(ss, st, &job_kind, (void **)ret, n);
-    unprep(st);
-    return r;
+    return list_rows(ss_of(tx), project ? sql_project : sql_all, &store_job_kind, (void **)ret,
+                     n, project ? "it" : "i", (int64_t)enabled_only, project);
 }
 
 /* ---- invocations ---- */
@@ -758,18 +700,8 @@ static int sqlite_job_list(struct store_tx *tx, const char *project, bool enable
 static int sqlite_inv_get(struct store_tx *tx, int64_t id, struct store_inv *ret)
 {
     static const char sql[] = "SELECT " COLUMNS(INV_COLUMNS) " FROM invocations WHERE id = ?";
-    struct sqlite_store *ss = ss_of(tx);
-    sqlite3_stmt *st = NULL;
-    int r;
 
-    r = prep(ss, sql, &st);
-    if (r < 0)
-        return r;
-    r = bind_i64(ss, st, 1, id);
-    if (r == 0)
-        r = get_row(ss, st, &inv_kind, ret);
-    unprep(st);
-    return r;
+    return get_one(ss_of(tx), sql, &store_inv_kind, ret, "i", id);
 }
 
 static int sqlite_inv_insert(struct store_tx *tx, const struct store_inv *v)
@@ -783,7 +715,7 @@ static int sqlite_inv_insert(struct store_tx *tx, const struct store_inv *v)
     r = prep(ss, sql, &st);
     if (r < 0)
         return r;
-    r = bind_row(ss, st, &inv_kind, v);
+    r = bind_row(ss, st, &store_inv_kind, v);
     if (r < 0)
         goto out;
     rc = sqlite3_step(st);
@@ -810,7 +742,7 @@ static int sqlite_inv_update(struct store_tx *tx, const struct store_inv *v,
     r = prep(ss, sql, &st);
     if (r < 0)
         return r;
-    r = bind_row(ss, st, &inv_kind, v);
+    r = bind_row(ss, st, &store_inv_kind, v);
     if (r == 0)
         r = bind_i64(ss, st, sqlite3_bind_parameter_index(st, ":expected"), expected_mutations);
     if (r == 0)
@@ -819,16 +751,8 @@ static int sqlite_inv_update(struct store_tx *tx, const struct store_inv *v,
     if (r < 0 || sqlite3_changes(ss->db) == 1)
         return r;
 
-    r = prep(ss, sql_exists, &st);
-    if (r < 0)
-        return r;
-    r = bind_i64(ss, st, 1, v->id);
-    if (r == 0)
-        r = get_row(ss, st, NULL, NULL);
-    if (r == 0)
-        r = -ESTALE; /* the row is there, at another mutation count */
-    unprep(st);
-    return r;
+    r = get_one(ss, sql_exists, NULL, NULL, "i", v->id);
+    return r == 0 ? -ESTALE : r; /* the row is there, at another mutation count */
 }
 
 static int sqlite_inv_set_aborted_by(struct store_tx *tx, int64_t id, const char *who)
@@ -848,18 +772,9 @@ static int sqlite_inv_list(struct store_tx *tx, const char *job_id, int64_t afte
 {
     static const char sql[] = "SELECT " LISTED_COLUMNS(INV_COLUMNS) " FROM invocations "
                               "WHERE job_id = ? AND id > ? ORDER BY id LIMIT ?";
-    struct sqlite_store *ss = ss_of(tx);
-    sqlite3_stmt *st = NULL;
-    int r;
 
-    r = prep(ss, sql, &st);
-    if (r < 0)
-        return r;
-    r = bindv(ss, st, "tii", job_id, after_id, (int64_t)limit);
-    if (r == 0)
-        r = collect_rows(ss, st, &inv_kind, (void **)ret, n);
-    unprep(st);
-    return r;
+    return list_rows(ss_of(tx), sql, &store_inv_kind, (void **)ret, n, "tii", job_id, after_id,
+                     (int64_t)limit);
 }
 
 /* ---- pending triggers ---- */
@@ -874,22 +789,15 @@ static int sqlite_trigger_add(struct store_tx *tx, const struct store_trigger *t
                                   COLUMNS(TRIGGER_COLUMNS) ") VALUES ("
                                   PARAMS(TRIGGER_COLUMNS) ")";
     struct sqlite_store *ss = ss_of(tx);
-    sqlite3_stmt *st = NULL;
-    int r, rc;
+    int r;
 
-    r = prep(ss, sql_seen, &st);
-    if (r < 0)
-        return r;
-    r = bindv(ss, st, "tti", t->job_id, t->trigger_id, now - dedup_window);
-    if (r == 0) {
-        rc = sqlite3_step(st);
-        r = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : db_err(ss, rc);
-    }
-    unprep(st);
-    if (r != 0)
+    r = get_one(ss, sql_seen, NULL, NULL, "tti", t->job_id, t->trigger_id, now - dedup_window);
+    if (r == 0)
+        return 1; /* popped less than dedup_window ago */
+    if (r != -ENOENT)
         return r;
 
-    r = run_row(ss, sql_add, &trigger_kind, t);
+    r = run_row(ss, sql_add, &store_trigger_kind, t);
     if (r == 0 && sqlite3_changes(ss->db) == 0)
         r = 1; /* already pending */
     return r;
@@ -900,18 +808,9 @@ static int sqlite_trigger_list(struct store_tx *tx, const char *job_id, size_t l
 {
     static const char sql[] = "SELECT " COLUMNS(TRIGGER_COLUMNS) " FROM pending_triggers "
                               "WHERE job_id = ? ORDER BY created, ord, trigger_id LIMIT ?";
-    struct sqlite_store *ss = ss_of(tx);
-    sqlite3_stmt *st = NULL;
-    int r;
 
-    r = prep(ss, sql, &st);
-    if (r < 0)
-        return r;
-    r = bindv(ss, st, "ti", job_id, (int64_t)limit);
-    if (r == 0)
-        r = collect_rows(ss, st, &trigger_kind, (void **)ret, n);
-    unprep(st);
-    return r;
+    return list_rows(ss_of(tx), sql, &store_trigger_kind, (void **)ret, n, "ti", job_id,
+                     (int64_t)limit);
 }
 
 static int count_query(struct sqlite_store *ss, const char *sql, const char *arg, size_t *ret)
@@ -989,30 +888,13 @@ static int sqlite_task_enqueue(struct store_tx *tx, const struct store_task *t, 
     row.lease_owner = NULL;
     row.lease_expiry = 0;
     row.attempts = 0;
-    r = run_row(ss, sql, &task_kind, &row);
+    r = run_row(ss, sql, &store_task_kind, &row);
     if (r == 0) {
         if (sqlite3_changes(ss->db) == 0)
             r = 1;
         else if (ret_id)
             *ret_id = sqlite3_last_insert_rowid(ss->db);
     }
-    return r;
-}
-
-/* The first row of a lease candidate query, or -ENOENT. */
-static int lease_candidate(struct sqlite_store *ss, const char *sql, int64_t now,
-                           struct store_task *ret)
-{
-    sqlite3_stmt *st = NULL;
-    int r;
-
-    r = prep(ss, sql, &st);
-    if (r < 0)
-        return r;
-    r = bind_i64(ss, st, 1, now);
-    if (r == 0)
-        r = get_row(ss, st, &task_kind, ret);
-    unprep(st);
     return r;
 }
 
@@ -1053,10 +935,10 @@ static int sqlite_task_lease(struct store_tx *tx, int64_t now, const char *owner
     struct store_task a = {0}, b = {0}, *pick;
     int r, ra, rb;
 
-    ra = lease_candidate(ss, sql_free, now, &a);
+    ra = get_one(ss, sql_free, &store_task_kind, &a, "i", now);
     if (ra < 0 && ra != -ENOENT)
         return ra;
-    rb = lease_candidate(ss, sql_expired, now, &b);
+    rb = get_one(ss, sql_expired, &store_task_kind, &b, "i", now);
     if (rb < 0 && rb != -ENOENT) {
         r = rb;
         goto out;
@@ -1091,8 +973,7 @@ static int sqlite_task_lease_id(struct store_tx *tx, int64_t id, int64_t now, co
     struct store_task t = {0};
     int r;
 
-    /* lease_candidate binds ?1: here the id. */
-    r = lease_candidate(ss, sql, id, &t);
+    r = get_one(ss, sql, &store_task_kind, &t, "i", id);
     if (r < 0)
         return r;
     if (t.due > now || (t.lease_owner[0] && t.lease_expiry > now))
@@ -1204,7 +1085,7 @@ static int sqlite_fate_insert(struct store_tx *tx, const struct store_fate *f, i
     struct sqlite_store *ss = ss_of(tx);
     int r;
 
-    r = run_row(ss, sql, &fate_kind, f);
+    r = run_row(ss, sql, &store_fate_kind, f);
     if (r == 0 && ret_id)
         *ret_id = sqlite3_last_insert_rowid(ss->db);
     return r;
@@ -1234,20 +1115,10 @@ static int sqlite_fate_list(struct store_tx *tx, const char *job_id, const char 
     static const char sql_trigger[] = "SELECT " COLUMNS(FATE_COLUMNS) " FROM trigger_fates "
                                       "WHERE job_id = ?1 AND trigger_id = ?3 "
                                       "ORDER BY id DESC LIMIT ?2";
-    struct sqlite_store *ss = ss_of(tx);
-    sqlite3_stmt *st = NULL;
-    int r;
 
-    r = prep(ss, trigger_id ? sql_trigger : sql_job, &st);
-    if (r < 0)
-        return r;
-    r = bindv(ss, st, "ti", job_id, (int64_t)limit);
-    if (r == 0 && trigger_id)
-        r = bind_text(ss, st, 3, trigger_id);
-    if (r == 0)
-        r = collect_rows(ss, st, &fate_kind, (void **)ret, n);
-    unprep(st);
-    return r;
+    return list_rows(ss_of(tx), trigger_id ? sql_trigger : sql_job, &store_fate_kind,
+                     (void **)ret, n, trigger_id ? "tit" : "ti", job_id, (int64_t)limit,
+                     trigger_id);
 }
 
 static int sqlite_fate_purge(struct store_tx *tx, int64_t older_than, size_t *ret_n)
@@ -1300,7 +1171,7 @@ static int sqlite_secret_get(struct store_tx *tx, const char *name, struct store
 {
     static const char sql[] = "SELECT " COLUMNS(SECRET_COLUMNS) " FROM secrets WHERE name = ?";
 
-    return get_by_text(ss_of(tx), sql, name, &secret_kind, ret);
+    return get_one(ss_of(tx), sql, &store_secret_kind, ret, "t", name);
 }
 
 static int sqlite_secret_put(struct store_tx *tx, const struct store_secret *sec)
@@ -1308,7 +1179,7 @@ static int sqlite_secret_put(struct store_tx *tx, const struct store_secret *sec
     static const char sql[] = "INSERT OR REPLACE INTO secrets (" COLUMNS(SECRET_COLUMNS)
                               ") VALUES (" PARAMS(SECRET_COLUMNS) ")";
 
-    return run_row(ss_of(tx), sql, &secret_kind, sec);
+    return run_row(ss_of(tx), sql, &store_secret_kind, sec);
 }
 
 const struct store_ops store_sqlite_ops = {
