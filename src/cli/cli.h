@@ -18,6 +18,8 @@ int cmd_validate(int argc, char **argv);
 int cmd_schedule(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+/* cmd-buildbucket-emulator.c: a Buildbucket emulator for tests and demos. */
+int cmd_buildbucket_emulator(int argc, char **argv);
 /* Client commands (cmd-client.c): talk to `tock serve` over pRPC. */
 int cmd_jobs(int argc, char **argv);
 int cmd_invocations(int argc, char **argv);

@@ -28,6 +28,8 @@ static const struct command commands[] = {
     {"resume", cmd_resume, "resume a paused job"},
     {"abort", cmd_abort, "abort a job's running invocations, or one invocation"},
     {"why", cmd_why, "tell what became of the triggers sent to a job"},
+    {"buildbucket-emulator", cmd_buildbucket_emulator,
+     "run a Buildbucket emulator (v2 pRPC, v1 REST, Pub/Sub pushes) for tests and demos"},
 };
 
 static void usage(FILE *f)
