@@ -25,7 +25,8 @@
  *   and a per-host bound on calls in flight (default
  *   CLIENT_DEFAULT_MAX_IN_FLIGHT): a call past it fails at once with
  *   UNAVAILABLE "too many calls in flight to <host>" instead of waiting, so
- *   one host that hangs holds at most that many threads.
+ *   one host that hangs holds at most that many threads.  Calls are
+ *   counted per resolved base URL.
  * - TLS.  Verification is always on; ca_file adds a private CA bundle.
  *
  * Errors come back as a struct client_error: a gRPC code and a message.
@@ -42,6 +43,7 @@
 #define TOCK_NET_CLIENT_H
 
 #include "base/compat.h"
+#include "base/clock.h"
 #include "base/limits.h"
 
 #include <jansson.h>
@@ -52,6 +54,14 @@
 #define CLIENT_DEFAULT_MAX_IN_FLIGHT 8
 #define CLIENT_TOKEN_COMMAND_TTL_NS (300 * INT64_C(1000000000))
 #define CLIENT_MAX_HOST_MAP 64
+#define CLIENT_MAX_BASE_URL 2048              /* longest base URL (host map value, --server) */
+#define CLIENT_MAX_URL 8192                   /* longest whole request URL */
+#define CLIENT_TOKEN_COMMAND_TIMEOUT_NS (30 * INT64_C(1000000000)) /* then it is killed */
+#define CLIENT_MAX_KEY_FILE_BYTES (64u * 1024) /* a service-account JSON key */
+#define CLIENT_TOKEN_EXPIRY_MARGIN_NS (60 * INT64_C(1000000000))
+#define CLIENT_DEFAULT_OAUTH_SCOPES                                                           \
+    "https://www.googleapis.com/auth/cloud-platform "                                       \
+    "https://www.googleapis.com/auth/userinfo.email"
 
 struct client_error {
     int code;       /* enum grpc_code of net/prpc.h (or an unknown code the server sent) */
@@ -68,13 +78,6 @@ struct client_error {
  */
 bool client_error_is_transient(const struct client_error *e);
 
-/*
- * Prints "tock: <CODE>: <message>" to stderr and returns the exit status
- * for it: 1 (EXIT_PROBLEMS) for server-side errors, 2 (EXIT_USAGE) for
- * transport errors.
- */
-int client_error_report(const struct client_error *e);
-
 struct client_options {
     /* "HOST=BASEURL" entries (copied).  NULL/0 = none. */
     const char *const *host_map;
@@ -90,12 +93,15 @@ struct client_options {
     size_t max_response_bytes; /* 0 = CLIENT_MAX_REPLY_BYTES */
     int max_in_flight;         /* per host; 0 = CLIENT_DEFAULT_MAX_IN_FLIGHT */
     const char *user_agent;    /* NULL = "tock" */
+    const struct clock *clock; /* token lifetimes, JWT iat/exp; NULL = clock_real() */
 };
 
 struct client;
 
 /*
- * Makes a client.  Checks the host map entries (HOST=http(s)://...),
+ * Makes a client.  Checks the host map entries (HOST=http(s)://HOST[:PORT]
+ * with an optional path; no query, fragment, user info or white space),
+ * the ca_file (readable),
  * reads the service-account key (client_email, private_key, token_uri)
  * and the token file now; a token command runs at the first call.
  * Returns 0 and *ret, or -EINVAL/-ENOENT/-ENOMEM with *reterr filled
@@ -108,8 +114,10 @@ struct client *client_free(struct client *c);
 
 /*
  * The base URL for host: the host map's entry, else "https://" + host.
- * A host that already is a URL ("http://..." or "https://...") is copied.
- * Returns 0, or -ENAMETOOLONG when it does not fit in out.
+ * A host that already is a URL ("http://..." or "https://...") is copied
+ * (trailing '/' dropped).  Returns 0, -ENAMETOOLONG when it does not fit in
+ * out, or -EINVAL for a host that is neither a host name ("name[:port]",
+ * "[v6]:port") nor such a URL ("ftp://x", "a b", "").
  */
 int client_base_url(const struct client *c, const char *host, char *out, size_t outlen);
 
@@ -124,10 +132,17 @@ struct client_call_options {
  * client_base_url) with JSON request req (borrowed), wire-formats.md 1:
  * POST <base>/prpc/<service>/<method>, Content-Type and Accept
  * application/json, X-Prpc-Grpc-Timeout from the deadline, the ")]}'"
- * prefix stripped.  On success (code 0) stores the decoded reply object in
- * *ret (caller owns) and returns 0.  Otherwise returns -EIO (server-side
- * error) or another negative errno (transport), fills *reterr, and leaves
- * *ret untouched.  Without X-Prpc-Grpc-Code the HTTP status is mapped as
+ * prefix stripped; X-Prpc-Max-Response-Size is the client's bound.  On
+ * success (code 0) stores the decoded reply object in *ret (caller owns)
+ * and returns 0.  Otherwise returns -EIO (server-side error) or another
+ * negative errno (transport), fills *reterr, and leaves *ret untouched.
+ * Transport errors: -EAGAIN (UNAVAILABLE, the in-flight cap), -ETIMEDOUT
+ * (DEADLINE_EXCEEDED), -EFBIG (RESOURCE_EXHAUSTED, reply over the bound),
+ * -ECONNREFUSED (UNAVAILABLE: refused, reset, DNS, TLS), -EPROTO (not a
+ * pRPC answer, see below), -EINVAL (bad host or names), -ENOKEY
+ * (UNAUTHENTICATED: authenticated call, no credentials) or the token
+ * source's error (credentials.h).  Time spent getting a token counts
+ * against the call's deadline.  Redirects are not followed.  Without X-Prpc-Grpc-Code the HTTP status is mapped as
  * LUCI's Go client does (401 UNAUTHENTICATED, 403 PERMISSION_DENIED, 503
  * UNAVAILABLE, other >= 500 INTERNAL, else INTERNAL "no X-Prpc-Grpc-Code
  * header").
@@ -159,7 +174,9 @@ struct client_http_response {
 /*
  * One plain HTTP request.  Returns 0 with *ret filled for any HTTP status
  * (the caller decides what a status means), or a negative errno with
- * *reterr filled (transport = true: refused, deadline, too big, bad URL).
+ * *reterr filled (transport = true: refused, deadline, too big, bad URL;
+ * the same errnos as client_prpc).  Methods: GET, POST, PUT, DELETE,
+ * PATCH (others -EINVAL).  Redirects are not followed.
  */
 int client_http(struct client *c, const struct client_http_request *rq,
                 const struct client_call_options *o, struct client_http_response *ret,
