@@ -114,6 +114,19 @@
 #define URL_FETCH_MAX_HEADERS 256
 #define URL_FETCH_MAX_HEADER_BYTES (64u * 1024)
 #define NOOP_MAX_TRIGGERS 10000
+/*
+ * buildbucket: BUILDBUCKET_MAX_TRIGGERS_PROPERTY: most triggers passed in
+ * $recipe_engine/scheduler (LUCI's 100, crbug.com/1006914).
+ * BUILDBUCKET_MAX_SERVERS: most Buildbucket hosts whose service account is
+ * cached (more still work, uncached).  BUILDBUCKET_MAX_PUSH_DATA_BYTES: the
+ * largest decoded Pub/Sub message data examined for a token.
+ * BUILDBUCKET_MAX_LOG_JSON_BYTES: the largest JSON dump one debug-log line
+ * holds (a longer one is cut with "...").
+ */
+#define BUILDBUCKET_MAX_TRIGGERS_PROPERTY 100
+#define BUILDBUCKET_MAX_SERVERS 64
+#define BUILDBUCKET_MAX_PUSH_DATA_BYTES (8u * 1024 * 1024)
+#define BUILDBUCKET_MAX_LOG_JSON_BYTES (64u * 1024)
 
 /* ---- cli/ client ---- */
 /*

@@ -33,6 +33,10 @@ struct fake_ctl {
     int64_t now_step_ns;
     int fail_add_timer; /* negative errno to return from add_timer, or 0 */
     int fail_emit;      /* same for emit_trigger */
+    /* pubsub_token: the token handed out ("fake-token" when NULL), or an error. */
+    const char *token;
+    int fail_pubsub_token;
+    int tokens; /* how many were asked for */
 };
 
 static void fake_log(struct task_ctl *c, const char *msg)
@@ -83,12 +87,26 @@ static int64_t fake_now(struct task_ctl *c)
     return t;
 }
 
+static int fake_pubsub_token(struct task_ctl *c, char *out, size_t outlen)
+{
+    struct fake_ctl *f = (struct fake_ctl *)c;
+    const char *t = f->token ? f->token : "fake-token";
+    f->tokens++;
+    if (f->fail_pubsub_token)
+        return f->fail_pubsub_token;
+    if (strlen(t) >= outlen)
+        return -ENOBUFS;
+    snprintf(out, outlen, "%s", t);
+    return 0;
+}
+
 static const struct task_ctl_ops fake_ops = {
     .log = fake_log,
     .add_timer = fake_add_timer,
     .emit_trigger = fake_emit,
     .save = fake_save,
     .now = fake_now,
+    .pubsub_token = fake_pubsub_token,
 };
 
 /* Sets up f for invocation inv_id of job "proj/job" with task definition task. */
