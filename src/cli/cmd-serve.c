@@ -28,6 +28,7 @@
 #include "base/time.h"
 #include "cli/project-files.h"
 #include "cli/projects.h"
+#include "cli/serve-remote.h"
 #include "config/config.h"
 #include "engine/engine.h"
 #include "net/http.h"
@@ -56,9 +57,18 @@ static const char serve_help[] =
     "  --triage-throttle D     at most one triage per job per D (default 2s, as LUCI)\n"
     "  --launch-delay D        delay between creating and launching invocations (1s)\n"
     "  --noop-sleep D          how long a noop task with sleep_ms 0 runs (20s)\n"
+    ;
+static const char serve_help_tail[] =
     "\n"
     "example:\n"
     "  tock serve --config examples/ --db sqlite:/tmp/tock.db --listen 127.0.0.1:8080\n";
+
+static void serve_usage(FILE *f)
+{
+    fputs(serve_help, f);
+    fputs(serve_remote_help, f);
+    fputs(serve_help_tail, f);
+}
 
 struct serve {
     const char *config_dir;
@@ -255,93 +265,132 @@ static int split_listen(const char *listen, char *host, size_t hostlen, uint16_t
     return 0;
 }
 
-int cmd_serve(int argc, char **argv)
+/* The command line of `tock serve`. */
+struct serve_args {
+    const char *db, *listen, *tokens, *groups;
+    int64_t reload_ns;
+    struct engine_settings settings;
+    struct task_options task_opts;
+    long workers;
+    enum log_format log_format;
+    struct serve_remote remote;
+};
+
+static const struct option serve_options[] = {
+    {"config", required_argument, NULL, 'c'},
+    {"db", required_argument, NULL, 'd'},
+    {"listen", required_argument, NULL, 'l'},
+    {"auth-tokens", required_argument, NULL, 't'},
+    {"groups", required_argument, NULL, 'g'},
+    {"log-format", required_argument, NULL, 'f'},
+    {"reload-interval", required_argument, NULL, 'r'},
+    {"workers", required_argument, NULL, 'w'},
+    {"triage-throttle", required_argument, NULL, 'T'},
+    {"launch-delay", required_argument, NULL, 'L'},
+    {"noop-sleep", required_argument, NULL, 'N'},
+};
+
+/* One option of serve's own; 0, or -EINVAL after printing why. */
+static int serve_parse_one(struct serve_args *a, struct serve *s, int c, const char *arg)
 {
-    static const struct option options[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"db", required_argument, NULL, 'd'},
-        {"listen", required_argument, NULL, 'l'},
-        {"auth-tokens", required_argument, NULL, 't'},
-        {"groups", required_argument, NULL, 'g'},
-        {"log-format", required_argument, NULL, 'f'},
-        {"reload-interval", required_argument, NULL, 'r'},
-        {"workers", required_argument, NULL, 'w'},
-        {"triage-throttle", required_argument, NULL, 'T'},
-        {"launch-delay", required_argument, NULL, 'L'},
-        {"noop-sleep", required_argument, NULL, 'N'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *db = "sqlite:./tock.db", *listen = "127.0.0.1:8080";
-    const char *tokens = NULL, *groups = NULL;
-    int64_t reload_ns = 60 * NS_PER_SEC;
-    struct engine_settings settings = {0};
-    struct task_options task_opts = {0};
-    long workers = 4;
-    enum log_format log_format = LOG_FORMAT_TEXT;
-    struct serve s = {0};
+    char *end;
+
+    switch (c) {
+    case 'c': s->config_dir = arg; return 0;
+    case 'd': a->db = arg; return 0;
+    case 'l': a->listen = arg; return 0;
+    case 't': a->tokens = arg; return 0;
+    case 'g': a->groups = arg; return 0;
+    case 'f':
+        if (strcmp(arg, "json") == 0) {
+            a->log_format = LOG_FORMAT_JSON;
+        } else if (strcmp(arg, "text") != 0) {
+            cli_error("--log-format is text or json, not '%s'", arg);
+            return -EINVAL;
+        }
+        return 0;
+    case 'r': return parse_duration_opt("--reload-interval", arg, &a->reload_ns);
+    case 'T':
+        return parse_duration_opt("--triage-throttle", arg, &a->settings.triage_throttle_ns);
+    case 'L':
+        return parse_duration_opt("--launch-delay", arg, &a->settings.launch_batch_delay_ns);
+    case 'N':
+        return parse_duration_opt("--noop-sleep", arg, &a->task_opts.noop_default_sleep_ns);
+    case 'w':
+        a->workers = strtol(arg, &end, 10);
+        if (*end || a->workers < 1 || a->workers > 256) {
+            cli_error("--workers wants a number from 1 to 256, not '%s'", arg);
+            return -EINVAL;
+        }
+        return 0;
+    default:
+        cli_error("serve: unknown option; see `tock serve --help`");
+        return -EINVAL;
+    }
+}
+
+/* Parses argv into a and s->config_dir; 0 or -EINVAL (usage printed). */
+static int serve_parse_args(int argc, char **argv, struct serve_args *a, struct serve *s)
+{
+    struct option all[ARRAY_SIZE(serve_options) + 16];
+    size_t n = 0;
     int c;
 
-    if (cli_wants_help(argc, argv)) {
-        fputs(serve_help, stdout);
-        return 0;
-    }
+    *a = (struct serve_args){
+        .db = "sqlite:./tock.db",
+        .listen = "127.0.0.1:8080",
+        .reload_ns = 60 * NS_PER_SEC,
+        .workers = 4,
+        .log_format = LOG_FORMAT_TEXT,
+    };
+    serve_remote_init(&a->remote);
+    for (size_t i = 0; i < ARRAY_SIZE(serve_options); i++)
+        all[n++] = serve_options[i];
+    for (size_t i = 0; serve_remote_options[i].name && n + 1 < ARRAY_SIZE(all); i++)
+        all[n++] = serve_remote_options[i];
+    all[n] = (struct option){NULL, 0, NULL, 0};
     optind = 0;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
-        int r = 0;
-        switch (c) {
-        case 'c': s.config_dir = optarg; break;
-        case 'd': db = optarg; break;
-        case 'l': listen = optarg; break;
-        case 't': tokens = optarg; break;
-        case 'g': groups = optarg; break;
-        case 'f':
-            if (strcmp(optarg, "json") == 0) {
-                log_format = LOG_FORMAT_JSON;
-            } else if (strcmp(optarg, "text") != 0) {
-                cli_error("--log-format is text or json, not '%s'", optarg);
-                return EXIT_USAGE;
-            }
-            break;
-        case 'r': r = parse_duration_opt("--reload-interval", optarg, &reload_ns); break;
-        case 'T':
-            r = parse_duration_opt("--triage-throttle", optarg, &settings.triage_throttle_ns);
-            break;
-        case 'L':
-            r = parse_duration_opt("--launch-delay", optarg, &settings.launch_batch_delay_ns);
-            break;
-        case 'N':
-            r = parse_duration_opt("--noop-sleep", optarg, &task_opts.noop_default_sleep_ns);
-            break;
-        case 'w': {
-            char *end;
-            workers = strtol(optarg, &end, 10);
-            if (*end || workers < 1 || workers > 256) {
-                cli_error("--workers wants a number from 1 to 256, not '%s'", optarg);
-                return EXIT_USAGE;
-            }
-            break;
-        }
-        default:
-            cli_error("serve: unknown option '%s'; see `tock serve --help`", argv[optind - 1]);
-            return EXIT_USAGE;
-        }
+    while ((c = getopt_long(argc, argv, "", all, NULL)) != -1) {
+        int r = serve_remote_parse(&a->remote, c, optarg);
+        if (r == 0)
+            r = c == '?' ? (cli_error("serve: unknown option '%s'; see `tock serve --help`",
+                                      argv[optind - 1]),
+                            -EINVAL)
+                         : serve_parse_one(a, s, c, optarg);
         if (r < 0)
-            return EXIT_USAGE;
+            return -EINVAL;
     }
-    if (!s.config_dir || optind != argc) {
-        fputs(serve_help, stderr);
+    if (!s->config_dir || optind != argc) {
+        serve_usage(stderr);
+        return -EINVAL;
+    }
+    if (a->reload_ns < NS_PER_SEC)
+        a->reload_ns = NS_PER_SEC;
+    return 0;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+    struct serve_args args;
+    struct serve s = {0};
+
+    if (cli_wants_help(argc, argv)) {
+        serve_usage(stdout);
+        return 0;
+    }
+    if (serve_parse_args(argc, argv, &args, &s) < 0)
         return EXIT_USAGE;
-    }
-    if (reload_ns < NS_PER_SEC)
-        reload_ns = NS_PER_SEC;
+    const char *db = args.db, *listen = args.listen;
+    int64_t reload_ns = args.reload_ns;
+    long workers = args.workers;
     char host[256];
     uint16_t port;
     if (split_listen(listen, host, sizeof(host), &port) < 0) {
         cli_error("--listen wants HOST:PORT, not '%s'", listen);
         return EXIT_USAGE;
     }
-    log_init(log_format, LOG_INFO);
+    log_init(args.log_format, LOG_INFO);
 
     /* Only the main thread takes these signals, in sigtimedwait below. */
     sigset_t sigs;
@@ -367,21 +416,22 @@ int cmd_serve(int argc, char **argv)
         cli_error("cannot open the store %s: %s", db, err);
         goto out;
     }
-    if (task_registry_default(&task_opts, &registry) < 0)
+    if (task_registry_default(&args.task_opts, &registry) < 0 ||
+        serve_remote_setup(&args.remote, registry) < 0)
         goto out;
     struct engine_options eopts = {
         .store = store,
         .clock = clock_real(),
         .registry = registry,
-        .settings = settings,
+        .settings = args.settings,
         .workers = (int)workers,
     };
     if (engine_new(&eopts, &s.engine) < 0 || !(s.auth = auth_new())) {
         cli_error("out of memory");
         goto out;
     }
-    if ((tokens && load_auth_file(s.auth, tokens, false) < 0) ||
-        (groups && load_auth_file(s.auth, groups, true) < 0))
+    if ((args.tokens && load_auth_file(s.auth, args.tokens, false) < 0) ||
+        (args.groups && load_auth_file(s.auth, args.groups, true) < 0))
         goto out;
     if (serve_reload(&s) < 0) {
         cli_error("cannot read the config folder %s", s.config_dir);
@@ -392,6 +442,8 @@ int cmd_serve(int argc, char **argv)
     int r = http_server_new(&hopts, &http);
     if (r == 0)
         r = api_register(http, s.engine, s.auth);
+    if (r == 0)
+        r = api_register_pubsub(http, s.engine);
     if (r == 0)
         r = http_server_start(http);
     if (r < 0) {
@@ -438,6 +490,7 @@ out:
     s.engine = engine_free(s.engine);
     s.auth = auth_free(s.auth);
     registry = task_registry_free(registry);
+    serve_remote_release(&args.remote);
     store = store_close(store);
     free(s.seen);
     return status;

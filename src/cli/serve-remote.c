@@ -1,0 +1,193 @@
+/*
+ * serve-remote.c - the outgoing client and the buildbucket manager of
+ * `tock serve`.  See serve-remote.h.
+ */
+#include "cli/serve-remote.h"
+
+#include "base/time.h"
+#include "cli/cli.h"
+#include "tasks/buildbucket/buildbucket.h"
+#include "tasks/registry.h"
+
+enum {
+    OPT_HOST_MAP = 1000,
+    OPT_SERVICE_ACCOUNT,
+    OPT_TOKEN_FILE,
+    OPT_TOKEN_COMMAND,
+    OPT_CA_FILE,
+    OPT_PUBSUB_TOPIC,
+    OPT_BB_POLL,
+    OPT_BB_API,
+    OPT_HOSTNAME,
+    OPT_APP_ID,
+};
+
+const struct option serve_remote_options[] = {
+    {"host-map", required_argument, NULL, OPT_HOST_MAP},
+    {"service-account-json", required_argument, NULL, OPT_SERVICE_ACCOUNT},
+    {"token-file", required_argument, NULL, OPT_TOKEN_FILE},
+    {"token-command", required_argument, NULL, OPT_TOKEN_COMMAND},
+    {"ca-file", required_argument, NULL, OPT_CA_FILE},
+    {"pubsub-topic", required_argument, NULL, OPT_PUBSUB_TOPIC},
+    {"buildbucket-poll", required_argument, NULL, OPT_BB_POLL},
+    {"buildbucket-api", required_argument, NULL, OPT_BB_API},
+    {"hostname", required_argument, NULL, OPT_HOSTNAME},
+    {"app-id", required_argument, NULL, OPT_APP_ID},
+    {NULL, 0, NULL, 0},
+};
+
+const char serve_remote_help[] =
+    "  --host-map HOST=URL     send calls for HOST to base URL (repeatable), e.g.\n"
+    "                          cr-buildbucket.appspot.com=http://127.0.0.1:9001\n"
+    "  --service-account-json F  credentials: a Google service-account key (JWT, RS256)\n"
+    "  --token-file F          credentials: a bearer token file, re-read when it changes\n"
+    "  --token-command CMD     credentials: a command printing a bearer token\n"
+    "  --ca-file F             extra CA bundle for TLS (verification is always on)\n"
+    "  --pubsub-topic T        Pub/Sub topic prefix given to Buildbucket\n"
+    "                          (default projects/tock/topics/scheduler.buildbucket)\n"
+    "  --buildbucket-poll MIN,MAX[,LONG]  status-check timer: random in [MIN,MAX)\n"
+    "                          (default 1m,10m as LUCI); LONG once pushes arrive (1h, 0 = never)\n"
+    "  --buildbucket-api HOST=v1  speak the legacy v1 REST API to HOST (repeatable)\n"
+    "  --hostname H            this scheduler's hostname in $recipe_engine/scheduler\n"
+    "  --app-id A              the user_agent tag value (LUCI: its app id)\n";
+
+void serve_remote_init(struct serve_remote *r)
+{
+    memset(r, 0, sizeof(*r));
+}
+
+/* "MIN,MAX[,LONG]" as Go durations. */
+static int parse_poll(struct serve_remote *r, const char *arg)
+{
+    char text[256], err[128], *parts[3] = {NULL, NULL, NULL}, *save = NULL;
+    int64_t v[3] = {0, 0, 0};
+    int n = 0;
+
+    snprintf(text, sizeof(text), "%s", arg);
+    for (char *p = strtok_r(text, ",", &save); p && n < 3; p = strtok_r(NULL, ",", &save))
+        parts[n++] = p;
+    if (n < 2 || strtok_r(NULL, ",", &save))
+        goto bad;
+    for (int i = 0; i < n; i++)
+        if (time_parse_duration(parts[i], &v[i], err, sizeof(err)) < 0 || v[i] < 0)
+            goto bad;
+    if (v[0] <= 0 || v[1] < v[0])
+        goto bad;
+    r->poll_min_ns = v[0];
+    r->poll_max_ns = v[1];
+    if (n == 3) {
+        r->poll_long_ns = v[2];
+        r->poll_long_set = true;
+    }
+    return 1;
+bad:
+    cli_error("--buildbucket-poll wants MIN,MAX[,LONG] Go durations with 0 < MIN <= MAX, "
+              "e.g. 1s,3s, not '%s'",
+              arg);
+    return -EINVAL;
+}
+
+static int parse_api(struct serve_remote *r, const char *arg)
+{
+    const char *eq = strchr(arg, '=');
+
+    if (!eq || eq == arg || (strcmp(eq + 1, "v1") != 0 && strcmp(eq + 1, "v2") != 0)) {
+        cli_error("--buildbucket-api wants HOST=v1 or HOST=v2, not '%s'", arg);
+        return -EINVAL;
+    }
+    if (strcmp(eq + 1, "v2") == 0)
+        return 1; /* the default */
+    if (r->n_v1_hosts >= SERVE_REMOTE_MAX_V1_HOSTS) {
+        cli_error("at most %d --buildbucket-api hosts", SERVE_REMOTE_MAX_V1_HOSTS);
+        return -EINVAL;
+    }
+    /* Kept as "HOST=v1"; the manager is given the host part (serve_remote_setup). */
+    r->v1_hosts[r->n_v1_hosts++] = arg;
+    return 1;
+}
+
+int serve_remote_parse(struct serve_remote *r, int c, const char *arg)
+{
+    switch (c) {
+    case OPT_HOST_MAP:
+        if (r->n_host_map >= CLIENT_MAX_HOST_MAP) {
+            cli_error("at most %d --host-map entries", CLIENT_MAX_HOST_MAP);
+            return -EINVAL;
+        }
+        r->host_map[r->n_host_map++] = arg;
+        return 1;
+    case OPT_SERVICE_ACCOUNT: r->service_account_json = arg; return 1;
+    case OPT_TOKEN_FILE: r->token_file = arg; return 1;
+    case OPT_TOKEN_COMMAND: r->token_command = arg; return 1;
+    case OPT_CA_FILE: r->ca_file = arg; return 1;
+    case OPT_PUBSUB_TOPIC: r->pubsub_topic = arg; return 1;
+    case OPT_BB_POLL: return parse_poll(r, arg);
+    case OPT_BB_API: return parse_api(r, arg);
+    case OPT_HOSTNAME: r->hostname = arg; return 1;
+    case OPT_APP_ID: r->app_id = arg; return 1;
+    default: return 0;
+    }
+}
+
+static int setup_buildbucket(struct serve_remote *r, struct task_registry *registry)
+{
+    char hosts[SERVE_REMOTE_MAX_V1_HOSTS][256];
+    const char *v1[SERVE_REMOTE_MAX_V1_HOSTS];
+    struct buildbucket_options o = {
+        .client = r->client,
+        .pubsub_topic = r->pubsub_topic,
+        .hostname = r->hostname,
+        .app_id = r->app_id,
+        .poll_min_ns = r->poll_min_ns,
+        .poll_max_ns = r->poll_max_ns,
+        .poll_long_ns = r->poll_long_set && r->poll_long_ns == 0 ? BUILDBUCKET_POLL_LONG_OFF
+                                                                 : r->poll_long_ns,
+        /* Without credentials, calls go out without Authorization (local emulators). */
+        .anonymous = !r->service_account_json && !r->token_file && !r->token_command,
+        .v1_hosts = v1,
+        .n_v1_hosts = r->n_v1_hosts,
+    };
+    int rc;
+
+    for (size_t i = 0; i < r->n_v1_hosts; i++) {
+        snprintf(hosts[i], sizeof(hosts[i]), "%.*s",
+                 (int)(strchr(r->v1_hosts[i], '=') - r->v1_hosts[i]), r->v1_hosts[i]);
+        v1[i] = hosts[i];
+    }
+    rc = buildbucket_manager_new(&o, &r->buildbucket);
+    if (rc < 0) {
+        cli_error("cannot make the buildbucket manager: %s", strerror(-rc));
+        return rc;
+    }
+    rc = task_registry_add(registry, r->buildbucket);
+    if (rc < 0)
+        cli_error("cannot register the buildbucket manager: %s", strerror(-rc));
+    return rc;
+}
+
+int serve_remote_setup(struct serve_remote *r, struct task_registry *registry)
+{
+    struct client_options co = {
+        .host_map = r->host_map,
+        .n_host_map = r->n_host_map,
+        .service_account_json = r->service_account_json,
+        .token_file = r->token_file,
+        .token_command = r->token_command,
+        .ca_file = r->ca_file,
+        .user_agent = "tock serve",
+    };
+    struct client_error err;
+    int rc = client_new(&co, &r->client, &err);
+
+    if (rc < 0) {
+        cli_error("%s", err.message);
+        return rc;
+    }
+    return setup_buildbucket(r, registry);
+}
+
+void serve_remote_release(struct serve_remote *r)
+{
+    r->buildbucket = buildbucket_manager_free(r->buildbucket);
+    r->client = client_free(r->client);
+}
