@@ -34,7 +34,7 @@ struct ctl {
     struct buf log;           /* debug-log lines not saved yet */
     json_t *new_timers;       /* timers added since the last save */
     json_t *consumed_timers;  /* ids of timers handled since the last save */
-    json_t *emitted;          /* triggers emitted since the last save */
+    struct trigger_vec emitted; /* triggers emitted since the last save */
     int64_t emit_counter;     /* orderInBatch of emitted triggers; not reset by save */
     int timer_index;          /* index of the next timer within this save */
 };
@@ -98,33 +98,33 @@ static int ctl_add_timer(struct task_ctl *pc, int64_t delay_ns, const char *titl
     return 0;
 }
 
+/*
+ * The manager edge: the one place a manager's JSON trigger becomes a
+ * struct trigger.  Fills jobId and invocationId, and created (the engine's
+ * clock) with orderInBatch (the controller's counter) when absent.
+ */
 static int ctl_emit_trigger(struct task_ctl *pc, json_t *trigger)
 {
     struct ctl *c = ctl_of(pc);
-    char inv[32], created[TIME_RFC3339_MAX], order[32];
-    const char *id = trigger_id(trigger);
+    struct trigger t;
+    int r;
 
-    if (!id) {
-        json_decref(trigger);
-        return -EINVAL;
+    r = trigger_from_json(trigger, &t);
+    json_decref(trigger);
+    if (r < 0)
+        return r;
+    free(t.job_id);
+    t.job_id = strdup(c->saved.job_id);
+    t.invocation_id = c->saved.id;
+    if (t.created == TIME_ZERO) {
+        t.created = engine__now(c->e);
+        t.order_in_batch = c->emit_counter++;
     }
-    if (json_array_size(c->emitted) >= ENGINE_MAX_EMITTED) {
-        json_decref(trigger);
-        return -E2BIG;
-    }
-    snprintf(inv, sizeof(inv), "%" PRId64, c->saved.id);
-    json_object_set_new(trigger, "jobId", json_string(c->saved.job_id));
-    json_object_set_new(trigger, "invocationId", json_string(inv));
-    if (!json_object_get(trigger, "created")) {
-        time_format_rfc3339(engine__now(c->e), created, sizeof(created));
-        snprintf(order, sizeof(order), "%" PRId64, c->emit_counter++);
-        json_object_set_new(trigger, "created", json_string(created));
-        json_object_set_new(trigger, "orderInBatch", json_string(order));
-    }
-    ctl_logf(c, "Emitting a trigger %s", id);
-    if (json_array_append_new(c->emitted, trigger) < 0)
-        return -ENOMEM;
-    return 0;
+    r = t.job_id ? trigger_vec_push(&c->emitted, &t, ENGINE_MAX_EMITTED) : -ENOMEM;
+    if (r == 0)
+        ctl_logf(c, "Emitting a trigger %s", c->emitted.v[c->emitted.n - 1].id);
+    trigger_release(&t);
+    return r;
 }
 
 static int ctl_save(struct ctl *c, struct store_tx *tx, struct engine_task *t);
@@ -150,7 +150,7 @@ static void ctl_release(struct ctl *c)
     json_decref(c->pub.task_data);
     json_decref(c->new_timers);
     json_decref(c->consumed_timers);
-    json_decref(c->emitted);
+    trigger_vec_release(&c->emitted);
     buf_release(&c->log);
     memset(c, 0, sizeof(*c));
 }
@@ -196,8 +196,7 @@ static int ctl_from_row(struct engine *e, struct store_inv *v, struct ctl *c)
     memset(v, 0, sizeof(*v));
     c->new_timers = json_array();
     c->consumed_timers = json_array();
-    c->emitted = json_array();
-    if (!c->new_timers || !c->consumed_timers || !c->emitted) {
+    if (!c->new_timers || !c->consumed_timers) {
         ctl_release(c);
         return -ENOMEM;
     }
@@ -272,11 +271,12 @@ static json_t *merged_timers(const struct ctl *c)
     return out;
 }
 
-static int enqueue_fanout(struct ctl *c, struct store_tx *tx, const json_t *targets)
+static int enqueue_fanout(struct ctl *c, struct store_tx *tx, const json_t *targets,
+                          const json_t *emitted)
 {
     size_t i;
     json_t *target;
-    json_t *p = json_pack("{s:O}", "triggers", c->emitted);
+    json_t *p = json_pack("{s:O}", "triggers", emitted);
     int r = 0;
 
     if (!p)
@@ -305,7 +305,7 @@ static int ctl_save(struct ctl *c, struct store_tx *tx, struct engine_task *t)
     int64_t now = engine__now(e);
     struct store_inv nv;
     char *td = NULL, *timers_text = NULL, *outgoing_text = NULL, *log_text = NULL;
-    json_t *targets = NULL, *timers = NULL, *outgoing = NULL;
+    json_t *targets = NULL, *timers = NULL, *outgoing = NULL, *emitted = NULL;
     struct buf full;
     bool own = tx == NULL, final_now, changed;
     int r;
@@ -319,7 +319,7 @@ static int ctl_save(struct ctl *c, struct store_tx *tx, struct engine_task *t)
     changed = c->pub.status != c->saved_status || strcmp(td, c->saved.task_data_json) != 0 ||
               strcmp(c->pub.view_url, c->saved.view_url) != 0 || c->log.len > 0 ||
               json_array_size(c->new_timers) > 0 || json_array_size(c->consumed_timers) > 0 ||
-              json_array_size(c->emitted) > 0;
+              c->emitted.n > 0;
     if (!changed) {
         r = 0;
         if (t) {
@@ -342,11 +342,11 @@ static int ctl_save(struct ctl *c, struct store_tx *tx, struct engine_task *t)
         r = -ENOMEM;
         goto out;
     }
-    if (json_array_size(c->emitted) > 0 && json_array_size(targets) > 0) {
+    if (c->emitted.n > 0 && json_array_size(targets) > 0) {
         size_t i;
         json_t *v;
         ctl_logf(c, "Dispatching triggers (%zu of them) to the following jobs:",
-                 json_array_size(c->emitted));
+                 c->emitted.n);
         json_array_foreach(targets, i, v)
             ctl_logf(c, "  %s", json_string_value(v) ? json_string_value(v) : "?");
     }
@@ -374,7 +374,8 @@ static int ctl_save(struct ctl *c, struct store_tx *tx, struct engine_task *t)
     }
     timers = merged_timers(c);
     outgoing = engine__json_parse(c->saved.outgoing_json, 1);
-    if (!timers || !outgoing || json_array_extend(outgoing, c->emitted) < 0) {
+    if (triggers_to_json(c->emitted.v, c->emitted.n, &emitted) < 0 || !timers || !outgoing ||
+        json_array_extend(outgoing, emitted) < 0) {
         r = -ENOMEM;
         goto out;
     }
@@ -404,8 +405,8 @@ static int ctl_save(struct ctl *c, struct store_tx *tx, struct engine_task *t)
     }
     if (r == 0 && final_now)
         r = engine__kick_triage(e, tx, c->saved.job_id);
-    if (r == 0 && json_array_size(c->emitted) > 0 && json_array_size(targets) > 0)
-        r = enqueue_fanout(c, tx, targets);
+    if (r == 0 && c->emitted.n > 0 && json_array_size(targets) > 0)
+        r = enqueue_fanout(c, tx, targets, emitted);
     if (r == 0 && !inv_status_is_final(c->pub.status)) {
         size_t i;
         json_t *tm;
@@ -461,7 +462,7 @@ static int ctl_save(struct ctl *c, struct store_tx *tx, struct engine_task *t)
     buf_reset(&c->log);
     json_array_clear(c->new_timers);
     json_array_clear(c->consumed_timers);
-    json_array_clear(c->emitted);
+    trigger_vec_release(&c->emitted);
     c->timer_index = 0;
 out:
     free(td);
@@ -471,6 +472,7 @@ out:
     json_decref(targets);
     json_decref(timers);
     json_decref(outgoing);
+    json_decref(emitted);
     return r;
 }
 

@@ -10,35 +10,6 @@
 #include "engine/trigger.h"
 #include "tasks/registry.h"
 
-/* ---- JSON column helpers ---- */
-
-json_t *engine__json_parse(const char *text, size_t array_default)
-{
-    if (!text || !text[0])
-        return array_default ? json_array() : NULL;
-    return json_loads(text, JSON_DECODE_ANY, NULL);
-}
-
-int engine__json_set(char **field, const json_t *v)
-{
-    char *s = v ? json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : strdup("");
-    if (!s)
-        return -ENOMEM;
-    free(*field);
-    *field = s;
-    return 0;
-}
-
-int engine__strset(char **field, const char *s)
-{
-    char *d = strdup(s ? s : "");
-    if (!d)
-        return -ENOMEM;
-    free(*field);
-    *field = d;
-    return 0;
-}
-
 /* ---- cron state in the job row ---- */
 
 int engine__cron_load(const struct store_job *j, struct cron_state *ret)
@@ -141,20 +112,14 @@ int engine__cron_actions(struct engine *e, struct store_tx *tx, struct store_job
             r = engine__enqueue(e, tx, TASK_CRON_TICK, j->id, 0, p, due, NULL);
             json_decref(p);
         } else {
-            json_t *t = NULL, *arr;
+            struct trigger t;
 
             r = trigger_new_cron(ac->generation, now, &t);
             if (r < 0)
                 return r;
-            log_info("engine", "%s: Emitting cron trigger cron:v1:%" PRId64, j->id,
-                     ac->generation);
-            arr = json_array();
-            if (!arr || json_array_append_new(arr, t) < 0) {
-                json_decref(arr);
-                return -ENOMEM;
-            }
-            r = engine__add_triggers(e, tx, j, arr);
-            json_decref(arr);
+            log_info("engine", "%s: Emitting cron trigger %s", j->id, t.id);
+            r = engine__add_triggers(e, tx, j, &t, 1);
+            trigger_release(&t);
         }
     }
     return r;
