@@ -51,6 +51,20 @@ struct api_options {
 int api_register_with(struct http_server *http, struct engine *e, struct auth *a,
                       const struct api_options *o);
 
+/*
+ * Registers POST /pubsub, the Pub/Sub push endpoint (wire-formats.md 4.3):
+ * the body {"message": {...}} goes to engine_deliver_push for the manager
+ * named by the query parameter kind (default "buildbucket"; other
+ * parameters such as publisher are ignored).  There is no caller
+ * authentication: the token inside the message is the authentication.
+ * Answers 200 "OK" (queued durably, or for a finished invocation), 409
+ * (the invocation is still starting: redeliver), 500 (store failure:
+ * redeliver), 202 with the reason (bad body, unknown kind, no or bad
+ * token, no such invocation: dropped).  Returns 0 or http_server_route's
+ * errors.
+ */
+int api_register_pubsub(struct http_server *http, struct engine *e);
+
 /* api_register_with(http, e, a, NULL). */
 int api_register(struct http_server *http, struct engine *e, struct auth *a);
 

@@ -1,7 +1,7 @@
 /*
  * cmd-client.c - the client commands: jobs, invocations, invocation,
  * trigger, pause, resume, abort, why.  They talk to `tock serve` only
- * through its pRPC API (cli/client.h); docs/cli.md is their user guide.
+ * through its pRPC API (net/client.h); docs/cli.md is their user guide.
  */
 #include "cli/cli.h"
 
@@ -9,7 +9,9 @@
 #include <sys/random.h>
 
 #include "base/time.h"
-#include "cli/client.h"
+#include "cli/table.h"
+#include "net/client.h"
+#include "net/prpc.h"
 
 #define SCHEDULER "scheduler.Scheduler"
 #define TOCK_SCHEDULER "tock.Scheduler"
@@ -28,6 +30,7 @@ static const char common_help[] =
 /* The options every client command takes, and what they set. */
 struct common {
     struct client_options client;
+    const char *server; /* NULL = CLIENT_DEFAULT_SERVER */
     bool json;
 };
 
@@ -39,9 +42,10 @@ struct common {
 static void common_init(struct common *co)
 {
     memset(co, 0, sizeof(*co));
-    co->client.server = getenv("TOCK_SERVER");
-    if (co->client.server && !*co->client.server)
-        co->client.server = NULL;
+    co->client.user_agent = "tock client";
+    co->server = getenv("TOCK_SERVER");
+    if (co->server && !*co->server)
+        co->server = NULL;
     co->client.token_file = getenv("TOCK_TOKEN_FILE");
     if (co->client.token_file && !*co->client.token_file)
         co->client.token_file = NULL;
@@ -73,7 +77,7 @@ static int common_opt(struct common *co, int c, const char *arg)
 
     switch (c) {
     case 'S':
-        co->client.server = arg;
+        co->server = arg;
         return 1;
     case 'T':
         co->client.token_file = arg;
@@ -81,7 +85,7 @@ static int common_opt(struct common *co, int c, const char *arg)
     case 'W':
         if (parse_count("--timeout", arg, 1, 3600, &v) < 0)
             return -1;
-        co->client.timeout_sec = v;
+        co->client.timeout_ns = v * INT64_C(1000000000);
         return 1;
     case 'J':
         co->json = true;
@@ -219,10 +223,28 @@ static int list_opt(void *ctx, int c, const char *arg)
     }
 }
 
+/*
+ * Prints "tock: <CODE>: <message>" to stderr and returns the exit status
+ * for it: EXIT_PROBLEMS for server-side errors, EXIT_USAGE for transport
+ * errors (the call never got a pRPC answer).
+ */
+static int report_error(const struct client_error *e)
+{
+    const char *name = grpc_code_name(e->code);
+
+    if (name)
+        cli_error("%s: %s", name, e->message);
+    else
+        cli_error("code %d: %s", e->code, e->message);
+    return e->transport ? EXIT_USAGE : EXIT_PROBLEMS;
+}
+
 /* Calls method; prints the error and returns the exit status on failure. */
 static int call(const struct common *co, const char *service, const char *method, json_t *req,
                 json_t **ret)
 {
+    const char *server = co->server ? co->server : CLIENT_DEFAULT_SERVER;
+    struct client_call_options o = {.authenticated = co->client.token_file != NULL};
     struct client *c = NULL;
     struct client_error err;
     int status = 0;
@@ -231,9 +253,14 @@ static int call(const struct common *co, const char *service, const char *method
         cli_error("out of memory");
         return EXIT_USAGE;
     }
+    /* The server is named by its URL: client_base_url uses it as it is. */
+    if (strncmp(server, "http://", 7) != 0 && strncmp(server, "https://", 8) != 0) {
+        cli_error("--server wants an http:// or https:// URL, not '%s'", server);
+        return EXIT_USAGE;
+    }
     if (client_new(&co->client, &c, &err) < 0 ||
-        client_call(c, service, method, req, ret, &err) < 0)
-        status = client_error_report(&err);
+        client_prpc(c, server, service, method, req, &o, ret, &err) < 0)
+        status = report_error(&err);
     client_free(c);
     return status;
 }
@@ -323,7 +350,7 @@ int cmd_jobs(int argc, char **argv)
         .name = "jobs", .options = options, .max_args = 1, .takes = "at most one project name"};
     struct cmd_args a;
     json_t *req = NULL, *reply = NULL;
-    struct client_table t;
+    struct cli_table t;
     char **rows = NULL;
     size_t n = 0;
     int r;
@@ -345,8 +372,8 @@ int cmd_jobs(int argc, char **argv)
     }
     const json_t *jobs = json_object_get(reply, "jobs");
     size_t total = json_array_size(jobs);
-    if (total > CLIENT_TABLE_MAX_ROWS)
-        total = CLIENT_TABLE_MAX_ROWS;
+    if (total > CLI_TABLE_MAX_ROWS)
+        total = CLI_TABLE_MAX_ROWS;
     /* Four strings per job, sorted by the first (project/job). */
     rows = calloc(total ? total * 4 : 1, sizeof(*rows));
     r = rows ? 0 : -ENOMEM;
@@ -370,12 +397,12 @@ int cmd_jobs(int argc, char **argv)
     if (r == 0) {
         static const char *const head[] = {"JOB", "STATE", "SCHEDULE", "PAUSED"};
         qsort(rows, n, 4 * sizeof(*rows), job_cmp);
-        r = client_table_init(&t, 4, head);
+        r = cli_table_init(&t, 4, head);
         for (size_t i = 0; r == 0 && i < n; i++)
-            r = client_table_add(&t, (const char *const *)&rows[4 * i]);
+            r = cli_table_add(&t, (const char *const *)&rows[4 * i]);
         if (r == 0)
-            client_table_print(&t, stdout);
-        client_table_release(&t);
+            cli_table_print(&t, stdout);
+        cli_table_release(&t);
     }
     for (size_t i = 0; rows && i < 4 * n; i++)
         free(rows[i]);
@@ -465,10 +492,10 @@ int cmd_invocations(int argc, char **argv)
     } else if (r == 0) {
         static const char *const head[] = {"ID", "STATUS", "STARTED", "FINISHED",
                                            "TRIGGERED BY"};
-        struct client_table t;
+        struct cli_table t;
         size_t i;
         const json_t *inv;
-        int e = client_table_init(&t, 5, head);
+        int e = cli_table_init(&t, 5, head);
         json_array_foreach(all, i, inv) {
             char idb[32], s1[TIME_RFC3339_MAX], s2[TIME_RFC3339_MAX];
             const json_t *iref = json_object_get(inv, "invocationRef");
@@ -480,11 +507,11 @@ int cmd_invocations(int argc, char **argv)
                 or_dash(json_string_value(json_object_get(inv, "triggeredBy"))),
             };
             if (e == 0)
-                e = client_table_add(&t, cells);
+                e = cli_table_add(&t, cells);
         }
         if (e == 0)
-            client_table_print(&t, stdout);
-        client_table_release(&t);
+            cli_table_print(&t, stdout);
+        cli_table_release(&t);
         if (e < 0) {
             cli_error("cannot print the table: %s", strerror(-e));
             r = EXIT_USAGE;
@@ -896,10 +923,10 @@ int cmd_why(int argc, char **argv)
         static const char *const head[] = {"CREATED", "TRIGGER", "FATE", "INVOCATION",
                                            "REASON"};
         const json_t *fates = json_object_get(reply, "fates");
-        struct client_table t;
+        struct cli_table t;
         size_t i;
         const json_t *f;
-        int e = client_table_init(&t, 5, head);
+        int e = cli_table_init(&t, 5, head);
         json_array_foreach(fates, i, f) {
             char s1[TIME_RFC3339_MAX], idb[32];
             const char *cells[5] = {
@@ -912,11 +939,11 @@ int cmd_why(int argc, char **argv)
             if (strcmp(cells[3], "0") == 0)
                 cells[3] = "-";
             if (e == 0)
-                e = client_table_add(&t, cells);
+                e = cli_table_add(&t, cells);
         }
         if (e == 0)
-            client_table_print(&t, stdout);
-        client_table_release(&t);
+            cli_table_print(&t, stdout);
+        cli_table_release(&t);
         if (e < 0) {
             cli_error("cannot print the table: %s", strerror(-e));
             json_decref(reply);

@@ -19,6 +19,7 @@
 #include "base/buf.h"
 #include "base/time.h"
 #include "engine/cron_machine.h"
+#include "engine/push-token.h"
 #include "engine/trigger.h"
 #include "store/store.h"
 
@@ -31,6 +32,7 @@ struct tz_db;
 #define TASK_LAUNCH "launch"
 #define TASK_TIMER "timer"
 #define TASK_ABORT "abort"
+#define TASK_NOTIFICATION "notification"
 #define TASK_CLEANUP "cleanup"
 
 /* How often the cleanup task runs (fates retention, dedup tombstones). */
@@ -72,6 +74,21 @@ struct engine {
     int running_handlers;
     uint64_t wake_seq;
     char owner_prefix[64];
+
+    /* The remote pool (remote.c): threads that call task managers. */
+    int n_remote_default;
+    pthread_mutex_t remote_lock;
+    pthread_cond_t remote_cond;
+    pthread_t *remote_threads;
+    int n_remote;
+    bool remote_stopping;
+    struct engine_task **remote_queue; /* ring of remote_cap */
+    size_t remote_cap, remote_head, remote_len;
+
+    /* Pub/Sub token keys (pubsub.c): current, then previous; loaded at first use. */
+    pthread_mutex_t push_lock;
+    struct push_token_key push_keys[2];
+    int n_push_keys;
 };
 
 /*
@@ -97,20 +114,29 @@ struct engine_task {
     bool lease_in_tx;
     /* Set by engine__tx_task_done: the row was deleted in a handler txn. */
     bool done_in_tx;
+    /* The remote part to run on the remote pool (remote.c). */
+    int (*remote_fn)(struct engine *e, struct engine_task *t);
 };
 
 /*
  * Handler results: 0 done; -EAGAIN retry later (backoff by attempts);
  * any other negative errno: the task is dropped with an error log.
+ * ENGINE_CALL_MANAGER (from the local part of a two-part handler): the
+ * store work is committed, now run the remote part, which calls a task
+ * manager, on the remote pool.
  */
 typedef int (*engine_handler_fn)(struct engine *e, struct engine_task *t);
+#define ENGINE_CALL_MANAGER 1
+
+int engine__launch_prepare(struct engine *e, struct engine_task *t);
+int engine__launch_call(struct engine *e, struct engine_task *t);
 
 int engine__handle_cron_tick(struct engine *e, struct engine_task *t);
 int engine__handle_enqueue_triggers(struct engine *e, struct engine_task *t);
 int engine__handle_triage(struct engine *e, struct engine_task *t);
-int engine__handle_launch(struct engine *e, struct engine_task *t);
 int engine__handle_timer(struct engine *e, struct engine_task *t);
 int engine__handle_abort(struct engine *e, struct engine_task *t);
+int engine__handle_notification(struct engine *e, struct engine_task *t);
 int engine__handle_cleanup(struct engine *e, struct engine_task *t);
 
 /* ---- engine.c ---- */
@@ -143,6 +169,25 @@ int engine__enqueue(struct engine *e, struct store_tx *tx, const char *kind, con
 int engine__task_begin(struct engine *e, struct engine_task *t, struct store_tx **ret);
 /* Deletes the handler's task row in the handler's transaction. */
 int engine__tx_task_done(struct store_tx *tx, struct engine_task *t);
+/*
+ * Settles a task after its handler returned hr (deletes or reschedules
+ * the row unless the handler did), logs a failure for good, and frees t
+ * (allocated by the worker that leased it).  Returns 0 or -errno of the
+ * store.
+ */
+int engine__task_finish(struct engine *e, struct engine_task *t, int hr);
+
+/* ---- remote.c ---- */
+int engine__remote_start(struct engine *e, int n_threads);
+/* Runs what is queued, then stops and joins the remote threads. */
+void engine__remote_stop(struct engine *e);
+/*
+ * Hands t (leased, no transaction open) to the remote pool, which runs
+ * fn and engine__task_finish.  Returns true if taken; false when the pool
+ * is not running or full (the caller runs it itself).
+ */
+bool engine__remote_submit(struct engine *e, struct engine_task *t, engine_handler_fn fn);
+
 /* Commits and wakes the workers. */
 int engine__commit(struct engine *e, struct store_tx *tx);
 void engine__wake(struct engine *e);
@@ -192,6 +237,14 @@ int engine__json_set(char **field, const json_t *v);
 int engine__strset(char **field, const char *s);
 /* An invocation id kept in a JSON array (a decimal string or an integer); 0 if neither. */
 int64_t engine__json_id(const json_t *v);
+
+/* ---- pubsub.c ---- */
+/*
+ * The Pub/Sub auth token of invocation inv_id of job_id, signed with the
+ * current key.  Returns 0, -ENOBUFS, -EINVAL (bad job id), -EIO (no key).
+ */
+int engine__pubsub_token(struct engine *e, const char *job_id, int64_t inv_id, char *out,
+                         size_t outlen);
 
 /* ---- invocations.c ---- */
 /*

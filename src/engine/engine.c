@@ -48,6 +48,7 @@ int engine_new(const struct engine_options *opts, struct engine **ret)
     e->set = opts->settings;
     settings_defaults(&e->set);
     e->n_workers_default = opts->workers > 0 ? opts->workers : 4;
+    e->n_remote_default = opts->remote_workers > 0 ? opts->remote_workers : 16;
     e->random = opts->random;
     e->random_ctx = opts->random_ctx;
     e->rand_state = (uint64_t)clock_now(e->clock) ^ ((uint64_t)getpid() << 32) ^
@@ -62,6 +63,9 @@ int engine_new(const struct engine_options *opts, struct engine **ret)
     pthread_mutex_init(&e->rand_lock, NULL);
     pthread_mutex_init(&e->tz_lock, NULL);
     pthread_mutex_init(&e->lock, NULL);
+    pthread_mutex_init(&e->push_lock, NULL);
+    pthread_mutex_init(&e->remote_lock, NULL);
+    pthread_cond_init(&e->remote_cond, NULL);
     pthread_cond_init(&e->wake, NULL);
     snprintf(e->owner_prefix, sizeof(e->owner_prefix), "%ld-%016" PRIx64, (long)getpid(),
              engine__rand(e));
@@ -78,6 +82,9 @@ struct engine *engine_free(struct engine *e)
     pthread_mutex_destroy(&e->rand_lock);
     pthread_mutex_destroy(&e->tz_lock);
     pthread_mutex_destroy(&e->lock);
+    pthread_mutex_destroy(&e->push_lock);
+    pthread_mutex_destroy(&e->remote_lock);
+    pthread_cond_destroy(&e->remote_cond);
     pthread_cond_destroy(&e->wake);
     free(e);
     return NULL;

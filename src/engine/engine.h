@@ -88,6 +88,13 @@ struct engine_options {
     struct engine_settings settings;
     int workers;                           /* threads of engine_start(); 0 = 4 */
     /*
+     * Threads that call task managers (launches, timers, pushes, aborts),
+     * so that a slow or hanging remote service never holds the workers
+     * that run cron ticks, triages and fan-outs; 0 = 16.  Their queue holds
+     * 4 tasks per thread; past that a worker makes the call itself.
+     */
+    int remote_workers;
+    /*
      * Random source for invocation ids, cron nonces and web UI trigger ids;
      * NULL = a locked xorshift seeded from the clock and the pid.  Tests
      * pass a deterministic one.  Must be thread-safe.
@@ -352,6 +359,36 @@ int engine_emit_triggers(struct engine *e, const char *job_id, const json_t *tri
  */
 int engine_trigger_now(struct engine *e, const char *job_id, const char *who,
                        char *ret_trigger_id);
+
+/* ---------------------------------------------------------------------------
+ * Pub/Sub pushes (spec 3.14)
+ */
+
+/*
+ * Delivers one Pub/Sub push message ({"data", "attributes", "messageId"},
+ * borrowed, untrusted) for the manager named kind ("buildbucket"): the
+ * manager extracts the auth token (examine_notification), the engine
+ * checks it (HMAC, 48 h lifetime, current or previous key) and the
+ * invocation it names, and makes the push durable as a "notification"
+ * task row before returning 0, so the caller may acknowledge it.  A push
+ * for a finished invocation is acknowledged and dropped (0); a duplicate
+ * of a push still queued (same messageId) is a no-op.
+ * Returns 0; -EAGAIN (the invocation is still starting: ask Pub/Sub to
+ * redeliver, HTTP 409); -EIO (the store failed: redeliver, HTTP 500);
+ * -EINVAL (unknown manager, no token), -EACCES (bad, foreign or expired
+ * token), -ENOENT (no such invocation): rejected for good, nothing
+ * changed (HTTP 202).  err gets a one-line reason for every non-zero
+ * return (never the token).
+ */
+int engine_deliver_push(struct engine *e, const char *kind, const json_t *message, char *err,
+                        size_t errlen);
+
+/*
+ * Makes a new key for Pub/Sub auth tokens; the previous key is still
+ * accepted for the tokens' lifetime (48 h).  The first key is made at
+ * first use.  Returns 0, -EIO.
+ */
+int engine_rotate_pubsub_key(struct engine *e);
 
 /* ---------------------------------------------------------------------------
  * Trigger fates (tock's own): what became of every trigger that reached a job.

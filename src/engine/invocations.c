@@ -134,12 +134,20 @@ static int ctl_save_op(struct task_ctl *pc)
     return ctl_save(ctl_of(pc), NULL, NULL);
 }
 
+static int ctl_pubsub_token(struct task_ctl *pc, char *out, size_t outlen)
+{
+    struct ctl *c = ctl_of(pc);
+
+    return engine__pubsub_token(c->e, c->saved.job_id, c->saved.id, out, outlen);
+}
+
 static const struct task_ctl_ops ctl_ops = {
     .log = ctl_log,
     .add_timer = ctl_add_timer,
     .emit_trigger = ctl_emit_trigger,
     .save = ctl_save_op,
     .now = ctl_now,
+    .pubsub_token = ctl_pubsub_token,
 };
 
 static void ctl_release(struct ctl *c)
@@ -709,23 +717,45 @@ end:
     return r;
 }
 
-int engine__handle_launch(struct engine *e, struct engine_task *t)
+/*
+ * The launch's local part: records the attempt in the lease's transaction
+ * and commits it.  Returns ENGINE_CALL_MANAGER when the manager is to be
+ * called (engine__launch_call), 0 when there is nothing to launch, -errno.
+ */
+int engine__launch_prepare(struct engine *e, struct engine_task *t)
 {
-    struct ctl c;
     struct store_inv row = {0};
-    int retry_count = t->row.attempts - 1, r, lr;
+    int retry_count = t->row.attempts - 1, r;
 
     if (retry_count > 0)
         log_info("engine", "%s/%" PRId64 ": This is a retry (attempt %d)!", t->row.job_id,
                  t->row.inv_id, retry_count + 1);
     r = launch_record_attempt(e, t, retry_count, &row);
-    if (r < 0 || !row.job_id)
-        return r;
-
-    r = ctl_from_row(e, &row, &c);
+    if (r == 0 && row.job_id)
+        r = ENGINE_CALL_MANAGER;
     store_inv_release(&row);
+    return r;
+}
+
+/*
+ * The launch's remote part: builds the controller from the stored
+ * invocation (as recorded by engine__launch_prepare), calls the manager's
+ * launch() and saves.
+ */
+int engine__launch_call(struct engine *e, struct engine_task *t)
+{
+    struct ctl c;
+    int retry_count = t->row.attempts - 1, r, lr;
+
+    r = ctl_open(e, t->row.job_id, t->row.inv_id, &c);
+    if (r == -ENOENT)
+        return 0;
     if (r < 0)
         return r;
+    if (!inv_status_is_initial(c.saved_status)) {
+        r = ctl_save(&c, NULL, t); /* launched meanwhile by another delivery */
+        goto out;
+    }
     if (!c.m) {
         ctl_logf(&c, "Failed to initialize task controller - %s",
                  c.task ? "no task manager for this task definition"
@@ -917,6 +947,49 @@ int engine__handle_timer(struct engine *e, struct engine_task *t)
     r = ctl_save(&c, NULL, t);
 out:
     json_decref(timers);
+    ctl_release(&c);
+    return r;
+}
+
+/* ---- Pub/Sub notifications (spec 3.14 step 5) ---- */
+
+/* Calls the manager's handle_notification and applies its result. */
+static int notify_manager(struct ctl *c, const json_t *message, struct engine_task *t)
+{
+    int hr;
+
+    c->pub.err[0] = '\0';
+    hr = c->m && c->m->handle_notification ? c->m->handle_notification(c->m, &c->pub, message)
+                                           : 0;
+    if (hr == TASK_ERR_TRANSIENT)
+        return -EAGAIN; /* not saved: the push is delivered again */
+    if (hr < 0 && c->pub.status != INV_FAILED) {
+        ctl_logf(c, "Fatal error when handling PubSub notification, aborting invocation - %s",
+                 c->pub.err[0] ? c->pub.err : strerror(-hr));
+        c->pub.status = INV_FAILED;
+    }
+    return ctl_save(c, NULL, t);
+}
+
+int engine__handle_notification(struct engine *e, struct engine_task *t)
+{
+    const json_t *message = json_object_get(t->payload, "message");
+    struct ctl c;
+    int r;
+
+    r = ctl_open(e, t->row.job_id, t->row.inv_id, &c);
+    if (r == -ENOENT)
+        return 0;
+    if (r < 0)
+        return r;
+    if (inv_status_is_final(c.saved_status))
+        r = ctl_save(&c, NULL, t); /* nothing to do: the task is done */
+    else if (c.saved.aborted_by[0])
+        r = abort_sync(&c, c.saved.aborted_by, true, t);
+    else if (inv_status_is_initial(c.saved_status))
+        r = -EAGAIN; /* the launch has not saved yet: later */
+    else
+        r = notify_manager(&c, message, t);
     ctl_release(&c);
     return r;
 }

@@ -21,24 +21,33 @@
 
 #include "base/log.h"
 
+/*
+ * A task kind's handler, in up to two parts.  local runs on the worker
+ * that leased the task; remote calls a task manager and runs on the
+ * remote pool (remote.c).  A kind with both runs remote when local returns
+ * ENGINE_CALL_MANAGER; a kind with only remote gets its lease committed
+ * first.
+ */
 struct handler_entry {
     const char *kind;
-    engine_handler_fn fn;
+    engine_handler_fn local;
+    engine_handler_fn remote;
     /*
-     * The handler takes the lease's open transaction (struct engine_task):
-     * it calls nothing outside the store before its first commit.
+     * local takes the lease's open transaction (struct engine_task): it
+     * calls nothing outside the store before its first commit.
      */
     bool in_lease_tx;
 };
 
 static const struct handler_entry handlers[] = {
-    {TASK_CRON_TICK, engine__handle_cron_tick, true},
-    {TASK_ENQUEUE_TRIGGERS, engine__handle_enqueue_triggers, true},
-    {TASK_TRIAGE, engine__handle_triage, true},
-    {TASK_LAUNCH, engine__handle_launch, true},
-    {TASK_TIMER, engine__handle_timer, false},
-    {TASK_ABORT, engine__handle_abort, false},
-    {TASK_CLEANUP, engine__handle_cleanup, true},
+    {TASK_CRON_TICK, engine__handle_cron_tick, NULL, true},
+    {TASK_ENQUEUE_TRIGGERS, engine__handle_enqueue_triggers, NULL, true},
+    {TASK_TRIAGE, engine__handle_triage, NULL, true},
+    {TASK_LAUNCH, engine__launch_prepare, engine__launch_call, true},
+    {TASK_TIMER, NULL, engine__handle_timer, false},
+    {TASK_ABORT, NULL, engine__handle_abort, false},
+    {TASK_NOTIFICATION, NULL, engine__handle_notification, false},
+    {TASK_CLEANUP, engine__handle_cleanup, NULL, true},
 };
 
 int engine__enqueue(struct engine *e, struct store_tx *tx, const char *kind, const char *job_id,
@@ -177,70 +186,99 @@ static int settle_after(struct engine *e, struct engine_task *t, int hr)
     return engine__commit(e, tx);
 }
 
-/*
- * Leases and runs one due task.  Returns 1 if a task was handled, 0 if
- * none was due, -errno if the store failed.
- */
-static int run_one(struct engine *e, const char *owner)
+int engine__task_finish(struct engine *e, struct engine_task *t, int hr)
 {
-    struct store_tx *tx = NULL;
-    struct engine_task t = {.owner = owner};
-    const struct handler_entry *h;
-    int64_t now = engine__now(e);
-    int r, hr;
+    int r = 0;
 
+    if (t->tx) {
+        /* The handler never took the lease transaction: settle the row in it. */
+        r = settle(e, t->tx, &t->row, t->owner, hr);
+        if (r == 0)
+            r = engine__commit(e, t->tx);
+        else
+            store_rollback(t->tx);
+        t->tx = NULL;
+    } else if (!t->done_in_tx) {
+        r = settle_after(e, t, hr);
+    }
+    if (!t->done_in_tx && hr < 0 && !retryable(hr))
+        log_error("engine", "task %" PRId64 " (%s, job %s) failed for good: %s", t->row.id,
+                  t->row.kind, t->row.job_id, strerror(-hr));
+    json_decref(t->payload);
+    store_task_release(&t->row);
+    free(t);
+    return r;
+}
+
+/* Leases one due task into a new struct engine_task; 0, -ENOENT, -errno. */
+static int lease_one(struct engine *e, const char *owner, struct engine_task **ret)
+{
+    struct engine_task *t = calloc(1, sizeof(*t));
+    struct store_tx *tx = NULL;
+    const struct handler_entry *h;
+    int r;
+
+    if (!t)
+        return -ENOMEM;
+    t->owner = owner;
     r = store_begin(e->store, &tx);
-    if (r < 0)
-        return r;
-    r = store_task_lease(tx, now, owner, e->set.lease_ns, &t.row);
-    if (r == -ENOENT) {
-        store_rollback(tx);
-        return 0;
-    }
+    if (r == 0)
+        r = store_task_lease(tx, engine__now(e), owner, e->set.lease_ns, &t->row);
     if (r < 0) {
-        store_rollback(tx);
+        if (tx)
+            store_rollback(tx);
+        free(t);
         return r;
     }
-    h = handler_for(t.row.kind);
+    h = handler_for(t->row.kind);
     if (h && !h->in_lease_tx) {
         /* The handler calls a task manager: the lease must hold outside. */
         r = store_commit(tx);
         if (r < 0) {
-            store_task_release(&t.row);
+            store_task_release(&t->row);
+            free(t);
             return r;
         }
     } else {
-        t.tx = tx;
-        t.lease_in_tx = h != NULL;
+        t->tx = tx;
+        t->lease_in_tx = h != NULL;
     }
+    if (t->row.payload_json[0])
+        t->payload = json_loads(t->row.payload_json, 0, NULL);
+    *ret = t;
+    return 0;
+}
 
-    if (t.row.payload_json[0])
-        t.payload = json_loads(t.row.payload_json, 0, NULL);
+/*
+ * Leases and runs one due task; with use_pool, its remote part goes to
+ * the remote pool.  Returns 1 if a task was handled, 0 if none was due,
+ * -errno if the store failed.
+ */
+static int run_one(struct engine *e, const char *owner, bool use_pool)
+{
+    struct engine_task *t = NULL;
+    const struct handler_entry *h;
+    int r, hr;
+
+    r = lease_one(e, owner, &t);
+    if (r == -ENOENT)
+        return 0;
+    if (r < 0)
+        return r;
+    h = handler_for(t->row.kind);
     if (!h) {
-        log_error("engine", "dropping task %" PRId64 " of unknown kind \"%s\"", t.row.id,
-                  t.row.kind);
+        log_error("engine", "dropping task %" PRId64 " of unknown kind \"%s\"", t->row.id,
+                  t->row.kind);
         hr = -EINVAL;
     } else {
-        hr = h->fn(e, &t);
+        hr = h->local ? h->local(e, t) : ENGINE_CALL_MANAGER;
     }
-
-    r = 0;
-    if (t.tx) {
-        /* The handler never took the lease transaction: settle the row in it. */
-        r = settle(e, t.tx, &t.row, owner, hr);
-        if (r == 0)
-            r = engine__commit(e, t.tx);
-        else
-            store_rollback(t.tx);
-        t.tx = NULL;
-    } else if (!t.done_in_tx) {
-        r = settle_after(e, &t, hr);
+    if (hr == ENGINE_CALL_MANAGER) {
+        if (use_pool && !t->tx && engine__remote_submit(e, t, h->remote))
+            return 1; /* the pool settles and frees it */
+        hr = h->remote(e, t);
     }
-    if (!t.done_in_tx && hr < 0 && !retryable(hr))
-        log_error("engine", "task %" PRId64 " (%s, job %s) failed for good: %s", t.row.id,
-                  t.row.kind, t.row.job_id, strerror(-hr));
-    json_decref(t.payload);
-    store_task_release(&t.row);
+    r = engine__task_finish(e, t, hr);
     return r < 0 ? r : 1;
 }
 
@@ -252,7 +290,7 @@ int engine_run_due(struct engine *e, int max)
 
     snprintf(owner, sizeof(owner), "%s/run-due", e->owner_prefix);
     while (n < limit) {
-        r = run_one(e, owner);
+        r = run_one(e, owner, false);
         if (r < 0)
             return r;
         if (r == 0)
@@ -305,7 +343,7 @@ static void *worker_main(void *arg)
         seq = e->wake_seq;
         pthread_mutex_unlock(&e->lock);
 
-        r = run_one(e, owner);
+        r = run_one(e, owner, true);
 
         pthread_mutex_lock(&e->lock);
         e->running_handlers--;
@@ -379,7 +417,8 @@ int engine_start(struct engine *e, int n_threads)
     e->stopping = false;
     pthread_mutex_unlock(&e->lock);
 
-    for (int i = 0; i < n; i++) {
+    r = engine__remote_start(e, e->n_remote_default);
+    for (int i = 0; r == 0 && i < n; i++) {
         struct worker_arg *wa = malloc(sizeof(*wa));
         if (!wa) {
             r = -ENOMEM;
@@ -419,6 +458,7 @@ void engine_stop(struct engine *e, int64_t deadline_ns)
         log_warn("engine", "stop deadline passed; waiting for running handlers");
     for (int i = 0; i < e->n_threads; i++)
         pthread_join(e->threads[i], NULL);
+    engine__remote_stop(e);
     pthread_mutex_lock(&e->lock);
     free(e->threads);
     e->threads = NULL;

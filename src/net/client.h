@@ -42,6 +42,7 @@
 #define TOCK_NET_CLIENT_H
 
 #include "base/compat.h"
+#include "base/clock.h"
 #include "base/limits.h"
 
 #include <jansson.h>
@@ -52,6 +53,14 @@
 #define CLIENT_DEFAULT_MAX_IN_FLIGHT 8
 #define CLIENT_TOKEN_COMMAND_TTL_NS (300 * INT64_C(1000000000))
 #define CLIENT_MAX_HOST_MAP 64
+#define CLIENT_MAX_BASE_URL 2048              /* longest base URL (host map value, --server) */
+#define CLIENT_MAX_URL 8192                   /* longest whole request URL */
+#define CLIENT_TOKEN_COMMAND_TIMEOUT_NS (30 * INT64_C(1000000000)) /* then it is killed */
+#define CLIENT_MAX_KEY_FILE_BYTES (64u * 1024) /* a service-account JSON key */
+#define CLIENT_TOKEN_EXPIRY_MARGIN_NS (60 * INT64_C(1000000000))
+#define CLIENT_DEFAULT_OAUTH_SCOPES                                                           \
+    "https://www.googleapis.com/auth/cloud-platform "                                       \
+    "https://www.googleapis.com/auth/userinfo.email"
 
 struct client_error {
     int code;       /* enum grpc_code of net/prpc.h (or an unknown code the server sent) */
@@ -68,13 +77,6 @@ struct client_error {
  */
 bool client_error_is_transient(const struct client_error *e);
 
-/*
- * Prints "tock: <CODE>: <message>" to stderr and returns the exit status
- * for it: 1 (EXIT_PROBLEMS) for server-side errors, 2 (EXIT_USAGE) for
- * transport errors.
- */
-int client_error_report(const struct client_error *e);
-
 struct client_options {
     /* "HOST=BASEURL" entries (copied).  NULL/0 = none. */
     const char *const *host_map;
@@ -90,6 +92,7 @@ struct client_options {
     size_t max_response_bytes; /* 0 = CLIENT_MAX_REPLY_BYTES */
     int max_in_flight;         /* per host; 0 = CLIENT_DEFAULT_MAX_IN_FLIGHT */
     const char *user_agent;    /* NULL = "tock" */
+    const struct clock *clock; /* token lifetimes, JWT iat/exp; NULL = clock_real() */
 };
 
 struct client;
@@ -108,8 +111,10 @@ struct client *client_free(struct client *c);
 
 /*
  * The base URL for host: the host map's entry, else "https://" + host.
- * A host that already is a URL ("http://..." or "https://...") is copied.
- * Returns 0, or -ENAMETOOLONG when it does not fit in out.
+ * A host that already is a URL ("http://..." or "https://...") is copied
+ * (trailing '/' dropped).  Returns 0, -ENAMETOOLONG when it does not fit in
+ * out, or -EINVAL for a host that is neither a host name ("name[:port]",
+ * "[v6]:port") nor such a URL ("ftp://x", "a b", "").
  */
 int client_base_url(const struct client *c, const char *host, char *out, size_t outlen);
 

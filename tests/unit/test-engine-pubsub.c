@@ -1,0 +1,289 @@
+/*
+ * test-engine-pubsub.c - Pub/Sub pushes through the engine (spec 3.14):
+ * tokens minted by the controller, engine_deliver_push's answers, the
+ * durable notification task and its handler, on a manual clock over a
+ * SQLite store in a temp directory.
+ */
+#include "base/compat.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <cmocka.h>
+#include <unistd.h>
+
+#include "base/clock.h"
+#include "base/time.h"
+#include "config/config.h"
+#include "engine/engine.h"
+#include "store/store.h"
+#include "tasks/registry.h"
+
+#define S NS_PER_SEC
+
+/* ---- a fake multistage manager: RUNNING at launch, done at the second push ---- */
+
+static char last_token[TASK_PUBSUB_TOKEN_MAX];
+static int pushes_handled;
+static int launch_fails; /* launches that fail transiently before one succeeds */
+
+static int fake_launch(const struct task_manager *m, struct task_ctl *c)
+{
+    (void)m;
+    assert_int_equal(c->ops->pubsub_token(c, last_token, sizeof(last_token)), 0);
+    if (launch_fails > 0) {
+        launch_fails--; /* as a build scheduled whose answer was lost */
+        return TASK_ERR_TRANSIENT;
+    }
+    c->status = INV_RUNNING;
+    return 0;
+}
+
+static int fake_examine(const struct task_manager *m, const json_t *msg, char *token,
+                        size_t len)
+{
+    const char *t = json_string_value(json_object_get(json_object_get(msg, "attributes"),
+                                                      "auth_token"));
+    (void)m;
+    if (!t)
+        return -ENOENT;
+    snprintf(token, len, "%s", t);
+    return 0;
+}
+
+static int fake_notification(const struct task_manager *m, struct task_ctl *c,
+                             const json_t *msg)
+{
+    (void)m;
+    (void)msg;
+    c->ops->log(c, "Received PubSub notification");
+    if (++pushes_handled >= 2)
+        c->status = INV_SUCCEEDED;
+    return 0;
+}
+
+static const struct task_manager fake_manager = {
+    .name = "buildbucket",
+    .multistage = true,
+    .launch = fake_launch,
+    .examine_notification = fake_examine,
+    .handle_notification = fake_notification,
+};
+
+/* ---- fixture ---- */
+
+struct fx {
+    char dir[64];
+    struct manual_clock clk;
+    struct store *store;
+    struct task_registry *reg;
+    struct engine *e;
+};
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+    char url[160], err[256];
+    int64_t t0;
+
+    assert_non_null(f);
+    assert_int_equal(time_parse_rfc3339("2025-10-09T00:42:36Z", &t0), 0);
+    snprintf(f->dir, sizeof(f->dir), "/tmp/tock-pubsub-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(url, sizeof(url), "sqlite:%s/tock.db", f->dir);
+    assert_int_equal(store_open(url, &f->store, err, sizeof(err)), 0);
+    manual_clock_init(&f->clk, t0);
+    f->reg = task_registry_new();
+    assert_int_equal(task_registry_add(f->reg, &fake_manager), 0);
+    struct engine_options o = {.store = f->store, .clock = &f->clk.base, .registry = f->reg};
+    assert_int_equal(engine_new(&o, &f->e), 0);
+    last_token[0] = '\0';
+    pushes_handled = 0;
+    launch_fails = 0;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    char cmd[128];
+
+    engine_free(f->e);
+    store_close(f->store);
+    task_registry_free(f->reg);
+    manual_clock_release(&f->clk);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+    assert_int_equal(system(cmd), 0);
+    free(f);
+    return 0;
+}
+
+static void run_for(struct fx *f, int64_t d)
+{
+    int64_t end = clock_now(&f->clk.base) + d;
+
+    for (int guard = 0; guard < 10000; guard++) {
+        int64_t next;
+        assert_true(engine_run_due(f->e, 0) >= 0);
+        next = engine_next_due(f->e);
+        if (next > end)
+            break;
+        if (next > clock_now(&f->clk.base))
+            manual_clock_set(&f->clk, next);
+    }
+    if (end > clock_now(&f->clk.base))
+        manual_clock_set(&f->clk, end);
+    assert_true(engine_run_due(f->e, 0) >= 0);
+}
+
+/* Applies a triggered buildbucket job and triggers it; returns its invocation id. */
+static int64_t start_job(struct fx *f)
+{
+    static const char cfg[] = "job { id: \"b\" realm: \"ci\" schedule: \"triggered\"\n"
+                              "  buildbucket: { server: \"bb.example.com\" builder: \"x\" } }\n";
+    struct cfg_project *p = NULL;
+    struct cfg_diags d;
+    struct engine_invocation *v = NULL;
+    char *cur = NULL;
+    size_t n = 0;
+    int64_t id;
+
+    cfg_diags_init(&d);
+    assert_int_equal(cfg_project_parse(cfg, strlen(cfg), &p, &d), 0);
+    assert_int_equal(engine_apply_project(f->e, "proj", p, NULL, "rev1", ""), 0);
+    cfg_project_free(p);
+    cfg_diags_release(&d);
+    assert_int_equal(engine_trigger_now(f->e, "proj/b", "user:a@example.com", NULL), 0);
+    run_for(f, 2 * S); /* triage creates the invocation; its launch is 1 s later */
+    assert_int_equal(engine_list_invocations(f->e, "proj/b", NULL, 10, &v, &n, &cur), 0);
+    assert_int_equal(n, 1);
+    id = v[0].id;
+    engine_invocations_free(v, n);
+    return id;
+}
+
+static enum inv_status status_of(struct fx *f, int64_t id)
+{
+    struct engine_invocation v;
+    enum inv_status s;
+
+    assert_int_equal(engine_get_invocation(f->e, "proj/b", id, &v), 0);
+    s = v.status;
+    engine_invocation_release(&v);
+    return s;
+}
+
+static json_t *push_msg(const char *token, const char *message_id)
+{
+    return json_pack("{s:s, s:{s:s}, s:s}", "data", "e30=", "attributes", "auth_token", token,
+                     "messageId", message_id);
+}
+
+static int deliver(struct fx *f, const char *token, const char *mid, char *err, size_t len)
+{
+    json_t *m = push_msg(token, mid);
+    int r = engine_deliver_push(f->e, "buildbucket", m, err, len);
+    json_decref(m);
+    return r;
+}
+
+static void test_push_finishes_invocation(void **state)
+{
+    struct fx *f = *state;
+    char err[256];
+    int64_t id = start_job(f);
+
+    run_for(f, 2 * S);
+    assert_int_equal(status_of(f, id), INV_RUNNING);
+    assert_true(last_token[0] != '\0');
+    assert_int_equal(deliver(f, last_token, "m1", err, sizeof(err)), 0);
+    /* Durable before the answer: a task row is due now, nothing handled yet. */
+    assert_int_equal(pushes_handled, 0);
+    assert_true(engine_next_due(f->e) <= clock_now(&f->clk.base));
+    run_for(f, 0);
+    assert_int_equal(pushes_handled, 1);
+    assert_int_equal(status_of(f, id), INV_RUNNING);
+    assert_int_equal(deliver(f, last_token, "m2", err, sizeof(err)), 0);
+    run_for(f, 0);
+    assert_int_equal(status_of(f, id), INV_SUCCEEDED);
+    /* A push for a finished invocation is acknowledged and changes nothing. */
+    assert_int_equal(deliver(f, last_token, "m3", err, sizeof(err)), 0);
+    run_for(f, 0);
+    assert_int_equal(pushes_handled, 2);
+}
+
+static void test_duplicate_push_is_one_task(void **state)
+{
+    struct fx *f = *state;
+    char err[256];
+    int64_t id = start_job(f);
+
+    run_for(f, 2 * S);
+    assert_int_equal(deliver(f, last_token, "same", err, sizeof(err)), 0);
+    assert_int_equal(deliver(f, last_token, "same", err, sizeof(err)), 0);
+    run_for(f, 0);
+    assert_int_equal(pushes_handled, 1);
+    assert_int_equal(status_of(f, id), INV_RUNNING);
+}
+
+static void test_forged_and_foreign_tokens(void **state)
+{
+    struct fx *f = *state;
+    char err[256], forged[TASK_PUBSUB_TOKEN_MAX];
+    int64_t id = start_job(f);
+    json_t *no_token;
+
+    run_for(f, 2 * S);
+    snprintf(forged, sizeof(forged), "%s", last_token);
+    forged[strlen(forged) / 2] = forged[strlen(forged) / 2] == 'A' ? 'B' : 'A';
+    assert_int_equal(deliver(f, forged, "f1", err, sizeof(err)), -EACCES);
+    assert_string_equal(err, "bad pubsub auth token");
+    assert_int_equal(deliver(f, "not a token", "f2", err, sizeof(err)), -EACCES);
+    no_token = json_pack("{s:s}", "data", "e30=");
+    assert_int_equal(engine_deliver_push(f->e, "buildbucket", no_token, err, sizeof(err)),
+                     -EINVAL);
+    assert_string_equal(err, "failed to extract the auth token from the pubsub message");
+    assert_int_equal(engine_deliver_push(f->e, "gitiles", no_token, err, sizeof(err)), -EINVAL);
+    assert_string_equal(err, "unknown task manager \"gitiles\"");
+    json_decref(no_token);
+    run_for(f, 0);
+    assert_int_equal(pushes_handled, 0);
+    assert_int_equal(status_of(f, id), INV_RUNNING);
+    /* After a rotation the old key is still accepted; the token expires after 48 h. */
+    assert_int_equal(engine_rotate_pubsub_key(f->e), 0);
+    assert_int_equal(deliver(f, last_token, "r1", err, sizeof(err)), 0);
+    manual_clock_set(&f->clk, clock_now(&f->clk.base) + 49 * 3600 * S);
+    assert_int_equal(deliver(f, last_token, "r2", err, sizeof(err)), -EACCES);
+}
+
+static void test_push_while_starting(void **state)
+{
+    struct fx *f = *state;
+    char err[256];
+    int64_t id;
+
+    launch_fails = 1;
+    id = start_job(f);
+    run_for(f, 1 * S); /* the launch failed once: RETRYING, a token was given out */
+    assert_int_equal(status_of(f, id), INV_RETRYING);
+    assert_int_equal(deliver(f, last_token, "early", err, sizeof(err)), -EAGAIN);
+    assert_string_equal(err, "invocation is still starting, try again later");
+    run_for(f, 0);
+    assert_int_equal(pushes_handled, 0);
+    run_for(f, 10 * S); /* the retried launch succeeds */
+    assert_int_equal(status_of(f, id), INV_RUNNING);
+    assert_int_equal(deliver(f, last_token, "early", err, sizeof(err)), 0);
+    run_for(f, 0);
+    assert_int_equal(pushes_handled, 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_push_finishes_invocation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_duplicate_push_is_one_task, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_forged_and_foreign_tokens, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_push_while_starting, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
