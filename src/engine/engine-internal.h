@@ -3,8 +3,10 @@
  *
  * Files: engine.c (lifecycle, queries), jobs.c (config apply, cron
  * glue), receive.c (emit, trigger now, the pending set, fates, triage
- * kicks, fan-out), triage.c, invocations.c (creation, launch, controller,
- * timers, abort), actions.c (pause/resume/abort), tq.c (task queue,
+ * kicks, fan-out), triage.c, invocations.c (creation and the handlers
+ * that call managers: launch, timer, notification, abort), controller.c
+ * (the task controller, controller.h), actions.c (pause, resume, abort),
+ * pubsub.c (pushes), remote.c (the manager-call pool), tq.c (task queue,
  * workers), util.c (general helpers).  A trigger is a struct trigger
  * (trigger.h) everywhere in between.  Cross-file functions are
  * engine__name().
@@ -190,6 +192,14 @@ bool engine__remote_submit(struct engine *e, struct engine_task *t, engine_handl
 
 /* Commits and wakes the workers. */
 int engine__commit(struct engine *e, struct store_tx *tx);
+/*
+ * Ends a handler's transaction: with r == 0 commits it (engine__commit),
+ * otherwise rolls it back.  If that leaves the transaction undone, t's
+ * row deletion (engine__tx_task_done) did not land and t->done_in_tx is
+ * cleared, so the queue settles the row itself.  t may be NULL.  Returns
+ * r, or the commit's error.  Every handler finishes this way.
+ */
+int engine__tx_end(struct engine *e, struct store_tx *tx, struct engine_task *t, int r);
 void engine__wake(struct engine *e);
 
 /* ---- receive.c ---- */

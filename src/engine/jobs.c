@@ -144,37 +144,27 @@ int engine__handle_cron_tick(struct engine *e, struct engine_task *t)
     if (r == -ENOENT) {
         log_warn("engine", "%s: Scheduled job is unexpectedly gone", t->row.job_id);
         r = engine__tx_task_done(tx, t);
-        if (r < 0)
-            goto fail;
-        goto commit;
+        goto end;
     }
     if (r < 0)
-        goto fail;
+        goto end;
     log_info("engine", "%s: Tick %" PRId64 " has arrived", j.id, nonce);
     if (engine__cron_load(&j, &cs) < 0)
         cron_state_init(&cs);
     r = engine__cron_env(e, &j, &env, &sched);
     if (r < 0)
-        goto fail;
+        goto end;
     r = cron_machine_on_timer_tick(&cs, &env, nonce, &acts, err, sizeof(err));
     if (r < 0) {
         log_warn("engine", "%s: %s", j.id, err);
         r = -EAGAIN;
-        goto fail;
+        goto end;
     }
-    if ((r = engine__cron_store(&j, &cs)) < 0 ||
-        (r = engine__cron_actions(e, tx, &j, &acts)) < 0 || (r = store_job_put(tx, &j)) < 0 ||
-        (r = engine__tx_task_done(tx, t)) < 0)
-        goto fail;
-commit:
-    r = engine__commit(e, tx);
-    if (r < 0)
-        t->done_in_tx = false;
-    goto out;
-fail:
-    store_rollback(tx);
-    t->done_in_tx = false;
-out:
+    if ((r = engine__cron_store(&j, &cs)) == 0 &&
+        (r = engine__cron_actions(e, tx, &j, &acts)) == 0 && (r = store_job_put(tx, &j)) == 0)
+        r = engine__tx_task_done(tx, t);
+end:
+    r = engine__tx_end(e, tx, t, r);
     schedule_free(sched);
     store_job_release(&j);
     return r;

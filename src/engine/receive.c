@@ -170,10 +170,7 @@ static int add_in_own_tx(struct engine *e, const char *job_id, const struct trig
         return r;
     /* "Cannot trigger a paused job. Resume it first." */
     r = refuse_paused && j.paused ? -EBUSY : engine__add_triggers(e, tx, &j, v, n);
-    if (r == 0)
-        r = engine__commit(e, tx);
-    else
-        store_rollback(tx);
+    r = engine__tx_end(e, tx, NULL, r);
     store_job_release(&j);
     return r;
 }
@@ -235,13 +232,7 @@ int engine__handle_enqueue_triggers(struct engine *e, struct engine_task *t)
     }
     if (r == 0)
         r = engine__tx_task_done(tx, t);
-    if (r == 0) {
-        r = engine__commit(e, tx);
-    } else {
-        store_rollback(tx);
-    }
-    if (r < 0)
-        t->done_in_tx = false;
+    r = engine__tx_end(e, tx, t, r);
     store_job_release(&j);
 out:
     trigger_vec_release(&vec);
@@ -266,14 +257,8 @@ int engine__handle_cleanup(struct engine *e, struct engine_task *t)
     if (r == 0)
         r = engine__enqueue(e, tx, TASK_CLEANUP, "", 0, NULL, now + ENGINE_CLEANUP_PERIOD_NS,
                             TASK_CLEANUP);
-    if (r == 0) {
-        r = engine__commit(e, tx);
-    } else {
-        store_rollback(tx);
-    }
-    if (r < 0)
-        t->done_in_tx = false;
-    else if (nf || nt)
+    r = engine__tx_end(e, tx, t, r);
+    if (r == 0 && (nf || nt))
         log_info("engine", "cleanup: %zu trigger fates and %zu dedup tombstones deleted", nf, nt);
     return r;
 }

@@ -373,102 +373,109 @@ static int poke_cron(struct triage *t)
     return r;
 }
 
+/* Active invocations whose rows are final (LUCI's recently-finished set). */
+static size_t count_finished(struct triage *t)
+{
+    json_t *a = engine__json_parse(t->j->active_json, 1);
+    size_t i, n = 0;
+    json_t *v;
+
+    json_array_foreach(a, i, v) {
+        struct store_inv inv = {0};
+        if (store_inv_get(t->tx, engine__json_id(v), &inv) == 0) {
+            int st = inv_status_from_name(inv.status);
+            if (st >= 0 && inv_status_is_final((enum inv_status)st))
+                n++;
+            store_inv_release(&inv);
+        }
+    }
+    json_decref(a);
+    return n;
+}
+
+static size_t json_column_size(const char *text)
+{
+    json_t *v = engine__json_parse(text, 1);
+    size_t n = v ? json_array_size(v) : 0;
+
+    json_decref(v);
+    return n;
+}
+
+/* The triage of the job t->j in t->tx, down to deleting the task row. */
+static int triage_job(struct triage *t, struct engine_task *task)
+{
+    size_t n_pending = 0, n_fin_set = 0;
+    int r;
+
+    r = store_trigger_count(t->tx, t->j->id, &n_pending);
+    if (r < 0)
+        return r;
+    tlog(t, "Pending triggers set:  %zu items, 0 garbage", n_pending);
+    tlog(t, "Recently finished set: %zu items, 0 garbage", count_finished(t));
+    tlog(t, "The preparation is finished");
+    tlog(t, "Started the transaction");
+    r = tidy_active(t, &n_fin_set);
+    if (r < 0)
+        return r;
+    tlog(t, "Number of active invocations: %zu", json_column_size(t->j->active_json));
+    tlog(t, "Number of recently finished:  %zu", json_column_size(t->j->finished_json));
+    if ((r = process_triggers(t)) < 0 || (r = poke_cron(t)) < 0)
+        return r;
+    tlog(t, "Removing consumed dsset items");
+    t->j->last_triage = t->now;
+    tlog(t, "Landing the transaction");
+    tlog(t, "Done");
+    if ((r = store_job_put(t->tx, t->j)) < 0 ||
+        (r = store_triage_log_put(t->tx, t->j->id, t->now, t->tl.text.data)) < 0)
+        return r;
+    return engine__tx_task_done(t->tx, task);
+}
+
+/* Best effort: keep the log of a failed triage, as LUCI does. */
+static void keep_failed_log(struct triage *t, const char *job_id)
+{
+    struct store_tx *tx = NULL;
+
+    if (!job_id || store_begin(t->e->store, &tx) < 0)
+        return;
+    if (store_triage_log_put(tx, job_id, t->now, t->tl.text.data) == 0)
+        store_commit(tx);
+    else
+        store_rollback(tx);
+}
+
 int engine__handle_triage(struct engine *e, struct engine_task *task)
 {
     struct triage t = {.e = e, .now = engine__now(e)};
     struct store_job j = {0};
-    size_t n_pending = 0, n_fin_set = 0;
-    json_t *active = NULL, *finished = NULL;
     int r;
 
     triagelog_init(&t.tl, t.now);
     tlog(&t, "Starting");
     r = engine__task_begin(e, task, &t.tx);
     if (r < 0)
-        goto out_log;
+        goto failed;
     r = store_job_get(t.tx, task->row.job_id, &j);
     if (r == -ENOENT) {
         log_warn("engine", "%s: The job is unexpectedly gone", task->row.job_id);
-        r = engine__tx_task_done(t.tx, task);
-        if (r == 0)
-            r = engine__commit(e, t.tx);
-        else
-            store_rollback(t.tx);
+        r = engine__tx_end(e, t.tx, task, engine__tx_task_done(t.tx, task));
         goto out;
     }
-    if (r < 0)
-        goto fail;
-    t.j = &j;
-    r = store_trigger_count(t.tx, j.id, &n_pending);
-    if (r < 0)
-        goto fail;
-    tlog(&t, "Pending triggers set:  %zu items, 0 garbage", n_pending);
-    /* Counted below by the tidy; logged in LUCI's order with its result. */
-    {
-        json_t *a = engine__json_parse(j.active_json, 1);
-        size_t i;
-        json_t *v;
-        json_array_foreach(a, i, v) {
-            struct store_inv inv = {0};
-            if (store_inv_get(t.tx, engine__json_id(v), &inv) == 0) {
-                int st = inv_status_from_name(inv.status);
-                if (st >= 0 && inv_status_is_final((enum inv_status)st))
-                    n_fin_set++;
-                store_inv_release(&inv);
-            }
-        }
-        json_decref(a);
+    if (r == 0) {
+        t.j = &j;
+        r = triage_job(&t, task);
     }
-    tlog(&t, "Recently finished set: %zu items, 0 garbage", n_fin_set);
-    tlog(&t, "The preparation is finished");
-    tlog(&t, "Started the transaction");
-    r = tidy_active(&t, &n_fin_set);
     if (r < 0)
-        goto fail;
-    active = engine__json_parse(j.active_json, 1);
-    finished = engine__json_parse(j.finished_json, 1);
-    tlog(&t, "Number of active invocations: %zu", active ? json_array_size(active) : 0);
-    tlog(&t, "Number of recently finished:  %zu", finished ? json_array_size(finished) : 0);
-    r = process_triggers(&t);
-    if (r < 0)
-        goto fail;
-    r = poke_cron(&t);
-    if (r < 0)
-        goto fail;
-    tlog(&t, "Removing consumed dsset items");
-    j.last_triage = t.now;
-    tlog(&t, "Landing the transaction");
-    tlog(&t, "Done");
-    if ((r = store_job_put(t.tx, &j)) < 0 ||
-        (r = store_triage_log_put(t.tx, j.id, t.now, t.tl.text.data)) < 0 ||
-        (r = engine__tx_task_done(t.tx, task)) < 0)
-        goto fail;
-    r = engine__commit(e, t.tx);
-    if (r < 0) {
-        task->done_in_tx = false;
-        goto out_log;
-    }
-    goto out;
-fail:
-    tlog(&t, "Error: The triage transaction FAILED - %s", strerror(-r));
-    store_rollback(t.tx);
-    task->done_in_tx = false;
-out_log:
-    /* Best effort: keep the log of a failed triage, as LUCI does. */
-    if (j.id) {
-        struct store_tx *tx2 = NULL;
-        if (store_begin(e->store, &tx2) == 0) {
-            if (store_triage_log_put(tx2, j.id, t.now, t.tl.text.data) == 0)
-                store_commit(tx2);
-            else
-                store_rollback(tx2);
-        }
-    }
-    if (r < 0 && r != -ENOMEM)
+        tlog(&t, "Error: The triage transaction FAILED - %s", strerror(-r));
+    r = engine__tx_end(e, t.tx, task, r);
+    if (r == 0)
+        goto out;
+failed:
+    keep_failed_log(&t, j.id);
+    if (r != -ENOMEM)
         r = -EAGAIN;
 out:
-    json_decref(active);
-    json_decref(finished);
     triagelog_release(&t.tl);
     store_job_release(&j);
     return r;
