@@ -12,6 +12,37 @@
 
 /* ---- creation ---- */
 
+/* A free invocation id in tx (spec 3.11).  Returns 0, -EAGAIN (none found), -errno. */
+static int new_inv_id(struct engine *e, struct store_tx *tx, int64_t now, int64_t *ret)
+{
+    for (int i = 0; i < ENGINE_INVID_ATTEMPTS; i++) {
+        struct store_inv probe = {0};
+        int64_t cand = invid_make(now, (uint16_t)engine__rand(e));
+        int r = store_inv_get(tx, cand, &probe);
+
+        if (r == -ENOENT) {
+            *ret = cand;
+            return 0;
+        }
+        store_inv_release(&probe);
+        if (r < 0)
+            return r;
+    }
+    return -EAGAIN;
+}
+
+/* The head of a new invocation's debug log: the triage's own output. */
+static int log_triage_output(struct buf *log, const char *triage_debug)
+{
+    if (buf_puts(log, "Debug output from the triage procedure:\n"
+                      "---------------------------------------\n") < 0 ||
+        buf_puts(log, triage_debug) < 0 ||
+        buf_puts(log, "---------------------------------------\n\n"
+                      "Debug output from the invocation itself:\n") < 0)
+        return -ENOMEM;
+    return 0;
+}
+
 int engine__inv_create(struct engine *e, struct store_tx *tx, struct store_job *j,
                        const json_t *request, const char *triage_debug, int64_t *ret_id)
 {
@@ -23,21 +54,9 @@ int engine__inv_create(struct engine *e, struct store_tx *tx, struct store_job *
     struct store_inv v;
     int r;
 
-    for (int i = 0; i < ENGINE_INVID_ATTEMPTS; i++) {
-        struct store_inv probe = {0};
-        int64_t cand = invid_make(now, (uint16_t)engine__rand(e));
-
-        r = store_inv_get(tx, cand, &probe);
-        if (r == -ENOENT) {
-            id = cand;
-            break;
-        }
-        store_inv_release(&probe);
-        if (r < 0)
-            return r;
-    }
-    if (id == 0)
-        return -EAGAIN;
+    r = new_inv_id(e, tx, now, &id);
+    if (r < 0)
+        return r;
 
     buf_init(&log, ENGINE_DEBUGLOG_BUF);
     req = json_deep_copy(request);
@@ -46,15 +65,9 @@ int engine__inv_create(struct engine *e, struct store_tx *tx, struct store_job *
         r = -ENOMEM;
         goto out;
     }
-    if (triage_debug && triage_debug[0]) {
-        if (buf_puts(&log, "Debug output from the triage procedure:\n"
-                           "---------------------------------------\n") < 0 ||
-            buf_puts(&log, triage_debug) < 0 ||
-            buf_puts(&log, "---------------------------------------\n\n"
-                           "Debug output from the invocation itself:\n") < 0) {
-            r = -ENOMEM;
-            goto out;
-        }
+    if (triage_debug && triage_debug[0] && log_triage_output(&log, triage_debug) < 0) {
+        r = -ENOMEM;
+        goto out;
     }
     if (json_object_get(req, "tags")) {
         r = request_tags_sorted(json_object_get(req, "tags"), &tags, err, sizeof(err));

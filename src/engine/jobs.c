@@ -469,6 +469,33 @@ static size_t job_index_find(const struct job_index *x, const struct store_job *
     return SIZE_MAX;
 }
 
+/*
+ * Appends the new job *fresh (taken) to jobs, marked seen and indexed.
+ * Returns 0, or -ENOMEM with *fresh released (the arrays stay valid).
+ */
+static int remember_job(struct store_job **jobs, bool **seen, size_t *njobs,
+                        struct job_index *index, struct store_job *fresh)
+{
+    struct store_job *nj = realloc(*jobs, (*njobs + 1) * sizeof(**jobs));
+    bool *ns;
+
+    if (nj)
+        *jobs = nj;
+    ns = realloc(*seen, (*njobs + 2) * sizeof(**seen));
+    if (ns)
+        *seen = ns;
+    if (!nj || !ns) {
+        store_job_release(fresh);
+        return -ENOMEM;
+    }
+    nj[*njobs] = *fresh;
+    memset(fresh, 0, sizeof(*fresh));
+    ns[*njobs] = true;
+    job_index_add(index, nj, *njobs);
+    (*njobs)++;
+    return 0;
+}
+
 int engine_apply_project(struct engine *e, const char *project, const struct cfg_project *cfg,
                          const bool *invalid, const char *revision, const char *revision_url)
 {
@@ -529,23 +556,11 @@ int engine_apply_project(struct engine *e, const char *project, const struct cfg
         definition_release(&d);
         if (!j) {
             /* Remember it, so a duplicate id later in the file is skipped. */
-            struct store_job *nj = realloc(jobs, (njobs + 1) * sizeof(*jobs));
-            bool *ns = realloc(seen, (njobs + 2) * sizeof(*seen));
-            if (!nj || !ns) {
-                if (nj)
-                    jobs = nj;
-                if (ns)
-                    seen = ns;
-                store_job_release(&fresh);
-                r = -ENOMEM;
+            int rr = remember_job(&jobs, &seen, &njobs, &index, &fresh);
+            if (rr < 0) {
+                r = rr;
                 goto fail;
             }
-            jobs = nj;
-            seen = ns;
-            jobs[njobs] = fresh;
-            seen[njobs] = true;
-            job_index_add(&index, jobs, njobs);
-            njobs++;
         }
         if (r < 0)
             goto fail;
