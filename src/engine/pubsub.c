@@ -13,6 +13,7 @@
 
 #include <openssl/rand.h>
 
+#include "base/base64.h"
 #include "base/log.h"
 #include "engine/push-token.h"
 #include "tasks/registry.h"
@@ -24,25 +25,86 @@ static int key_new(struct push_token_key *k)
     return RAND_bytes(k->bytes, (int)sizeof(k->bytes)) == 1 ? 0 : -EIO;
 }
 
+static int key_from_text(const char *text, struct push_token_key *k)
+{
+    unsigned char raw[PUSH_TOKEN_KEY_BYTES + 4];
+    ssize_t n = base64_decode(BASE64_STD, text, strlen(text), raw, sizeof(raw));
+
+    if (n != PUSH_TOKEN_KEY_BYTES)
+        return -EINVAL;
+    memcpy(k->bytes, raw, PUSH_TOKEN_KEY_BYTES);
+    return 0;
+}
+
+static int key_to_text(const struct push_token_key *k, char *out, size_t outlen)
+{
+    return base64_encode(BASE64_STD, k->bytes, PUSH_TOKEN_KEY_BYTES, out, outlen) < 0 ? -ENOBUFS
+                                                                                     : 0;
+}
+
+/* Puts the secret's keys into e (the lock held). */
+static int keys_adopt(struct engine *e, const struct store_secret *s)
+{
+    int r = key_from_text(s->current, &e->push_keys[0]);
+
+    e->n_push_keys = 1;
+    if (r == 0 && s->previous && s->previous[0] &&
+        engine__now(e) - s->rotated < PUSH_TOKEN_LIFETIME_NS &&
+        key_from_text(s->previous, &e->push_keys[1]) == 0)
+        e->n_push_keys = 2;
+    return r;
+}
+
 /*
- * Loads the keys, making the first one if there is none.  (Interim: the
- * key lives in memory until the store's secrets table lands.)
+ * Writes a new current key (the old one becomes previous) in tx, and
+ * adopts it.  old may be NULL (first start).
  */
-static int keys_load(struct engine *e, bool rotate)
+static int keys_rotate_in(struct engine *e, struct store_tx *tx, const struct store_secret *old)
 {
     struct push_token_key k;
+    char cur[BASE64_ENCODED_SIZE(PUSH_TOKEN_KEY_BYTES)];
+    struct store_secret s = {
+        .name = PUBSUB_SECRET_NAME,
+        .current = cur,
+        .previous = old ? old->current : "",
+        .rotated = engine__now(e),
+    };
     int r = key_new(&k);
+
+    if (r == 0)
+        r = key_to_text(&k, cur, sizeof(cur));
+    if (r == 0)
+        r = store_secret_put(tx, &s);
+    if (r == 0)
+        r = keys_adopt(e, &s);
+    return r;
+}
+
+/* Loads the keys from the store, making the first one if there is none. */
+static int keys_load(struct engine *e, bool rotate)
+{
+    struct store_tx *tx = NULL;
+    struct store_secret s = {0};
+    int r = store_begin(e->store, &tx);
 
     if (r < 0)
         return r;
-    if (rotate && e->n_push_keys > 0) {
-        e->push_keys[1] = e->push_keys[0];
-        e->n_push_keys = 2;
-    } else {
-        e->n_push_keys = 1;
+    r = store_secret_get(tx, PUBSUB_SECRET_NAME, &s);
+    if (r == -ENOENT) {
+        r = keys_rotate_in(e, tx, NULL);
+    } else if (r == 0 && rotate) {
+        r = keys_rotate_in(e, tx, &s);
+    } else if (r == 0) {
+        r = keys_adopt(e, &s);
+        store_secret_release(&s);
+        store_rollback(tx);
+        return r;
     }
-    e->push_keys[0] = k;
-    return 0;
+    store_secret_release(&s);
+    if (r == 0)
+        return store_commit(tx);
+    store_rollback(tx);
+    return r;
 }
 
 /* Copies the keys (loading them at first use) into keys[2]; returns how many, or -errno. */

@@ -40,6 +40,7 @@ struct client {
     int64_t timeout_ns;
     size_t max_response_bytes;
     int max_in_flight;
+    const struct clock *clock;
 
     pthread_mutex_t lock; /* guards flights */
     struct flight *flights;
@@ -206,6 +207,7 @@ int client_new(const struct client_options *o, struct client **ret, struct clien
     c->timeout_ns = o->timeout_ns > 0 ? o->timeout_ns : CLIENT_DEFAULT_TIMEOUT_NS;
     c->max_response_bytes = o->max_response_bytes ? o->max_response_bytes : CLIENT_MAX_REPLY_BYTES;
     c->max_in_flight = o->max_in_flight > 0 ? o->max_in_flight : CLIENT_DEFAULT_MAX_IN_FLIGHT;
+    c->clock = o->clock ? o->clock : clock_real();
     r = client_new_map(c, o, reterr);
     if (r < 0)
         goto out;
@@ -534,9 +536,19 @@ static int request(struct client *c, const struct request_parts *p,
                       "a call to %s needs credentials and none are configured", base);
             return -ENOKEY;
         }
+        int64_t start = clock_mono(c->clock);
         r = credentials_header(c->creds, c, t->timeout_ns, &auth, reterr);
         if (r < 0)
             return r;
+        /* Getting the token used part of the deadline. */
+        int64_t left = t->timeout_ns - (clock_mono(c->clock) - start);
+        if (left <= 0) {
+            credentials_wipe_free(auth);
+            set_error(reterr, GRPC_DEADLINE_EXCEEDED, true,
+                      "no time left for the call to %s after getting a token", base);
+            return -ETIMEDOUT;
+        }
+        t->timeout_ns = left;
     }
     r = -ENOMEM;
     size_t n = strlen(base) + strlen(p->path) + 1;

@@ -25,7 +25,8 @@
  *   and a per-host bound on calls in flight (default
  *   CLIENT_DEFAULT_MAX_IN_FLIGHT): a call past it fails at once with
  *   UNAVAILABLE "too many calls in flight to <host>" instead of waiting, so
- *   one host that hangs holds at most that many threads.
+ *   one host that hangs holds at most that many threads.  Calls are
+ *   counted per resolved base URL.
  * - TLS.  Verification is always on; ca_file adds a private CA bundle.
  *
  * Errors come back as a struct client_error: a gRPC code and a message.
@@ -98,7 +99,9 @@ struct client_options {
 struct client;
 
 /*
- * Makes a client.  Checks the host map entries (HOST=http(s)://...),
+ * Makes a client.  Checks the host map entries (HOST=http(s)://HOST[:PORT]
+ * with an optional path; no query, fragment, user info or white space),
+ * the ca_file (readable),
  * reads the service-account key (client_email, private_key, token_uri)
  * and the token file now; a token command runs at the first call.
  * Returns 0 and *ret, or -EINVAL/-ENOENT/-ENOMEM with *reterr filled
@@ -129,10 +132,17 @@ struct client_call_options {
  * client_base_url) with JSON request req (borrowed), wire-formats.md 1:
  * POST <base>/prpc/<service>/<method>, Content-Type and Accept
  * application/json, X-Prpc-Grpc-Timeout from the deadline, the ")]}'"
- * prefix stripped.  On success (code 0) stores the decoded reply object in
- * *ret (caller owns) and returns 0.  Otherwise returns -EIO (server-side
- * error) or another negative errno (transport), fills *reterr, and leaves
- * *ret untouched.  Without X-Prpc-Grpc-Code the HTTP status is mapped as
+ * prefix stripped; X-Prpc-Max-Response-Size is the client's bound.  On
+ * success (code 0) stores the decoded reply object in *ret (caller owns)
+ * and returns 0.  Otherwise returns -EIO (server-side error) or another
+ * negative errno (transport), fills *reterr, and leaves *ret untouched.
+ * Transport errors: -EAGAIN (UNAVAILABLE, the in-flight cap), -ETIMEDOUT
+ * (DEADLINE_EXCEEDED), -EFBIG (RESOURCE_EXHAUSTED, reply over the bound),
+ * -ECONNREFUSED (UNAVAILABLE: refused, reset, DNS, TLS), -EPROTO (not a
+ * pRPC answer, see below), -EINVAL (bad host or names), -ENOKEY
+ * (UNAUTHENTICATED: authenticated call, no credentials) or the token
+ * source's error (credentials.h).  Time spent getting a token counts
+ * against the call's deadline.  Redirects are not followed.  Without X-Prpc-Grpc-Code the HTTP status is mapped as
  * LUCI's Go client does (401 UNAUTHENTICATED, 403 PERMISSION_DENIED, 503
  * UNAVAILABLE, other >= 500 INTERNAL, else INTERNAL "no X-Prpc-Grpc-Code
  * header").
@@ -164,7 +174,9 @@ struct client_http_response {
 /*
  * One plain HTTP request.  Returns 0 with *ret filled for any HTTP status
  * (the caller decides what a status means), or a negative errno with
- * *reterr filled (transport = true: refused, deadline, too big, bad URL).
+ * *reterr filled (transport = true: refused, deadline, too big, bad URL;
+ * the same errnos as client_prpc).  Methods: GET, POST, PUT, DELETE,
+ * PATCH (others -EINVAL).  Redirects are not followed.
  */
 int client_http(struct client *c, const struct client_http_request *rq,
                 const struct client_call_options *o, struct client_http_response *ret,

@@ -4,10 +4,7 @@
  */
 #include "schedule/tzdb.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
+#include "base/file.h"
 #include "base/limits.h"
 #include "schedule/tz.h"
 
@@ -71,64 +68,11 @@ bool tz_db_name_ok(const char *name)
     return !comp_start;
 }
 
-/* Reads the whole file at path into *ret (malloc'd).  Returns 0 or -errno. */
-static int read_file(const char *path, unsigned char **ret, size_t *ret_len)
-{
-    unsigned char *buf = NULL;
-    size_t len = 0;
-    int r, fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    struct stat st;
-    if (fstat(fd, &st) < 0) {
-        r = -errno;
-        goto out;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        r = -EISDIR;
-        goto out;
-    }
-    if (st.st_size > (off_t)LIMIT_TZIF_BYTES) {
-        r = -EFBIG;
-        goto out;
-    }
-    /* One byte more than allowed, so a file that grew is still caught. */
-    buf = malloc(LIMIT_TZIF_BYTES + 1);
-    if (!buf) {
-        r = -ENOMEM;
-        goto out;
-    }
-    for (;;) {
-        ssize_t k = read(fd, buf + len, LIMIT_TZIF_BYTES + 1 - len);
-        if (k < 0) {
-            if (errno == EINTR)
-                continue;
-            r = -errno;
-            goto out;
-        }
-        if (k == 0)
-            break;
-        len += (size_t)k;
-        if (len > LIMIT_TZIF_BYTES) {
-            r = -EFBIG;
-            goto out;
-        }
-    }
-    *ret = buf;
-    *ret_len = len;
-    buf = NULL;
-    r = 0;
-out:
-    free(buf);
-    close(fd);
-    return r;
-}
-
 const struct tz_zone *tz_db_load(void *ctx, const char *name, char *err, size_t errlen)
 {
     struct tz_db *db = ctx;
     struct tz_zone *z = NULL;
-    unsigned char *data = NULL;
+    char *data = NULL;
     size_t len = 0;
     char path[4096];
 
@@ -152,7 +96,7 @@ const struct tz_zone *tz_db_load(void *ctx, const char *name, char *err, size_t 
             snprintf(err, errlen, "time-zone path too long");
         return NULL;
     }
-    r = read_file(path, &data, &len);
+    r = file_read_all(path, LIMIT_TZIF_BYTES, &data, &len);
     if (r < 0) {
         if (strcmp(name, "UTC") == 0 || strcmp(name, "Etc/UTC") == 0) {
             z = tz_zone_new_utc(name);

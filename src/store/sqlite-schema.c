@@ -123,10 +123,24 @@ static const char migration_1[] =
 static const char migration_2[] =
     "CREATE INDEX tasks_leased ON tasks (lease_expiry) WHERE lease_owner != '';";
 
+/*
+ * Named secrets (store_secret_get/put): the engine's HMAC key for Pub/Sub
+ * push tokens, its previous value (accepted for a grace period after a
+ * rotation) and when it was rotated.
+ */
+static const char migration_3[] =
+    "CREATE TABLE secrets ("
+    "  name TEXT PRIMARY KEY,"
+    "  current TEXT NOT NULL DEFAULT '',"
+    "  previous TEXT NOT NULL DEFAULT '',"
+    "  rotated INTEGER NOT NULL DEFAULT 0"
+    ");";
+
 const struct sqlite_migration sqlite_migrations[] = {
     {.version = 1, .description = "projects, jobs, invocations, triggers, tasks, fates",
      .sql = migration_1},
     {.version = 2, .description = "partial index over leased task rows", .sql = migration_2},
+    {.version = 3, .description = "secrets", .sql = migration_3},
 };
 
 const size_t sqlite_n_migrations = ARRAY_SIZE(sqlite_migrations);

@@ -11,7 +11,7 @@
  * Prepared statements are cached by the address of their SQL text (every
  * statement is a static string below).
  */
-#include "store/store.h"
+#include "store/sqlite.h"
 
 #include <fcntl.h>
 #include <pthread.h>
@@ -20,6 +20,7 @@
 #include <sqlite3.h>
 #include <stdarg.h>
 
+#include "store/sqlite-columns.h"
 #include "store/sqlite-schema.h"
 
 #define STMT_CACHE 64
@@ -172,22 +173,6 @@ static int run_stmt(struct sqlite_store *ss, const char *sql, const char *fmt, .
         r = step_done(ss, st);
     unprep(st);
     return r;
-}
-
-/*
- * Steps st to its one row, -ENOENT if there is none.  With read_row, reads
- * the row into ret; without, leaves it in st for the caller to read.
- */
-static int get_row(struct sqlite_store *ss, sqlite3_stmt *st,
-                   int (*read_row)(sqlite3_stmt *, void *), void *ret)
-{
-    int rc = sqlite3_step(st);
-
-    if (rc == SQLITE_DONE)
-        return -ENOENT;
-    if (rc != SQLITE_ROW)
-        return db_err(ss, rc);
-    return read_row ? read_row(st, ret) : 0;
 }
 
 static int coldup(sqlite3_stmt *st, int i, char **ret)
@@ -420,7 +405,226 @@ static void sqlite_rollback(struct store_tx *tx)
     pthread_mutex_unlock(&ss->lock);
 }
 
-/* ---- growing arrays of rows ---- */
+/* ---- rows: one reader and one binder for every row type ---- */
+
+enum col_type { COL_TEXT, COL_I64, COL_INT, COL_BOOL };
+
+/* A column of a row type, generated from its table in sqlite-columns.h. */
+struct col {
+    const char *param;     /* ":column", its named parameter */
+    size_t off;            /* of its field in the row struct */
+    enum col_type type;    /* the C type of that field */
+    const char *null_text; /* what a NULL text field is stored as */
+};
+
+/* The col_type of a field, from its C type (any other type does not compile). */
+#define COL_TYPE_OF(e) \
+    _Generic((e), char *: COL_TEXT, int64_t: COL_I64, int: COL_INT, bool: COL_BOOL)
+
+/* The descriptor of a column of the row struct ROW (defined around ROW_KIND). */
+#define COL_DESC(sep, c, field, r) \
+    {":" #c, offsetof(ROW, field), COL_TYPE_OF(((ROW *)0)->field), COL_NULL_TEXT(r)},
+
+/* A row type: its columns in SELECT order, its size and its release. */
+struct row_kind {
+    const struct col *cols;
+    size_t n;
+    size_t size;
+    void (*release)(void *row);
+};
+
+/* Defines name_kind, the row_kind of struct ROW with the columns of TABLE. */
+#define ROW_KIND(name, TABLE, release_row)                          \
+    static const struct col name##_cols[] = {TABLE(COL_DESC)};      \
+    static void name##_release(void *row)                           \
+    {                                                               \
+        release_row(row);                                           \
+    }                                                               \
+    static const struct row_kind name##_kind = {name##_cols, ARRAY_SIZE(name##_cols), \
+                                                sizeof(ROW), name##_release}
+
+#define ROW struct store_project
+ROW_KIND(project, PROJECT_COLUMNS, store_project_release);
+#undef ROW
+#define ROW struct store_job
+ROW_KIND(job, JOB_COLUMNS, store_job_release);
+#undef ROW
+#define ROW struct store_inv
+ROW_KIND(inv, INV_COLUMNS, store_inv_release);
+#undef ROW
+#define ROW struct store_trigger
+ROW_KIND(trigger, TRIGGER_COLUMNS, store_trigger_release);
+#undef ROW
+#define ROW struct store_task
+ROW_KIND(task, TASK_COLUMNS, store_task_release);
+#undef ROW
+#define ROW struct store_fate
+ROW_KIND(fate, FATE_COLUMNS, store_fate_release);
+#undef ROW
+#define ROW struct store_secret
+ROW_KIND(secret, SECRET_COLUMNS, store_secret_release);
+#undef ROW
+
+/* The ids of store_project_list(): rows of one string. */
+static void project_id_release(void *row)
+{
+    free(*(char **)row);
+}
+
+static const struct col project_id_cols[] = {{":id", 0, COL_TEXT, ""}};
+static const struct row_kind project_id_kind = {project_id_cols, 1, sizeof(char *),
+                                                project_id_release};
+
+/* Room for one row of any kind, read before it is handed over. */
+union any_row {
+    struct store_project project;
+    struct store_job job;
+    struct store_inv inv;
+    struct store_trigger trigger;
+    struct store_task task;
+    struct store_fate fate;
+    struct store_secret secret;
+    char *id;
+};
+
+/* Reads the current row of st into row (zeroed); the caller releases it on error. */
+static int read_cols(sqlite3_stmt *st, const struct row_kind *k, void *row)
+{
+    for (size_t i = 0; i < k->n; i++) {
+        const struct col *c = &k->cols[i];
+        void *p = (char *)row + c->off;
+        int at = (int)i, r;
+
+        switch (c->type) {
+        case COL_TEXT:
+            r = coldup(st, at, p);
+            if (r < 0)
+                return r;
+            break;
+        case COL_I64:
+            *(int64_t *)p = sqlite3_column_int64(st, at);
+            break;
+        case COL_INT:
+            *(int *)p = sqlite3_column_int(st, at);
+            break;
+        case COL_BOOL:
+            *(bool *)p = sqlite3_column_int(st, at) != 0;
+            break;
+        }
+    }
+    return 0;
+}
+
+/* Reads the current row of st into *ret, which is written only on success. */
+static int read_row(sqlite3_stmt *st, const struct row_kind *k, void *ret)
+{
+    union any_row tmp;
+    int r;
+
+    memset(&tmp, 0, sizeof(tmp));
+    r = read_cols(st, k, &tmp);
+    if (r < 0) {
+        k->release(&tmp);
+        return r;
+    }
+    memcpy(ret, &tmp, k->size);
+    return 0;
+}
+
+/*
+ * Binds the fields of row to the named parameters ":column" of st; the
+ * columns the statement does not name are skipped.
+ */
+static int bind_row(struct sqlite_store *ss, sqlite3_stmt *st, const struct row_kind *k,
+                    const void *row)
+{
+    for (size_t i = 0; i < k->n; i++) {
+        const struct col *c = &k->cols[i];
+        const void *p = (const char *)row + c->off;
+        int at = sqlite3_bind_parameter_index(st, c->param), r = 0;
+
+        if (at == 0)
+            continue;
+        switch (c->type) {
+        case COL_TEXT: {
+            const char *s = *(char *const *)p;
+            r = bind_text(ss, st, at, s ? s : c->null_text);
+            break;
+        }
+        case COL_I64:
+            r = bind_i64(ss, st, at, *(const int64_t *)p);
+            break;
+        case COL_INT:
+            r = bind_i64(ss, st, at, *(const int *)p);
+            break;
+        case COL_BOOL:
+            r = bind_i64(ss, st, at, *(const bool *)p);
+            break;
+        }
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+/* Runs sql, a statement that returns no row, with the fields of row bound. */
+static int run_row(struct sqlite_store *ss, const char *sql, const struct row_kind *k,
+                   const void *row)
+{
+    sqlite3_stmt *st = NULL;
+    int r;
+
+    r = prep(ss, sql, &st);
+    if (r < 0)
+        return r;
+    r = bind_row(ss, st, k, row);
+    if (r == 0)
+        r = step_done(ss, st);
+    unprep(st);
+    return r;
+}
+
+/*
+ * Steps st to its one row, -ENOENT if there is none.  With a row kind,
+ * reads the row into ret; without (NULL), leaves it in st for the caller.
+ */
+static int get_row(struct sqlite_store *ss, sqlite3_stmt *st, const struct row_kind *k,
+                   void *ret)
+{
+    int rc = sqlite3_step(st);
+
+    if (rc == SQLITE_DONE)
+        return -ENOENT;
+    if (rc != SQLITE_ROW)
+        return db_err(ss, rc);
+    return k ? read_row(st, k, ret) : 0;
+}
+
+/* Runs sql with one text parameter (a key) and reads its one row into ret. */
+static int get_by_text(struct sqlite_store *ss, const char *sql, const char *key,
+                       const struct row_kind *k, void *ret)
+{
+    sqlite3_stmt *st = NULL;
+    int r;
+
+    r = prep(ss, sql, &st);
+    if (r < 0)
+        return r;
+    r = bind_text(ss, st, 1, key);
+    if (r == 0)
+        r = get_row(ss, st, k, ret);
+    unprep(st);
+    return r;
+}
+
+static void free_rows(const struct row_kind *k, void *v, size_t n)
+{
+    if (!v)
+        return;
+    for (size_t i = 0; i < n; i++)
+        k->release((char *)v + i * k->size);
+    free(v);
+}
 
 static int grow(void **v, size_t *alloc, size_t n, size_t size)
 {
@@ -442,14 +646,11 @@ static int grow(void **v, size_t *alloc, size_t n, size_t size)
 }
 
 /*
- * Reads every row of st with read_row into a malloc'ed array of elements of
- * elem_size, handed over in *ret and *n; more than LIMIT_STORE_ROWS rows is
- * -E2BIG.  read_row frees what it read of a row it fails on; on error the
- * rows read so far are freed with free_list.
+ * Reads every row of st into a malloc'ed array of rows of kind k, handed
+ * over in *ret and *n; more than LIMIT_STORE_ROWS rows is -E2BIG.
  */
-static int collect_rows(struct sqlite_store *ss, sqlite3_stmt *st, size_t elem_size,
-                        int (*read_row)(sqlite3_stmt *, void *),
-                        void (*free_list)(void *, size_t), void **ret, size_t *n)
+static int collect_rows(struct sqlite_store *ss, sqlite3_stmt *st, const struct row_kind *k,
+                        void **ret, size_t *n)
 {
     void *v = NULL;
     size_t nv = 0, alloc = 0;
@@ -460,18 +661,18 @@ static int collect_rows(struct sqlite_store *ss, sqlite3_stmt *st, size_t elem_s
             r = -E2BIG;
             break;
         }
-        r = grow(&v, &alloc, nv, elem_size);
+        r = grow(&v, &alloc, nv, k->size);
         if (r < 0)
             break;
-        r = read_row(st, (char *)v + nv * elem_size);
+        r = read_cols(st, k, (char *)v + nv * k->size);
+        nv++; /* a row read in part is released with the others */
         if (r < 0)
             break;
-        nv++;
     }
     if (r == 0 && rc != SQLITE_DONE)
         r = db_err(ss, rc);
     if (r < 0) {
-        free_list(v, nv);
+        free_rows(k, v, nv);
         return r;
     }
     *ret = v;
@@ -481,61 +682,19 @@ static int collect_rows(struct sqlite_store *ss, sqlite3_stmt *st, size_t elem_s
 
 /* ---- projects ---- */
 
-static int read_project(sqlite3_stmt *st, void *ret)
-{
-    struct store_project p = {0};
-    int r;
-
-    if ((r = coldup(st, 0, &p.id)) < 0 || (r = coldup(st, 1, &p.revision)) < 0 ||
-        (r = coldup(st, 2, &p.revision_url)) < 0) {
-        store_project_release(&p);
-        return r;
-    }
-    p.enabled = sqlite3_column_int(st, 3) != 0;
-    p.updated = sqlite3_column_int64(st, 4);
-    *(struct store_project *)ret = p;
-    return 0;
-}
-
-static int read_project_id(sqlite3_stmt *st, void *ret)
-{
-    return coldup(st, 0, ret);
-}
-
-static void free_project_ids(void *v, size_t n)
-{
-    char **ids = v;
-
-    for (size_t i = 0; i < n; i++)
-        free(ids[i]);
-    free(ids);
-}
-
 static int sqlite_project_get(struct store_tx *tx, const char *id, struct store_project *ret)
 {
-    static const char sql[] =
-        "SELECT id, revision, revision_url, enabled, updated FROM projects WHERE id = ?";
-    struct sqlite_store *ss = ss_of(tx);
-    sqlite3_stmt *st = NULL;
-    int r;
+    static const char sql[] = "SELECT " COLUMNS(PROJECT_COLUMNS) " FROM projects WHERE id = ?";
 
-    r = prep(ss, sql, &st);
-    if (r < 0)
-        return r;
-    r = bindv(ss, st, "t", id);
-    if (r == 0)
-        r = get_row(ss, st, read_project, ret);
-    unprep(st);
-    return r;
+    return get_by_text(ss_of(tx), sql, id, &project_kind, ret);
 }
 
 static int sqlite_project_put(struct store_tx *tx, const struct store_project *p)
 {
-    static const char sql[] = "INSERT OR REPLACE INTO projects (id, revision, revision_url, "
-                              "enabled, updated) VALUES (?, ?, ?, ?, ?)";
+    static const char sql[] = "INSERT OR REPLACE INTO projects (" COLUMNS(PROJECT_COLUMNS)
+                              ") VALUES (" PARAMS(PROJECT_COLUMNS) ")";
 
-    return run_stmt(ss_of(tx), sql, "tttii", p->id, p->revision, p->revision_url,
-                    (int64_t)p->enabled, p->updated);
+    return run_row(ss_of(tx), sql, &project_kind, p);
 }
 
 static int sqlite_project_list(struct store_tx *tx, char ***ret, size_t *n)
@@ -548,85 +707,34 @@ static int sqlite_project_list(struct store_tx *tx, char ***ret, size_t *n)
     r = prep(ss, sql, &st);
     if (r < 0)
         return r;
-    r = collect_rows(ss, st, sizeof(**ret), read_project_id, free_project_ids, (void **)ret, n);
+    r = collect_rows(ss, st, &project_id_kind, (void **)ret, n);
     unprep(st);
     return r;
 }
 
 /* ---- jobs ---- */
 
-#define JOB_COLUMNS                                                                        \
-    "id, project, name, realm_id, flavor, enabled, paused, paused_when, paused_by, "      \
-    "paused_reason, revision, revision_url, schedule, task_json, policy_json, "           \
-    "triggered_json, cron_json, active_json, finished_json, last_triage"
-
-static int read_job(sqlite3_stmt *st, void *ret)
-{
-    struct store_job j = {0};
-    int r;
-
-    if ((r = coldup(st, 0, &j.id)) < 0 || (r = coldup(st, 1, &j.project)) < 0 ||
-        (r = coldup(st, 2, &j.name)) < 0 || (r = coldup(st, 3, &j.realm_id)) < 0 ||
-        (r = coldup(st, 8, &j.paused_by)) < 0 || (r = coldup(st, 9, &j.paused_reason)) < 0 ||
-        (r = coldup(st, 10, &j.revision)) < 0 || (r = coldup(st, 11, &j.revision_url)) < 0 ||
-        (r = coldup(st, 12, &j.schedule)) < 0 || (r = coldup(st, 13, &j.task_json)) < 0 ||
-        (r = coldup(st, 14, &j.policy_json)) < 0 ||
-        (r = coldup(st, 15, &j.triggered_json)) < 0 || (r = coldup(st, 16, &j.cron_json)) < 0 ||
-        (r = coldup(st, 17, &j.active_json)) < 0 || (r = coldup(st, 18, &j.finished_json)) < 0) {
-        store_job_release(&j);
-        return r;
-    }
-    j.flavor = sqlite3_column_int(st, 4);
-    j.enabled = sqlite3_column_int(st, 5) != 0;
-    j.paused = sqlite3_column_int(st, 6) != 0;
-    j.paused_when = sqlite3_column_int64(st, 7);
-    j.last_triage = sqlite3_column_int64(st, 19);
-    *(struct store_job *)ret = j;
-    return 0;
-}
-
 static int sqlite_job_get(struct store_tx *tx, const char *id, struct store_job *ret)
 {
-    static const char sql[] = "SELECT " JOB_COLUMNS " FROM jobs WHERE id = ?";
-    struct sqlite_store *ss = ss_of(tx);
-    sqlite3_stmt *st = NULL;
-    int r;
+    static const char sql[] = "SELECT " COLUMNS(JOB_COLUMNS) " FROM jobs WHERE id = ?";
 
-    r = prep(ss, sql, &st);
-    if (r < 0)
-        return r;
-    r = bindv(ss, st, "t", id);
-    if (r == 0)
-        r = get_row(ss, st, read_job, ret);
-    unprep(st);
-    return r;
+    return get_by_text(ss_of(tx), sql, id, &job_kind, ret);
 }
 
 static int sqlite_job_put(struct store_tx *tx, const struct store_job *j)
 {
-    static const char sql[] = "INSERT OR REPLACE INTO jobs (" JOB_COLUMNS ") VALUES "
-                              "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    static const char sql[] = "INSERT OR REPLACE INTO jobs (" COLUMNS(JOB_COLUMNS)
+                              ") VALUES (" PARAMS(JOB_COLUMNS) ")";
 
-    return run_stmt(ss_of(tx), sql, "tttt" "iiii" "ttttttttttt" "i", j->id, j->project,
-                    j->name, j->realm_id, (int64_t)j->flavor, (int64_t)j->enabled,
-                    (int64_t)j->paused, j->paused_when, j->paused_by, j->paused_reason,
-                    j->revision, j->revision_url, j->schedule, j->task_json, j->policy_json,
-                    j->triggered_json ? j->triggered_json : "[]", j->cron_json,
-                    j->active_json ? j->active_json : "[]",
-                    j->finished_json ? j->finished_json : "[]", j->last_triage);
-}
-
-static void free_jobs(void *v, size_t n)
-{
-    store_jobs_free(v, n);
+    return run_row(ss_of(tx), sql, &job_kind, j);
 }
 
 static int sqlite_job_list(struct store_tx *tx, const char *project, bool enabled_only,
                            struct store_job **ret, size_t *n)
 {
-    static const char sql_all[] = "SELECT " JOB_COLUMNS " FROM jobs "
+    static const char sql_all[] = "SELECT " COLUMNS(JOB_COLUMNS) " FROM jobs "
                                   "WHERE (?1 = 0 OR enabled != 0) ORDER BY id";
-    static const char sql_project[] = "SELECT " JOB_COLUMNS " FROM jobs "
+    static const char sql_project[] = "SELECT " COLUMNS(JOB_COLUMNS) " FROM jobs "
                                       "WHERE project = ?2 AND (?1 = 0 OR enabled != 0) "
                                       "ORDER BY id";
     struct sqlite_store *ss = ss_of(tx);
@@ -640,51 +748,16 @@ static int sqlite_job_list(struct store_tx *tx, const char *project, bool enable
     if (r == 0 && project)
         r = bind_text(ss, st, 2, project);
     if (r == 0)
-        r = collect_rows(ss, st, sizeof(**ret), read_job, free_jobs, (void **)ret, n);
+        r = collect_rows(ss, st, &job_kind, (void **)ret, n);
     unprep(st);
     return r;
 }
 
 /* ---- invocations ---- */
 
-#define INV_COLUMNS                                                                        \
-    "id, job_id, realm_id, started, finished, status, triggered_by, request_json, "       \
-    "task_json, revision, revision_url, triggered_json, debug_log, retry_count, view_url, " \
-    "task_data_json, mutations, aborted_by, timers_json, outgoing_json"
-
-#define INV_COLUMNS_NOLOG                                                                  \
-    "id, job_id, realm_id, started, finished, status, triggered_by, request_json, "       \
-    "task_json, revision, revision_url, triggered_json, '', retry_count, view_url, "      \
-    "task_data_json, mutations, aborted_by, timers_json, outgoing_json"
-
-static int read_inv(sqlite3_stmt *st, void *ret)
-{
-    struct store_inv v = {0};
-    int r;
-
-    if ((r = coldup(st, 1, &v.job_id)) < 0 || (r = coldup(st, 2, &v.realm_id)) < 0 ||
-        (r = coldup(st, 5, &v.status)) < 0 || (r = coldup(st, 6, &v.triggered_by)) < 0 ||
-        (r = coldup(st, 7, &v.request_json)) < 0 || (r = coldup(st, 8, &v.task_json)) < 0 ||
-        (r = coldup(st, 9, &v.revision)) < 0 || (r = coldup(st, 10, &v.revision_url)) < 0 ||
-        (r = coldup(st, 11, &v.triggered_json)) < 0 || (r = coldup(st, 12, &v.debug_log)) < 0 ||
-        (r = coldup(st, 14, &v.view_url)) < 0 || (r = coldup(st, 15, &v.task_data_json)) < 0 ||
-        (r = coldup(st, 17, &v.aborted_by)) < 0 || (r = coldup(st, 18, &v.timers_json)) < 0 ||
-        (r = coldup(st, 19, &v.outgoing_json)) < 0) {
-        store_inv_release(&v);
-        return r;
-    }
-    v.id = sqlite3_column_int64(st, 0);
-    v.started = sqlite3_column_int64(st, 3);
-    v.finished = sqlite3_column_int64(st, 4);
-    v.retry_count = sqlite3_column_int(st, 13);
-    v.mutations = sqlite3_column_int64(st, 16);
-    *(struct store_inv *)ret = v;
-    return 0;
-}
-
 static int sqlite_inv_get(struct store_tx *tx, int64_t id, struct store_inv *ret)
 {
-    static const char sql[] = "SELECT " INV_COLUMNS " FROM invocations WHERE id = ?";
+    static const char sql[] = "SELECT " COLUMNS(INV_COLUMNS) " FROM invocations WHERE id = ?";
     struct sqlite_store *ss = ss_of(tx);
     sqlite3_stmt *st = NULL;
     int r;
@@ -694,26 +767,15 @@ static int sqlite_inv_get(struct store_tx *tx, int64_t id, struct store_inv *ret
         return r;
     r = bind_i64(ss, st, 1, id);
     if (r == 0)
-        r = get_row(ss, st, read_inv, ret);
+        r = get_row(ss, st, &inv_kind, ret);
     unprep(st);
     return r;
 }
 
-static int bind_inv(struct sqlite_store *ss, sqlite3_stmt *st, const struct store_inv *v)
-{
-    return bindv(ss, st, "ittii" "tttttttt" "i" "tt" "i" "ttt", v->id,
-                 v->job_id, v->realm_id, v->started, v->finished, v->status, v->triggered_by,
-                 v->request_json, v->task_json, v->revision, v->revision_url,
-                 v->triggered_json ? v->triggered_json : "[]", v->debug_log,
-                 (int64_t)v->retry_count, v->view_url, v->task_data_json, v->mutations,
-                 v->aborted_by, v->timers_json ? v->timers_json : "[]",
-                 v->outgoing_json ? v->outgoing_json : "[]");
-}
-
 static int sqlite_inv_insert(struct store_tx *tx, const struct store_inv *v)
 {
-    static const char sql[] = "INSERT INTO invocations (" INV_COLUMNS ") VALUES "
-                              "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    static const char sql[] = "INSERT INTO invocations (" COLUMNS(INV_COLUMNS) ") VALUES ("
+                              PARAMS(INV_COLUMNS) ")";
     struct sqlite_store *ss = ss_of(tx);
     sqlite3_stmt *st = NULL;
     int r, rc;
@@ -721,7 +783,7 @@ static int sqlite_inv_insert(struct store_tx *tx, const struct store_inv *v)
     r = prep(ss, sql, &st);
     if (r < 0)
         return r;
-    r = bind_inv(ss, st, v);
+    r = bind_row(ss, st, &inv_kind, v);
     if (r < 0)
         goto out;
     rc = sqlite3_step(st);
@@ -737,13 +799,9 @@ out:
 static int sqlite_inv_update(struct store_tx *tx, const struct store_inv *v,
                              int64_t expected_mutations)
 {
-    /* aborted_by (?18) is bound but deliberately not written: see store.h. */
-    static const char sql[] =
-        "UPDATE invocations SET job_id = ?2, realm_id = ?3, started = ?4, finished = ?5, "
-        "status = ?6, triggered_by = ?7, request_json = ?8, task_json = ?9, revision = ?10, "
-        "revision_url = ?11, triggered_json = ?12, debug_log = ?13, retry_count = ?14, "
-        "view_url = ?15, task_data_json = ?16, mutations = ?17, timers_json = ?19, "
-        "outgoing_json = ?20 WHERE id = ?1 AND mutations = ?21";
+    /* aborted_by is FIXED (sqlite-columns.h): not written here, see store.h. */
+    static const char sql[] = "UPDATE invocations SET mutations = :mutations"
+                              SET_LIST(INV_COLUMNS) " WHERE id = :id AND mutations = :expected";
     static const char sql_exists[] = "SELECT 1 FROM invocations WHERE id = ?";
     struct sqlite_store *ss = ss_of(tx);
     sqlite3_stmt *st = NULL;
@@ -752,9 +810,9 @@ static int sqlite_inv_update(struct store_tx *tx, const struct store_inv *v,
     r = prep(ss, sql, &st);
     if (r < 0)
         return r;
-    r = bind_inv(ss, st, v);
+    r = bind_row(ss, st, &inv_kind, v);
     if (r == 0)
-        r = bind_i64(ss, st, 21, expected_mutations);
+        r = bind_i64(ss, st, sqlite3_bind_parameter_index(st, ":expected"), expected_mutations);
     if (r == 0)
         r = step_done(ss, st);
     unprep(st);
@@ -785,15 +843,10 @@ static int sqlite_inv_set_aborted_by(struct store_tx *tx, int64_t id, const char
     return r;
 }
 
-static void free_invs(void *v, size_t n)
-{
-    store_invs_free(v, n);
-}
-
 static int sqlite_inv_list(struct store_tx *tx, const char *job_id, int64_t after_id,
                            size_t limit, struct store_inv **ret, size_t *n)
 {
-    static const char sql[] = "SELECT " INV_COLUMNS_NOLOG " FROM invocations "
+    static const char sql[] = "SELECT " LISTED_COLUMNS(INV_COLUMNS) " FROM invocations "
                               "WHERE job_id = ? AND id > ? ORDER BY id LIMIT ?";
     struct sqlite_store *ss = ss_of(tx);
     sqlite3_stmt *st = NULL;
@@ -804,7 +857,7 @@ static int sqlite_inv_list(struct store_tx *tx, const char *job_id, int64_t afte
         return r;
     r = bindv(ss, st, "tii", job_id, after_id, (int64_t)limit);
     if (r == 0)
-        r = collect_rows(ss, st, sizeof(**ret), read_inv, free_invs, (void **)ret, n);
+        r = collect_rows(ss, st, &inv_kind, (void **)ret, n);
     unprep(st);
     return r;
 }
@@ -817,9 +870,9 @@ static int sqlite_trigger_add(struct store_tx *tx, const struct store_trigger *t
     static const char sql_seen[] =
         "SELECT 1 FROM trigger_tombstones WHERE job_id = ? AND trigger_id = ? "
         "AND popped_at > ?";
-    static const char sql_add[] = "INSERT OR IGNORE INTO pending_triggers "
-                                  "(job_id, trigger_id, created, ord, json) "
-                                  "VALUES (?, ?, ?, ?, ?)";
+    static const char sql_add[] = "INSERT OR IGNORE INTO pending_triggers ("
+                                  COLUMNS(TRIGGER_COLUMNS) ") VALUES ("
+                                  PARAMS(TRIGGER_COLUMNS) ")";
     struct sqlite_store *ss = ss_of(tx);
     sqlite3_stmt *st = NULL;
     int r, rc;
@@ -836,39 +889,17 @@ static int sqlite_trigger_add(struct store_tx *tx, const struct store_trigger *t
     if (r != 0)
         return r;
 
-    r = run_stmt(ss, sql_add, "ttiit", t->job_id, t->trigger_id, t->created, t->order, t->json);
+    r = run_row(ss, sql_add, &trigger_kind, t);
     if (r == 0 && sqlite3_changes(ss->db) == 0)
         r = 1; /* already pending */
     return r;
 }
 
-static int read_trigger(sqlite3_stmt *st, void *ret)
-{
-    struct store_trigger t = {0};
-    int r;
-
-    if ((r = coldup(st, 0, &t.job_id)) < 0 || (r = coldup(st, 1, &t.trigger_id)) < 0 ||
-        (r = coldup(st, 4, &t.json)) < 0) {
-        store_trigger_release(&t);
-        return r;
-    }
-    t.created = sqlite3_column_int64(st, 2);
-    t.order = sqlite3_column_int64(st, 3);
-    *(struct store_trigger *)ret = t;
-    return 0;
-}
-
-static void free_triggers(void *v, size_t n)
-{
-    store_triggers_free(v, n);
-}
-
 static int sqlite_trigger_list(struct store_tx *tx, const char *job_id, size_t limit,
                                struct store_trigger **ret, size_t *n)
 {
-    static const char sql[] = "SELECT job_id, trigger_id, created, ord, json "
-                              "FROM pending_triggers WHERE job_id = ? "
-                              "ORDER BY created, ord, trigger_id LIMIT ?";
+    static const char sql[] = "SELECT " COLUMNS(TRIGGER_COLUMNS) " FROM pending_triggers "
+                              "WHERE job_id = ? ORDER BY created, ord, trigger_id LIMIT ?";
     struct sqlite_store *ss = ss_of(tx);
     sqlite3_stmt *st = NULL;
     int r;
@@ -878,7 +909,7 @@ static int sqlite_trigger_list(struct store_tx *tx, const char *job_id, size_t l
         return r;
     r = bindv(ss, st, "ti", job_id, (int64_t)limit);
     if (r == 0)
-        r = collect_rows(ss, st, sizeof(**ret), read_trigger, free_triggers, (void **)ret, n);
+        r = collect_rows(ss, st, &trigger_kind, (void **)ret, n);
     unprep(st);
     return r;
 }
@@ -946,41 +977,19 @@ static int sqlite_tombstone_purge(struct store_tx *tx, int64_t older_than, size_
 
 /* ---- task queue ---- */
 
-#define TASK_COLUMNS                                                                       \
-    "id, kind, job_id, inv_id, payload_json, due, dedup_key, lease_owner, lease_expiry, " \
-    "attempts, created"
-
-static int read_task(sqlite3_stmt *st, void *ret)
-{
-    struct store_task t = {0};
-    int r;
-
-    if ((r = coldup(st, 1, &t.kind)) < 0 || (r = coldup(st, 2, &t.job_id)) < 0 ||
-        (r = coldup(st, 4, &t.payload_json)) < 0 || (r = coldup(st, 6, &t.dedup_key)) < 0 ||
-        (r = coldup(st, 7, &t.lease_owner)) < 0) {
-        store_task_release(&t);
-        return r;
-    }
-    t.id = sqlite3_column_int64(st, 0);
-    t.inv_id = sqlite3_column_int64(st, 3);
-    t.due = sqlite3_column_int64(st, 5);
-    t.lease_expiry = sqlite3_column_int64(st, 8);
-    t.attempts = sqlite3_column_int(st, 9);
-    t.created = sqlite3_column_int64(st, 10);
-    *(struct store_task *)ret = t;
-    return 0;
-}
-
 static int sqlite_task_enqueue(struct store_tx *tx, const struct store_task *t, int64_t *ret_id)
 {
-    static const char sql[] = "INSERT OR IGNORE INTO tasks (kind, job_id, inv_id, "
-                              "payload_json, due, dedup_key, created) "
-                              "VALUES (?, ?, ?, ?, ?, ?, ?)";
+    static const char sql[] = "INSERT OR IGNORE INTO tasks (" COLUMNS(TASK_COLUMNS)
+                              ") VALUES (" PARAMS(TASK_COLUMNS) ")";
     struct sqlite_store *ss = ss_of(tx);
+    struct store_task row = *t;
     int r;
 
-    r = run_stmt(ss, sql, "ttititi", t->kind, t->job_id, t->inv_id, t->payload_json, t->due,
-                 t->dedup_key, t->created);
+    /* A new row is free and has no attempt yet, whatever t says. */
+    row.lease_owner = NULL;
+    row.lease_expiry = 0;
+    row.attempts = 0;
+    r = run_row(ss, sql, &task_kind, &row);
     if (r == 0) {
         if (sqlite3_changes(ss->db) == 0)
             r = 1;
@@ -1002,7 +1011,7 @@ static int lease_candidate(struct sqlite_store *ss, const char *sql, int64_t now
         return r;
     r = bind_i64(ss, st, 1, now);
     if (r == 0)
-        r = get_row(ss, st, read_task, ret);
+        r = get_row(ss, st, &task_kind, ret);
     unprep(st);
     return r;
 }
@@ -1034,9 +1043,10 @@ static int take_lease(struct sqlite_store *ss, struct store_task *t, int64_t now
 static int sqlite_task_lease(struct store_tx *tx, int64_t now, const char *owner,
                              int64_t lease_ns, struct store_task *ret)
 {
-    static const char sql_free[] = "SELECT " TASK_COLUMNS " FROM tasks WHERE lease_owner = '' "
-                                   "AND due <= ?1 ORDER BY due, id LIMIT 1";
-    static const char sql_expired[] = "SELECT " TASK_COLUMNS " FROM tasks "
+    static const char sql_free[] = "SELECT " COLUMNS(TASK_COLUMNS) " FROM tasks "
+                                   "WHERE lease_owner = '' AND due <= ?1 "
+                                   "ORDER BY due, id LIMIT 1";
+    static const char sql_expired[] = "SELECT " COLUMNS(TASK_COLUMNS) " FROM tasks "
                                       "WHERE lease_owner != '' AND lease_expiry <= ?1 "
                                       "AND due <= ?1 ORDER BY due, id LIMIT 1";
     struct sqlite_store *ss = ss_of(tx);
@@ -1076,7 +1086,7 @@ out:
 static int sqlite_task_lease_id(struct store_tx *tx, int64_t id, int64_t now, const char *owner,
                                 int64_t lease_ns, struct store_task *ret)
 {
-    static const char sql[] = "SELECT " TASK_COLUMNS " FROM tasks WHERE id = ?1";
+    static const char sql[] = "SELECT " COLUMNS(TASK_COLUMNS) " FROM tasks WHERE id = ?1";
     struct sqlite_store *ss = ss_of(tx);
     struct store_task t = {0};
     int r;
@@ -1189,14 +1199,12 @@ static int sqlite_task_count(struct store_tx *tx, const char *kind, size_t *ret)
 
 static int sqlite_fate_insert(struct store_tx *tx, const struct store_fate *f, int64_t *ret_id)
 {
-    static const char sql[] = "INSERT INTO trigger_fates (job_id, trigger_id, title, url, "
-                              "created, fate, inv_id, reason, decided_at, arrived_at) "
-                              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    static const char sql[] = "INSERT INTO trigger_fates (" COLUMNS(FATE_COLUMNS)
+                              ") VALUES (" PARAMS(FATE_COLUMNS) ")";
     struct sqlite_store *ss = ss_of(tx);
     int r;
 
-    r = run_stmt(ss, sql, "ttttititii", f->job_id, f->trigger_id, f->title, f->url,
-                 f->created, f->fate, f->inv_id, f->reason, f->decided_at, f->arrived_at);
+    r = run_row(ss, sql, &fate_kind, f);
     if (r == 0 && ret_id)
         *ret_id = sqlite3_last_insert_rowid(ss->db);
     return r;
@@ -1218,41 +1226,14 @@ static int sqlite_fate_decide(struct store_tx *tx, const char *job_id, const cha
     return r;
 }
 
-static int read_fate(sqlite3_stmt *st, void *ret)
-{
-    struct store_fate f = {0};
-    int r;
-
-    if ((r = coldup(st, 1, &f.job_id)) < 0 || (r = coldup(st, 2, &f.trigger_id)) < 0 ||
-        (r = coldup(st, 3, &f.title)) < 0 || (r = coldup(st, 4, &f.url)) < 0 ||
-        (r = coldup(st, 6, &f.fate)) < 0 || (r = coldup(st, 8, &f.reason)) < 0) {
-        store_fate_release(&f);
-        return r;
-    }
-    f.id = sqlite3_column_int64(st, 0);
-    f.created = sqlite3_column_int64(st, 5);
-    f.inv_id = sqlite3_column_int64(st, 7);
-    f.decided_at = sqlite3_column_int64(st, 9);
-    f.arrived_at = sqlite3_column_int64(st, 10);
-    *(struct store_fate *)ret = f;
-    return 0;
-}
-
-static void free_fates(void *v, size_t n)
-{
-    store_fates_free(v, n);
-}
-
 static int sqlite_fate_list(struct store_tx *tx, const char *job_id, const char *trigger_id,
                             size_t limit, struct store_fate **ret, size_t *n)
 {
-    static const char sql_job[] = "SELECT id, job_id, trigger_id, title, url, created, fate, "
-                                  "inv_id, reason, decided_at, arrived_at FROM trigger_fates "
+    static const char sql_job[] = "SELECT " COLUMNS(FATE_COLUMNS) " FROM trigger_fates "
                                   "WHERE job_id = ?1 ORDER BY id DESC LIMIT ?2";
-    static const char sql_trigger[] =
-        "SELECT id, job_id, trigger_id, title, url, created, fate, "
-        "inv_id, reason, decided_at, arrived_at FROM trigger_fates "
-        "WHERE job_id = ?1 AND trigger_id = ?3 ORDER BY id DESC LIMIT ?2";
+    static const char sql_trigger[] = "SELECT " COLUMNS(FATE_COLUMNS) " FROM trigger_fates "
+                                      "WHERE job_id = ?1 AND trigger_id = ?3 "
+                                      "ORDER BY id DESC LIMIT ?2";
     struct sqlite_store *ss = ss_of(tx);
     sqlite3_stmt *st = NULL;
     int r;
@@ -1264,7 +1245,7 @@ static int sqlite_fate_list(struct store_tx *tx, const char *job_id, const char 
     if (r == 0 && trigger_id)
         r = bind_text(ss, st, 3, trigger_id);
     if (r == 0)
-        r = collect_rows(ss, st, sizeof(**ret), read_fate, free_fates, (void **)ret, n);
+        r = collect_rows(ss, st, &fate_kind, (void **)ret, n);
     unprep(st);
     return r;
 }
@@ -1313,6 +1294,23 @@ static int sqlite_triage_log_get(struct store_tx *tx, const char *job_id, int64_
     return r;
 }
 
+/* ---- secrets ---- */
+
+static int sqlite_secret_get(struct store_tx *tx, const char *name, struct store_secret *ret)
+{
+    static const char sql[] = "SELECT " COLUMNS(SECRET_COLUMNS) " FROM secrets WHERE name = ?";
+
+    return get_by_text(ss_of(tx), sql, name, &secret_kind, ret);
+}
+
+static int sqlite_secret_put(struct store_tx *tx, const struct store_secret *sec)
+{
+    static const char sql[] = "INSERT OR REPLACE INTO secrets (" COLUMNS(SECRET_COLUMNS)
+                              ") VALUES (" PARAMS(SECRET_COLUMNS) ")";
+
+    return run_row(ss_of(tx), sql, &secret_kind, sec);
+}
+
 const struct store_ops store_sqlite_ops = {
     .scheme = "sqlite",
     .open = sqlite_open,
@@ -1350,4 +1348,6 @@ const struct store_ops store_sqlite_ops = {
     .fate_purge = sqlite_fate_purge,
     .triage_log_put = sqlite_triage_log_put,
     .triage_log_get = sqlite_triage_log_get,
+    .secret_get = sqlite_secret_get,
+    .secret_put = sqlite_secret_put,
 };

@@ -4,6 +4,8 @@
  */
 #include "store/store.h"
 
+#include "store/sqlite.h"
+
 static const struct store_ops *const store_backends[] = {
     &store_sqlite_ops,
 };
@@ -280,6 +282,25 @@ int store_triage_log_get(struct store_tx *tx, const char *job_id, int64_t *ret_w
     return txops(tx)->triage_log_get(tx, job_id, ret_when, ret_log);
 }
 
+static bool text_fits(const char *s)
+{
+    return !s || strnlen(s, LIMIT_STORE_TEXT + 1) <= LIMIT_STORE_TEXT;
+}
+
+int store_secret_get(struct store_tx *tx, const char *name, struct store_secret *ret)
+{
+    CHECK(tx && name && ret);
+    return txops(tx)->secret_get(tx, name, ret);
+}
+
+int store_secret_put(struct store_tx *tx, const struct store_secret *s)
+{
+    CHECK(tx && s && s->name && s->name[0]);
+    if (!text_fits(s->name) || !text_fits(s->current) || !text_fits(s->previous))
+        return -E2BIG;
+    return txops(tx)->secret_put(tx, s);
+}
+
 /* ---- row release ---- */
 
 void store_project_release(struct store_project *p)
@@ -369,6 +390,16 @@ void store_fate_release(struct store_fate *f)
     free(f->fate);
     free(f->reason);
     memset(f, 0, sizeof(*f));
+}
+
+void store_secret_release(struct store_secret *s)
+{
+    if (!s)
+        return;
+    free(s->name);
+    free(s->current);
+    free(s->previous);
+    memset(s, 0, sizeof(*s));
 }
 
 #define DEFINE_FREE_ARRAY(name, type, release) \

@@ -2,10 +2,11 @@
  * store.h - the engine's durable state behind one ops table.
  *
  * A store holds rows (projects, jobs, invocations, pending triggers with
- * dedup tombstones, trigger fates, triage logs) and the durable task
- * queue.  The engine sees only this header; back ends (sqlite.c today,
- * PostgreSQL next) export a struct store_ops and are chosen by the URL
- * given to store_open().  docs/internals/STORE-CONTRACT.md is the long
+ * dedup tombstones, trigger fates, triage logs, secrets) and the durable
+ * task queue.  The engine sees only this header, which names no back end;
+ * back ends (sqlite.c today, PostgreSQL next) export a struct store_ops
+ * (declared in their own header, e.g. store/sqlite.h) and are chosen by
+ * the URL given to store_open().  docs/internals/STORE-CONTRACT.md is the long
  * form of the contract below; every back end must keep it.
  *
  * Transactions.  Every read and write goes through a transaction:
@@ -176,12 +177,26 @@ struct store_fate {
     int64_t arrived_at;
 };
 
+/*
+ * A named secret: opaque text values (the engine keeps the HMAC key that
+ * signs Pub/Sub push tokens here, as hex or base64 of random bytes).  A
+ * rotation moves current to previous, which stays accepted for a grace
+ * period counted from rotated.
+ */
+struct store_secret {
+    char *name;
+    char *current;   /* the value in use */
+    char *previous;  /* the value before the last rotation, "" = none */
+    int64_t rotated; /* when current replaced previous, ns; 0 = never rotated */
+};
+
 void store_project_release(struct store_project *p);
 void store_job_release(struct store_job *j);
 void store_inv_release(struct store_inv *v);
 void store_trigger_release(struct store_trigger *t);
 void store_task_release(struct store_task *t);
 void store_fate_release(struct store_fate *f);
+void store_secret_release(struct store_secret *s);
 /* Release n rows and free the array. NULL-safe. */
 void store_jobs_free(struct store_job *v, size_t n);
 void store_invs_free(struct store_inv *v, size_t n);
@@ -249,15 +264,15 @@ struct store_ops {
                           const char *log);
     int (*triage_log_get)(struct store_tx *tx, const char *job_id, int64_t *ret_when,
                           char **ret_log);
+
+    int (*secret_get)(struct store_tx *tx, const char *name, struct store_secret *ret);
+    int (*secret_put)(struct store_tx *tx, const struct store_secret *s);
 };
 
 /* The common head of every back end's store object. */
 struct store {
     const struct store_ops *ops;
 };
-
-/* The SQLite back end: "sqlite:PATH" (":memory:" works for one connection). */
-extern const struct store_ops store_sqlite_ops;
 
 /*
  * Opens a store by URL ("sqlite:/var/lib/tock/tock.db"), creating and
@@ -393,7 +408,14 @@ int store_triage_log_put(struct store_tx *tx, const char *job_id, int64_t when, 
 int store_triage_log_get(struct store_tx *tx, const char *job_id, int64_t *ret_when,
                          char **ret_log);
 
-/* The schema version this binary writes (the highest migration it knows). */
-int store_sqlite_schema_version(void);
+/* ---- secrets ---- */
+/* The secret called name.  -ENOENT when there is none. */
+int store_secret_get(struct store_tx *tx, const char *name, struct store_secret *ret);
+/*
+ * Inserts or replaces the secret s->name (non-empty) with all its fields;
+ * NULL values are stored as "".  -E2BIG when a string is longer than
+ * LIMIT_STORE_TEXT.
+ */
+int store_secret_put(struct store_tx *tx, const struct store_secret *s);
 
 #endif

@@ -277,6 +277,23 @@ static void test_push_while_starting(void **state)
     assert_int_equal(pushes_handled, 1);
 }
 
+static void test_key_survives_restart(void **state)
+{
+    struct fx *f = *state;
+    char err[256];
+    int64_t id = start_job(f);
+
+    run_for(f, 2 * S);
+    assert_int_equal(status_of(f, id), INV_RUNNING);
+    /* A new engine over the same store checks the old engine's tokens. */
+    engine_free(f->e);
+    struct engine_options o = {.store = f->store, .clock = &f->clk.base, .registry = f->reg};
+    assert_int_equal(engine_new(&o, &f->e), 0);
+    assert_int_equal(deliver(f, last_token, "after-restart", err, sizeof(err)), 0);
+    run_for(f, 0);
+    assert_int_equal(pushes_handled, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -284,6 +301,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_duplicate_push_is_one_task, setup, teardown),
         cmocka_unit_test_setup_teardown(test_forged_and_foreign_tokens, setup, teardown),
         cmocka_unit_test_setup_teardown(test_push_while_starting, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_key_survives_restart, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,8 @@
 /*
  * test-store-sqlite.c - the SQLite back end of store.h: schema migrations,
  * the durable task queue (leases, expiry, retry, dedup keys), trigger
- * dedup tombstones, the invocation compare-and-set and trigger fates.
+ * dedup tombstones, the invocation compare-and-set, trigger fates, secrets,
+ * and every column of every row type written and read back.
  */
 #include "base/compat.h"
 
@@ -11,7 +12,7 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
-#include "store/store.h"
+#include "store/sqlite.h"
 
 #define S 1000000000LL
 
@@ -513,6 +514,332 @@ static void test_jobs_and_logs(void **state)
     assert_int_equal(store_commit(tx), 0);
 }
 
+/*
+ * Every column of every row type comes back as written: each field gets a
+ * value of its own, so a column read into the wrong field shows.
+ */
+static void test_rows_round_trip(void **state)
+{
+    struct fixture *f = *state;
+    struct store_tx *tx = begin(f->s);
+    struct store_project p = {.id = "p", .revision = "rev1", .revision_url = "https://r/1",
+                              .enabled = true, .updated = 11},
+                         gp = {0};
+    struct store_job j = {.id = "p/j", .project = "p", .name = "j", .realm_id = "p:realm",
+                          .flavor = 3, .enabled = true, .paused = true, .paused_when = 12,
+                          .paused_by = "user:a@b.c", .paused_reason = "why",
+                          .revision = "rev2", .revision_url = "https://r/2",
+                          .schedule = "*/5 * * * *", .task_json = "{\"noop\":{}}",
+                          .policy_json = "{\"kind\":1}", .triggered_json = "[\"p/k\"]",
+                          .cron_json = "{\"s\":1}", .active_json = "[\"7\"]",
+                          .finished_json = "[{\"id\":\"6\"}]", .last_triage = 13},
+                     gj = {0};
+    struct store_inv v = {.id = 21, .job_id = "p/j", .realm_id = "p:inv", .started = 22,
+                          .finished = 23, .status = "RUNNING", .triggered_by = "user:x@y.z",
+                          .request_json = "{\"r\":1}", .task_json = "{\"t\":1}",
+                          .revision = "rev3", .revision_url = "https://r/3",
+                          .triggered_json = "[\"p/m\"]", .debug_log = "log line\n",
+                          .retry_count = 24, .view_url = "https://v/21",
+                          .task_data_json = "{\"d\":1}", .mutations = 25,
+                          .aborted_by = "user:ab@c.d", .timers_json = "[{\"id\":\"t\"}]",
+                          .outgoing_json = "[{\"id\":\"o\"}]"},
+                     gv = {0}, *lv = NULL;
+    struct store_trigger t = {.job_id = "p/j", .trigger_id = "tr", .created = 31, .order = 32,
+                              .json = "{\"id\":\"tr\"}"},
+                         *lt = NULL;
+    struct store_task k = {.kind = "kind", .job_id = "p/j", .inv_id = 41,
+                           .payload_json = "{\"p\":1}", .due = 42, .dedup_key = "dk",
+                           .created = 43},
+                      gk = {0};
+    struct store_fate fa = {.job_id = "p/j", .trigger_id = "tr", .title = "title",
+                            .url = "https://f/1", .created = 51, .fate = "MERGED", .inv_id = 52,
+                            .reason = "reason", .decided_at = 53, .arrived_at = 54},
+                      *lf = NULL;
+    int64_t kid = 0, fid = 0;
+    size_t n = 0;
+
+    assert_int_equal(store_project_put(tx, &p), 0);
+    assert_int_equal(store_project_get(tx, "p", &gp), 0);
+    assert_string_equal(gp.id, p.id);
+    assert_string_equal(gp.revision, p.revision);
+    assert_string_equal(gp.revision_url, p.revision_url);
+    assert_true(gp.enabled);
+    assert_int_equal(gp.updated, p.updated);
+    store_project_release(&gp);
+
+    assert_int_equal(store_job_put(tx, &j), 0);
+    assert_int_equal(store_job_get(tx, "p/j", &gj), 0);
+    assert_string_equal(gj.id, j.id);
+    assert_string_equal(gj.project, j.project);
+    assert_string_equal(gj.name, j.name);
+    assert_string_equal(gj.realm_id, j.realm_id);
+    assert_int_equal(gj.flavor, j.flavor);
+    assert_true(gj.enabled);
+    assert_true(gj.paused);
+    assert_int_equal(gj.paused_when, j.paused_when);
+    assert_string_equal(gj.paused_by, j.paused_by);
+    assert_string_equal(gj.paused_reason, j.paused_reason);
+    assert_string_equal(gj.revision, j.revision);
+    assert_string_equal(gj.revision_url, j.revision_url);
+    assert_string_equal(gj.schedule, j.schedule);
+    assert_string_equal(gj.task_json, j.task_json);
+    assert_string_equal(gj.policy_json, j.policy_json);
+    assert_string_equal(gj.triggered_json, j.triggered_json);
+    assert_string_equal(gj.cron_json, j.cron_json);
+    assert_string_equal(gj.active_json, j.active_json);
+    assert_string_equal(gj.finished_json, j.finished_json);
+    assert_int_equal(gj.last_triage, j.last_triage);
+    store_job_release(&gj);
+
+    assert_int_equal(store_inv_insert(tx, &v), 0);
+    assert_int_equal(store_inv_get(tx, 21, &gv), 0);
+    assert_int_equal(gv.id, v.id);
+    assert_string_equal(gv.job_id, v.job_id);
+    assert_string_equal(gv.realm_id, v.realm_id);
+    assert_int_equal(gv.started, v.started);
+    assert_int_equal(gv.finished, v.finished);
+    assert_string_equal(gv.status, v.status);
+    assert_string_equal(gv.triggered_by, v.triggered_by);
+    assert_string_equal(gv.request_json, v.request_json);
+    assert_string_equal(gv.task_json, v.task_json);
+    assert_string_equal(gv.revision, v.revision);
+    assert_string_equal(gv.revision_url, v.revision_url);
+    assert_string_equal(gv.triggered_json, v.triggered_json);
+    assert_string_equal(gv.debug_log, v.debug_log);
+    assert_int_equal(gv.retry_count, v.retry_count);
+    assert_string_equal(gv.view_url, v.view_url);
+    assert_string_equal(gv.task_data_json, v.task_data_json);
+    assert_int_equal(gv.mutations, v.mutations);
+    assert_string_equal(gv.aborted_by, v.aborted_by);
+    assert_string_equal(gv.timers_json, v.timers_json);
+    assert_string_equal(gv.outgoing_json, v.outgoing_json);
+    store_inv_release(&gv);
+    /* A listing carries every column but the debug log. */
+    assert_int_equal(store_inv_list(tx, "p/j", 0, 10, &lv, &n), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(lv[0].debug_log, "");
+    assert_string_equal(lv[0].outgoing_json, v.outgoing_json);
+    assert_string_equal(lv[0].view_url, v.view_url);
+    assert_int_equal(lv[0].retry_count, v.retry_count);
+    store_invs_free(lv, n);
+
+    assert_int_equal(store_trigger_add(tx, &t, 100, 10), 0);
+    assert_int_equal(store_trigger_list(tx, "p/j", 10, &lt, &n), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(lt[0].job_id, t.job_id);
+    assert_string_equal(lt[0].trigger_id, t.trigger_id);
+    assert_int_equal(lt[0].created, t.created);
+    assert_int_equal(lt[0].order, t.order);
+    assert_string_equal(lt[0].json, t.json);
+    store_triggers_free(lt, n);
+
+    /* Enqueue ignores the id, lease and attempts it is given. */
+    k.id = 999;
+    k.lease_owner = "someone";
+    k.lease_expiry = 1000;
+    k.attempts = 7;
+    assert_int_equal(store_task_enqueue(tx, &k, &kid), 0);
+    assert_true(kid != 999);
+    assert_int_equal(store_task_lease(tx, 42, "w", 5, &gk), 0);
+    assert_int_equal(gk.id, kid);
+    assert_string_equal(gk.kind, k.kind);
+    assert_string_equal(gk.job_id, k.job_id);
+    assert_int_equal(gk.inv_id, k.inv_id);
+    assert_string_equal(gk.payload_json, k.payload_json);
+    assert_int_equal(gk.due, k.due);
+    assert_string_equal(gk.dedup_key, k.dedup_key);
+    assert_string_equal(gk.lease_owner, "w");
+    assert_int_equal(gk.lease_expiry, 47);
+    assert_int_equal(gk.attempts, 1);
+    assert_int_equal(gk.created, k.created);
+    store_task_release(&gk);
+
+    assert_int_equal(store_fate_insert(tx, &fa, &fid), 0);
+    assert_int_equal(store_fate_list(tx, "p/j", "tr", 10, &lf, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(lf[0].id, fid);
+    assert_string_equal(lf[0].job_id, fa.job_id);
+    assert_string_equal(lf[0].trigger_id, fa.trigger_id);
+    assert_string_equal(lf[0].title, fa.title);
+    assert_string_equal(lf[0].url, fa.url);
+    assert_int_equal(lf[0].created, fa.created);
+    assert_string_equal(lf[0].fate, fa.fate);
+    assert_int_equal(lf[0].inv_id, fa.inv_id);
+    assert_string_equal(lf[0].reason, fa.reason);
+    assert_int_equal(lf[0].decided_at, fa.decided_at);
+    assert_int_equal(lf[0].arrived_at, fa.arrived_at);
+    store_fates_free(lf, n);
+    assert_int_equal(store_commit(tx), 0);
+}
+
+/* An update writes every column but aborted_by (store.h). */
+static void test_inv_update_all_columns(void **state)
+{
+    struct fixture *f = *state;
+    struct store_tx *tx = begin(f->s);
+    struct store_inv v = {.id = 21, .job_id = "p/j", .status = "STARTING", .mutations = 1,
+                          .aborted_by = "user:ab@c.d"},
+                     w = {.id = 21, .job_id = "p/k", .realm_id = "p:w", .started = 62,
+                          .finished = 63, .status = "FAILED", .triggered_by = "user:w@y.z",
+                          .request_json = "{\"w\":1}", .task_json = "{\"tw\":1}",
+                          .revision = "rev4", .revision_url = "https://r/4",
+                          .triggered_json = "[\"p/w\"]", .debug_log = "w log\n",
+                          .retry_count = 64, .view_url = "https://v/w",
+                          .task_data_json = "{\"dw\":1}", .mutations = 2,
+                          .aborted_by = "ignored", .timers_json = "[{\"id\":\"w\"}]",
+                          .outgoing_json = "[{\"id\":\"ow\"}]"},
+                     g = {0};
+
+    assert_int_equal(store_inv_insert(tx, &v), 0);
+    assert_int_equal(store_inv_update(tx, &w, 1), 0);
+    assert_int_equal(store_inv_get(tx, 21, &g), 0);
+    assert_string_equal(g.job_id, w.job_id);
+    assert_string_equal(g.realm_id, w.realm_id);
+    assert_int_equal(g.started, w.started);
+    assert_int_equal(g.finished, w.finished);
+    assert_string_equal(g.status, w.status);
+    assert_string_equal(g.triggered_by, w.triggered_by);
+    assert_string_equal(g.request_json, w.request_json);
+    assert_string_equal(g.task_json, w.task_json);
+    assert_string_equal(g.revision, w.revision);
+    assert_string_equal(g.revision_url, w.revision_url);
+    assert_string_equal(g.triggered_json, w.triggered_json);
+    assert_string_equal(g.debug_log, w.debug_log);
+    assert_int_equal(g.retry_count, w.retry_count);
+    assert_string_equal(g.view_url, w.view_url);
+    assert_string_equal(g.task_data_json, w.task_data_json);
+    assert_int_equal(g.mutations, w.mutations);
+    assert_string_equal(g.aborted_by, v.aborted_by);
+    assert_string_equal(g.timers_json, w.timers_json);
+    assert_string_equal(g.outgoing_json, w.outgoing_json);
+    store_inv_release(&g);
+    assert_int_equal(store_commit(tx), 0);
+}
+
+/* NULL strings are stored as "", and the JSON arrays as "[]" (store.h). */
+static void test_rows_null_strings(void **state)
+{
+    struct fixture *f = *state;
+    struct store_tx *tx = begin(f->s);
+    struct store_job j = {.id = "p/j", .project = "p", .name = "j"}, gj = {0};
+    struct store_inv v = {.id = 5, .job_id = "p/j", .status = "STARTING"}, gv = {0};
+
+    assert_int_equal(store_job_put(tx, &j), 0);
+    assert_int_equal(store_job_get(tx, "p/j", &gj), 0);
+    assert_string_equal(gj.realm_id, "");
+    assert_string_equal(gj.cron_json, "");
+    assert_string_equal(gj.triggered_json, "[]");
+    assert_string_equal(gj.active_json, "[]");
+    assert_string_equal(gj.finished_json, "[]");
+    store_job_release(&gj);
+    assert_int_equal(store_inv_insert(tx, &v), 0);
+    v.mutations = 1;
+    assert_int_equal(store_inv_update(tx, &v, 0), 0);
+    assert_int_equal(store_inv_get(tx, 5, &gv), 0);
+    assert_string_equal(gv.debug_log, "");
+    assert_string_equal(gv.task_data_json, "");
+    assert_string_equal(gv.triggered_json, "[]");
+    assert_string_equal(gv.timers_json, "[]");
+    assert_string_equal(gv.outgoing_json, "[]");
+    assert_int_equal(gv.mutations, 1);
+    store_inv_release(&gv);
+    assert_int_equal(store_commit(tx), 0);
+}
+
+/*
+ * Secrets: absent until put, put replaces the whole row, a committed one
+ * survives reopening the store, a rolled-back one is gone.
+ */
+static void test_secrets(void **state)
+{
+    struct fixture *f = *state;
+    struct store_tx *tx = begin(f->s);
+    struct store_secret a = {.name = "pubsub-hmac", .current = "k1hex", .previous = NULL},
+                        got = {.name = "untouched"};
+
+    assert_int_equal(store_secret_get(tx, "pubsub-hmac", &got), -ENOENT);
+    assert_string_equal(got.name, "untouched"); /* written only on success */
+    assert_int_equal(store_secret_put(tx, &a), 0);
+    assert_int_equal(store_secret_get(tx, "pubsub-hmac", &got), 0);
+    assert_string_equal(got.name, "pubsub-hmac");
+    assert_string_equal(got.current, "k1hex");
+    assert_string_equal(got.previous, "");
+    assert_int_equal(got.rotated, 0);
+    store_secret_release(&got);
+
+    /* A rotation replaces the row. */
+    a.current = "k2hex";
+    a.previous = "k1hex";
+    a.rotated = 77 * S;
+    assert_int_equal(store_secret_put(tx, &a), 0);
+    assert_int_equal(store_secret_get(tx, "pubsub-hmac", &got), 0);
+    assert_string_equal(got.current, "k2hex");
+    assert_string_equal(got.previous, "k1hex");
+    assert_int_equal(got.rotated, 77 * S);
+    store_secret_release(&got);
+    assert_int_equal(store_secret_get(tx, "other", &got), -ENOENT);
+    assert_int_equal(store_commit(tx), 0);
+
+    /* Committed: it survives a reopen. */
+    f->s = store_close(f->s);
+    assert_int_equal(store_open(f->url, &f->s, NULL, 0), 0);
+    tx = begin(f->s);
+    assert_int_equal(store_secret_get(tx, "pubsub-hmac", &got), 0);
+    assert_string_equal(got.current, "k2hex");
+    assert_string_equal(got.previous, "k1hex");
+    assert_int_equal(got.rotated, 77 * S);
+    store_secret_release(&got);
+
+    /* A put in a rolled-back transaction leaves nothing behind. */
+    a.current = "k3hex";
+    assert_int_equal(store_secret_put(tx, &a), 0);
+    a.name = "second";
+    assert_int_equal(store_secret_put(tx, &a), 0);
+    store_rollback(tx);
+    tx = begin(f->s);
+    assert_int_equal(store_secret_get(tx, "pubsub-hmac", &got), 0);
+    assert_string_equal(got.current, "k2hex");
+    store_secret_release(&got);
+    assert_int_equal(store_secret_get(tx, "second", &got), -ENOENT);
+
+    /* Bad arguments. */
+    a.name = "";
+    assert_int_equal(store_secret_put(tx, &a), -EINVAL);
+    assert_int_equal(store_secret_get(tx, NULL, &got), -EINVAL);
+    store_rollback(tx);
+}
+
+/*
+ * A database written before the secrets migration (schema version 2) gets
+ * the secrets table at open, and keeps its rows.
+ */
+static void test_migration_to_secrets(void **state)
+{
+    struct fixture *f = *state;
+    struct store_tx *tx = begin(f->s);
+    struct store_job j = {.id = "p/j", .project = "p", .name = "j"}, gj = {0};
+    struct store_secret a = {.name = "n", .current = "v"}, got = {0};
+
+    assert_int_equal(store_job_put(tx, &j), 0);
+    assert_int_equal(store_commit(tx), 0);
+    f->s = store_close(f->s);
+    /* Back to version 2, as an older tock left it. */
+    exec_on(f->path, "DROP TABLE secrets; DELETE FROM schema_version WHERE version >= 3");
+    assert_int_equal(query_int(f->path, "SELECT max(version) FROM schema_version"), 2);
+
+    assert_int_equal(store_open(f->url, &f->s, NULL, 0), 0);
+    assert_int_equal(query_int(f->path, "SELECT max(version) FROM schema_version"), 3);
+    tx = begin(f->s);
+    assert_int_equal(store_job_get(tx, "p/j", &gj), 0);
+    store_job_release(&gj);
+    assert_int_equal(store_secret_get(tx, "n", &got), -ENOENT);
+    assert_int_equal(store_secret_put(tx, &a), 0);
+    assert_int_equal(store_secret_get(tx, "n", &got), 0);
+    assert_string_equal(got.current, "v");
+    store_secret_release(&got);
+    assert_int_equal(store_commit(tx), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -528,6 +855,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_inv_list_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fates, setup, teardown),
         cmocka_unit_test_setup_teardown(test_jobs_and_logs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rows_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rows_null_strings, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_inv_update_all_columns, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_secrets, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migration_to_secrets, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
