@@ -1,31 +1,11 @@
 /*
- * actions.c - the actions of spec 3.16 (pause, resume, abort job, abort
- * invocation, trigger now) and EmitTriggers (3.7, 5.3).
+ * actions.c - the actions of spec 3.16 on a job: pause, resume, abort the
+ * job, abort one invocation.  (Trigger now and EmitTriggers are in
+ * receive.c, with the rest of the receiving of triggers.)
  */
 #include "engine/engine-internal.h"
 
 #include "base/log.h"
-#include "engine/trigger.h"
-
-static int begin_enabled(struct engine *e, const char *job_id, struct store_tx **tx,
-                         struct store_job *j)
-{
-    int r;
-
-    if (!e || !job_id)
-        return -EINVAL;
-    r = store_begin(e->store, tx);
-    if (r < 0)
-        return r;
-    r = store_job_get(*tx, job_id, j);
-    if (r == 0 && !j->enabled) {
-        store_job_release(j);
-        r = -ENOENT;
-    }
-    if (r < 0)
-        store_rollback(*tx);
-    return r;
-}
 
 /* Re-arms the cron after the effective schedule changed (pause/resume). */
 static int cron_schedule_changed(struct engine *e, struct store_tx *tx, struct store_job *j)
@@ -56,7 +36,7 @@ static int set_paused(struct engine *e, const char *job_id, const char *who, con
     struct store_job j = {0};
     int r;
 
-    r = begin_enabled(e, job_id, &tx, &j);
+    r = engine__begin_enabled(e, job_id, &tx, &j);
     if (r < 0)
         return r;
     if (j.paused == pause) {
@@ -106,7 +86,7 @@ int engine_abort_job(struct engine *e, const char *job_id, const char *who)
     json_t *v;
     int r, ar = 0;
 
-    r = begin_enabled(e, job_id, &tx, &j);
+    r = engine__begin_enabled(e, job_id, &tx, &j);
     if (r < 0)
         return r;
     active = engine__json_parse(j.active_json, 1);
@@ -121,9 +101,7 @@ int engine_abort_job(struct engine *e, const char *job_id, const char *who)
         return r;
     }
     json_array_foreach(active, i, v) {
-        const char *s = json_string_value(v);
-        int one = engine__abort_invocation(e, job_id, s ? strtoll(s, NULL, 10) : 0,
-                                           who ? who : "");
+        int one = engine__abort_invocation(e, job_id, engine__json_id(v), who ? who : "");
         if (one < 0 && one != -ENOENT)
             ar = one;
     }
@@ -140,77 +118,10 @@ int engine_abort_invocation(struct engine *e, const char *job_id, int64_t inv_id
 
     if (inv_id == 0)
         return -ENOENT;
-    r = begin_enabled(e, job_id, &tx, &j);
+    r = engine__begin_enabled(e, job_id, &tx, &j);
     if (r < 0)
         return r;
     store_rollback(tx);
     store_job_release(&j);
     return engine__abort_invocation(e, job_id, inv_id, who ? who : "");
-}
-
-int engine_emit_triggers(struct engine *e, const char *job_id, const json_t *triggers)
-{
-    struct store_tx *tx = NULL;
-    struct store_job j = {0};
-    size_t i;
-    json_t *t;
-    int r;
-
-    if (!json_is_array(triggers))
-        return -EINVAL;
-    if (json_array_size(triggers) > LIMIT_ENGINE_EMIT_TRIGGERS)
-        return -E2BIG;
-    json_array_foreach(triggers, i, t) {
-        if (!trigger_id(t))
-            return -EINVAL;
-    }
-    r = begin_enabled(e, job_id, &tx, &j);
-    if (r < 0)
-        return r;
-    r = engine__add_triggers(e, tx, &j, triggers);
-    if (r == 0)
-        r = engine__commit(e, tx);
-    else
-        store_rollback(tx);
-    store_job_release(&j);
-    return r;
-}
-
-int engine_trigger_now(struct engine *e, const char *job_id, const char *who,
-                       char *ret_trigger_id)
-{
-    struct store_tx *tx = NULL;
-    struct store_job j = {0};
-    json_t *t = NULL, *arr = NULL;
-    int r;
-
-    r = begin_enabled(e, job_id, &tx, &j);
-    if (r < 0)
-        return r;
-    if (j.paused) {
-        r = -EBUSY; /* "Cannot trigger a paused job. Resume it first." */
-        goto fail;
-    }
-    r = trigger_new_webui(engine__rand(e), engine__now(e), who, &t);
-    if (r < 0)
-        goto fail;
-    arr = json_array();
-    if (!arr || json_array_append(arr, t) < 0) {
-        r = -ENOMEM;
-        goto fail;
-    }
-    r = engine__add_triggers(e, tx, &j, arr);
-    if (r < 0)
-        goto fail;
-    r = engine__commit(e, tx);
-    if (r == 0 && ret_trigger_id)
-        snprintf(ret_trigger_id, 17, "%s", trigger_id(t));
-    goto out;
-fail:
-    store_rollback(tx);
-out:
-    json_decref(t);
-    json_decref(arr);
-    store_job_release(&j);
-    return r;
 }

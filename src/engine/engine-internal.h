@@ -2,10 +2,14 @@
  * engine-internal.h - what the engine's runtime files share (private).
  *
  * Files: engine.c (lifecycle, queries), jobs.c (config apply, cron
- * glue), triggers.c (pending triggers, fates, triage kicks), triage.c,
- * invocations.c (creation, launch, controller, timers, abort),
- * actions.c (pause/resume/abort/emit/trigger now), tq.c (task queue,
- * workers).  Cross-file functions are engine__name().
+ * glue), receive.c (emit, trigger now, the pending set, fates, triage
+ * kicks, fan-out), triage.c, invocations.c (creation and the handlers
+ * that call managers: launch, timer, notification, abort), controller.c
+ * (the task controller, controller.h), actions.c (pause, resume, abort),
+ * pubsub.c (pushes), remote.c (the manager-call pool), tq.c (task queue,
+ * workers), util.c (general helpers).  A trigger is a struct trigger
+ * (trigger.h) everywhere in between.  Cross-file functions are
+ * engine__name().
  */
 #ifndef TOCK_ENGINE_ENGINE_INTERNAL_H
 #define TOCK_ENGINE_ENGINE_INTERNAL_H
@@ -18,6 +22,7 @@
 #include "base/time.h"
 #include "engine/cron_machine.h"
 #include "engine/push-token.h"
+#include "engine/trigger.h"
 #include "store/store.h"
 
 struct tz_db;
@@ -144,6 +149,13 @@ int64_t engine__nonce(void *engine);
 /* Parses a schedule text for job_id (TZ= through the engine's zone cache). */
 int engine__schedule_parse(struct engine *e, const char *job_id, const char *text,
                            struct schedule **ret);
+/*
+ * Opens a transaction and loads the enabled job job_id into *j.  Returns 0
+ * (the caller commits or rolls back *tx and releases *j), -ENOENT (no such
+ * enabled job), -EINVAL, -errno; on failure nothing is left open.
+ */
+int engine__begin_enabled(struct engine *e, const char *job_id, struct store_tx **tx,
+                          struct store_job *j);
 
 /* ---- tq.c ---- */
 /*
@@ -180,28 +192,34 @@ bool engine__remote_submit(struct engine *e, struct engine_task *t, engine_handl
 
 /* Commits and wakes the workers. */
 int engine__commit(struct engine *e, struct store_tx *tx);
+/*
+ * Ends a handler's transaction: with r == 0 commits it (engine__commit),
+ * otherwise rolls it back.  If that leaves the transaction undone, t's
+ * row deletion (engine__tx_task_done) did not land and t->done_in_tx is
+ * cleared, so the queue settles the row itself.  t may be NULL.  Returns
+ * r, or the commit's error.  Every handler finishes this way.
+ */
+int engine__tx_end(struct engine *e, struct store_tx *tx, struct engine_task *t, int r);
 void engine__wake(struct engine *e);
 
-/* ---- triggers.c ---- */
+/* ---- receive.c ---- */
 /*
  * Enqueues a triage of job_id at the next throttle boundary (spec 3.8
  * kickTriageNow), deduplicated by "triage:<job>:<eta>".
  */
 int engine__kick_triage(struct engine *e, struct store_tx *tx, const char *job_id);
 /*
- * Adds triggers (array, borrowed) to the pending set of job j (loaded in
- * tx), with fates; drops them all if the job is disabled or paused.
- * Kicks a triage if something was added.  Returns 0 or -errno.
+ * Adds v[0..n-1] (borrowed) to the pending set of job j (loaded in tx),
+ * with fates; drops them all if the job is disabled or paused.  Kicks a
+ * triage if something was added.  Returns 0, -EINVAL (a trigger without
+ * id) or -errno.
  */
 int engine__add_triggers(struct engine *e, struct store_tx *tx, struct store_job *j,
-                         const json_t *triggers);
+                         const struct trigger *v, size_t n);
 /* Decides the PENDING fate of (job, trigger) (missing rows are ignored). */
 int engine__fate_decide(struct engine *e, struct store_tx *tx, const char *job_id,
                         const char *trigger_id, enum engine_fate fate, int64_t inv_id,
                         const char *reason);
-/* Records a fate decided at arrival (DEDUPLICATED, DROPPED_*). */
-int engine__fate_arrival(struct engine *e, struct store_tx *tx, const char *job_id,
-                         const json_t *trigger, enum engine_fate fate, const char *reason);
 /* The pause reason text for DROPPED_PAUSED fates. */
 void engine__paused_reason(const struct store_job *j, char *out, size_t outlen);
 
@@ -216,10 +234,19 @@ int engine__cron_env(struct engine *e, const struct store_job *j, struct cron_en
                      struct schedule **ret_sched);
 /* The cfg_policy of a stored policy JSON ("" = not present). */
 int engine__policy_from_json(const char *text, struct cfg_policy *ret);
-/* Helpers on the JSON columns of a job. */
-json_t *engine__json_parse(const char *text, size_t flags_array_default);
+
+/* ---- util.c ---- */
+/*
+ * Parses a JSON column: NULL or "" gives [] when array_default, else NULL;
+ * otherwise a new value, or NULL if it does not parse.
+ */
+json_t *engine__json_parse(const char *text, size_t array_default);
+/* Replaces *field by v dumped compactly with sorted keys (NULL v: "").  0 or -ENOMEM. */
 int engine__json_set(char **field, const json_t *v);
+/* Replaces *field by a copy of s (NULL s: "").  0 or -ENOMEM. */
 int engine__strset(char **field, const char *s);
+/* An invocation id kept in a JSON array (a decimal string or an integer); 0 if neither. */
+int64_t engine__json_id(const json_t *v);
 
 /* ---- pubsub.c ---- */
 /*

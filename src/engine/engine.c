@@ -582,9 +582,7 @@ int engine_debug_job_state(struct engine *e, const char *job_id, json_t **ret)
         json_t *id;
         json_array_foreach(active, i, id) {
             struct store_inv v = {0};
-            int64_t iv = strtoll(json_string_value(id) ? json_string_value(id) : "0", NULL,
-                                 10);
-            if (store_inv_get(tx, iv, &v) == 0) {
+            if (store_inv_get(tx, engine__json_id(id), &v) == 0) {
                 int st = inv_status_from_name(v.status);
                 if (st >= 0 && inv_status_is_final((enum inv_status)st))
                     json_array_append_new(rf, json_string(json_string_value(id)));
@@ -612,10 +610,21 @@ int engine_debug_job_state(struct engine *e, const char *job_id, json_t **ret)
         }
     }
     for (size_t i = 0; i < nt; i++) {
-        json_t *t = json_loads(trig[i].json, 0, NULL);
-        if (t)
-            json_array_append_new(pend, t);
+        struct trigger t;
+        json_t *tj = NULL;
+        if (trigger_from_row(trig[i].json, trig[i].trigger_id, trig[i].created, trig[i].order,
+                             &t) < 0) {
+            r = -ENOMEM;
+            goto out;
+        }
+        r = trigger_to_json(&t, &tj);
+        trigger_release(&t);
+        if (r < 0 || json_array_append_new(pend, tj) < 0) {
+            r = -ENOMEM;
+            goto out;
+        }
     }
+    r = -ENOMEM;
     if (engine__cron_load(&j, &cs) < 0)
         cron_state_init(&cs);
     o = json_pack("{s:b, s:b, s:o, s:{s:b, s:o, s:o, s:o, s:o}, s:O, s:O, s:O, s:O, "
@@ -672,6 +681,26 @@ int engine_triage_log(struct engine *e, const char *job_id, char **ret_log, int6
     *ret_log = log;
     *ret_when = when;
     return 0;
+}
+
+int engine__begin_enabled(struct engine *e, const char *job_id, struct store_tx **tx,
+                         struct store_job *j)
+{
+    int r;
+
+    if (!e || !job_id)
+        return -EINVAL;
+    r = store_begin(e->store, tx);
+    if (r < 0)
+        return r;
+    r = store_job_get(*tx, job_id, j);
+    if (r == 0 && !j->enabled) {
+        store_job_release(j);
+        r = -ENOENT;
+    }
+    if (r < 0)
+        store_rollback(*tx);
+    return r;
 }
 
 int engine_trigger_fates(struct engine *e, const char *job_id, const char *trigger_id, int limit,

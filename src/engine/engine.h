@@ -340,11 +340,13 @@ int engine_abort_invocation(struct engine *e, const char *job_id, int64_t inv_id
  * Adds triggers to a job's pending set (spec 3.7), in one transaction for
  * the whole array.  triggers is an array of internal trigger objects
  * (task.h), already validated by the caller, with id, created (RFC 3339)
- * and orderInBatch set; borrowed.  Triggers already pending or consumed
- * within the dedup window get fate DEDUPLICATED; on a paused job every
- * trigger gets DROPPED_PAUSED and 0 is returned (LUCI's behaviour).
+ * and orderInBatch set; borrowed.  They are decoded once, here, into the
+ * engine's struct trigger (engine/trigger.h).  Triggers already pending or
+ * consumed within the dedup window get fate DEDUPLICATED; on a paused job
+ * every trigger gets DROPPED_PAUSED and 0 is returned (LUCI's behaviour).
  * Returns 0, -ENOENT (no enabled job), -EINVAL (not an array, or a
- * trigger without id), -E2BIG (more than LIMIT_ENGINE_EMIT_TRIGGERS), -EIO.
+ * trigger without id or with a "created" that is not RFC 3339), -E2BIG
+ * (more than LIMIT_ENGINE_EMIT_TRIGGERS), -EIO.
  */
 int engine_emit_triggers(struct engine *e, const char *job_id, const json_t *triggers);
 

@@ -1,488 +1,47 @@
 /*
- * invocations.c - invocations: creation (spec 3.11), the launch handler,
- * the task controller and its save (3.12), timers (3.13), finishing
- * (3.15) and aborts (3.16).
- *
- * A controller is built from the stored invocation, handed to a manager
- * with no transaction open, then saved with a compare-and-set on the
- * mutations count: a concurrent save makes ours fail with -ESTALE and the
- * whole task is retried.  Everything the save causes (timer tasks, fan-out
- * tasks, the triage kick of a finished invocation) is enqueued in the
- * same transaction, together with the deletion of the task being handled.
+ * invocations.c - invocations: creation (spec 3.11), and the handlers
+ * that call a task manager through the controller (controller.h): launch
+ * (3.12), timers (3.13), Pub/Sub notifications (3.14), aborts (3.16).
  */
-#include "engine/engine-internal.h"
-
-#include <stdarg.h>
+#include "engine/controller.h"
 
 #include "base/log.h"
 #include "engine/debuglog.h"
 #include "engine/invid.h"
 #include "engine/request.h"
-#include "engine/trigger.h"
-#include "tasks/registry.h"
-
-struct ctl {
-    struct task_ctl pub;
-    struct engine *e;
-    const struct task_manager *m;
-    struct store_inv saved;
-    enum inv_status saved_status;
-    char project[ENGINE_NAME_MAX];
-    char realm[ENGINE_ID_MAX];
-    json_t *task;
-    json_t *request;
-    struct buf log;           /* debug-log lines not saved yet */
-    json_t *new_timers;       /* timers added since the last save */
-    json_t *consumed_timers;  /* ids of timers handled since the last save */
-    json_t *emitted;          /* triggers emitted since the last save */
-    int64_t emit_counter;     /* orderInBatch of emitted triggers; not reset by save */
-    int timer_index;          /* index of the next timer within this save */
-};
-
-static void ctl_log(struct task_ctl *pc, const char *msg);
-
-static void ctl_logf(struct ctl *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void ctl_logf(struct ctl *c, const char *fmt, ...)
-{
-    char msg[4096];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    ctl_log(&c->pub, msg);
-}
-
-static struct ctl *ctl_of(struct task_ctl *pc)
-{
-    return (struct ctl *)pc;
-}
-
-static void ctl_log(struct task_ctl *pc, const char *msg)
-{
-    struct ctl *c = ctl_of(pc);
-
-    if (debuglog_append(&c->log, engine__now(c->e), msg) < 0)
-        log_warn("engine", "%s/%" PRId64 ": debug log full, dropped: %s", c->saved.job_id,
-                 c->saved.id, msg);
-}
-
-static int64_t ctl_now(struct task_ctl *pc)
-{
-    return engine__now(ctl_of(pc)->e);
-}
-
-static int ctl_add_timer(struct task_ctl *pc, int64_t delay_ns, const char *title,
-                         const char *payload)
-{
-    struct ctl *c = ctl_of(pc);
-    int64_t now = engine__now(c->e);
-    char id[ENGINE_ID_MAX + 96], d[TIME_DURATION_MAX], created[TIME_RFC3339_MAX];
-    json_t *t;
-
-    if (json_array_size(c->new_timers) >= ENGINE_MAX_TIMERS)
-        return -E2BIG;
-    if (delay_ns < 0)
-        delay_ns = 0;
-    snprintf(id, sizeof(id), "%s:%" PRId64 ":%" PRId64 ":%d", c->saved.job_id, c->saved.id,
-             c->saved.mutations, c->timer_index++);
-    time_format_rfc3339(now, created, sizeof(created));
-    t = json_pack("{s:s, s:s, s:I, s:s, s:s}", "id", id, "created", created, "eta",
-                  (json_int_t)(now + delay_ns), "title", title ? title : "", "payload",
-                  payload ? payload : "");
-    if (!t || json_array_append_new(c->new_timers, t) < 0)
-        return -ENOMEM;
-    time_format_duration(delay_ns, d, sizeof(d));
-    ctl_logf(c, "Scheduling timer \"%s\" (%s) after %s", title ? title : "", id, d);
-    return 0;
-}
-
-static int ctl_emit_trigger(struct task_ctl *pc, json_t *trigger)
-{
-    struct ctl *c = ctl_of(pc);
-    char inv[32], created[TIME_RFC3339_MAX], order[32];
-    const char *id = trigger_id(trigger);
-
-    if (!id) {
-        json_decref(trigger);
-        return -EINVAL;
-    }
-    if (json_array_size(c->emitted) >= ENGINE_MAX_EMITTED) {
-        json_decref(trigger);
-        return -E2BIG;
-    }
-    snprintf(inv, sizeof(inv), "%" PRId64, c->saved.id);
-    json_object_set_new(trigger, "jobId", json_string(c->saved.job_id));
-    json_object_set_new(trigger, "invocationId", json_string(inv));
-    if (!json_object_get(trigger, "created")) {
-        time_format_rfc3339(engine__now(c->e), created, sizeof(created));
-        snprintf(order, sizeof(order), "%" PRId64, c->emit_counter++);
-        json_object_set_new(trigger, "created", json_string(created));
-        json_object_set_new(trigger, "orderInBatch", json_string(order));
-    }
-    ctl_logf(c, "Emitting a trigger %s", id);
-    if (json_array_append_new(c->emitted, trigger) < 0)
-        return -ENOMEM;
-    return 0;
-}
-
-static int ctl_save(struct ctl *c, struct store_tx *tx, struct engine_task *t);
-
-static int ctl_save_op(struct task_ctl *pc)
-{
-    return ctl_save(ctl_of(pc), NULL, NULL);
-}
-
-static int ctl_pubsub_token(struct task_ctl *pc, char *out, size_t outlen)
-{
-    struct ctl *c = ctl_of(pc);
-
-    return engine__pubsub_token(c->e, c->saved.job_id, c->saved.id, out, outlen);
-}
-
-static const struct task_ctl_ops ctl_ops = {
-    .log = ctl_log,
-    .add_timer = ctl_add_timer,
-    .emit_trigger = ctl_emit_trigger,
-    .save = ctl_save_op,
-    .now = ctl_now,
-    .pubsub_token = ctl_pubsub_token,
-};
-
-static void ctl_release(struct ctl *c)
-{
-    store_inv_release(&c->saved);
-    json_decref(c->task);
-    json_decref(c->request);
-    json_decref(c->pub.task_data);
-    json_decref(c->new_timers);
-    json_decref(c->consumed_timers);
-    json_decref(c->emitted);
-    buf_release(&c->log);
-    memset(c, 0, sizeof(*c));
-}
-
-static enum inv_status status_of(const char *name)
-{
-    int s = inv_status_from_name(name);
-    return s < 0 ? INV_FAILED : (enum inv_status)s;
-}
-
-/* Points the public fields at the saved row. */
-static void ctl_bind(struct ctl *c)
-{
-    const char *slash = strchr(c->saved.job_id, '/');
-    size_t plen = slash ? (size_t)(slash - c->saved.job_id) : strlen(c->saved.job_id);
-
-    snprintf(c->project, sizeof(c->project), "%.*s", (int)plen, c->saved.job_id);
-    if (c->saved.realm_id[0])
-        snprintf(c->realm, sizeof(c->realm), "%s", c->saved.realm_id);
-    else
-        snprintf(c->realm, sizeof(c->realm), "%s:@legacy", c->project);
-    c->pub.job_id = c->saved.job_id;
-    c->pub.project = c->project;
-    c->pub.invocation_id = c->saved.id;
-    c->pub.realm_id = c->realm;
-    c->pub.attempt = c->saved.retry_count + 1;
-    c->saved_status = status_of(c->saved.status);
-}
-
-/*
- * Builds a controller from the stored row v (taken: *v is zeroed).  The
- * manager may be NULL when the task definition is bad (the caller
- * decides).
- */
-static int ctl_from_row(struct engine *e, struct store_inv *v, struct ctl *c)
-{
-    memset(c, 0, sizeof(*c));
-    c->e = e;
-    c->pub.ops = &ctl_ops;
-    c->pub.engine = e;
-    buf_init(&c->log, ENGINE_DEBUGLOG_BUF);
-    c->saved = *v;
-    memset(v, 0, sizeof(*v));
-    c->new_timers = json_array();
-    c->consumed_timers = json_array();
-    c->emitted = json_array();
-    if (!c->new_timers || !c->consumed_timers || !c->emitted) {
-        ctl_release(c);
-        return -ENOMEM;
-    }
-    ctl_bind(c);
-    c->task = engine__json_parse(c->saved.task_json, 0);
-    c->request = engine__json_parse(c->saved.request_json, 0);
-    if (!c->request)
-        c->request = json_object();
-    c->pub.task = c->task;
-    c->pub.request = c->request;
-    c->pub.status = c->saved_status;
-    c->pub.task_data = c->saved.task_data_json[0] ? json_loads(c->saved.task_data_json, 0, NULL)
-                                                   : NULL;
-    snprintf(c->pub.view_url, sizeof(c->pub.view_url), "%s", c->saved.view_url);
-    c->m = c->task ? task_registry_find_for_def(e->registry, c->task) : NULL;
-    return 0;
-}
-
-/*
- * Builds a controller for invocation inv_id (of job_id if not NULL) from
- * the store.  -ENOENT if missing or of another job.
- */
-static int ctl_open(struct engine *e, const char *job_id, int64_t inv_id, struct ctl *c)
-{
-    struct store_tx *tx = NULL;
-    struct store_inv v = {0};
-    int r;
-
-    r = store_begin(e->store, &tx);
-    if (r < 0)
-        return r;
-    r = store_inv_get(tx, inv_id, &v);
-    store_rollback(tx);
-    if (r == 0 && job_id && strcmp(v.job_id, job_id) != 0)
-        r = -ENOENT;
-    if (r == 0)
-        r = ctl_from_row(e, &v, c);
-    store_inv_release(&v);
-    return r;
-}
-
-static char *task_data_text(const struct ctl *c)
-{
-    if (!c->pub.task_data)
-        return strdup("");
-    return json_dumps(c->pub.task_data, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
-}
-
-/* The pending timers after this save: saved minus consumed plus new. */
-static json_t *merged_timers(const struct ctl *c)
-{
-    json_t *old = engine__json_parse(c->saved.timers_json, 1), *out = json_array();
-    size_t i, k;
-    json_t *t, *id;
-
-    if (!old || !out) {
-        json_decref(old);
-        json_decref(out);
-        return NULL;
-    }
-    json_array_foreach(old, i, t) {
-        bool consumed = false;
-        json_array_foreach(c->consumed_timers, k, id) {
-            if (json_equal(json_object_get(t, "id"), id))
-                consumed = true;
-        }
-        if (!consumed)
-            json_array_append(out, t);
-    }
-    json_array_extend(out, c->new_timers);
-    json_decref(old);
-    return out;
-}
-
-static int enqueue_fanout(struct ctl *c, struct store_tx *tx, const json_t *targets)
-{
-    size_t i;
-    json_t *target;
-    json_t *p = json_pack("{s:O}", "triggers", c->emitted);
-    int r = 0;
-
-    if (!p)
-        return -ENOMEM;
-    json_array_foreach(targets, i, target) {
-        const char *tj = json_string_value(target);
-        if (!tj)
-            continue;
-        r = engine__enqueue(c->e, tx, TASK_ENQUEUE_TRIGGERS, tj, 0, p, engine__now(c->e), NULL);
-        if (r < 0)
-            break;
-    }
-    json_decref(p);
-    return r;
-}
-
-/*
- * Saves the controller (spec 3.12 Save).  With tx, writes in it (the
- * caller commits or rolls back); without, in a transaction of its own.
- * With t, the task row is deleted in the same transaction.  Returns 0,
- * -EAGAIN (concurrent modification: retry the whole task), -errno.
- */
-static int ctl_save(struct ctl *c, struct store_tx *tx, struct engine_task *t)
-{
-    struct engine *e = c->e;
-    int64_t now = engine__now(e);
-    struct store_inv nv;
-    char *td = NULL, *timers_text = NULL, *outgoing_text = NULL, *log_text = NULL;
-    json_t *targets = NULL, *timers = NULL, *outgoing = NULL;
-    struct buf full;
-    bool own = tx == NULL, final_now, changed;
-    int r;
-
-    buf_init(&full, ENGINE_DEBUGLOG_BUF);
-    td = task_data_text(c);
-    if (!td) {
-        r = -ENOMEM;
-        goto out;
-    }
-    changed = c->pub.status != c->saved_status || strcmp(td, c->saved.task_data_json) != 0 ||
-              strcmp(c->pub.view_url, c->saved.view_url) != 0 || c->log.len > 0 ||
-              json_array_size(c->new_timers) > 0 || json_array_size(c->consumed_timers) > 0 ||
-              json_array_size(c->emitted) > 0;
-    if (!changed) {
-        r = 0;
-        if (t) {
-            if (own && (r = store_begin(e->store, &tx)) < 0)
-                goto out;
-            r = engine__tx_task_done(tx, t);
-            if (own) {
-                if (r == 0)
-                    r = engine__commit(e, tx);
-                else
-                    store_rollback(tx);
-                tx = NULL;
-            }
-        }
-        goto out;
-    }
-
-    targets = engine__json_parse(c->saved.triggered_json, 1);
-    if (!targets) {
-        r = -ENOMEM;
-        goto out;
-    }
-    if (json_array_size(c->emitted) > 0 && json_array_size(targets) > 0) {
-        size_t i;
-        json_t *v;
-        ctl_logf(c, "Dispatching triggers (%zu of them) to the following jobs:",
-                 json_array_size(c->emitted));
-        json_array_foreach(targets, i, v)
-            ctl_logf(c, "  %s", json_string_value(v) ? json_string_value(v) : "?");
-    }
-    final_now = !inv_status_is_final(c->saved_status) && inv_status_is_final(c->pub.status);
-    nv = c->saved; /* shallow: strings are replaced below by local ones */
-    nv.mutations = c->saved.mutations + 1;
-    nv.status = (char *)inv_status_name(c->pub.status);
-    nv.view_url = c->pub.view_url;
-    nv.task_data_json = td;
-    if (final_now) {
-        char d[TIME_DURATION_MAX];
-        size_t i;
-        json_t *v;
-
-        nv.finished = now;
-        time_format_duration(now - c->saved.started, d, sizeof(d));
-        ctl_logf(c, "Invocation finished in %s with status %s", d,
-                 inv_status_name(c->pub.status));
-        json_array_foreach(c->new_timers, i, v) {
-            ctl_logf(c, "Ignoring timer \"%s\" (%s)...",
-                     json_string_value(json_object_get(v, "title")),
-                     json_string_value(json_object_get(v, "id")));
-        }
-        json_array_clear(c->new_timers);
-    }
-    timers = merged_timers(c);
-    outgoing = engine__json_parse(c->saved.outgoing_json, 1);
-    if (!timers || !outgoing || json_array_extend(outgoing, c->emitted) < 0) {
-        r = -ENOMEM;
-        goto out;
-    }
-    if (inv_status_is_final(c->pub.status))
-        json_array_clear(timers); /* finished invocations never keep timers */
-    timers_text = json_dumps(timers, JSON_COMPACT);
-    outgoing_text = json_dumps(outgoing, JSON_COMPACT);
-    if (!timers_text || !outgoing_text || buf_puts(&full, c->saved.debug_log) < 0 ||
-        buf_append(&full, c->log.data, c->log.len) < 0 || debuglog_trim(&full) < 0) {
-        r = -ENOMEM;
-        goto out;
-    }
-    log_text = full.data;
-    nv.timers_json = timers_text;
-    nv.outgoing_json = outgoing_text;
-    nv.debug_log = log_text;
-
-    if (own && (r = store_begin(e->store, &tx)) < 0)
-        goto out;
-    r = store_inv_update(tx, &nv, c->saved.mutations);
-    if (r == -ESTALE) {
-        log_warn("engine",
-                 "%s/%" PRId64 ": Invocation was modified by someone else while we were "
-                 "handling it",
-                 c->saved.job_id, c->saved.id);
-        r = -EAGAIN;
-    }
-    if (r == 0 && final_now)
-        r = engine__kick_triage(e, tx, c->saved.job_id);
-    if (r == 0 && json_array_size(c->emitted) > 0 && json_array_size(targets) > 0)
-        r = enqueue_fanout(c, tx, targets);
-    if (r == 0 && !inv_status_is_final(c->pub.status)) {
-        size_t i;
-        json_t *tm;
-        json_array_foreach(c->new_timers, i, tm) {
-            json_t *p = json_pack("{s:O}", "timer", json_object_get(tm, "id"));
-            if (!p) {
-                r = -ENOMEM;
-                break;
-            }
-            r = engine__enqueue(e, tx, TASK_TIMER, c->saved.job_id, c->saved.id, p,
-                                json_integer_value(json_object_get(tm, "eta")), NULL);
-            json_decref(p);
-            if (r < 0)
-                break;
-        }
-    }
-    if (r == 0 && t)
-        r = engine__tx_task_done(tx, t);
-    if (own) {
-        if (r == 0)
-            r = engine__commit(e, tx);
-        else
-            store_rollback(tx);
-    }
-    if (r < 0) {
-        if (t)
-            t->done_in_tx = false;
-        goto out;
-    }
-
-    /* Landed: the new row is the saved copy now. */
-    {
-        struct store_inv fresh = c->saved;
-        if ((r = engine__strset(&fresh.status, nv.status)) < 0 ||
-            (r = engine__strset(&fresh.view_url, nv.view_url)) < 0)
-            goto out;
-        free(fresh.task_data_json);
-        fresh.task_data_json = td;
-        td = NULL;
-        free(fresh.timers_json);
-        fresh.timers_json = timers_text;
-        timers_text = NULL;
-        free(fresh.outgoing_json);
-        fresh.outgoing_json = outgoing_text;
-        outgoing_text = NULL;
-        free(fresh.debug_log);
-        fresh.debug_log = buf_detach(&full, NULL);
-        fresh.mutations = nv.mutations;
-        fresh.finished = nv.finished;
-        c->saved = fresh;
-        c->saved_status = c->pub.status;
-    }
-    buf_reset(&c->log);
-    json_array_clear(c->new_timers);
-    json_array_clear(c->consumed_timers);
-    json_array_clear(c->emitted);
-    c->timer_index = 0;
-out:
-    free(td);
-    free(timers_text);
-    free(outgoing_text);
-    buf_release(&full);
-    json_decref(targets);
-    json_decref(timers);
-    json_decref(outgoing);
-    return r;
-}
 
 /* ---- creation ---- */
+
+/* A free invocation id in tx (spec 3.11).  Returns 0, -EAGAIN (none found), -errno. */
+static int new_inv_id(struct engine *e, struct store_tx *tx, int64_t now, int64_t *ret)
+{
+    for (int i = 0; i < ENGINE_INVID_ATTEMPTS; i++) {
+        struct store_inv probe = {0};
+        int64_t cand = invid_make(now, (uint16_t)engine__rand(e));
+        int r = store_inv_get(tx, cand, &probe);
+
+        if (r == -ENOENT) {
+            *ret = cand;
+            return 0;
+        }
+        store_inv_release(&probe);
+        if (r < 0)
+            return r;
+    }
+    return -EAGAIN;
+}
+
+/* The head of a new invocation's debug log: the triage's own output. */
+static int log_triage_output(struct buf *log, const char *triage_debug)
+{
+    if (buf_puts(log, "Debug output from the triage procedure:\n"
+                      "---------------------------------------\n") < 0 ||
+        buf_puts(log, triage_debug) < 0 ||
+        buf_puts(log, "---------------------------------------\n\n"
+                      "Debug output from the invocation itself:\n") < 0)
+        return -ENOMEM;
+    return 0;
+}
 
 int engine__inv_create(struct engine *e, struct store_tx *tx, struct store_job *j,
                        const json_t *request, const char *triage_debug, int64_t *ret_id)
@@ -495,21 +54,9 @@ int engine__inv_create(struct engine *e, struct store_tx *tx, struct store_job *
     struct store_inv v;
     int r;
 
-    for (int i = 0; i < ENGINE_INVID_ATTEMPTS; i++) {
-        struct store_inv probe = {0};
-        int64_t cand = invid_make(now, (uint16_t)engine__rand(e));
-
-        r = store_inv_get(tx, cand, &probe);
-        if (r == -ENOENT) {
-            id = cand;
-            break;
-        }
-        store_inv_release(&probe);
-        if (r < 0)
-            return r;
-    }
-    if (id == 0)
-        return -EAGAIN;
+    r = new_inv_id(e, tx, now, &id);
+    if (r < 0)
+        return r;
 
     buf_init(&log, ENGINE_DEBUGLOG_BUF);
     req = json_deep_copy(request);
@@ -518,15 +65,9 @@ int engine__inv_create(struct engine *e, struct store_tx *tx, struct store_job *
         r = -ENOMEM;
         goto out;
     }
-    if (triage_debug && triage_debug[0]) {
-        if (buf_puts(&log, "Debug output from the triage procedure:\n"
-                           "---------------------------------------\n") < 0 ||
-            buf_puts(&log, triage_debug) < 0 ||
-            buf_puts(&log, "---------------------------------------\n\n"
-                           "Debug output from the invocation itself:\n") < 0) {
-            r = -ENOMEM;
-            goto out;
-        }
+    if (triage_debug && triage_debug[0] && log_triage_output(&log, triage_debug) < 0) {
+        r = -ENOMEM;
+        goto out;
     }
     if (json_object_get(req, "tags")) {
         r = request_tags_sorted(json_object_get(req, "tags"), &tags, err, sizeof(err));
@@ -671,7 +212,7 @@ static int launch_record_attempt(struct engine *e, struct engine_task *t, int re
     }
     if (r < 0)
         goto end;
-    if (!inv_status_is_initial(status_of(v.status))) {
+    if (!inv_status_is_initial(ctl_status_of(v.status))) {
         log_info("engine", "%s/%" PRId64 ": The invocation is already running or finished: %s",
                  v.job_id, v.id, v.status);
         r = engine__tx_task_done(tx, t);
@@ -698,15 +239,9 @@ static int launch_record_attempt(struct engine *e, struct engine_task *t, int re
 end:
     if (r == -ESTALE)
         r = -EAGAIN; /* cannot happen: read and written in one transaction */
-    if (r == 0) {
-        r = engine__commit(e, tx);
-    } else {
-        store_rollback(tx);
-    }
-    if (r < 0) {
-        t->done_in_tx = false;
+    r = engine__tx_end(e, tx, t, r);
+    if (r < 0)
         launch = false;
-    }
     if (launch) {
         *ret_row = v;
         memset(&v, 0, sizeof(v));
@@ -751,7 +286,7 @@ int engine__launch_call(struct engine *e, struct engine_task *t)
     if (r < 0)
         return r;
     if (!inv_status_is_initial(c.saved_status)) {
-        r = ctl_save(&c, NULL, t); /* launched meanwhile by another delivery */
+        r = ctl_save(&c, t); /* launched meanwhile by another delivery */
         goto out;
     }
     if (!c.m) {
@@ -759,14 +294,14 @@ int engine__launch_call(struct engine *e, struct engine_task *t)
                  c.task ? "no task manager for this task definition"
                         : "bad task definition");
         c.pub.status = INV_FAILED;
-        r = ctl_save(&c, NULL, t);
+        r = ctl_save(&c, t);
         goto out;
     }
     if (c.saved.aborted_by[0]) {
         ctl_logf(&c, "Skipping the launch, the invocation was manually aborted by %s",
                  c.saved.aborted_by);
         c.pub.status = INV_ABORTED;
-        r = ctl_save(&c, NULL, t);
+        r = ctl_save(&c, t);
         goto out;
     }
     log_info("engine", "%s/%" PRId64 ": Actually launching the task", c.saved.job_id, c.saved.id);
@@ -789,13 +324,13 @@ int engine__launch_call(struct engine *e, struct engine_task *t)
     if (lr < 0 && inv_status_is_initial(c.pub.status))
         c.pub.status = lr == TASK_ERR_TRANSIENT ? INV_RETRYING : INV_FAILED;
     if (c.pub.status == INV_RETRYING) {
-        ctl_log(&c.pub, "The invocation will be retried");
-        r = ctl_save(&c, NULL, NULL);
+        ctl_logf(&c, "The invocation will be retried");
+        r = ctl_save(&c, NULL);
         if (r == 0)
             r = -EAGAIN; /* task failed to start, retrying */
         goto out;
     }
-    r = ctl_save(&c, NULL, t);
+    r = ctl_save(&c, t);
 out:
     ctl_release(&c);
     return r;
@@ -814,7 +349,7 @@ static int abort_sync(struct ctl *c, const char *who, bool async, struct engine_
     int ar;
 
     if (inv_status_is_final(c->saved_status))
-        return t ? ctl_save(c, NULL, t) : 0;
+        return t ? ctl_save(c, t) : 0;
     if (c->saved.aborted_by[0] && !async)
         return 0; /* an asynchronous abort is already pending */
     ctl_logf(c, "Invocation was manually aborted by %s", who);
@@ -827,7 +362,7 @@ static int abort_sync(struct ctl *c, const char *who, bool async, struct engine_
                  c->pub.err[0] ? c->pub.err : strerror(-ar));
     if (!inv_status_is_final(c->pub.status))
         c->pub.status = INV_ABORTED;
-    return ctl_save(c, NULL, t);
+    return ctl_save(c, t);
 }
 
 int engine__abort_invocation(struct engine *e, const char *job_id, int64_t inv_id,
@@ -854,7 +389,7 @@ int engine__abort_invocation(struct engine *e, const char *job_id, int64_t inv_i
     if (r < 0)
         return r;
     r = store_inv_get(tx, inv_id, &v);
-    if (r == 0 && !inv_status_is_final(status_of(v.status)) && !v.aborted_by[0]) {
+    if (r == 0 && !inv_status_is_final(ctl_status_of(v.status)) && !v.aborted_by[0]) {
         r = store_inv_set_aborted_by(tx, inv_id, who);
         if (r == 0)
             r = engine__enqueue(e, tx, TASK_ABORT, job_id, inv_id, NULL,
@@ -904,7 +439,7 @@ int engine__handle_timer(struct engine *e, struct engine_task *t)
         log_info("engine", "%s/%" PRId64 ": Skipping the timer, the invocation is in final "
                            "state \"%s\"",
                  c.saved.job_id, c.saved.id, c.saved.status);
-        r = ctl_save(&c, NULL, t);
+        r = ctl_save(&c, t);
         goto out;
     }
     if (c.saved.aborted_by[0]) {
@@ -942,7 +477,7 @@ int engine__handle_timer(struct engine *e, struct engine_task *t)
                  c.pub.err[0] ? c.pub.err : strerror(-hr));
         c.pub.status = INV_FAILED;
     }
-    r = ctl_save(&c, NULL, t);
+    r = ctl_save(&c, t);
 out:
     json_decref(timers);
     ctl_release(&c);
@@ -966,7 +501,7 @@ static int notify_manager(struct ctl *c, const json_t *message, struct engine_ta
                  c->pub.err[0] ? c->pub.err : strerror(-hr));
         c->pub.status = INV_FAILED;
     }
-    return ctl_save(c, NULL, t);
+    return ctl_save(c, t);
 }
 
 int engine__handle_notification(struct engine *e, struct engine_task *t)
@@ -981,7 +516,7 @@ int engine__handle_notification(struct engine *e, struct engine_task *t)
     if (r < 0)
         return r;
     if (inv_status_is_final(c.saved_status))
-        r = ctl_save(&c, NULL, t); /* nothing to do: the task is done */
+        r = ctl_save(&c, t); /* nothing to do: the task is done */
     else if (c.saved.aborted_by[0])
         r = abort_sync(&c, c.saved.aborted_by, true, t);
     else if (inv_status_is_initial(c.saved_status))

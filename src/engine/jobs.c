@@ -10,35 +10,6 @@
 #include "engine/trigger.h"
 #include "tasks/registry.h"
 
-/* ---- JSON column helpers ---- */
-
-json_t *engine__json_parse(const char *text, size_t array_default)
-{
-    if (!text || !text[0])
-        return array_default ? json_array() : NULL;
-    return json_loads(text, JSON_DECODE_ANY, NULL);
-}
-
-int engine__json_set(char **field, const json_t *v)
-{
-    char *s = v ? json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : strdup("");
-    if (!s)
-        return -ENOMEM;
-    free(*field);
-    *field = s;
-    return 0;
-}
-
-int engine__strset(char **field, const char *s)
-{
-    char *d = strdup(s ? s : "");
-    if (!d)
-        return -ENOMEM;
-    free(*field);
-    *field = d;
-    return 0;
-}
-
 /* ---- cron state in the job row ---- */
 
 int engine__cron_load(const struct store_job *j, struct cron_state *ret)
@@ -141,20 +112,14 @@ int engine__cron_actions(struct engine *e, struct store_tx *tx, struct store_job
             r = engine__enqueue(e, tx, TASK_CRON_TICK, j->id, 0, p, due, NULL);
             json_decref(p);
         } else {
-            json_t *t = NULL, *arr;
+            struct trigger t;
 
             r = trigger_new_cron(ac->generation, now, &t);
             if (r < 0)
                 return r;
-            log_info("engine", "%s: Emitting cron trigger cron:v1:%" PRId64, j->id,
-                     ac->generation);
-            arr = json_array();
-            if (!arr || json_array_append_new(arr, t) < 0) {
-                json_decref(arr);
-                return -ENOMEM;
-            }
-            r = engine__add_triggers(e, tx, j, arr);
-            json_decref(arr);
+            log_info("engine", "%s: Emitting cron trigger %s", j->id, t.id);
+            r = engine__add_triggers(e, tx, j, &t, 1);
+            trigger_release(&t);
         }
     }
     return r;
@@ -179,37 +144,27 @@ int engine__handle_cron_tick(struct engine *e, struct engine_task *t)
     if (r == -ENOENT) {
         log_warn("engine", "%s: Scheduled job is unexpectedly gone", t->row.job_id);
         r = engine__tx_task_done(tx, t);
-        if (r < 0)
-            goto fail;
-        goto commit;
+        goto end;
     }
     if (r < 0)
-        goto fail;
+        goto end;
     log_info("engine", "%s: Tick %" PRId64 " has arrived", j.id, nonce);
     if (engine__cron_load(&j, &cs) < 0)
         cron_state_init(&cs);
     r = engine__cron_env(e, &j, &env, &sched);
     if (r < 0)
-        goto fail;
+        goto end;
     r = cron_machine_on_timer_tick(&cs, &env, nonce, &acts, err, sizeof(err));
     if (r < 0) {
         log_warn("engine", "%s: %s", j.id, err);
         r = -EAGAIN;
-        goto fail;
+        goto end;
     }
-    if ((r = engine__cron_store(&j, &cs)) < 0 ||
-        (r = engine__cron_actions(e, tx, &j, &acts)) < 0 || (r = store_job_put(tx, &j)) < 0 ||
-        (r = engine__tx_task_done(tx, t)) < 0)
-        goto fail;
-commit:
-    r = engine__commit(e, tx);
-    if (r < 0)
-        t->done_in_tx = false;
-    goto out;
-fail:
-    store_rollback(tx);
-    t->done_in_tx = false;
-out:
+    if ((r = engine__cron_store(&j, &cs)) == 0 &&
+        (r = engine__cron_actions(e, tx, &j, &acts)) == 0 && (r = store_job_put(tx, &j)) == 0)
+        r = engine__tx_task_done(tx, t);
+end:
+    r = engine__tx_end(e, tx, t, r);
     schedule_free(sched);
     store_job_release(&j);
     return r;
@@ -514,6 +469,33 @@ static size_t job_index_find(const struct job_index *x, const struct store_job *
     return SIZE_MAX;
 }
 
+/*
+ * Appends the new job *fresh (taken) to jobs, marked seen and indexed.
+ * Returns 0, or -ENOMEM with *fresh released (the arrays stay valid).
+ */
+static int remember_job(struct store_job **jobs, bool **seen, size_t *njobs,
+                        struct job_index *index, struct store_job *fresh)
+{
+    struct store_job *nj = realloc(*jobs, (*njobs + 1) * sizeof(**jobs));
+    bool *ns;
+
+    if (nj)
+        *jobs = nj;
+    ns = realloc(*seen, (*njobs + 2) * sizeof(**seen));
+    if (ns)
+        *seen = ns;
+    if (!nj || !ns) {
+        store_job_release(fresh);
+        return -ENOMEM;
+    }
+    nj[*njobs] = *fresh;
+    memset(fresh, 0, sizeof(*fresh));
+    ns[*njobs] = true;
+    job_index_add(index, nj, *njobs);
+    (*njobs)++;
+    return 0;
+}
+
 int engine_apply_project(struct engine *e, const char *project, const struct cfg_project *cfg,
                          const bool *invalid, const char *revision, const char *revision_url)
 {
@@ -574,23 +556,11 @@ int engine_apply_project(struct engine *e, const char *project, const struct cfg
         definition_release(&d);
         if (!j) {
             /* Remember it, so a duplicate id later in the file is skipped. */
-            struct store_job *nj = realloc(jobs, (njobs + 1) * sizeof(*jobs));
-            bool *ns = realloc(seen, (njobs + 2) * sizeof(*seen));
-            if (!nj || !ns) {
-                if (nj)
-                    jobs = nj;
-                if (ns)
-                    seen = ns;
-                store_job_release(&fresh);
-                r = -ENOMEM;
+            int rr = remember_job(&jobs, &seen, &njobs, &index, &fresh);
+            if (rr < 0) {
+                r = rr;
                 goto fail;
             }
-            jobs = nj;
-            seen = ns;
-            jobs[njobs] = fresh;
-            seen[njobs] = true;
-            job_index_add(&index, jobs, njobs);
-            njobs++;
         }
         if (r < 0)
             goto fail;

@@ -100,16 +100,6 @@ int policy_params_from_config(const struct cfg_policy *raw, struct policy_params
     return 0;
 }
 
-int policy_trigger_compare(const struct policy_trigger *a, const struct policy_trigger *b)
-{
-    if (a->created_ns != b->created_ns)
-        return a->created_ns < b->created_ns ? -1 : 1;
-    if (a->order_in_batch != b->order_in_batch)
-        return a->order_in_batch < b->order_in_batch ? -1 : 1;
-    int c = strcmp(a->id ? a->id : "", b->id ? b->id : "");
-    return c < 0 ? -1 : c > 0;
-}
-
 void policy_out_release(struct policy_out *o)
 {
     free(o->idx);
@@ -157,7 +147,7 @@ static size_t reduce(const struct policy_params *p, size_t n)
 }
 
 /* The identity shared by all triggers in [from, from + n), or NULL. */
-static const char *common_user(const struct policy_trigger *t, size_t from, size_t n)
+static const char *common_user(const struct trigger *t, size_t from, size_t n)
 {
     const char *u = t[from].emitted_by_user ? t[from].emitted_by_user : "";
     for (size_t i = from + 1; i < from + n; i++) {
@@ -180,7 +170,7 @@ static void add_request(struct policy_out *o, size_t from, size_t n, const char 
 }
 
 static void run_batching(const struct policy_params *p, size_t n_active,
-                         const struct policy_trigger *t, size_t n, struct policy_out *o,
+                         const struct trigger *t, size_t n, struct policy_out *o,
                          void (*log)(void *, const char *), void *log_ctx)
 {
     if (n == 0)
@@ -214,11 +204,11 @@ static bool expired(int64_t now_ns, int64_t created_ns, int64_t timeout_ns)
 }
 
 static void run_newest_first(const struct policy_params *p, int64_t now_ns, size_t n_active,
-                             const struct policy_trigger *t, size_t n, struct policy_out *o,
+                             const struct trigger *t, size_t n, struct policy_out *o,
                              void (*log)(void *, const char *), void *log_ctx)
 {
     size_t first = 0;
-    while (first < n && expired(now_ns, t[first].created_ns, p->pending_timeout_ns))
+    while (first < n && expired(now_ns, t[first].created, p->pending_timeout_ns))
         o->discard[o->n_discard++] = first++;
 
     size_t candidates = n - first;
@@ -239,7 +229,7 @@ static void run_newest_first(const struct policy_params *p, int64_t now_ns, size
 }
 
 int policy_run(const struct policy_params *p, int64_t now_ns, size_t n_active,
-               const struct policy_trigger *triggers, size_t n_triggers, struct policy_out *out,
+               const struct trigger *triggers, size_t n_triggers, struct policy_out *out,
                void (*log)(void *ctx, const char *msg), void *log_ctx)
 {
     struct policy_out o = {.idx = NULL};
@@ -249,7 +239,7 @@ int policy_run(const struct policy_params *p, int64_t now_ns, size_t n_active,
     if (n_triggers > POLICY_MAX_TRIGGERS)
         return -E2BIG;
     for (size_t i = 1; i < n_triggers; i++) {
-        if (policy_trigger_compare(&triggers[i - 1], &triggers[i]) > 0)
+        if (trigger_compare(&triggers[i - 1], &triggers[i]) > 0)
             return -EINVAL;
     }
 

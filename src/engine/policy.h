@@ -23,6 +23,7 @@
 
 #include "base/compat.h"
 #include "config/config.h"
+#include "engine/trigger.h"
 
 /* Defaults applied at use time (spec 1.5). */
 #define POLICY_DEFAULT_MAX_CONCURRENT 1
@@ -64,14 +65,6 @@ int policy_params_from_config(const struct cfg_policy *raw, struct policy_params
 /* "GREEDY_BATCHING", "LOGARITHMIC_BATCHING", "NEWEST_FIRST", or "UNDEFINED" for others. */
 const char *policy_kind_name(int32_t kind);
 
-/* One pending trigger as a policy sees it (strings borrowed from the caller). */
-struct policy_trigger {
-    const char *id;
-    int64_t created_ns;
-    int64_t order_in_batch;
-    const char *emitted_by_user; /* "" = emitted by the service */
-};
-
 /* One new invocation: triggers idx[first_idx_pos .. first_idx_pos + n - 1]. */
 struct policy_request {
     size_t first_idx_pos;
@@ -98,14 +91,8 @@ struct policy_out {
 };
 
 /*
- * isTriggerOlder as a qsort-style comparison: by created_ns, then
- * order_in_batch, then id (bytewise).  Negative when a is older.
- */
-int policy_trigger_compare(const struct policy_trigger *a, const struct policy_trigger *b);
-
-/*
  * Runs policy p at now_ns with n_active invocations running over triggers
- * (sorted oldest first by policy_trigger_compare; at most
+ * (sorted oldest first by trigger_compare; at most
  * POLICY_MAX_TRIGGERS).  log (may be NULL) receives messages for the triage
  * log, e.g. "Max concurrent invocations is 1 and there's 1 running =>
  * refusing to launch more".  On success returns 0 and fills *out (release
@@ -114,7 +101,7 @@ int policy_trigger_compare(const struct policy_trigger *a, const struct policy_t
  * left alone.
  */
 int policy_run(const struct policy_params *p, int64_t now_ns, size_t n_active,
-               const struct policy_trigger *triggers, size_t n_triggers, struct policy_out *out,
+               const struct trigger *triggers, size_t n_triggers, struct policy_out *out,
                void (*log)(void *ctx, const char *msg), void *log_ctx);
 
 /* Frees the arrays of o and empties it; a zeroed or released o is fine. */

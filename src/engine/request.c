@@ -237,13 +237,13 @@ static int from_noop(const json_t *body, json_t *req)
     return 0;
 }
 
-int request_build(const json_t *const *batch, size_t n, const char *triggered_by,
+int request_build(const struct trigger *const *batch, size_t n, const char *triggered_by,
                   json_t **ret_request, struct buf *debug_log)
 {
     if (n == 0)
         return -EINVAL;
     for (size_t i = 0; i < n; i++) {
-        if (!json_is_object(batch[i]))
+        if (!batch[i])
             return -EINVAL;
     }
 
@@ -256,34 +256,38 @@ int request_build(const json_t *const *batch, size_t n, const char *triggered_by
         json_object_set_new(req, "triggeredBy", json_string(triggered_by)) < 0)
         goto out;
     for (size_t i = 0; i < n; i++) {
-        if (json_array_append_new(incoming, json_deep_copy(batch[i])) < 0)
+        json_t *o = NULL;
+        r = trigger_to_json(batch[i], &o);
+        if (r < 0)
+            goto out;
+        r = -ENOMEM;
+        if (json_array_append_new(incoming, o) < 0)
             goto out;
     }
     if (json_object_set(req, "incomingTriggers", incoming) < 0)
         goto out;
 
-    const json_t *body;
-    enum trigger_payload kind = trigger_payload_kind(batch[n - 1], &body);
-    switch (kind) {
+    const struct trigger *newest = batch[n - 1];
+    switch (newest->kind) {
     case TRIGGER_PAYLOAD_CRON:
     case TRIGGER_PAYLOAD_WEBUI:
         r = 0;
         break;
     case TRIGGER_PAYLOAD_NOOP:
-        r = from_noop(body, req);
+        r = from_noop(newest->payload, req);
         break;
     case TRIGGER_PAYLOAD_GITILES:
-        r = from_gitiles(body, req, debug_log);
+        r = from_gitiles(newest->payload, req, debug_log);
         break;
     case TRIGGER_PAYLOAD_BUILDBUCKET:
-        r = from_buildbucket(body, req);
+        r = from_buildbucket(newest->payload, req);
         break;
     case TRIGGER_PAYLOAD_NONE:
     case TRIGGER_PAYLOAD_UNKNOWN:
     default:
         /* Go prints the payload's %T: <nil> when there is none. */
         r = logf_(debug_log, "Unrecognized trigger payload of type %s, ignoring",
-                  kind == TRIGGER_PAYLOAD_NONE ? "<nil>" : "<unknown>");
+                  newest->kind == TRIGGER_PAYLOAD_NONE ? "<nil>" : "<unknown>");
         break;
     }
     if (r < 0)

@@ -32,6 +32,8 @@
 
 #include <jansson.h>
 
+#include "engine/trigger.h"
+
 /* Longest gitiles host and project request_gitiles_repo returns. */
 #define REQUEST_GITILES_HOST_MAX 256
 #define REQUEST_GITILES_PROJECT_MAX 1024
@@ -40,14 +42,14 @@
 
 /*
  * Builds the request for batch[0..n-1] (n >= 1, oldest first; the triggers
- * are copied, not taken).  triggered_by may be NULL or "" (no
+ * are encoded with trigger_to_json, not taken).  triggered_by may be NULL or "" (no
  * "triggeredBy").  Messages for the request's debug log are appended to
  * debug_log (may be NULL) as plain "message\n" lines; LUCI also copies
  * them to the triage log, which is the caller's job.  Returns 0 and a new
- * object in *ret_request, -EINVAL (n == 0 or a trigger is not an object),
- * or -ENOMEM / -E2BIG (from debug_log).
+ * object in *ret_request, -EINVAL (n == 0 or a NULL trigger), or -ENOMEM /
+ * -E2BIG (from debug_log).
  */
-int request_build(const json_t *const *batch, size_t n, const char *triggered_by,
+int request_build(const struct trigger *const *batch, size_t n, const char *triggered_by,
                   json_t **ret_request, struct buf *debug_log);
 
 /*

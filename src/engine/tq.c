@@ -98,6 +98,17 @@ int engine__tx_task_done(struct store_tx *tx, struct engine_task *t)
     return r;
 }
 
+int engine__tx_end(struct engine *e, struct store_tx *tx, struct engine_task *t, int r)
+{
+    if (r == 0)
+        r = engine__commit(e, tx);
+    else
+        store_rollback(tx);
+    if (r < 0 && t)
+        t->done_in_tx = false; /* the deletion did not land */
+    return r;
+}
+
 void engine__wake(struct engine *e)
 {
     pthread_mutex_lock(&e->lock);

@@ -46,58 +46,36 @@ static void policy_log(void *ctx, const char *msg)
     tlog(ctx, "%s", msg);
 }
 
-static int64_t id_of(const json_t *v)
-{
-    const char *s = json_string_value(v);
-    return s ? strtoll(s, NULL, 10) : json_integer_value(v);
-}
-
-/* Pops triggers[idx] with a fate. */
-static int pop_with_fate(struct triage *t, const json_t *trig, enum engine_fate fate,
+/* Pops a pending trigger with a fate. */
+static int pop_with_fate(struct triage *t, const struct trigger *trig, enum engine_fate fate,
                          int64_t inv_id, const char *reason)
 {
-    const char *id = trigger_id(trig);
     int r;
 
-    if (!id)
+    if (!trig->id)
         return 0;
-    r = store_trigger_pop(t->tx, t->j->id, id, t->now);
+    r = store_trigger_pop(t->tx, t->j->id, trig->id, t->now);
     if (r < 0 && r != -ENOENT)
         return r;
-    return engine__fate_decide(t->e, t->tx, t->j->id, id, fate, inv_id, reason);
+    return engine__fate_decide(t->e, t->tx, t->j->id, trig->id, fate, inv_id, reason);
 }
 
-/* Loads pending triggers (at most limit) as parsed JSON, oldest first. */
-static int load_pending(struct triage *t, size_t limit, json_t **ret)
+/* Loads pending triggers (at most limit), oldest first, into ret (appended). */
+static int load_pending(struct triage *t, size_t limit, struct trigger_vec *ret)
 {
     struct store_trigger *v = NULL;
     size_t n = 0;
-    json_t *arr;
     int r;
 
     r = store_trigger_list(t->tx, t->j->id, limit, &v, &n);
-    if (r < 0)
-        return r;
-    arr = json_array();
-    if (!arr) {
-        store_triggers_free(v, n);
-        return -ENOMEM;
-    }
-    for (size_t i = 0; i < n; i++) {
-        json_t *o = json_loads(v[i].json, 0, NULL);
-        if (!o) {
-            /* Corrupt row: make a stub with just the id, so it can be popped. */
-            o = json_pack("{s:s}", "id", v[i].trigger_id);
-        }
-        if (!o || json_array_append_new(arr, o) < 0) {
-            json_decref(arr);
-            store_triggers_free(v, n);
-            return -ENOMEM;
-        }
+    for (size_t i = 0; r == 0 && i < n; i++) {
+        struct trigger one;
+        r = trigger_from_row(v[i].json, v[i].trigger_id, v[i].created, v[i].order, &one);
+        if (r == 0 && (r = trigger_vec_push(ret, &one, SIZE_MAX)) < 0)
+            trigger_release(&one);
     }
     store_triggers_free(v, n);
-    *ret = arr;
-    return 0;
+    return r;
 }
 
 /* Tidies ActiveInvocations (spec 3.8 step 2a). */
@@ -119,7 +97,7 @@ static int tidy_active(struct triage *t, size_t *ret_finished_set)
     }
     json_array_foreach(active, i, v) {
         struct store_inv inv = {0};
-        int64_t id = id_of(v);
+        int64_t id = engine__json_id(v);
         int st;
 
         r = store_inv_get(t->tx, id, &inv);
@@ -153,197 +131,218 @@ out:
     return r;
 }
 
-static int drop_all(struct triage *t, json_t *triggers, enum engine_fate fate, const char *reason)
+static int drop_all(struct triage *t, const struct trigger_vec *triggers, enum engine_fate fate,
+                    const char *reason)
 {
-    size_t i;
-    json_t *v;
-    int r;
-
-    json_array_foreach(triggers, i, v) {
-        r = pop_with_fate(t, v, fate, 0, reason);
+    for (size_t i = 0; i < triggers->n; i++) {
+        int r = pop_with_fate(t, &triggers->v[i], fate, 0, reason);
         if (r < 0)
             return r;
     }
     return 0;
 }
 
-static int run_policy(struct triage *t, json_t *triggers)
+/* The job's triggering policy; a bad one is logged and replaced by the default. */
+static void load_policy(struct triage *t, struct policy_params *pp)
 {
-    struct policy_params pp;
     struct cfg_policy cp;
-    struct policy_trigger *pt = NULL;
-    struct policy_out out = {0};
-    size_t n = json_array_size(triggers), consumed = 0;
-    json_t *active = NULL;
     char err[256];
-    int r;
 
-    policy_params_default(&pp);
+    policy_params_default(pp);
     if (engine__policy_from_json(t->j->policy_json, &cp) == 0 && cp.present &&
-        policy_params_from_config(&cp, &pp, err, sizeof(err)) < 0) {
+        policy_params_from_config(&cp, pp, err, sizeof(err)) < 0) {
         tlog(t,
              "Error: Failed to instantiate the triggering policy function, using the default "
              "policy instead - %s",
              err);
-        policy_params_default(&pp);
+        policy_params_default(pp);
     }
-    pt = calloc(n ? n : 1, sizeof(*pt));
-    if (!pt)
+}
+
+/* Copies the request builder's messages to the triage log too, as LUCI does. */
+static void tlog_lines(struct triage *t, const char *text)
+{
+    const char *line = text, *nl;
+
+    while (line && *line) {
+        nl = strchr(line, '\n');
+        tlog(t, "%.*s", nl ? (int)(nl - line) : (int)strlen(line), line);
+        line = nl ? nl + 1 : NULL;
+    }
+}
+
+/* Pops the triggers of one started invocation: the newest CONSUMED, the others MERGED. */
+static int pop_batch(struct triage *t, const struct trigger *const *batch, size_t n,
+                     int64_t inv_id)
+{
+    const char *newest_id = batch[n - 1]->id;
+    int r = 0;
+
+    for (size_t k = 0; k < n && r == 0; k++) {
+        char reason[512];
+        bool newest = k == n - 1;
+
+        if (newest)
+            snprintf(reason, sizeof(reason), "started invocation %" PRId64, inv_id);
+        else
+            snprintf(reason, sizeof(reason),
+                     "batched into invocation %" PRId64 " with the newer trigger %s", inv_id,
+                     newest_id ? newest_id : "?");
+        r = pop_with_fate(t, batch[k], newest ? ENGINE_FATE_CONSUMED : ENGINE_FATE_MERGED, inv_id,
+                          reason);
+    }
+    return r;
+}
+
+/* Starts the invocation of one policy request: builds it, creates it, pops its triggers. */
+static int start_invocation(struct triage *t, const struct trigger_vec *triggers,
+                            const struct policy_out *out, const struct policy_request *rq)
+{
+    const struct trigger **batch = calloc(rq->n ? rq->n : 1, sizeof(*batch));
+    json_t *req = NULL;
+    struct buf dbg;
+    int64_t inv_id = 0;
+    int r;
+
+    if (!batch)
         return -ENOMEM;
-    for (size_t i = 0; i < n; i++) {
-        if (trigger_to_policy(json_array_get(triggers, i), &pt[i]) < 0) {
-            pt[i] = (struct policy_trigger){.id = trigger_id(json_array_get(triggers, i))};
-            if (!pt[i].id)
-                pt[i].id = "";
-            pt[i].emitted_by_user = "";
-        }
+    for (size_t k = 0; k < rq->n; k++)
+        batch[k] = &triggers->v[out->idx[rq->first_idx_pos + k]];
+    buf_init(&dbg, 1024 * 1024);
+    r = request_build(batch, rq->n, rq->triggered_by, &req, &dbg);
+    if (r == 0)
+        tlog_lines(t, dbg.data);
+    if (r == 0)
+        r = engine__inv_create(t->e, t->tx, t->j, req, dbg.data, &inv_id);
+    if (r == 0)
+        r = pop_batch(t, batch, rq->n, inv_id);
+    json_decref(req);
+    buf_release(&dbg);
+    free(batch);
+    return r;
+}
+
+/* Pops the triggers the policy discarded: EXPIRED under NEWEST_FIRST, else DISCARDED. */
+static int discard(struct triage *t, const struct policy_params *pp,
+                   const struct trigger_vec *triggers, const struct policy_out *out)
+{
+    bool expired = pp->kind == CFG_POLICY_NEWEST_FIRST;
+    char reason[256];
+
+    if (expired) {
+        char d[TIME_DURATION_MAX];
+        time_format_duration(pp->pending_timeout_ns, d, sizeof(d));
+        snprintf(reason, sizeof(reason), "pending longer than the NEWEST_FIRST pending_timeout %s",
+                 d);
+    } else {
+        snprintf(reason, sizeof(reason), "discarded by the %s policy",
+                 policy_kind_name(pp->kind));
     }
-    active = engine__json_parse(t->j->active_json, 1);
-    if (!active) {
-        r = -ENOMEM;
-        goto out;
+    for (size_t k = 0; k < out->n_discard; k++) {
+        int r = pop_with_fate(t, &triggers->v[out->discard[k]],
+                              expired ? ENGINE_FATE_EXPIRED : ENGINE_FATE_DISCARDED, 0, reason);
+        if (r < 0)
+            return r;
     }
+    if (out->n_discard > 0)
+        tlog(t, "%zu triggers discarded, according to policy", out->n_discard);
+    return 0;
+}
+
+static int run_policy(struct triage *t, const struct trigger_vec *triggers)
+{
+    struct policy_params pp;
+    struct policy_out out = {0};
+    size_t consumed = 0;
+    json_t *active = engine__json_parse(t->j->active_json, 1);
+    int r;
+
+    if (!active)
+        return -ENOMEM;
+    load_policy(t, &pp);
     tlog(t, "Invoking the triggering policy function");
-    r = policy_run(&pp, t->now, json_array_size(active), pt, n, &out, policy_log, t);
+    r = policy_run(&pp, t->now, json_array_size(active), triggers->v, triggers->n, &out,
+                   policy_log, t);
+    json_decref(active);
     if (r < 0) {
         tlog(t, "Error: the triggering policy failed - %s", strerror(-r));
-        goto out;
+        return r;
     }
     tlog(t, "The policy requested %zu new invocations", out.n_requests);
-    for (size_t q = 0; q < out.n_requests; q++) {
-        const struct policy_request *rq = &out.requests[q];
-        const json_t **batch = calloc(rq->n ? rq->n : 1, sizeof(*batch));
-        json_t *req = NULL;
-        struct buf dbg;
-        int64_t inv_id = 0;
-        const char *newest_id;
-
-        if (!batch) {
-            r = -ENOMEM;
-            goto out;
-        }
-        for (size_t k = 0; k < rq->n; k++)
-            batch[k] = json_array_get(triggers, out.idx[rq->first_idx_pos + k]);
-        buf_init(&dbg, 1024 * 1024);
-        r = request_build((const json_t *const *)batch, rq->n, rq->triggered_by, &req, &dbg);
-        if (r == 0 && dbg.len > 0) {
-            /* LUCI copies the request builder's messages to the triage log too. */
-            char *line = dbg.data, *nl;
-            while (line && *line) {
-                nl = strchr(line, '\n');
-                tlog(t, "%.*s", nl ? (int)(nl - line) : (int)strlen(line), line);
-                line = nl ? nl + 1 : NULL;
-            }
-        }
-        if (r == 0)
-            r = engine__inv_create(t->e, t->tx, t->j, req, dbg.data, &inv_id);
-        json_decref(req);
-        buf_release(&dbg);
-        if (r < 0) {
-            free(batch);
-            goto out;
-        }
-        newest_id = trigger_id(batch[rq->n - 1]);
-        for (size_t k = 0; k < rq->n && r == 0; k++) {
-            char reason[512];
-            bool newest = k == rq->n - 1;
-
-            if (newest)
-                snprintf(reason, sizeof(reason), "started invocation %" PRId64, inv_id);
-            else
-                snprintf(reason, sizeof(reason),
-                         "batched into invocation %" PRId64 " with the newer trigger %s",
-                         inv_id, newest_id ? newest_id : "?");
-            r = pop_with_fate(t, batch[k], newest ? ENGINE_FATE_CONSUMED : ENGINE_FATE_MERGED,
-                              inv_id, reason);
-        }
-        free(batch);
-        if (r < 0)
-            goto out;
-        consumed += rq->n;
+    for (size_t q = 0; q < out.n_requests && r == 0; q++) {
+        r = start_invocation(t, triggers, &out, &out.requests[q]);
+        consumed += out.requests[q].n;
     }
-    if (out.n_requests > 0)
+    if (r == 0 && out.n_requests > 0)
         tlog(t, "New invocations enqueued, consumed %zu triggers", consumed);
-    for (size_t k = 0; k < out.n_discard; k++) {
-        bool expired = pp.kind == CFG_POLICY_NEWEST_FIRST;
-        char reason[256];
-
-        if (expired) {
-            char d[TIME_DURATION_MAX];
-            time_format_duration(pp.pending_timeout_ns, d, sizeof(d));
-            snprintf(reason, sizeof(reason),
-                     "pending longer than the NEWEST_FIRST pending_timeout %s", d);
-        } else {
-            snprintf(reason, sizeof(reason), "discarded by the %s policy",
-                     policy_kind_name(pp.kind));
-        }
-        r = pop_with_fate(t, json_array_get(triggers, out.discard[k]),
-                          expired ? ENGINE_FATE_EXPIRED : ENGINE_FATE_DISCARDED, 0, reason);
-        if (r < 0)
-            goto out;
-    }
-    if (out.n_discard > 0)
-        tlog(t, "%zu triggers discarded, according to policy", out.n_discard);
-    r = 0;
-out:
+    if (r == 0)
+        r = discard(t, &pp, triggers, &out);
     policy_out_release(&out);
-    json_decref(active);
-    free(pt);
+    return r;
+}
+
+/* Drops every pending trigger of an inactive job (disabled or paused). */
+static int drop_inactive(struct triage *t, size_t count)
+{
+    struct trigger_vec triggers = {0};
+    char reason[ENGINE_REASON_MAX + 256];
+    enum engine_fate f;
+    int r;
+
+    if (t->j->enabled) {
+        f = ENGINE_FATE_DROPPED_PAUSED;
+        engine__paused_reason(t->j, reason, sizeof(reason));
+    } else {
+        f = ENGINE_FATE_DROPPED_DISABLED;
+        snprintf(reason, sizeof(reason), "the job is disabled or removed from the config");
+    }
+    tlog(t, "The job is inactive, clearing the pending triggers queue");
+    r = load_pending(t, count < LIMIT_STORE_ROWS ? count : LIMIT_STORE_ROWS, &triggers);
+    if (r == 0)
+        r = drop_all(t, &triggers, f, reason);
+    trigger_vec_release(&triggers);
+    return r;
+}
+
+/* Drops the oldest triggers beyond LIMIT_ENGINE_PENDING_TRIGGERS. */
+static int drop_overflow(struct triage *t, size_t count)
+{
+    struct trigger_vec triggers = {0};
+    size_t excess = count - LIMIT_ENGINE_PENDING_TRIGGERS;
+    char reason[128];
+    int r;
+
+    if (excess > LIMIT_STORE_ROWS)
+        excess = LIMIT_STORE_ROWS;
+    tlog(t, "Error: Too many pending triggers (>%d), dropping %zu oldest",
+         LIMIT_ENGINE_PENDING_TRIGGERS, excess);
+    snprintf(reason, sizeof(reason), "more than %d triggers were pending",
+             LIMIT_ENGINE_PENDING_TRIGGERS);
+    r = load_pending(t, excess, &triggers);
+    if (r == 0)
+        r = drop_all(t, &triggers, ENGINE_FATE_DROPPED_OVERFLOW, reason);
+    trigger_vec_release(&triggers);
     return r;
 }
 
 static int process_triggers(struct triage *t)
 {
-    json_t *triggers = NULL;
+    struct trigger_vec triggers = {0};
     size_t count = 0;
-    bool inactive = !t->j->enabled || t->j->paused;
     int r;
 
     r = store_trigger_count(t->tx, t->j->id, &count);
     if (r < 0)
         return r;
     tlog(t, "Triggers available in this txn: %zu", count);
-    if (count > 0 && inactive) {
-        char reason[ENGINE_REASON_MAX + 256];
-        enum engine_fate f;
-
-        if (t->j->enabled) {
-            f = ENGINE_FATE_DROPPED_PAUSED;
-            engine__paused_reason(t->j, reason, sizeof(reason));
-        } else {
-            f = ENGINE_FATE_DROPPED_DISABLED;
-            snprintf(reason, sizeof(reason), "the job is disabled or removed from the config");
-        }
-        tlog(t, "The job is inactive, clearing the pending triggers queue");
-        r = load_pending(t, count < LIMIT_STORE_ROWS ? count : LIMIT_STORE_ROWS, &triggers);
-        if (r == 0)
-            r = drop_all(t, triggers, f, reason);
-        json_decref(triggers);
+    if (count > 0 && (!t->j->enabled || t->j->paused))
+        return drop_inactive(t, count);
+    if (count > LIMIT_ENGINE_PENDING_TRIGGERS && (r = drop_overflow(t, count)) < 0)
         return r;
-    }
-    if (count > LIMIT_ENGINE_PENDING_TRIGGERS) {
-        size_t excess = count - LIMIT_ENGINE_PENDING_TRIGGERS;
-        char reason[128];
-
-        if (excess > LIMIT_STORE_ROWS)
-            excess = LIMIT_STORE_ROWS;
-        tlog(t, "Error: Too many pending triggers (>%d), dropping %zu oldest",
-             LIMIT_ENGINE_PENDING_TRIGGERS, excess);
-        snprintf(reason, sizeof(reason), "more than %d triggers were pending",
-                 LIMIT_ENGINE_PENDING_TRIGGERS);
-        r = load_pending(t, excess, &triggers);
-        if (r == 0)
-            r = drop_all(t, triggers, ENGINE_FATE_DROPPED_OVERFLOW, reason);
-        json_decref(triggers);
-        triggers = NULL;
-        if (r < 0)
-            return r;
-    }
     r = load_pending(t, LIMIT_ENGINE_PENDING_TRIGGERS, &triggers);
-    if (r < 0)
-        return r;
-    r = run_policy(t, triggers);
-    json_decref(triggers);
+    if (r == 0)
+        r = run_policy(t, &triggers);
+    trigger_vec_release(&triggers);
     return r;
 }
 
@@ -374,102 +373,109 @@ static int poke_cron(struct triage *t)
     return r;
 }
 
+/* Active invocations whose rows are final (LUCI's recently-finished set). */
+static size_t count_finished(struct triage *t)
+{
+    json_t *a = engine__json_parse(t->j->active_json, 1);
+    size_t i, n = 0;
+    json_t *v;
+
+    json_array_foreach(a, i, v) {
+        struct store_inv inv = {0};
+        if (store_inv_get(t->tx, engine__json_id(v), &inv) == 0) {
+            int st = inv_status_from_name(inv.status);
+            if (st >= 0 && inv_status_is_final((enum inv_status)st))
+                n++;
+            store_inv_release(&inv);
+        }
+    }
+    json_decref(a);
+    return n;
+}
+
+static size_t json_column_size(const char *text)
+{
+    json_t *v = engine__json_parse(text, 1);
+    size_t n = v ? json_array_size(v) : 0;
+
+    json_decref(v);
+    return n;
+}
+
+/* The triage of the job t->j in t->tx, down to deleting the task row. */
+static int triage_job(struct triage *t, struct engine_task *task)
+{
+    size_t n_pending = 0, n_fin_set = 0;
+    int r;
+
+    r = store_trigger_count(t->tx, t->j->id, &n_pending);
+    if (r < 0)
+        return r;
+    tlog(t, "Pending triggers set:  %zu items, 0 garbage", n_pending);
+    tlog(t, "Recently finished set: %zu items, 0 garbage", count_finished(t));
+    tlog(t, "The preparation is finished");
+    tlog(t, "Started the transaction");
+    r = tidy_active(t, &n_fin_set);
+    if (r < 0)
+        return r;
+    tlog(t, "Number of active invocations: %zu", json_column_size(t->j->active_json));
+    tlog(t, "Number of recently finished:  %zu", json_column_size(t->j->finished_json));
+    if ((r = process_triggers(t)) < 0 || (r = poke_cron(t)) < 0)
+        return r;
+    tlog(t, "Removing consumed dsset items");
+    t->j->last_triage = t->now;
+    tlog(t, "Landing the transaction");
+    tlog(t, "Done");
+    if ((r = store_job_put(t->tx, t->j)) < 0 ||
+        (r = store_triage_log_put(t->tx, t->j->id, t->now, t->tl.text.data)) < 0)
+        return r;
+    return engine__tx_task_done(t->tx, task);
+}
+
+/* Best effort: keep the log of a failed triage, as LUCI does. */
+static void keep_failed_log(struct triage *t, const char *job_id)
+{
+    struct store_tx *tx = NULL;
+
+    if (!job_id || store_begin(t->e->store, &tx) < 0)
+        return;
+    if (store_triage_log_put(tx, job_id, t->now, t->tl.text.data) == 0)
+        store_commit(tx);
+    else
+        store_rollback(tx);
+}
+
 int engine__handle_triage(struct engine *e, struct engine_task *task)
 {
     struct triage t = {.e = e, .now = engine__now(e)};
     struct store_job j = {0};
-    size_t n_pending = 0, n_fin_set = 0;
-    json_t *active = NULL, *finished = NULL;
     int r;
 
     triagelog_init(&t.tl, t.now);
     tlog(&t, "Starting");
     r = engine__task_begin(e, task, &t.tx);
     if (r < 0)
-        goto out_log;
+        goto failed;
     r = store_job_get(t.tx, task->row.job_id, &j);
     if (r == -ENOENT) {
         log_warn("engine", "%s: The job is unexpectedly gone", task->row.job_id);
-        r = engine__tx_task_done(t.tx, task);
-        if (r == 0)
-            r = engine__commit(e, t.tx);
-        else
-            store_rollback(t.tx);
+        r = engine__tx_end(e, t.tx, task, engine__tx_task_done(t.tx, task));
         goto out;
     }
-    if (r < 0)
-        goto fail;
-    t.j = &j;
-    r = store_trigger_count(t.tx, j.id, &n_pending);
-    if (r < 0)
-        goto fail;
-    tlog(&t, "Pending triggers set:  %zu items, 0 garbage", n_pending);
-    /* Counted below by the tidy; logged in LUCI's order with its result. */
-    {
-        json_t *a = engine__json_parse(j.active_json, 1);
-        size_t i;
-        json_t *v;
-        json_array_foreach(a, i, v) {
-            struct store_inv inv = {0};
-            if (store_inv_get(t.tx, id_of(v), &inv) == 0) {
-                int st = inv_status_from_name(inv.status);
-                if (st >= 0 && inv_status_is_final((enum inv_status)st))
-                    n_fin_set++;
-                store_inv_release(&inv);
-            }
-        }
-        json_decref(a);
+    if (r == 0) {
+        t.j = &j;
+        r = triage_job(&t, task);
     }
-    tlog(&t, "Recently finished set: %zu items, 0 garbage", n_fin_set);
-    tlog(&t, "The preparation is finished");
-    tlog(&t, "Started the transaction");
-    r = tidy_active(&t, &n_fin_set);
     if (r < 0)
-        goto fail;
-    active = engine__json_parse(j.active_json, 1);
-    finished = engine__json_parse(j.finished_json, 1);
-    tlog(&t, "Number of active invocations: %zu", active ? json_array_size(active) : 0);
-    tlog(&t, "Number of recently finished:  %zu", finished ? json_array_size(finished) : 0);
-    r = process_triggers(&t);
-    if (r < 0)
-        goto fail;
-    r = poke_cron(&t);
-    if (r < 0)
-        goto fail;
-    tlog(&t, "Removing consumed dsset items");
-    j.last_triage = t.now;
-    tlog(&t, "Landing the transaction");
-    tlog(&t, "Done");
-    if ((r = store_job_put(t.tx, &j)) < 0 ||
-        (r = store_triage_log_put(t.tx, j.id, t.now, t.tl.text.data)) < 0 ||
-        (r = engine__tx_task_done(t.tx, task)) < 0)
-        goto fail;
-    r = engine__commit(e, t.tx);
-    if (r < 0) {
-        task->done_in_tx = false;
-        goto out_log;
-    }
-    goto out;
-fail:
-    tlog(&t, "Error: The triage transaction FAILED - %s", strerror(-r));
-    store_rollback(t.tx);
-    task->done_in_tx = false;
-out_log:
-    /* Best effort: keep the log of a failed triage, as LUCI does. */
-    if (j.id) {
-        struct store_tx *tx2 = NULL;
-        if (store_begin(e->store, &tx2) == 0) {
-            if (store_triage_log_put(tx2, j.id, t.now, t.tl.text.data) == 0)
-                store_commit(tx2);
-            else
-                store_rollback(tx2);
-        }
-    }
-    if (r < 0 && r != -ENOMEM)
+        tlog(&t, "Error: The triage transaction FAILED - %s", strerror(-r));
+    r = engine__tx_end(e, t.tx, task, r);
+    if (r == 0)
+        goto out;
+failed:
+    keep_failed_log(&t, j.id);
+    if (r != -ENOMEM)
         r = -EAGAIN;
 out:
-    json_decref(active);
-    json_decref(finished);
     triagelog_release(&t.tl);
     store_job_release(&j);
     return r;

@@ -1,18 +1,33 @@
 /*
- * trigger.h - reading and making triggers in their JSON form.
+ * trigger.h - the one form of a trigger inside the engine (struct trigger)
+ * and its two JSON forms.
  *
- * The internal trigger (luci-scheduler-spec.md 3.5; the shape is written
- * out in tasks/task.h) is a jansson object:
+ * A trigger (luci-scheduler-spec.md 3.5) is a struct trigger from the
+ * moment it enters the engine (engine_emit_triggers, a cron tick, the web
+ * UI button, a manager's emit_trigger) through the pending set, the
+ * triggering policy and the request builder.  It meets JSON only at the
+ * edges, through one pair of functions per form:
  *
- *   {"id", "jobId", "invocationId", "created" (RFC 3339), "orderInBatch",
- *    "title", "url", "emittedByUser", one payload of "cron", "webui",
- *    "noop", "gitiles", "buildbucket"}
+ *   internal JSON   trigger_to_json / trigger_from_json (and
+ *                   trigger_from_row for a pending-set row): the shape
+ *                   written out in tasks/task.h, which managers read in
+ *                   ctl->request.incomingTriggers, the store keeps in the
+ *                   pending set and the invocation rows, and fan-out tasks
+ *                   carry:
+ *     {"id", "jobId", "invocationId", "created" (RFC 3339), "orderInBatch",
+ *      "title", "url", "emittedByUser", one payload of "cron", "webui",
+ *      "noop", "gitiles", "buildbucket"}
+ *   public JSON     trigger_to_public / trigger_from_public: the
+ *                   scheduler.Trigger of the API, id, title, url and the
+ *                   payload.
  *
  * int64 fields are written as JSON strings and read from strings or
- * integers.  The public scheduler.Trigger form has only id, title, url and
- * the payload.
+ * integers; "orderInBatch" is always written, "created" unless absent.
+ * A pending-set row keeps created and orderInBatch in columns too, and
+ * trigger_from_row takes them from there: created never goes through text
+ * between emit and the request builder.
  *
- * Pure: no I/O, no clock (callers pass now).
+ * Pure: no I/O, no clock (callers pass now).  Not thread-safe per object.
  */
 #ifndef TOCK_ENGINE_TRIGGER_H
 #define TOCK_ENGINE_TRIGGER_H
@@ -20,8 +35,6 @@
 #include "base/compat.h"
 
 #include <jansson.h>
-
-struct policy_trigger;
 
 /* Longest trigger ID tock builds itself ("cron:v1:<int64>", web UI hex). */
 #define TRIGGER_ID_BUILT_MAX 64
@@ -33,54 +46,92 @@ enum trigger_payload {
     TRIGGER_PAYLOAD_NOOP,
     TRIGGER_PAYLOAD_GITILES,
     TRIGGER_PAYLOAD_BUILDBUCKET,
-    TRIGGER_PAYLOAD_UNKNOWN, /* an object with a payload-looking key we don't know */
+    TRIGGER_PAYLOAD_UNKNOWN, /* a payload-looking key we don't know, or two payloads */
 };
 
 /*
- * The trigger's "id", or NULL if t is not an object or the id is missing,
- * not a string or empty.  Borrowed from t.
+ * One trigger.  Strings are owned (malloc'ed); NULL means absent, except
+ * id, which a decoded or built trigger always has (non-empty).
  */
-const char *trigger_id(const json_t *t);
+struct trigger {
+    char *id;
+    char *job_id;           /* the emitting job ("jobId"), or NULL */
+    int64_t invocation_id;  /* the emitting invocation, 0 = none */
+    int64_t created;        /* ns since the epoch; TIME_ZERO = absent */
+    int64_t order_in_batch;
+    char *title;
+    char *url;
+    char *emitted_by_user;  /* identity; NULL = emitted by the service */
+    enum trigger_payload kind;
+    /*
+     * The payload object for a known kind; for UNKNOWN an object holding
+     * every key that is not a plain field (kept verbatim); NULL for NONE.
+     * Owned (one reference).
+     */
+    json_t *payload;
+};
+
+/* Frees the fields of t and zeroes it; a zeroed t is fine. */
+void trigger_release(struct trigger *t);
+
+/* Releases n triggers and frees the array.  NULL-safe. */
+void triggers_free(struct trigger *v, size_t n);
+
+/* A deep copy of src in *ret.  Returns 0 or -ENOMEM (*ret untouched). */
+int trigger_copy(const struct trigger *src, struct trigger *ret);
+
+/* A growable array of triggers that owns its elements. */
+struct trigger_vec {
+    struct trigger *v;
+    size_t n;
+    size_t cap;
+};
 
 /*
- * Reads "created".  Returns 0 and sets *ret_ns (TIME_ZERO when absent), or
- * -EINVAL when it is not an RFC 3339 string.
+ * Appends *t (taken: zeroed on success).  Returns 0, -E2BIG when the vector
+ * already holds max triggers, or -ENOMEM; on failure *t is left alone.
  */
-int trigger_parse_created(const json_t *t, int64_t *ret_ns);
+int trigger_vec_push(struct trigger_vec *vec, struct trigger *t, size_t max);
 
-/* "orderInBatch" (string or integer); 0 when absent or malformed. */
-int64_t trigger_order_in_batch(const json_t *t);
-
-/* "emittedByUser", or "" when absent.  Borrowed from t. */
-const char *trigger_emitted_by_user(const json_t *t);
+/* Releases every trigger and the array; the vector is empty afterwards. */
+void trigger_vec_release(struct trigger_vec *vec);
 
 /*
- * Which payload t carries.  When ret_body is not NULL it receives the
- * payload object (borrowed), or NULL for NONE.
+ * Decodes the internal JSON form.  Returns 0 with *ret filled, -EINVAL
+ * (not an object, no non-empty string id, "created" not an RFC 3339
+ * string) or -ENOMEM; *ret is untouched on failure.  A malformed
+ * "orderInBatch" reads as 0.
  */
-enum trigger_payload trigger_payload_kind(const json_t *t, const json_t **ret_body);
-
-/* The JSON key of a payload kind ("cron", ...), or NULL for NONE/UNKNOWN. */
-const char *trigger_payload_key(enum trigger_payload k);
-
-/*
- * Fills *ret with the trigger's id, created, orderInBatch and
- * emittedByUser (strings borrowed from t) for policy_run.  Returns 0, or
- * -EINVAL if the id is missing or created is malformed.
- */
-int trigger_to_policy(const json_t *t, struct policy_trigger *ret);
+int trigger_from_json(const json_t *o, struct trigger *ret);
 
 /*
- * isTriggerOlder order as a comparison: created, then orderInBatch, then
- * id.  Negative when a is older.  Malformed fields compare as absent.
+ * Decodes an array of internal triggers (at most max) into vec (appended).
+ * Returns 0, -EINVAL (not an array, or a bad trigger: vec keeps the ones
+ * before it), -E2BIG or -ENOMEM.
  */
-int trigger_compare(const json_t *a, const json_t *b);
+int trigger_vec_from_json(const json_t *arr, size_t max, struct trigger_vec *vec);
 
 /*
- * Sorts v[0..n-1] oldest first (stable for equal triggers).  Returns 0, or
- * -ENOMEM with v unchanged.
+ * Decodes a pending-set row: the internal JSON text with created and
+ * orderInBatch taken from the row's columns (created 0 = absent), not
+ * from the text.  A text that does not parse gives a stub with just id
+ * (so a corrupt row can still be popped).  Returns 0 or -ENOMEM.
  */
-int trigger_sort(json_t **v, size_t n);
+int trigger_from_row(const char *json_text, const char *id, int64_t created, int64_t order,
+                     struct trigger *ret);
+
+/* Encodes the internal JSON form.  Returns 0 and a new object, or -ENOMEM. */
+int trigger_to_json(const struct trigger *t, json_t **ret);
+
+/* Encodes v[0..n-1] as a new JSON array.  Returns 0 or -ENOMEM. */
+int triggers_to_json(const struct trigger *v, size_t n, json_t **ret);
+
+/*
+ * The public form: id, title, url and the payload, where a noop payload
+ * loses its data (becomes {}) and an UNKNOWN one is left out.  Returns 0
+ * and a new object, or -ENOMEM.
+ */
+int trigger_to_public(const struct trigger *t, json_t **ret);
 
 /*
  * Checks a trigger given to EmitTriggers (spec 5.3 step 2).  Returns 0, or
@@ -92,34 +143,44 @@ int trigger_sort(json_t **v, size_t n);
 int trigger_validate_api(const json_t *pub, char *err, size_t errlen);
 
 /*
- * Builds the internal form of a public trigger given to EmitTriggers:
+ * The trigger of a public scheduler.Trigger given to EmitTriggers:
  * id/title/url/payload of pub, created = now_ns, orderInBatch = order,
  * emittedByUser = identity (may be NULL or "").  Validates as
- * trigger_validate_api.  Returns 0 and a new object in *ret, -EINVAL with
- * err, or -ENOMEM.
+ * trigger_validate_api.  Returns 0 and *ret filled, -EINVAL with err, or
+ * -ENOMEM.
  */
-int trigger_from_api(const json_t *pub, int64_t now_ns, int64_t order, const char *identity,
-                     json_t **ret, char *err, size_t errlen);
+int trigger_from_public(const json_t *pub, int64_t now_ns, int64_t order, const char *identity,
+                        struct trigger *ret, char *err, size_t errlen);
 
 /*
- * The public form of an internal trigger: id, title, url and the payload,
- * where a noop payload loses its data (becomes {}).  Returns 0 and a new
- * object in *ret, -EINVAL if t has no id, or -ENOMEM.
+ * isTriggerOlder as a qsort-style comparison: created, then orderInBatch,
+ * then id (bytewise).  Negative when a is older.
  */
-int trigger_to_public(const json_t *t, json_t **ret);
+int trigger_compare(const struct trigger *a, const struct trigger *b);
 
 /*
- * The cron trigger of a tick: {"id": "cron:v1:<generation>", "created":
- * now, "orderInBatch": "0", "cron": {"generation": "<generation>"}}.
- * Returns 0 and a new object in *ret, or -ENOMEM.
+ * The cron trigger of a tick: id "cron:v1:<generation>", created now,
+ * orderInBatch 0, payload cron {"generation": "<generation>"}.  Returns 0
+ * or -ENOMEM.
  */
-int trigger_new_cron(int64_t generation, int64_t now_ns, json_t **ret);
+int trigger_new_cron(int64_t generation, int64_t now_ns, struct trigger *ret);
 
 /*
  * The trigger of the web UI "Trigger" button: id = 16 lower-case hex
  * digits of rand64, created = now, title "Triggered via web UI",
- * emittedByUser = identity, payload webui{}.  Returns 0 or -ENOMEM.
+ * emittedByUser = identity (NULL or "": none), payload webui{}.  Returns 0
+ * or -ENOMEM.
  */
-int trigger_new_webui(uint64_t rand64, int64_t now_ns, const char *identity, json_t **ret);
+int trigger_new_webui(uint64_t rand64, int64_t now_ns, const char *identity,
+                      struct trigger *ret);
+
+/*
+ * Which payload a JSON trigger carries.  When ret_body is not NULL it
+ * receives the payload object (borrowed), or NULL for NONE and UNKNOWN.
+ */
+enum trigger_payload trigger_payload_kind(const json_t *t, const json_t **ret_body);
+
+/* The JSON key of a payload kind ("cron", ...), or NULL for NONE/UNKNOWN. */
+const char *trigger_payload_key(enum trigger_payload k);
 
 #endif

@@ -54,11 +54,11 @@ static void append_id(char *list, size_t size, const char *sep, const char *id)
 
 static void sim_triage(struct sim *s)
 {
-    struct policy_trigger t[SIM_MAX_TRIGGERS];
+    struct trigger t[SIM_MAX_TRIGGERS];
     for (size_t i = 0; i < s->n_pending; i++)
-        t[i] = (struct policy_trigger){
+        t[i] = (struct trigger){
             .id = s->pending[i].id,
-            .created_ns = s->pending[i].created,
+            .created = s->pending[i].created,
             .order_in_batch = s->pending[i].order,
             .emitted_by_user = "",
         };
@@ -338,7 +338,7 @@ static void test_newest_first(void **state)
 
 /* Checks one policy_run: requests as "t1,t2@user" ("@-" when mixed), joined by "|". */
 static void check_run(int line, const struct policy_params *p, size_t n_active,
-                      const struct policy_trigger *t, size_t n, const char *want)
+                      const struct trigger *t, size_t n, const char *want)
 {
     struct policy_out out = {.idx = NULL};
     assert_int_equal(policy_run(p, T0, n_active, t, n, &out, NULL, NULL), 0);
@@ -362,22 +362,22 @@ static void check_run(int line, const struct policy_params *p, size_t n_active,
 static void test_triggered_by(void **state)
 {
     (void)state;
-    const struct policy_trigger same[] = {
-        {.id = "a", .created_ns = T0, .emitted_by_user = "user:a@example.com"},
-        {.id = "b", .created_ns = T0 + 1, .emitted_by_user = "user:a@example.com"},
+    const struct trigger same[] = {
+        {.id = "a", .created = T0, .emitted_by_user = "user:a@example.com"},
+        {.id = "b", .created = T0 + 1, .emitted_by_user = "user:a@example.com"},
     };
-    const struct policy_trigger mixed[] = {
-        {.id = "a", .created_ns = T0, .emitted_by_user = "user:a@example.com"},
-        {.id = "b", .created_ns = T0 + 1, .emitted_by_user = ""},
+    const struct trigger mixed[] = {
+        {.id = "a", .created = T0, .emitted_by_user = "user:a@example.com"},
+        {.id = "b", .created = T0 + 1, .emitted_by_user = ""},
     };
-    const struct policy_trigger service[] = {
-        {.id = "a", .created_ns = T0, .emitted_by_user = ""},
-        {.id = "b", .created_ns = T0 + 1, .emitted_by_user = ""},
+    const struct trigger service[] = {
+        {.id = "a", .created = T0, .emitted_by_user = ""},
+        {.id = "b", .created = T0 + 1, .emitted_by_user = ""},
     };
-    const struct policy_trigger split[] = {
-        {.id = "a", .created_ns = T0, .emitted_by_user = "user:a"},
-        {.id = "b", .created_ns = T0 + 1, .emitted_by_user = "user:a"},
-        {.id = "c", .created_ns = T0 + 2, .emitted_by_user = "user:b"},
+    const struct trigger split[] = {
+        {.id = "a", .created = T0, .emitted_by_user = "user:a"},
+        {.id = "b", .created = T0 + 1, .emitted_by_user = "user:a"},
+        {.id = "c", .created = T0 + 2, .emitted_by_user = "user:b"},
     };
     struct policy_params g = greedy(1, 1000), g3 = greedy(3, 2), n2 = newest(2, NS_PER_HOUR);
     check_run(__LINE__, &g, 0, same, 2, "a,b@user:a@example.com");
@@ -412,17 +412,17 @@ static void test_run_errors(void **state)
     policy_out_release(&out);
 
     /* Not sorted oldest first. */
-    const struct policy_trigger unsorted[] = {
-        {.id = "b", .created_ns = T0 + 1, .emitted_by_user = ""},
-        {.id = "a", .created_ns = T0, .emitted_by_user = ""},
+    const struct trigger unsorted[] = {
+        {.id = "b", .created = T0 + 1, .emitted_by_user = ""},
+        {.id = "a", .created = T0, .emitted_by_user = ""},
     };
     assert_int_equal(policy_run(&p, T0, 0, unsorted, 2, &out, NULL, NULL), -EINVAL);
 
     /* More than POLICY_MAX_TRIGGERS. */
-    struct policy_trigger *many = calloc(POLICY_MAX_TRIGGERS + 1, sizeof(*many));
+    struct trigger *many = calloc(POLICY_MAX_TRIGGERS + 1, sizeof(*many));
     assert_non_null(many);
     for (size_t i = 0; i <= POLICY_MAX_TRIGGERS; i++)
-        many[i] = (struct policy_trigger){.id = "x", .created_ns = T0 + (int64_t)i};
+        many[i] = (struct trigger){.id = "x", .created = T0 + (int64_t)i};
     assert_int_equal(policy_run(&p, T0, 0, many, POLICY_MAX_TRIGGERS + 1, &out, NULL, NULL),
                      -E2BIG);
     assert_int_equal(policy_run(&p, T0, 0, many, POLICY_MAX_TRIGGERS, &out, NULL, NULL), 0);
@@ -443,22 +443,22 @@ static void test_compare(void **state)
     (void)state;
     static const struct {
         int line;
-        struct policy_trigger a, b;
+        struct trigger a, b;
         int want;
     } rows[] = {
-        {__LINE__, {.id = "b", .created_ns = 1}, {.id = "a", .created_ns = 2}, -1},
-        {__LINE__, {.id = "a", .created_ns = 2}, {.id = "b", .created_ns = 1}, 1},
-        {__LINE__, {.id = "b", .created_ns = 1, .order_in_batch = 0},
-         {.id = "a", .created_ns = 1, .order_in_batch = 1}, -1},
-        {__LINE__, {.id = "a", .created_ns = 1, .order_in_batch = 2},
-         {.id = "b", .created_ns = 1, .order_in_batch = 1}, 1},
-        {__LINE__, {.id = "a", .created_ns = 1}, {.id = "b", .created_ns = 1}, -1},
-        {__LINE__, {.id = "b", .created_ns = 1}, {.id = "a", .created_ns = 1}, 1},
-        {__LINE__, {.id = "a", .created_ns = 1}, {.id = "a", .created_ns = 1}, 0},
-        {__LINE__, {.id = "z", .created_ns = TIME_ZERO}, {.id = "a", .created_ns = 0}, -1},
+        {__LINE__, {.id = "b", .created = 1}, {.id = "a", .created = 2}, -1},
+        {__LINE__, {.id = "a", .created = 2}, {.id = "b", .created = 1}, 1},
+        {__LINE__, {.id = "b", .created = 1, .order_in_batch = 0},
+         {.id = "a", .created = 1, .order_in_batch = 1}, -1},
+        {__LINE__, {.id = "a", .created = 1, .order_in_batch = 2},
+         {.id = "b", .created = 1, .order_in_batch = 1}, 1},
+        {__LINE__, {.id = "a", .created = 1}, {.id = "b", .created = 1}, -1},
+        {__LINE__, {.id = "b", .created = 1}, {.id = "a", .created = 1}, 1},
+        {__LINE__, {.id = "a", .created = 1}, {.id = "a", .created = 1}, 0},
+        {__LINE__, {.id = "z", .created = TIME_ZERO}, {.id = "a", .created = 0}, -1},
     };
     for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
-        int got = policy_trigger_compare(&rows[i].a, &rows[i].b);
+        int got = trigger_compare(&rows[i].a, &rows[i].b);
         int sign = got < 0 ? -1 : got > 0;
         if (sign != rows[i].want) {
             print_error("line %d: got %d\n", rows[i].line, got);

@@ -15,6 +15,7 @@
 #include "base/clock.h"
 #include "base/time.h"
 #include "config/config.h"
+#include "engine/controller.h"
 #include "engine/engine.h"
 #include "store/store.h"
 #include "tasks/registry.h"
@@ -1077,6 +1078,62 @@ static void test_newest_first_expires(void **state)
     json_decref(fates);
 }
 
+/*
+ * The controller's save in its three steps (controller.h): two controllers
+ * of one invocation; the first save lands (its lines, status and emitted
+ * trigger adopted), the second meets the compare-and-set (spec 3.12: the
+ * task is retried) and adopts nothing; an unchanged save writes nothing.
+ */
+static void test_controller_save_seams(void **state)
+{
+    struct fx *f = *state;
+    static const char *const ids[] = {"t1"};
+    struct engine_invocation *v = NULL, inv;
+    struct ctl a, b;
+    int64_t mutations;
+
+    set_mode("proj/job", M_TIMER6, 0);
+    apply(f, "job { id: \"job\" schedule: \"triggered\" noop {} }", "rev1");
+    emit(f, "proj/job", ids, 1);
+    run_until(f, T0 + 3 * S); /* launched: RUNNING with a timer due in 6 s */
+    assert_int_equal(invs(f, "proj/job", &v), 1);
+    assert_int_equal(ctl_open(f->e, "proj/job", v[0].id, &a), 0);
+    assert_int_equal(ctl_open(f->e, "proj/job", v[0].id, &b), 0);
+    assert_int_equal(ctl_open(f->e, "proj/other", v[0].id, &(struct ctl){0}), -ENOENT);
+    assert_int_equal(a.saved_status, INV_RUNNING);
+    mutations = a.saved.mutations;
+
+    a.pub.ops->log(&a.pub, "from a");
+    assert_int_equal(a.pub.ops->emit_trigger(&a.pub, json_pack("{s:s, s:{}}", "id", "e1", "noop")),
+                     0);
+    a.pub.status = INV_SUCCEEDED;
+    assert_int_equal(ctl_save(&a, NULL), 0);
+    assert_int_equal(a.saved_status, INV_SUCCEEDED);
+    assert_true(a.saved.mutations == mutations + 1);
+    assert_int_equal(a.emitted.n, 0);
+    assert_int_equal(a.log.len, 0);
+    assert_non_null(strstr(a.saved.debug_log, "from a"));
+    assert_non_null(strstr(a.saved.outgoing_json, "\"e1\""));
+    assert_string_equal(a.saved.timers_json, "[]"); /* final: no timers kept */
+
+    b.pub.ops->log(&b.pub, "from b");
+    b.pub.status = INV_FAILED;
+    assert_int_equal(ctl_save(&b, NULL), -EAGAIN);
+    assert_int_equal(b.saved_status, INV_RUNNING); /* nothing adopted */
+    assert_true(b.saved.mutations == mutations);
+    assert_true(b.log.len > 0);
+
+    assert_int_equal(ctl_save(&a, NULL), 0); /* unchanged: no write */
+    get_inv(f, "proj/job", v[0].id, &inv);
+    assert_string_equal(inv.status_name, "SUCCEEDED");
+    assert_null(strstr(inv.debug_log, "from b"));
+    assert_non_null(strstr(inv.debug_log, "Invocation finished in"));
+    engine_invocation_release(&inv);
+    ctl_release(&a);
+    ctl_release(&b);
+    engine_invocations_free(v, 1);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1099,6 +1156,7 @@ int main(void)
         T(test_overflow_drops_oldest),
         T(test_newest_first_expires),
         T(test_workers),
+        T(test_controller_save_seams),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,38 @@
+/*
+ * util.c - the engine's general helpers: the malloc'ed string and JSON
+ * columns of store rows, and invocation ids kept in JSON arrays.
+ */
+#include "engine/engine-internal.h"
+
+json_t *engine__json_parse(const char *text, size_t array_default)
+{
+    if (!text || !text[0])
+        return array_default ? json_array() : NULL;
+    return json_loads(text, JSON_DECODE_ANY, NULL);
+}
+
+int engine__json_set(char **field, const json_t *v)
+{
+    char *s = v ? json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : strdup("");
+    if (!s)
+        return -ENOMEM;
+    free(*field);
+    *field = s;
+    return 0;
+}
+
+int engine__strset(char **field, const char *s)
+{
+    char *d = strdup(s ? s : "");
+    if (!d)
+        return -ENOMEM;
+    free(*field);
+    *field = d;
+    return 0;
+}
+
+int64_t engine__json_id(const json_t *v)
+{
+    const char *s = json_string_value(v);
+    return s ? strtoll(s, NULL, 10) : json_integer_value(v);
+}
