@@ -15,6 +15,7 @@
 #include "base/log.h"
 #include "base/time.h"
 #include "engine/engine.h"
+#include "engine/trigger.h"
 #include "net/http.h"
 #include "net/prpc.h"
 
@@ -174,7 +175,42 @@ static void split_job_id(const char *job_id, char *project, char *name)
     snprintf(name, ENGINE_NAME_MAX, "%s", slash ? slash + 1 : "");
 }
 
-/* The Invocation message; with_log adds tock's "debugLog" (GetInvocation only). */
+/*
+ * tock's "request": what the triggering policy gave the invocation
+ * (triggeredBy, incomingTriggers in the public form, properties, tags), as
+ * the web UI's "Incoming ..." sections show it.
+ */
+static int set_request(json_t *o, const char *request_json)
+{
+    json_t *req = request_json && request_json[0] ? json_loads(request_json, 0, NULL) : NULL;
+    json_t *pub = json_object(), *in = json_array(), *t;
+    size_t i;
+
+    if (!pub || !in)
+        goto fail;
+    if (req) {
+        json_array_foreach(json_object_get(req, "incomingTriggers"), i, t) {
+            struct trigger tr = {0};
+            json_t *p = NULL;
+            if (trigger_from_json(t, &tr) == 0 && trigger_to_public(&tr, &p) == 0)
+                json_array_append_new(in, p);
+            trigger_release(&tr);
+        }
+        json_object_set(pub, "triggeredBy", json_object_get(req, "triggeredBy"));
+        json_object_set(pub, "properties", json_object_get(req, "properties"));
+        json_object_set(pub, "tags", json_object_get(req, "tags"));
+    }
+    json_object_set_new(pub, "incomingTriggers", in);
+    json_decref(req);
+    return set_new(o, "request", pub);
+fail:
+    json_decref(req);
+    json_decref(pub);
+    json_decref(in);
+    return -ENOMEM;
+}
+
+/* The Invocation message; with_log adds tock's "debugLog" and "request" (GetInvocation only). */
 static json_t *invocation_json(const struct engine_invocation *inv, bool with_log)
 {
     char project[ENGINE_NAME_MAX], name[ENGINE_NAME_MAX];
@@ -198,7 +234,8 @@ static json_t *invocation_json(const struct engine_invocation *inv, bool with_lo
         set_str(o, "configRevision", inv->revision) < 0 ||
         set_str(o, "viewUrl", inv->view_url) < 0)
         goto fail;
-    if (with_log && set_str(o, "debugLog", inv->debug_log) < 0)
+    if (with_log && (set_str(o, "debugLog", inv->debug_log) < 0 ||
+                     set_request(o, inv->request_json) < 0))
         goto fail;
     return o;
 fail:

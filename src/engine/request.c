@@ -148,7 +148,7 @@ static int append_unique(json_t *tags, const char *s)
 }
 
 /* Properties and tags of a gitiles trigger (spec 3.10). */
-static int from_gitiles(const json_t *body, json_t *req, struct buf *log)
+static int from_gitiles(const json_t *body, enum request_era era, json_t *req, struct buf *log)
 {
     const char *repo = json_string_value(json_object_get(body, "repo"));
     const char *ref = json_string_value(json_object_get(body, "ref"));
@@ -184,7 +184,12 @@ static int from_gitiles(const json_t *body, json_t *req, struct buf *log)
 
     struct buf tag;
     buf_init(&tag, 3 * 4096 + REQUEST_GITILES_HOST_MAX + REQUEST_GITILES_PROJECT_MAX);
-    r = buf_printf(&tag, "buildset:commit/gitiles/%s/%s/+/%s", host, project, rev);
+    r = era == REQUEST_V1_ERA ? buf_printf(&tag, "buildset:commit/git/%s", rev) : 0;
+    if (r == 0 && era == REQUEST_V1_ERA)
+        r = append_unique(tags, tag.data);
+    buf_reset(&tag);
+    if (r == 0)
+        r = buf_printf(&tag, "buildset:commit/gitiles/%s/%s/+/%s", host, project, rev);
     if (r == 0)
         r = append_unique(tags, tag.data);
     buf_reset(&tag);
@@ -237,8 +242,16 @@ static int from_noop(const json_t *body, json_t *req)
     return 0;
 }
 
+enum request_era request_era_of_task(const json_t *task)
+{
+    const char *bucket =
+        json_string_value(json_object_get(json_object_get(task, "buildbucket"), "bucket"));
+
+    return bucket && strncmp(bucket, "luci.", 5) == 0 ? REQUEST_V1_ERA : REQUEST_CURRENT;
+}
+
 int request_build(const struct trigger *const *batch, size_t n, const char *triggered_by,
-                  json_t **ret_request, struct buf *debug_log)
+                  enum request_era era, json_t **ret_request, struct buf *debug_log)
 {
     if (n == 0)
         return -EINVAL;
@@ -277,7 +290,7 @@ int request_build(const struct trigger *const *batch, size_t n, const char *trig
         r = from_noop(newest->payload, req);
         break;
     case TRIGGER_PAYLOAD_GITILES:
-        r = from_gitiles(newest->payload, req, debug_log);
+        r = from_gitiles(newest->payload, era, req, debug_log);
         break;
     case TRIGGER_PAYLOAD_BUILDBUCKET:
         r = from_buildbucket(newest->payload, req);

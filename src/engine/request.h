@@ -41,6 +41,18 @@
 #define REQUEST_MAX_TAGS 4096
 
 /*
+ * Which request builder: today's LUCI (spec 3.10), or the one of the v1 era
+ * (spec 4.1.8), which also tagged a gitiles commit
+ * "buildset:commit/git/<sha>" — the tags of the 2021 seed page.  A job
+ * whose buildbucket bucket is a legacy v1 name ("luci.tint.ci") is of the
+ * v1 era: that name only works with the v1 API.
+ */
+enum request_era {
+    REQUEST_CURRENT,
+    REQUEST_V1_ERA,
+};
+
+/*
  * Builds the request for batch[0..n-1] (n >= 1, oldest first; the triggers
  * are encoded with trigger_to_json, not taken).  triggered_by may be NULL or "" (no
  * "triggeredBy").  Messages for the request's debug log are appended to
@@ -50,7 +62,14 @@
  * -E2BIG (from debug_log).
  */
 int request_build(const struct trigger *const *batch, size_t n, const char *triggered_by,
-                  json_t **ret_request, struct buf *debug_log);
+                  enum request_era era, json_t **ret_request, struct buf *debug_log);
+
+/*
+ * The era of a job's task definition (task.h JSON): REQUEST_V1_ERA for a
+ * buildbucket task whose bucket is a legacy v1 name "luci.<project>.<bucket>",
+ * REQUEST_CURRENT for anything else (NULL included).
+ */
+enum request_era request_era_of_task(const json_t *task);
 
 /*
  * Normalises a gitiles repo URL as LUCI does: https only, a host ending in

@@ -209,7 +209,9 @@ static int start_invocation(struct triage *t, const struct trigger_vec *triggers
     for (size_t k = 0; k < rq->n; k++)
         batch[k] = &triggers->v[out->idx[rq->first_idx_pos + k]];
     buf_init(&dbg, 1024 * 1024);
-    r = request_build(batch, rq->n, rq->triggered_by, &req, &dbg);
+    json_t *task = engine__json_parse(t->j->task_json, 0);
+    r = request_build(batch, rq->n, rq->triggered_by, request_era_of_task(task), &req, &dbg);
+    json_decref(task);
     if (r == 0)
         tlog_lines(t, dbg.data);
     if (r == 0)

@@ -18,8 +18,8 @@ run() {
 fail() {
     failures=$((failures + 1))
     echo "FAIL: $*" >&2
-    echo "  stdout: $(head -c 2000 "$tmp/out")" >&2
-    echo "  stderr: $(head -c 2000 "$tmp/err")" >&2
+    echo "  stdout: $(head -c 2000 "$tmp/out" 2>/dev/null)" >&2
+    echo "  stderr: $(head -c 2000 "$tmp/err" 2>/dev/null)" >&2
 }
 
 expect_rc() { checks=$((checks + 1)); [ "$rc" = "$1" ] || fail "$2: exit $rc, want $1"; }

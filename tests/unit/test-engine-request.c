@@ -151,7 +151,7 @@ static void test_build(void **state)
         struct buf log;
         buf_init(&log, 1 << 16);
         json_t *got = NULL;
-        int rc = request_build(v, n, rows[i].triggered_by, &got, &log);
+        int rc = request_build(v, n, rows[i].triggered_by, REQUEST_CURRENT, &got, &log);
         json_t *want = load(rows[i].line, rows[i].want);
         with_order(want);
         if (rc != 0 || !json_equal(got, want) || strcmp(log.data, rows[i].log) != 0) {
@@ -175,7 +175,7 @@ static void test_build(void **state)
     decode(__LINE__, o, &t);
     const struct trigger *one[] = {&t};
     json_t *req = NULL;
-    assert_int_equal(request_build(one, 1, NULL, &req, NULL), 0);
+    assert_int_equal(request_build(one, 1, NULL, REQUEST_CURRENT, &req, NULL), 0);
     json_t *tags = json_object_get(req, "tags");
     assert_int_equal(json_array_size(tags), 4);
     assert_string_equal(json_string_value(json_array_get(tags, 1)),
@@ -184,12 +184,58 @@ static void test_build(void **state)
 
     /* Bad input. */
     req = NULL;
-    assert_int_equal(request_build(one, 0, NULL, &req, NULL), -EINVAL);
+    assert_int_equal(request_build(one, 0, NULL, REQUEST_CURRENT, &req, NULL), -EINVAL);
     const struct trigger *bad[] = {&t, NULL};
-    assert_int_equal(request_build(bad, 2, NULL, &req, NULL), -EINVAL);
+    assert_int_equal(request_build(bad, 2, NULL, REQUEST_CURRENT, &req, NULL), -EINVAL);
     assert_null(req);
     trigger_release(&t);
     json_decref(o);
+}
+
+/* The 2021 seed page: a v1-era job's incoming properties and tags. */
+static void test_v1_era(void **state)
+{
+    (void)state;
+    json_t *o = load(__LINE__, "{\"id\": \"t\", \"gitiles\": {"
+                               "\"repo\": \"https://dawn.googlesource.com/tint.git\","
+                               " \"ref\": \"refs/heads/main\","
+                               " \"revision\": \"1d982367704d1ab504aedae06e02d5edb40c83aa\"}}");
+    json_t *legacy = load(__LINE__, "{\"buildbucket\": {\"bucket\": \"luci.tint.ci\"}}");
+    json_t *modern = load(__LINE__, "{\"buildbucket\": {\"bucket\": \"ci\"}}");
+    json_t *noop = load(__LINE__, "{\"noop\": {}}");
+    struct trigger t;
+    json_t *req = NULL;
+    static const char *const want[] = {
+        "buildset:commit/git/1d982367704d1ab504aedae06e02d5edb40c83aa",
+        "buildset:commit/gitiles/dawn.googlesource.com/tint/+/"
+        "1d982367704d1ab504aedae06e02d5edb40c83aa",
+        "gitiles_ref:refs/heads/main",
+    };
+
+    assert_int_equal(request_era_of_task(legacy), REQUEST_V1_ERA);
+    assert_int_equal(request_era_of_task(modern), REQUEST_CURRENT);
+    assert_int_equal(request_era_of_task(noop), REQUEST_CURRENT);
+    assert_int_equal(request_era_of_task(NULL), REQUEST_CURRENT);
+    decode(__LINE__, o, &t);
+    const struct trigger *one[] = {&t};
+    assert_int_equal(request_build(one, 1, NULL, REQUEST_V1_ERA, &req, NULL), 0);
+    json_t *tags = json_object_get(req, "tags");
+    assert_int_equal(json_array_size(tags), 3);
+    for (size_t i = 0; i < 3; i++)
+        assert_string_equal(json_string_value(json_array_get(tags, i)), want[i]);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(req, "properties"),
+                                                          "repository")),
+                        "https://dawn.googlesource.com/tint.git");
+    json_decref(req);
+    /* Today's builder leaves the commit/git tag out. */
+    assert_int_equal(request_build(one, 1, NULL, REQUEST_CURRENT, &req, NULL), 0);
+    assert_int_equal(json_array_size(json_object_get(req, "tags")), 2);
+    json_decref(req);
+    trigger_release(&t);
+    json_decref(o);
+    json_decref(legacy);
+    json_decref(modern);
+    json_decref(noop);
 }
 
 static void test_gitiles_repo(void **state)
@@ -300,6 +346,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_build),
         cmocka_unit_test(test_gitiles_repo),
+        cmocka_unit_test(test_v1_era),
         cmocka_unit_test(test_tags),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
