@@ -5,6 +5,8 @@
 
 #include "base/base64.h"
 
+#include "base/buf.h"
+
 static const char std_chars[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 static const char url_chars[] =
@@ -50,9 +52,9 @@ static int digit(enum base64_alphabet a, char c)
         return c - 'a' + 26;
     if (c >= '0' && c <= '9')
         return c - '0' + 52;
-    if (c == (a == BASE64_URL ? '-' : '+'))
+    if ((c == '+' && a != BASE64_URL) || (c == '-' && a != BASE64_STD))
         return 62;
-    if (c == (a == BASE64_URL ? '_' : '/'))
+    if ((c == '/' && a != BASE64_URL) || (c == '_' && a != BASE64_STD))
         return 63;
     return -1;
 }
@@ -64,6 +66,8 @@ ssize_t base64_decode(enum base64_alphabet a, const char *text, size_t n, void *
     uint32_t acc = 0;
     size_t o = 0, k = 0;
 
+    if (a == BASE64_STD && n % 4 != 0)
+        return -EINVAL; /* Go's StdEncoding: padded to whole quanta */
     while (n > 0 && text[n - 1] == '=' && k < 2) {
         n--; /* padding, at most two characters */
         k++;
@@ -95,4 +99,36 @@ ssize_t base64_decode(enum base64_alphabet a, const char *text, size_t n, void *
             p[o++] = (unsigned char)(acc >> 8);
     }
     return (ssize_t)o;
+}
+
+int base64_encode_buf(enum base64_alphabet a, const void *in, size_t n, struct buf *out)
+{
+    size_t need = BASE64_ENCODED_SIZE(n);
+    char stack[256], *tmp = need <= sizeof(stack) ? stack : malloc(need);
+    ssize_t len;
+    int r;
+
+    if (!tmp)
+        return -ENOMEM;
+    len = base64_encode(a == BASE64_URL ? BASE64_URL : BASE64_STD, in, n, tmp, need);
+    r = len < 0 ? (int)len : buf_append(out, tmp, (size_t)len);
+    if (tmp != stack)
+        free(tmp);
+    return r;
+}
+
+int base64_decode_buf(enum base64_alphabet a, const char *text, size_t n, struct buf *out)
+{
+    size_t cap = n / 4 * 3 + 3;
+    unsigned char stack[256], *tmp = cap <= sizeof(stack) ? stack : malloc(cap);
+    ssize_t len;
+    int r;
+
+    if (!tmp)
+        return -ENOMEM;
+    len = base64_decode(a, text, n, tmp, cap);
+    r = len < 0 ? (int)len : buf_append(out, tmp, (size_t)len);
+    if (tmp != stack)
+        free(tmp);
+    return r;
 }

@@ -10,9 +10,18 @@
 
 #include "base/compat.h"
 
+struct buf;
+
 enum base64_alphabet {
-    BASE64_STD, /* "+/" with '=' padding (decoding accepts it absent too) */
-    BASE64_URL, /* "-_" without padding (decoding accepts '=' padding too) */
+    /* "+/" with '=' padding; decoding is Go's StdEncoding: the padding is required. */
+    BASE64_STD,
+    /* "-_" without padding (Go's RawURLEncoding); decoding accepts '=' padding too. */
+    BASE64_URL,
+    /*
+     * Decoding only: either alphabet, padding optional — what protojson
+     * accepts for a "bytes" field.  Encodes as BASE64_STD.
+     */
+    BASE64_ANY,
 };
 
 /* Bytes needed to encode n bytes, with the NUL. */
@@ -33,5 +42,14 @@ ssize_t base64_encode(enum base64_alphabet a, const void *in, size_t n, char *ou
  */
 ssize_t base64_decode(enum base64_alphabet a, const char *text, size_t n, void *out,
                       size_t outlen);
+
+/* base64_encode appended to out.  Returns 0 or a buf error (-E2BIG, -ENOMEM). */
+int base64_encode_buf(enum base64_alphabet a, const void *in, size_t n, struct buf *out);
+
+/*
+ * base64_decode appended to out (out->len grows by the bytes decoded; out
+ * is unchanged on error).  Returns 0, -EINVAL, or a buf error.
+ */
+int base64_decode_buf(enum base64_alphabet a, const char *text, size_t n, struct buf *out);
 
 #endif

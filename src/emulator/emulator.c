@@ -1,7 +1,7 @@
 /*
  * emulator.c - set-up and tear-down, the request router shared by both
  * fronts (net/http.h normally, hostile.c with --hostile), server/info,
- * events, randomness, identities and base64.
+ * events, randomness and identities.
  */
 #include "base/compat.h"
 #include "base/time.h"
@@ -46,74 +46,6 @@ void emu_identity(const struct emulator *e, const char *project, char *out, size
         snprintf(out, outlen, "project:%s", project);
     else
         snprintf(out, outlen, "anonymous:anonymous");
-}
-
-/* ---- base64 (standard alphabet out; standard or URL-safe, padding optional, in) ---- */
-
-static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-int emu_b64_encode(const unsigned char *in, size_t n, struct buf *out);
-int emu_b64_decode(const char *s, size_t n, unsigned char *out, size_t outmax, size_t *ret_len);
-
-int emu_b64_encode(const unsigned char *in, size_t n, struct buf *out)
-{
-    char q[4];
-    for (size_t i = 0; i < n; i += 3) {
-        uint32_t v = (uint32_t)in[i] << 16;
-        if (i + 1 < n)
-            v |= (uint32_t)in[i + 1] << 8;
-        if (i + 2 < n)
-            v |= in[i + 2];
-        q[0] = b64[(v >> 18) & 63];
-        q[1] = b64[(v >> 12) & 63];
-        q[2] = i + 1 < n ? b64[(v >> 6) & 63] : '=';
-        q[3] = i + 2 < n ? b64[v & 63] : '=';
-        int r = buf_append(out, q, 4);
-        if (r < 0)
-            return r;
-    }
-    return 0;
-}
-
-static int b64_value(char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+' || c == '-')
-        return 62;
-    if (c == '/' || c == '_')
-        return 63;
-    return -1;
-}
-
-int emu_b64_decode(const char *s, size_t n, unsigned char *out, size_t outmax, size_t *ret_len)
-{
-    uint32_t acc = 0;
-    size_t bits = 0, k = 0;
-
-    while (n && s[n - 1] == '=')
-        n--;
-    for (size_t i = 0; i < n; i++) {
-        int v = b64_value(s[i]);
-        if (v < 0)
-            return -EINVAL;
-        acc = (acc << 6) | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            if (k >= outmax)
-                return -E2BIG;
-            out[k++] = (unsigned char)(acc >> bits);
-        }
-    }
-    if (bits >= 6)
-        return -EINVAL;
-    *ret_len = k;
-    return 0;
 }
 
 /* ---- routing ---- */

@@ -7,6 +7,8 @@
  * and -delay are applied when a notification is queued.
  */
 #include "base/compat.h"
+
+#include "base/base64.h"
 #include "base/time.h"
 #include "emu-internal.h"
 
@@ -16,8 +18,6 @@
 
 #define PUSH_MAX_LARGE_FIELDS (9u * 1024 * 1024)
 
-int emu_b64_encode(const unsigned char *in, size_t n, struct buf *out);
-int emu_b64_decode(const char *s, size_t n, unsigned char *out, size_t outmax, size_t *ret_len);
 
 /* base64(zlib(Build{input.properties, output.properties})), or "" when too large. */
 static int large_fields(const struct emu_build *b, struct buf *out)
@@ -41,7 +41,7 @@ static int large_fields(const struct emu_build *b, struct buf *out)
         r = -EIO;
         goto out;
     }
-    r = zlen > PUSH_MAX_LARGE_FIELDS ? -E2BIG : emu_b64_encode(z, zlen, out);
+    r = zlen > PUSH_MAX_LARGE_FIELDS ? -E2BIG : base64_encode_buf(BASE64_STD, z, zlen, out);
 out:
     free(z);
     buf_release(&pb);
@@ -74,7 +74,7 @@ static char *data_v2(struct emulator *e, const struct emu_build *b)
     struct buf lf;
     char *out = NULL;
     unsigned char raw[4097];
-    size_t n = 0;
+    ssize_t n = 0;
 
     if (!build)
         return NULL;
@@ -98,8 +98,8 @@ static char *data_v2(struct emulator *e, const struct emu_build *b)
                             json_true());
     buf_reset(&lf);
     if (b->user_data &&
-        emu_b64_decode(b->user_data, strlen(b->user_data), raw, sizeof(raw), &n) == 0 && n &&
-        emu_b64_encode(raw, n, &lf) == 0)
+        (n = base64_decode(BASE64_ANY, b->user_data, strlen(b->user_data), raw, sizeof(raw))) > 0 &&
+        base64_encode_buf(BASE64_STD, raw, (size_t)n, &lf) == 0)
         json_object_set_new(msg, "userData", json_string(lf.data));
     out = dump_tabs(msg);
     json_decref(msg);
@@ -144,7 +144,7 @@ static char *push_body(struct emulator *e, const struct emu_build *b)
     if (!data)
         return NULL;
     buf_init(&b64, LIMIT_HTTP_RESPONSE_BYTES);
-    if (emu_b64_encode((const unsigned char *)data, strlen(data), &b64) < 0)
+    if (base64_encode_buf(BASE64_STD, (const unsigned char *)data, strlen(data), &b64) < 0)
         goto out;
     emu_format_ts(clock_now(e->clock), ts, sizeof(ts));
     snprintf(mid, sizeof(mid), "%" PRIu64, e->next_message_id++);

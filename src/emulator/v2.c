@@ -7,13 +7,14 @@
  * the gRPC code (GRPC_OK with call->response set, or prpc_fail's code).
  */
 #include "base/compat.h"
+
+#include "base/base64.h"
 #include "base/time.h"
 #include "emu-internal.h"
 
 #define FAILED(call) ((call)->code ? (call)->code : GRPC_INVALID_ARGUMENT)
 
 /* Base64 (emulator.c). */
-int emu_b64_decode(const char *s, size_t n, unsigned char *out, size_t outmax, size_t *ret_len);
 
 static int check_auth(struct emulator *e, struct prpc_call *call)
 {
@@ -162,14 +163,17 @@ static int check_notify(struct prpc_call *call, const json_t *notify, const char
                         const char **user_data)
 {
     unsigned char raw[4097];
-    size_t n;
+    ssize_t n;
 
     if (prpc_get_string(call, notify, "pubsubTopic", "pubsub_topic", topic) < 0 ||
         prpc_get_string(call, notify, "userData", "user_data", user_data) < 0)
         return FAILED(call);
     if (!**topic)
         return prpc_fail(call, GRPC_INVALID_ARGUMENT, "notify: pubsub_topic is required");
-    if (emu_b64_decode(*user_data, strlen(*user_data), raw, sizeof(raw), &n) < 0)
+    n = base64_decode(BASE64_ANY, *user_data, strlen(*user_data), raw, sizeof(raw));
+    if (n == -ENOBUFS)
+        return prpc_fail(call, GRPC_INVALID_ARGUMENT, "notify: user_data: must be <= 4096 bytes");
+    if (n < 0)
         return prpc_fail(call, GRPC_INVALID_ARGUMENT, "notify: user_data: not base64");
     if (n > 4096)
         return prpc_fail(call, GRPC_INVALID_ARGUMENT, "notify: user_data: must be <= 4096 bytes");

@@ -5,6 +5,8 @@
  */
 #include "engine/engine-internal.h"
 
+#include "base/base64.h"
+
 #include <unistd.h>
 
 #include "base/log.h"
@@ -342,67 +344,40 @@ static void fill_inv(const struct store_inv *s, struct engine_invocation *o)
 }
 
 /* LUCI's cursor: base64url_nopad(InvocationsCursor{last_scanned (field 2, int64)}). */
-static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
 static char *cursor_encode(int64_t last)
 {
     unsigned char pb[16];
     size_t n = 0;
     uint64_t v = (uint64_t)last;
-    char *out;
-    size_t o = 0;
+    char *out = malloc(BASE64_ENCODED_SIZE(sizeof(pb)));
 
+    if (!out)
+        return NULL;
     pb[n++] = 0x10; /* field 2, varint */
     do {
         unsigned char b = v & 0x7f;
         v >>= 7;
         pb[n++] = v ? (unsigned char)(b | 0x80) : b;
     } while (v);
-    out = malloc(32);
-    if (!out)
-        return NULL;
-    for (size_t i = 0; i < n; i += 3) {
-        uint32_t w = (uint32_t)pb[i] << 16;
-        size_t k = n - i;
-        if (k > 1)
-            w |= (uint32_t)pb[i + 1] << 8;
-        if (k > 2)
-            w |= pb[i + 2];
-        out[o++] = b64url[(w >> 18) & 63];
-        out[o++] = b64url[(w >> 12) & 63];
-        if (k > 1)
-            out[o++] = b64url[(w >> 6) & 63];
-        if (k > 2)
-            out[o++] = b64url[w & 63];
-    }
-    out[o] = '\0';
+    base64_encode(BASE64_URL, pb, n, out, BASE64_ENCODED_SIZE(sizeof(pb)));
     return out;
 }
 
 static int cursor_decode(const char *c, int64_t *ret)
 {
     unsigned char pb[32];
-    size_t n = 0, len = strlen(c), i = 0;
-    uint32_t acc = 0;
-    int bits = 0;
+    size_t len = strlen(c), i = 0, n;
+    ssize_t dn;
     uint64_t v = 0;
     int shift = 0;
     bool found = false;
 
     if (len > 40)
         return -EINVAL;
-    for (size_t k = 0; k < len; k++) {
-        const char *p = strchr(b64url, c[k]);
-        if (!p || !c[k])
-            return -EINVAL;
-        acc = (acc << 6) | (uint32_t)(p - b64url);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            pb[n++] = (unsigned char)(acc >> bits);
-            acc &= (1u << bits) - 1;
-        }
-    }
+    dn = base64_decode(BASE64_URL, c, len, pb, sizeof(pb));
+    if (dn < 0)
+        return -EINVAL;
+    n = (size_t)dn;
     /* Walk the fields: only varints are expected; field 2 is the one. */
     while (i < n) {
         unsigned key = pb[i++];

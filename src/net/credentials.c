@@ -5,6 +5,8 @@
 #include "base/compat.h"
 #include "net/credentials.h"
 
+#include "base/base64.h"
+
 #include <ctype.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -88,28 +90,12 @@ void credentials_wipe_free(char *s)
 
 int credentials_base64url(const unsigned char *in, size_t n, char *out, size_t outlen)
 {
-    static const char abc[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     size_t k = strlen(out);
-    size_t need = (n / 3) * 4 + (n % 3 ? n % 3 + 1 : 0);
 
-    if (k + need + 1 > outlen)
+    if (k >= outlen || base64_encode(BASE64_URL, in, n, out + k, outlen - k) < 0) {
+        out[k < outlen ? k : outlen - 1] = '\0';
         return -ENAMETOOLONG;
-    for (size_t i = 0; i < n; i += 3) {
-        uint32_t v = (uint32_t)in[i] << 16;
-        size_t left = n - i;
-        if (left > 1)
-            v |= (uint32_t)in[i + 1] << 8;
-        if (left > 2)
-            v |= in[i + 2];
-        out[k++] = abc[(v >> 18) & 63];
-        out[k++] = abc[(v >> 12) & 63];
-        if (left > 1)
-            out[k++] = abc[(v >> 6) & 63];
-        if (left > 2)
-            out[k++] = abc[v & 63];
     }
-    out[k] = '\0';
     return 0;
 }
 

@@ -92,7 +92,7 @@ checks=$((checks + 1))
 # --- validate -------------------------------------------------------------
 run "$TOCK" validate "$examples"
 expect_rc 0 "validate examples"
-expect_out "1 files, 5 jobs, 1 triggers, 0 errors" "validate examples summary"
+expect_out "1 files, 7 jobs, 1 triggers, 0 errors" "validate examples summary"
 
 run "$TOCK" validate --strict-luci "$examples"
 expect_rc 1 "--strict-luci rejects the examples' TZ= and H"

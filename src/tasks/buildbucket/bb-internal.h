@@ -52,15 +52,6 @@ int bb_json_write(const json_t *v, enum bb_json_style style, struct buf *out);
 void bb_log_json(struct task_ctl *c, const char *prefix, const json_t *v,
                  enum bb_json_style style);
 
-/* Standard base64 with padding of data[0..n) into out.  Returns 0 or a buf error. */
-int bb_base64_encode(const void *data, size_t n, struct buf *out);
-
-/*
- * Decodes standard base64 with padding (whitespace not allowed), as Go's
- * base64.StdEncoding.  Returns 0 with the bytes appended to out, -EINVAL
- * for bad input, or a buf error.
- */
-int bb_base64_decode(const char *s, size_t n, struct buf *out);
 
 /* ---- the request (request.c) ---- */
 

@@ -1,5 +1,5 @@
 /*
- * bbjson.c - JSON as LUCI's Go code prints it in debug logs, and base64.
+ * bbjson.c - JSON as LUCI's Go code prints it in debug logs.
  *
  * Three printers share one walker (bb-internal.h): jsonpb with a 2-space
  * indent for protobuf messages (the Buildbucket request and builds), with
@@ -276,72 +276,3 @@ void bb_log_json(struct task_ctl *c, const char *prefix, const json_t *v,
     buf_release(&b);
 }
 
-static const char b64_alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-int bb_base64_encode(const void *data, size_t n, struct buf *out)
-{
-    const unsigned char *p = data;
-    int r = 0;
-
-    for (size_t i = 0; r == 0 && i < n; i += 3) {
-        uint32_t v = (uint32_t)p[i] << 16;
-        size_t left = n - i;
-        if (left > 1)
-            v |= (uint32_t)p[i + 1] << 8;
-        if (left > 2)
-            v |= p[i + 2];
-        char q[4] = {b64_alphabet[(v >> 18) & 63], b64_alphabet[(v >> 12) & 63],
-                     left > 1 ? b64_alphabet[(v >> 6) & 63] : '=',
-                     left > 2 ? b64_alphabet[v & 63] : '='};
-        r = buf_append(out, q, 4);
-    }
-    return r;
-}
-
-static int b64_value(char ch)
-{
-    const char *p = ch ? strchr(b64_alphabet, ch) : NULL;
-    return p ? (int)(p - b64_alphabet) : -1;
-}
-
-int bb_base64_decode(const char *s, size_t n, struct buf *out)
-{
-    size_t len = out->len;
-    int r = 0;
-
-    if (n % 4 != 0)
-        return -EINVAL;
-    for (size_t i = 0; r == 0 && i < n; i += 4) {
-        bool last = i + 4 == n;
-        int pad = 0;
-        uint32_t v = 0;
-        for (int k = 0; k < 4; k++) {
-            char ch = s[i + k];
-            int d = b64_value(ch);
-            if (ch == '=') {
-                /* Only "xx==" and "xxx=" end the input. */
-                if (!last || k < 2 || (k == 2 && s[i + 3] != '=')) {
-                    r = -EINVAL;
-                    break;
-                }
-                pad++;
-                d = 0;
-            } else if (d < 0 || pad > 0) {
-                r = -EINVAL;
-                break;
-            }
-            v = (v << 6) | (uint32_t)d;
-        }
-        if (r < 0)
-            break;
-        char bytes[3] = {(char)(v >> 16), (char)(v >> 8), (char)v};
-        r = buf_append(out, bytes, (size_t)(3 - pad));
-    }
-    if (r < 0) {
-        out->len = len;
-        if (out->alloc)
-            out->data[len] = '\0';
-    }
-    return r;
-}

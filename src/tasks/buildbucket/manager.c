@@ -12,6 +12,7 @@
 
 #include <sys/random.h>
 
+#include "base/base64.h"
 #include "base/time.h"
 #include "config/gourl.h"
 #include "net/prpc.h"
@@ -282,7 +283,7 @@ static int schedule_build(struct bb_manager *bm, struct task_ctl *c, const char 
     char id[24], tmp[32];
 
     buf_init(&ud, 2 * TASK_PUBSUB_TOKEN_MAX);
-    if (bb_base64_encode(token, strlen(token), &ud) < 0 ||
+    if (base64_encode_buf(BASE64_STD, token, strlen(token), &ud) < 0 ||
         json_object_set_new(json_object_get(req, "notify"), "userData", json_string(ud.data)) < 0) {
         buf_release(&ud);
         snprintf(c->err, sizeof(c->err), "out of memory");

@@ -5,6 +5,7 @@
  */
 #include "tasks/buildbucket/bb-internal.h"
 
+#include "base/base64.h"
 #include "base/time.h"
 
 static const struct {
@@ -85,7 +86,7 @@ int bb_examine_notification(const json_t *message, char *token, size_t tokenlen)
         return -ENOENT;
     buf_init(&raw, BUILDBUCKET_MAX_PUSH_DATA_BYTES);
     buf_init(&ud, TASK_PUBSUB_TOKEN_MAX);
-    if (bb_base64_decode(data, strlen(data), &raw) < 0)
+    if (base64_decode_buf(BASE64_STD, data, strlen(data), &raw) < 0)
         goto out;
     body = json_loadb(raw.data, raw.len, JSON_REJECT_DUPLICATES, NULL);
     if (!json_is_object(body))
@@ -94,7 +95,7 @@ int bb_examine_notification(const json_t *message, char *token, size_t tokenlen)
     if (v && !json_is_null(v)) {
         /* v2: bytes, i.e. base64 in JSON. */
         const char *s = json_string_value(v);
-        if (s && bb_base64_decode(s, json_string_length(v), &ud) == 0)
+        if (s && base64_decode_buf(BASE64_STD, s, json_string_length(v), &ud) == 0)
             r = take_token(ud.data, ud.len, token, tokenlen);
         goto out;
     }
