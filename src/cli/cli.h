@@ -42,6 +42,19 @@ bool cli_wants_help(int argc, char **argv);
  */
 int cli_parse_time(const char *opt, const char *text, int64_t *ret_ns);
 
+/*
+ * Parses a Go duration (>= 0) given to option opt; on failure prints an
+ * error naming the option and returns -EINVAL.
+ */
+int cli_parse_duration(const char *opt, const char *text, int64_t *ret_ns);
+
+/*
+ * Splits "HOST:PORT" ("[::1]:8080" too) given to option opt into host
+ * (size hostlen) and port; on failure prints why and returns -EINVAL.
+ */
+int cli_parse_listen(const char *opt, const char *text, char *host, size_t hostlen,
+                     uint16_t *port);
+
 /* The current wall-clock time, ns since the epoch (the CLI's only clock). */
 int64_t cli_now(void);
 

@@ -57,15 +57,6 @@ static void on_event(void *ctx, const char *line)
     log_info("emulator", "%s", line);
 }
 
-static int opt_duration(const char *opt, const char *text, int64_t *ret)
-{
-    char err[256];
-    if (time_parse_duration(text, ret, err, sizeof(err)) < 0 || *ret < 0) {
-        cli_error("%s wants a Go duration such as 300ms or 1m30s, not '%s'", opt, text);
-        return -EINVAL;
-    }
-    return 0;
-}
 
 static int opt_fraction(const char *opt, const char *text, double *ret)
 {
@@ -97,10 +88,10 @@ static int opt_delay(const char *text, struct emu_options *o)
     char lo[64];
     const char *comma = strchr(text, ',');
     snprintf(lo, sizeof(lo), "%.*s", comma ? (int)(comma - text) : (int)strlen(text), text);
-    if (opt_duration("--push-delay", lo, &o->push_delay_min_ns) < 0)
+    if (cli_parse_duration("--push-delay", lo, &o->push_delay_min_ns) < 0)
         return -EINVAL;
     o->push_delay_max_ns = o->push_delay_min_ns;
-    if (comma && (opt_duration("--push-delay", comma + 1, &o->push_delay_max_ns) < 0 ||
+    if (comma && (cli_parse_duration("--push-delay", comma + 1, &o->push_delay_max_ns) < 0 ||
                   o->push_delay_max_ns < o->push_delay_min_ns)) {
         cli_error("--push-delay MIN,MAX wants MIN <= MAX");
         return -EINVAL;
@@ -108,29 +99,6 @@ static int opt_delay(const char *text, struct emu_options *o)
     return 0;
 }
 
-static int split_hostport(const char *s, char *host, size_t hostlen, uint16_t *port)
-{
-    const char *colon = strrchr(s, ':');
-    unsigned long long p;
-    char *end;
-
-    if (!colon || (size_t)(colon - s) >= hostlen)
-        return -EINVAL;
-    errno = 0;
-    p = strtoull(colon + 1, &end, 10);
-    if (errno || end == colon + 1 || *end || p > 65535)
-        return -EINVAL;
-    snprintf(host, hostlen, "%.*s", (int)(colon - s), s);
-    if (host[0] == '[') {
-        size_t n = strlen(host);
-        if (n < 2 || host[n - 1] != ']')
-            return -EINVAL;
-        memmove(host, host + 1, n - 2);
-        host[n - 2] = '\0';
-    }
-    *port = (uint16_t)p;
-    return 0;
-}
 
 static int load_builders(const char *path, struct emu_builders **ret)
 {
@@ -184,7 +152,7 @@ static int parse_options(int argc, char **argv, struct emu_options *o, const cha
             if (r == 0 && n == 0)
                 r = (cli_error("--max-builds must be at least 1"), -EINVAL);
             break;
-        case 'W': r = opt_duration("--dedup-window", optarg, &o->dedup_window_ns); break;
+        case 'W': r = cli_parse_duration("--dedup-window", optarg, &o->dedup_window_ns); break;
         case 'p': o->push_url = optarg; break;
         case 'd': r = opt_fraction("--push-drop", optarg, &o->push_drop); break;
         case 'u': r = opt_fraction("--push-duplicate", optarg, &o->push_duplicate); break;
@@ -193,8 +161,8 @@ static int parse_options(int argc, char **argv, struct emu_options *o, const cha
             r = opt_number("--push-attempts", optarg, 1000, &n);
             o->push_attempts = (unsigned)n;
             break;
-        case 'k': r = opt_duration("--push-backoff", optarg, &o->push_backoff_ns); break;
-        case 't': r = opt_duration("--push-timeout", optarg, &o->push_timeout_ns); break;
+        case 'k': r = cli_parse_duration("--push-backoff", optarg, &o->push_backoff_ns); break;
+        case 't': r = cli_parse_duration("--push-timeout", optarg, &o->push_timeout_ns); break;
         case 's':
             r = opt_number("--seed", optarg, UINT64_MAX, &n);
             o->seed = n;
@@ -244,10 +212,8 @@ int cmd_buildbucket_emulator(int argc, char **argv)
     }
     if (parse_options(argc, argv, &o, &builders, &listen, &fmt) < 0)
         return EXIT_USAGE;
-    if (split_hostport(listen, host, sizeof(host), &o.port) < 0) {
-        cli_error("--listen wants HOST:PORT, not '%s'", listen);
+    if (cli_parse_listen("--listen", listen, host, sizeof(host), &o.port) < 0)
         return EXIT_USAGE;
-    }
     o.host = host;
     if (load_builders(builders, &o.builders) < 0)
         return EXIT_USAGE;

@@ -232,38 +232,7 @@ static int load_auth_file(struct auth *a, const char *path, bool groups)
     return r;
 }
 
-static int parse_duration_opt(const char *opt, const char *text, int64_t *ret)
-{
-    char err[256];
-    if (time_parse_duration(text, ret, err, sizeof(err)) < 0 || *ret < 0) {
-        cli_error("%s wants a Go duration such as 30s or 1m30s, not '%s'", opt, text);
-        return -EINVAL;
-    }
-    return 0;
-}
 
-static int split_listen(const char *listen, char *host, size_t hostlen, uint16_t *port)
-{
-    const char *colon = strrchr(listen, ':');
-    if (!colon || (size_t)(colon - listen) >= hostlen)
-        return -EINVAL;
-    char *end;
-    errno = 0;
-    long p = strtol(colon + 1, &end, 10);
-    if (errno || end == colon + 1 || *end || p < 0 || p > 65535)
-        return -EINVAL;
-    memcpy(host, listen, (size_t)(colon - listen));
-    host[colon - listen] = '\0';
-    if (host[0] == '[') { /* [::1]:8080 */
-        size_t n = strlen(host);
-        if (n < 2 || host[n - 1] != ']')
-            return -EINVAL;
-        memmove(host, host + 1, n - 2);
-        host[n - 2] = '\0';
-    }
-    *port = (uint16_t)p;
-    return 0;
-}
 
 /* The command line of `tock serve`. */
 struct serve_args {
@@ -309,13 +278,13 @@ static int serve_parse_one(struct serve_args *a, struct serve *s, int c, const c
             return -EINVAL;
         }
         return 0;
-    case 'r': return parse_duration_opt("--reload-interval", arg, &a->reload_ns);
+    case 'r': return cli_parse_duration("--reload-interval", arg, &a->reload_ns);
     case 'T':
-        return parse_duration_opt("--triage-throttle", arg, &a->settings.triage_throttle_ns);
+        return cli_parse_duration("--triage-throttle", arg, &a->settings.triage_throttle_ns);
     case 'L':
-        return parse_duration_opt("--launch-delay", arg, &a->settings.launch_batch_delay_ns);
+        return cli_parse_duration("--launch-delay", arg, &a->settings.launch_batch_delay_ns);
     case 'N':
-        return parse_duration_opt("--noop-sleep", arg, &a->task_opts.noop_default_sleep_ns);
+        return cli_parse_duration("--noop-sleep", arg, &a->task_opts.noop_default_sleep_ns);
     case 'w':
         a->workers = strtol(arg, &end, 10);
         if (*end || a->workers < 1 || a->workers > 256) {
@@ -386,10 +355,8 @@ int cmd_serve(int argc, char **argv)
     long workers = args.workers;
     char host[256];
     uint16_t port;
-    if (split_listen(listen, host, sizeof(host), &port) < 0) {
-        cli_error("--listen wants HOST:PORT, not '%s'", listen);
+    if (cli_parse_listen("--listen", listen, host, sizeof(host), &port) < 0)
         return EXIT_USAGE;
-    }
     log_init(args.log_format, LOG_INFO);
 
     /* Only the main thread takes these signals, in sigtimedwait below. */

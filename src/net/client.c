@@ -54,10 +54,7 @@ static void curl_init_once(void)
     curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-static void set_error(struct client_error *e, int code, bool transport, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static void set_error(struct client_error *e, int code, bool transport, const char *fmt, ...)
+void client_error_set(struct client_error *e, int code, bool transport, const char *fmt, ...)
 {
     va_list ap;
 
@@ -169,18 +166,18 @@ static int client_new_map(struct client *c, const struct client_options *o,
                           struct client_error *reterr)
 {
     if (o->n_host_map > CLIENT_MAX_HOST_MAP) {
-        set_error(reterr, GRPC_INVALID_ARGUMENT, true, "more than %d --host-map entries",
+        client_error_set(reterr, GRPC_INVALID_ARGUMENT, true, "more than %d --host-map entries",
                   CLIENT_MAX_HOST_MAP);
         return -EINVAL;
     }
     for (size_t i = 0; i < o->n_host_map; i++) {
         int r = parse_map_entry(o->host_map[i], &c->map[c->n_map++]);
         if (r == -ENOMEM) {
-            set_error(reterr, GRPC_INTERNAL, true, "out of memory");
+            client_error_set(reterr, GRPC_INTERNAL, true, "out of memory");
             return r;
         }
         if (r < 0) {
-            set_error(reterr, GRPC_INVALID_ARGUMENT, true,
+            client_error_set(reterr, GRPC_INVALID_ARGUMENT, true,
                       "--host-map wants HOST=http(s)://HOST[:PORT][/PATH], not '%.200s'",
                       o->host_map[i]);
             return r;
@@ -196,11 +193,11 @@ int client_new(const struct client_options *o, struct client **ret, struct clien
 
     pthread_once(&curl_once, curl_init_once);
     if (curl_init_result != CURLE_OK) {
-        set_error(reterr, GRPC_INTERNAL, true, "cannot initialise libcurl");
+        client_error_set(reterr, GRPC_INTERNAL, true, "cannot initialise libcurl");
         return -ENOMEM;
     }
     if (!(c = calloc(1, sizeof(*c)))) {
-        set_error(reterr, GRPC_INTERNAL, true, "out of memory");
+        client_error_set(reterr, GRPC_INTERNAL, true, "out of memory");
         return -ENOMEM;
     }
     pthread_mutex_init(&c->lock, NULL);
@@ -213,14 +210,14 @@ int client_new(const struct client_options *o, struct client **ret, struct clien
         goto out;
     if (o->ca_file && access(o->ca_file, R_OK) < 0) {
         r = -errno;
-        set_error(reterr, GRPC_INVALID_ARGUMENT, true, "cannot read --ca-file %s: %s",
+        client_error_set(reterr, GRPC_INVALID_ARGUMENT, true, "cannot read --ca-file %s: %s",
                   o->ca_file, strerror(errno));
         goto out;
     }
     r = -ENOMEM;
     if ((o->ca_file && !(c->ca_file = strdup(o->ca_file))) ||
         !(c->user_agent = strdup(o->user_agent ? o->user_agent : "tock"))) {
-        set_error(reterr, GRPC_INTERNAL, true, "out of memory");
+        client_error_set(reterr, GRPC_INTERNAL, true, "out of memory");
         goto out;
     }
     r = credentials_new(o, &c->creds, reterr);
@@ -399,26 +396,26 @@ static int transfer_error(const struct client *c, const struct transfer *t, CURL
     char d[64];
 
     if (t->too_big || rc == CURLE_FILESIZE_EXCEEDED) {
-        set_error(reterr, GRPC_RESOURCE_EXHAUSTED, true,
+        client_error_set(reterr, GRPC_RESOURCE_EXHAUSTED, true,
                   "the reply from %s is larger than %zu bytes", t->base, c->max_response_bytes);
         return -EFBIG;
     }
     if (rc == CURLE_OPERATION_TIMEDOUT) {
         if (time_format_duration(t->timeout_ns, d, sizeof(d)) < 0)
             snprintf(d, sizeof(d), "%" PRId64 "ns", t->timeout_ns);
-        set_error(reterr, GRPC_DEADLINE_EXCEEDED, true, "no answer from %s in %s: %s", t->base,
+        client_error_set(reterr, GRPC_DEADLINE_EXCEEDED, true, "no answer from %s in %s: %s", t->base,
                   d, why);
         return -ETIMEDOUT;
     }
     if (rc == CURLE_UNSUPPORTED_PROTOCOL || rc == CURLE_URL_MALFORMAT) {
-        set_error(reterr, GRPC_INVALID_ARGUMENT, true, "bad URL for %s: %s", t->base, why);
+        client_error_set(reterr, GRPC_INVALID_ARGUMENT, true, "bad URL for %s: %s", t->base, why);
         return -EINVAL;
     }
     if (rc == CURLE_OUT_OF_MEMORY) {
-        set_error(reterr, GRPC_INTERNAL, true, "out of memory");
+        client_error_set(reterr, GRPC_INTERNAL, true, "out of memory");
         return -ENOMEM;
     }
-    set_error(reterr, GRPC_UNAVAILABLE, true, "cannot reach %s: %s", t->base, why);
+    client_error_set(reterr, GRPC_UNAVAILABLE, true, "cannot reach %s: %s", t->base, why);
     return -ECONNREFUSED;
 }
 
@@ -431,13 +428,13 @@ static int transfer_run(struct client *c, struct transfer *t, struct client_erro
 
     r = flight_enter(c, t->base);
     if (r == -EBUSY) {
-        set_error(reterr, GRPC_UNAVAILABLE, true, "too many calls in flight to %s", t->base);
+        client_error_set(reterr, GRPC_UNAVAILABLE, true, "too many calls in flight to %s", t->base);
         return -EAGAIN;
     }
     if (r < 0 || !(h = curl_easy_init())) {
         if (r == 0)
             flight_leave(c, t->base);
-        set_error(reterr, GRPC_INTERNAL, true, "out of memory");
+        client_error_set(reterr, GRPC_INTERNAL, true, "out of memory");
         return -ENOMEM;
     }
     set_transfer_options(c, h, t, errbuf);
@@ -522,17 +519,17 @@ static int request(struct client *c, const struct request_parts *p,
     t->timeout_ns = o && o->timeout_ns > 0 ? o->timeout_ns : c->timeout_ns;
     r = client_base_url(c, p->host, base, sizeof(base));
     if (r < 0) {
-        set_error(reterr, GRPC_INVALID_ARGUMENT, true, "bad host '%.200s'", p->host);
+        client_error_set(reterr, GRPC_INVALID_ARGUMENT, true, "bad host '%.200s'", p->host);
         return r;
     }
     if (p->path[0] != '/' || strlen(base) + strlen(p->path) > CLIENT_MAX_URL ||
         strpbrk(p->path, " \t\r\n")) {
-        set_error(reterr, GRPC_INVALID_ARGUMENT, true, "bad path for %s", base);
+        client_error_set(reterr, GRPC_INVALID_ARGUMENT, true, "bad path for %s", base);
         return -EINVAL;
     }
     if (o && o->authenticated) {
         if (!c->creds) {
-            set_error(reterr, GRPC_UNAUTHENTICATED, true,
+            client_error_set(reterr, GRPC_UNAUTHENTICATED, true,
                       "a call to %s needs credentials and none are configured", base);
             return -ENOKEY;
         }
@@ -544,7 +541,7 @@ static int request(struct client *c, const struct request_parts *p,
         int64_t left = t->timeout_ns - (clock_mono(c->clock) - start);
         if (left <= 0) {
             credentials_wipe_free(auth);
-            set_error(reterr, GRPC_DEADLINE_EXCEEDED, true,
+            client_error_set(reterr, GRPC_DEADLINE_EXCEEDED, true,
                       "no time left for the call to %s after getting a token", base);
             return -ETIMEDOUT;
         }
@@ -584,7 +581,7 @@ static int request(struct client *c, const struct request_parts *p,
     t->headers = NULL;
     goto out;
 oom:
-    set_error(reterr, GRPC_INTERNAL, true, "out of memory");
+    client_error_set(reterr, GRPC_INTERNAL, true, "out of memory");
 out:
     free_headers(headers);
     credentials_wipe_free(auth);
@@ -616,15 +613,15 @@ static int decode_without_code(long http_status, const char *body, size_t len,
 
     copy_message(msg, sizeof(msg), body, len);
     if (http_status == 401)
-        set_error(reterr, GRPC_UNAUTHENTICATED, true, "HTTP 401 from a non-pRPC server: %s",
+        client_error_set(reterr, GRPC_UNAUTHENTICATED, true, "HTTP 401 from a non-pRPC server: %s",
                   msg);
     else if (http_status == 403)
-        set_error(reterr, GRPC_PERMISSION_DENIED, true, "HTTP 403 from a non-pRPC server: %s",
+        client_error_set(reterr, GRPC_PERMISSION_DENIED, true, "HTTP 403 from a non-pRPC server: %s",
                   msg);
     else if (http_status == 503)
-        set_error(reterr, GRPC_UNAVAILABLE, true, "HTTP 503 from a non-pRPC server: %s", msg);
+        client_error_set(reterr, GRPC_UNAVAILABLE, true, "HTTP 503 from a non-pRPC server: %s", msg);
     else
-        set_error(reterr, GRPC_INTERNAL, true,
+        client_error_set(reterr, GRPC_INTERNAL, true,
                   "prpc: no X-Prpc-Grpc-Code header, HTTP status %ld, body: %s", http_status,
                   msg);
     return -EPROTO;
@@ -643,7 +640,7 @@ int client_decode_reply(const char *code_header, long http_status, const char *b
     errno = 0;
     code = strtol(code_header, &end, 10);
     if (errno || end == code_header || *end || code < 0 || code > INT_MAX) {
-        set_error(reterr, GRPC_INTERNAL, true, "bad X-Prpc-Grpc-Code header '%.16s'",
+        client_error_set(reterr, GRPC_INTERNAL, true, "bad X-Prpc-Grpc-Code header '%.16s'",
                   code_header);
         return -EPROTO;
     }
@@ -660,7 +657,7 @@ int client_decode_reply(const char *code_header, long http_status, const char *b
     }
     v = json_loadb(body, len, 0, &jerr);
     if (!v || !json_is_object(v)) {
-        set_error(reterr, GRPC_INTERNAL, true, "bad JSON reply: %s",
+        client_error_set(reterr, GRPC_INTERNAL, true, "bad JSON reply: %s",
                   v ? "not an object" : jerr.text);
         json_decref(v);
         return -EPROTO;
@@ -688,13 +685,13 @@ int client_prpc(struct client *c, const char *host, const char *service, const c
 
     buf_init(&t.reply, c->max_response_bytes);
     if (!valid_name(service) || !valid_name(method)) {
-        set_error(reterr, GRPC_INVALID_ARGUMENT, true, "bad pRPC method name '%.256s/%.256s'",
+        client_error_set(reterr, GRPC_INVALID_ARGUMENT, true, "bad pRPC method name '%.256s/%.256s'",
                   service, method);
         return -EINVAL;
     }
     snprintf(path, sizeof(path), "/prpc/%s/%s", service, method);
     if (!(body = json_dumps(req, JSON_COMPACT))) {
-        set_error(reterr, GRPC_INTERNAL, true, "cannot encode the request");
+        client_error_set(reterr, GRPC_INTERNAL, true, "cannot encode the request");
         return -ENOMEM;
     }
     t.body = body;
@@ -731,7 +728,7 @@ int client_http(struct client *c, const struct client_http_request *rq,
     if (!known || !rq->host || !rq->path ||
         (rq->content_type && strlen(rq->content_type) > 100) ||
         (rq->accept && strlen(rq->accept) > 100)) {
-        set_error(reterr, GRPC_INVALID_ARGUMENT, true, "bad HTTP request");
+        client_error_set(reterr, GRPC_INVALID_ARGUMENT, true, "bad HTTP request");
         return -EINVAL;
     }
     buf_init(&t.reply, c->max_response_bytes);
@@ -746,7 +743,7 @@ int client_http(struct client *c, const struct client_http_request *rq,
         ret->status = t.status;
         ret->body = buf_detach(&t.reply, &ret->len);
         if (!ret->body) {
-            set_error(reterr, GRPC_INTERNAL, true, "out of memory");
+            client_error_set(reterr, GRPC_INTERNAL, true, "out of memory");
             r = -ENOMEM;
         }
     }

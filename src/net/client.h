@@ -69,6 +69,10 @@ struct client_error {
     char message[CLIENT_MAX_ERROR_BYTES + 1];
 };
 
+/* Fills e: code, transport, and a printf-style message cut to its size. */
+void client_error_set(struct client_error *e, int code, bool transport, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 /*
  * True for the codes a caller retries (LUCI's transient set, spec 4.1.3
  * step 10): INTERNAL, UNKNOWN, UNAVAILABLE, DEADLINE_EXCEEDED, whether the

@@ -57,20 +57,6 @@ struct credentials {
     char *command;
 };
 
-static void set_error(struct client_error *e, int code, bool transport, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static void set_error(struct client_error *e, int code, bool transport, const char *fmt, ...)
-{
-    va_list ap;
-
-    e->code = code;
-    e->transport = transport;
-    va_start(ap, fmt);
-    vsnprintf(e->message, sizeof(e->message), fmt, ap);
-    va_end(ap);
-}
-
 static void wipe(void *p, size_t n)
 {
     volatile unsigned char *v = p;
@@ -252,7 +238,7 @@ static int refresh_file(struct credentials *cr, struct client_error *reterr)
 
     if (stat(cr->path, &st) < 0) {
         r = -errno;
-        set_error(reterr, GRPC_UNAUTHENTICATED, true, "cannot read token file %s: %s",
+        client_error_set(reterr, GRPC_UNAUTHENTICATED, true, "cannot read token file %s: %s",
                   cr->path, strerror(-r));
         return r;
     }
@@ -261,7 +247,7 @@ static int refresh_file(struct credentials *cr, struct client_error *reterr)
         return 0;
     r = file_read_all(cr->path, CLIENT_MAX_TOKEN_BYTES, &text, &len);
     if (r < 0) {
-        set_error(reterr, GRPC_UNAUTHENTICATED, true, "cannot read token file %s: %s",
+        client_error_set(reterr, GRPC_UNAUTHENTICATED, true, "cannot read token file %s: %s",
                   cr->path, r == -EFBIG ? "too large" : strerror(-r));
         return r;
     }
@@ -269,7 +255,7 @@ static int refresh_file(struct credentials *cr, struct client_error *reterr)
     wipe(text, len);
     free(text);
     if (r < 0) {
-        set_error(reterr, GRPC_UNAUTHENTICATED, true, "token file %s %s", cr->path,
+        client_error_set(reterr, GRPC_UNAUTHENTICATED, true, "token file %s %s", cr->path,
                   r == -ENODATA ? "is empty" : "must hold one token on its first line");
         return r == -ENOMEM ? r : -EINVAL;
     }
@@ -351,7 +337,7 @@ static int refresh_command(struct credentials *cr, struct client_error *reterr)
     buf_init(&out, CLIENT_MAX_TOKEN_BYTES);
     r = spawn_command(cr->command, &fd, &pid);
     if (r < 0) {
-        set_error(reterr, GRPC_UNAUTHENTICATED, true, "cannot run the token command: %s",
+        client_error_set(reterr, GRPC_UNAUTHENTICATED, true, "cannot run the token command: %s",
                   strerror(-r));
         goto out;
     }
@@ -362,21 +348,21 @@ static int refresh_command(struct credentials *cr, struct client_error *reterr)
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
     if (r < 0) {
-        set_error(reterr, GRPC_UNAUTHENTICATED, true, "the token command %s",
+        client_error_set(reterr, GRPC_UNAUTHENTICATED, true, "the token command %s",
                   r == -ETIMEDOUT ? "did not finish in time and was killed"
                   : r == -E2BIG   ? "printed too much and was killed"
                                   : "failed");
         goto out;
     }
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        set_error(reterr, GRPC_UNAUTHENTICATED, true, "the token command failed (status %d)",
+        client_error_set(reterr, GRPC_UNAUTHENTICATED, true, "the token command failed (status %d)",
                   WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
         r = -EINVAL;
         goto out;
     }
     r = first_line_token(out.data, out.len, &token);
     if (r < 0) {
-        set_error(reterr, GRPC_UNAUTHENTICATED, true, "the token command printed %s",
+        client_error_set(reterr, GRPC_UNAUTHENTICATED, true, "the token command printed %s",
                   r == -ENODATA ? "nothing" : "no usable token on its first line");
         goto out;
     }
@@ -444,7 +430,7 @@ static int take_token(struct credentials *cr, const struct client_http_response 
         copy_printable(why, sizeof(why), json_string_value(json_object_get(v, "error")));
         copy_printable(what, sizeof(what),
                        json_string_value(json_object_get(v, "error_description")));
-        set_error(reterr, resp->status >= 500 ? GRPC_UNAVAILABLE : GRPC_UNAUTHENTICATED, true,
+        client_error_set(reterr, resp->status >= 500 ? GRPC_UNAVAILABLE : GRPC_UNAUTHENTICATED, true,
                   "token endpoint %s answered HTTP %ld: %s%s%s", cr->token_uri, resp->status,
                   why[0] ? why : "no error given", what[0] ? ": " : "", what);
         r = resp->status >= 500 ? -EAGAIN : -EACCES;
@@ -453,7 +439,7 @@ static int take_token(struct credentials *cr, const struct client_http_response 
     if (!tok || (type && strcasecmp(type, "Bearer") != 0) ||
         (exp && (!json_is_integer(exp) || json_integer_value(exp) <= 0)) ||
         first_line_token(tok, strlen(tok), &token) < 0 || strlen(token) != strlen(tok)) {
-        set_error(reterr, GRPC_UNAUTHENTICATED, true,
+        client_error_set(reterr, GRPC_UNAUTHENTICATED, true,
                   "token endpoint %s gave no usable bearer token", cr->token_uri);
         goto out;
     }
@@ -483,7 +469,7 @@ static int refresh_service_account(struct credentials *cr, struct client *c, int
 
     r = split_url(cr->token_uri, &origin, &authority, &path);
     if (r < 0) {
-        set_error(reterr, GRPC_INTERNAL, true, "out of memory");
+        client_error_set(reterr, GRPC_INTERNAL, true, "out of memory");
         return r;
     }
     r = make_jwt(cr->key, cr->key_id, cr->email, cr->scopes, cr->token_uri,
@@ -491,7 +477,7 @@ static int refresh_service_account(struct credentials *cr, struct client *c, int
     if (r == 0 && !(body = malloc(sizeof(grant) + strlen(jwt))))
         r = -ENOMEM;
     if (r < 0) {
-        set_error(reterr, GRPC_INTERNAL, true, "cannot sign the service-account JWT: %s",
+        client_error_set(reterr, GRPC_INTERNAL, true, "cannot sign the service-account JWT: %s",
                   strerror(-r));
         goto out;
     }
@@ -545,7 +531,7 @@ int credentials_header(struct credentials *cr, struct client *c, int64_t timeout
             snprintf(h, n, "%s%s", BEARER, cr->token);
             *ret = h;
         } else {
-            set_error(reterr, GRPC_INTERNAL, true, "out of memory");
+            client_error_set(reterr, GRPC_INTERNAL, true, "out of memory");
             r = -ENOMEM;
         }
     }
@@ -572,7 +558,7 @@ static int load_service_account(struct credentials *cr, const char *path,
 
     r = file_read_all(path, CLIENT_MAX_KEY_FILE_BYTES, &text, &len);
     if (r < 0) {
-        set_error(reterr, GRPC_INVALID_ARGUMENT, true, "cannot read service-account key %s: %s",
+        client_error_set(reterr, GRPC_INVALID_ARGUMENT, true, "cannot read service-account key %s: %s",
                   path, r == -EFBIG ? "too large" : strerror(-r));
         return r;
     }
@@ -582,7 +568,7 @@ static int load_service_account(struct credentials *cr, const char *path,
     const char *kid = key_string(key, "private_key_id");
     r = -EINVAL;
     if (!type || strcmp(type, "service_account") != 0 || !email || !pem) {
-        set_error(reterr, GRPC_INVALID_ARGUMENT, true,
+        client_error_set(reterr, GRPC_INVALID_ARGUMENT, true,
                   "%s is not a service-account JSON key (wants \"type\": \"service_account\", "
                   "\"client_email\", \"private_key\")",
                   path);
@@ -591,19 +577,19 @@ static int load_service_account(struct credentials *cr, const char *path,
     if (!uri)
         uri = DEFAULT_TOKEN_URI;
     if (split_url(uri, &o, &a, &p) < 0) {
-        set_error(reterr, GRPC_INVALID_ARGUMENT, true,
+        client_error_set(reterr, GRPC_INVALID_ARGUMENT, true,
                   "service-account key %s: token_uri is not an http(s) URL", path);
         goto out;
     }
     if (!(cr->key = load_rsa_key(pem))) {
-        set_error(reterr, GRPC_INVALID_ARGUMENT, true,
+        client_error_set(reterr, GRPC_INVALID_ARGUMENT, true,
                   "service-account key %s: private_key is not a PEM RSA private key", path);
         goto out;
     }
     r = -ENOMEM;
     if (!(cr->email = strdup(email)) || !(cr->token_uri = strdup(uri)) ||
         (kid && !(cr->key_id = strdup(kid)))) {
-        set_error(reterr, GRPC_INTERNAL, true, "out of memory");
+        client_error_set(reterr, GRPC_INTERNAL, true, "out of memory");
         goto out;
     }
     r = 0;
@@ -634,7 +620,7 @@ int credentials_new(const struct client_options *o, struct credentials **ret,
         return 0;
     }
     if (!(cr = calloc(1, sizeof(*cr)))) {
-        set_error(reterr, GRPC_INTERNAL, true, "out of memory");
+        client_error_set(reterr, GRPC_INTERNAL, true, "out of memory");
         return -ENOMEM;
     }
     pthread_mutex_init(&cr->lock, NULL);
@@ -654,13 +640,13 @@ int credentials_new(const struct client_options *o, struct credentials **ret,
     } else {
         cr->source = SOURCE_TOKEN_COMMAND;
         if (!*o->token_command) {
-            set_error(reterr, GRPC_INVALID_ARGUMENT, true, "the token command is empty");
+            client_error_set(reterr, GRPC_INVALID_ARGUMENT, true, "the token command is empty");
             r = -EINVAL;
         } else if (!(cr->command = strdup(o->token_command)))
             r = -ENOMEM;
     }
     if (r == -ENOMEM)
-        set_error(reterr, GRPC_INTERNAL, true, "out of memory");
+        client_error_set(reterr, GRPC_INTERNAL, true, "out of memory");
     if (r < 0) {
         credentials_free(cr);
         return r;
