@@ -57,6 +57,8 @@ static const char serve_help[] =
     "  --triage-throttle D     at most one triage per job per D (default 2s, as LUCI)\n"
     "  --launch-delay D        delay between creating and launching invocations (1s)\n"
     "  --noop-sleep D          how long a noop task with sleep_ms 0 runs (20s)\n"
+    "  --rotate-pubsub-key     make a new key for Pub/Sub push tokens at start (the old\n"
+    "                          one is still accepted for 48 h)\n"
     ;
 static const char serve_help_tail[] =
     "\n"
@@ -242,6 +244,7 @@ struct serve_args {
     struct task_options task_opts;
     long workers;
     enum log_format log_format;
+    bool rotate_pubsub_key;
     struct serve_remote remote;
 };
 
@@ -257,6 +260,7 @@ static const struct option serve_options[] = {
     {"triage-throttle", required_argument, NULL, 'T'},
     {"launch-delay", required_argument, NULL, 'L'},
     {"noop-sleep", required_argument, NULL, 'N'},
+    {"rotate-pubsub-key", no_argument, NULL, 'K'},
 };
 
 /* One option of serve's own; 0, or -EINVAL after printing why. */
@@ -283,6 +287,7 @@ static int serve_parse_one(struct serve_args *a, struct serve *s, int c, const c
         return cli_parse_duration("--triage-throttle", arg, &a->settings.triage_throttle_ns);
     case 'L':
         return cli_parse_duration("--launch-delay", arg, &a->settings.launch_batch_delay_ns);
+    case 'K': a->rotate_pubsub_key = true; return 0;
     case 'N':
         return cli_parse_duration("--noop-sleep", arg, &a->task_opts.noop_default_sleep_ns);
     case 'w':
@@ -396,6 +401,13 @@ int cmd_serve(int argc, char **argv)
     if (engine_new(&eopts, &s.engine) < 0 || !(s.auth = auth_new())) {
         cli_error("out of memory");
         goto out;
+    }
+    if (args.rotate_pubsub_key) {
+        if (engine_rotate_pubsub_key(s.engine) < 0) {
+            cli_error("cannot rotate the Pub/Sub token key: %s", store_errmsg(store));
+            goto out;
+        }
+        log_info("serve", "made a new Pub/Sub token key; the previous one is accepted for 48h");
     }
     if ((args.tokens && load_auth_file(s.auth, args.tokens, false) < 0) ||
         (args.groups && load_auth_file(s.auth, args.groups, true) < 0))
