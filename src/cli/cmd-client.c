@@ -536,6 +536,35 @@ static const char invocation_help[] =
     "example:\n"
     "  tock invocation infra/ci-linux 9200093523825193008\n";
 
+/*
+ * The "Incoming ..." sections of the invocation page, from tock's
+ * "request" field (absent from LUCI's servers: nothing is printed).
+ */
+static void print_incoming(const json_t *request)
+{
+    const json_t *trigs = json_object_get(request, "incomingTriggers");
+    const json_t *props = json_object_get(request, "properties");
+    const json_t *tags = json_object_get(request, "tags");
+    const json_t *v;
+    size_t i;
+
+    if (!request)
+        return;
+    printf("\nIncoming triggers:\n");
+    json_array_foreach(trigs, i, v)
+        printf("  - %s\n", or_dash(json_string_value(json_object_get(v, "id"))));
+    printf("\nIncoming properties:\n");
+    if (json_object_size(props) > 0) {
+        char *text = json_dumps(props, JSON_INDENT(2) | JSON_SORT_KEYS);
+        if (text)
+            printf("%s\n", text);
+        free(text);
+    }
+    printf("\nIncoming tags:\n");
+    json_array_foreach(tags, i, v)
+        printf("  - %s\n", or_empty(json_string_value(v)));
+}
+
 int cmd_invocation(int argc, char **argv)
 {
     static const struct option options[] = {COMMON_OPTIONS, {NULL, 0, NULL, 0}};
@@ -582,6 +611,7 @@ int cmd_invocation(int argc, char **argv)
                or_dash(json_string_value(json_object_get(reply, "configRevision"))));
         printf("View URL:      %s\n",
                or_dash(json_string_value(json_object_get(reply, "viewUrl"))));
+        print_incoming(json_object_get(reply, "request"));
         if (log) {
             size_t n = strlen(log);
             printf("\nDebug log (UTC):\n%s%s", log, n && log[n - 1] != '\n' ? "\n" : "");

@@ -49,6 +49,9 @@ INVOCATION = {
     "startedTs": "1442270520000000", "finishedTs": "1442270533000000",
     "status": "SUCCEEDED", "final": True, "configRevision": "abc123",
     "triggeredBy": "user:a@example.com",
+    "request": {"incomingTriggers": [{"id": "t1", "noop": {}}],
+                "properties": {"revision": "abc", "branch": "refs/heads/main"},
+                "tags": ["buildset:commit/git/abc", "gitiles_ref:refs/heads/main"]},
     "debugLog": "[22:42:00.000] New invocation is queued and will start shortly\n"
                 "[22:42:13.000] Invocation finished in 13s with status SUCCEEDED\n",
 }

@@ -156,9 +156,22 @@ Triggered by:  user:a@example.com
 Revision:      abc123
 View URL:      -
 
+Incoming triggers:
+  - t1
+
+Incoming properties:
+{
+  \"branch\": \"refs/heads/main\",
+  \"revision\": \"abc\"
+}
+
+Incoming tags:
+  - buildset:commit/git/abc
+  - gitiles_ref:refs/heads/main
+
 Debug log (UTC):
 [22:42:00.000] New invocation is queued and will start shortly
-[22:42:13.000] Invocation finished in 13s with status SUCCEEDED" "invocation: fields and debug log"
+[22:42:13.000] Invocation finished in 13s with status SUCCEEDED" "invocation: fields, incoming triggers, properties (sorted), tags and debug log"
 expect_last body '{"invocationId":"200","jobRef":{"job":"j","project":"p"}}' "invocation request"
 
 run "$TOCK" invocation p/j 999 --server "$url"
