@@ -344,133 +344,163 @@ static int serve_parse_args(int argc, char **argv, struct serve_args *a, struct 
     return 0;
 }
 
+/* Blocks the signals only the main thread takes (sigtimedwait in serve_wait). */
+static void serve_block_signals(sigset_t *sigs)
+{
+    sigemptyset(sigs);
+    sigaddset(sigs, SIGHUP);
+    sigaddset(sigs, SIGTERM);
+    sigaddset(sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+/* The running server's parts, made by serve_open and freed by serve_close. */
+struct serve_parts {
+    struct store *store;
+    struct task_registry *registry;
+    struct http_server *http;
+};
+
+/* Store, managers, engine, auth and the first config read.  0 or -1 (printed). */
+static int serve_open(struct serve_args *a, struct serve *s, struct serve_parts *p)
+{
+    struct stat st;
+    char err[512];
+
+    if (stat(s->config_dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+        cli_error("--config %s is not a folder of projects", s->config_dir);
+        return -1;
+    }
+    if (store_open(a->db, &p->store, err, sizeof(err)) < 0) {
+        cli_error("cannot open the store %s: %s", a->db, err);
+        return -1;
+    }
+    if (task_registry_default(&a->task_opts, &p->registry) < 0 ||
+        serve_remote_setup(&a->remote, p->registry) < 0)
+        return -1;
+    struct engine_options eopts = {
+        .store = p->store,
+        .clock = clock_real(),
+        .registry = p->registry,
+        .settings = a->settings,
+        .workers = (int)a->workers,
+    };
+    if (engine_new(&eopts, &s->engine) < 0 || !(s->auth = auth_new())) {
+        cli_error("out of memory");
+        return -1;
+    }
+    if (a->rotate_pubsub_key) {
+        if (engine_rotate_pubsub_key(s->engine) < 0) {
+            cli_error("cannot rotate the Pub/Sub token key: %s", store_errmsg(p->store));
+            return -1;
+        }
+        log_info("serve", "made a new Pub/Sub token key; the previous one is accepted for 48h");
+    }
+    if ((a->tokens && load_auth_file(s->auth, a->tokens, false) < 0) ||
+        (a->groups && load_auth_file(s->auth, a->groups, true) < 0))
+        return -1;
+    if (serve_reload(s) < 0) {
+        cli_error("cannot read the config folder %s", s->config_dir);
+        return -1;
+    }
+    return 0;
+}
+
+/* The HTTP server (pRPC API, /pubsub) and the engine's workers.  0 or -1 (printed). */
+static int serve_start(struct serve_args *a, struct serve *s, struct serve_parts *p,
+                       const char *host, uint16_t port)
+{
+    struct http_server_options hopts = {.host = host, .port = port};
+    int r = http_server_new(&hopts, &p->http);
+
+    if (r == 0)
+        r = api_register(p->http, s->engine, s->auth);
+    if (r == 0)
+        r = api_register_pubsub(p->http, s->engine);
+    if (r == 0)
+        r = http_server_start(p->http);
+    if (r < 0) {
+        cli_error("cannot serve on %s: %s", a->listen, strerror(-r));
+        return -1;
+    }
+    r = engine_start(s->engine, (int)a->workers);
+    if (r < 0) {
+        cli_error("cannot start the engine: %s", strerror(-r));
+        return -1;
+    }
+    printf("tock: listening on http://%s:%u (store %s, config %s)\n",
+           strchr(host, ':') ? "[::1]" : host, http_server_port(p->http), a->db, s->config_dir);
+    fflush(stdout);
+    log_info("serve", "listening on %s:%u", host, http_server_port(p->http));
+    return 0;
+}
+
+/* Waits for SIGTERM/SIGINT, re-reading the configs on SIGHUP and every reload_ns. */
+static void serve_wait(struct serve *s, const sigset_t *sigs, int64_t reload_ns)
+{
+    const struct clock *clk = clock_real();
+    int64_t next_reload = clock_mono(clk) + reload_ns;
+
+    for (;;) {
+        struct timespec wait = {.tv_sec = 1, .tv_nsec = 0};
+        int sig = sigtimedwait(sigs, NULL, &wait);
+        if (sig == SIGTERM || sig == SIGINT) {
+            log_info("serve", "%s: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+            return;
+        }
+        if (sig == SIGHUP || clock_mono(clk) >= next_reload) {
+            if (sig == SIGHUP)
+                log_info("serve", "SIGHUP: re-reading the configs");
+            serve_reload(s);
+            next_reload = clock_mono(clk) + reload_ns;
+        }
+    }
+}
+
+/* Stops taking requests first, then lets running work finish (bounded). */
+static void serve_stop(struct serve *s, struct serve_parts *p)
+{
+    static const int64_t grace_ns = 12 * NS_PER_SEC;
+    pthread_t watchdog;
+
+    if (pthread_create(&watchdog, NULL, shutdown_watchdog, (void *)&grace_ns) == 0)
+        pthread_detach(watchdog);
+    http_server_stop(p->http);
+    engine_stop(s->engine, clock_mono(clock_real()) + 10 * NS_PER_SEC);
+    log_info("serve", "stopped");
+}
+
 int cmd_serve(int argc, char **argv)
 {
     struct serve_args args;
     struct serve s = {0};
+    struct serve_parts p = {0};
+    sigset_t sigs;
+    char host[256];
+    uint16_t port;
+    int status = EXIT_USAGE;
 
     if (cli_wants_help(argc, argv)) {
         serve_usage(stdout);
         return 0;
     }
-    if (serve_parse_args(argc, argv, &args, &s) < 0)
-        return EXIT_USAGE;
-    const char *db = args.db, *listen = args.listen;
-    int64_t reload_ns = args.reload_ns;
-    long workers = args.workers;
-    char host[256];
-    uint16_t port;
-    if (cli_parse_listen("--listen", listen, host, sizeof(host), &port) < 0)
+    if (serve_parse_args(argc, argv, &args, &s) < 0 ||
+        cli_parse_listen("--listen", args.listen, host, sizeof(host), &port) < 0)
         return EXIT_USAGE;
     log_init(args.log_format, LOG_INFO);
-
-    /* Only the main thread takes these signals, in sigtimedwait below. */
-    sigset_t sigs;
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGHUP);
-    sigaddset(&sigs, SIGTERM);
-    sigaddset(&sigs, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-    signal(SIGPIPE, SIG_IGN);
-
-    int status = EXIT_USAGE;
-    struct store *store = NULL;
-    struct task_registry *registry = NULL;
-    struct http_server *http = NULL;
-    char err[512];
-
-    struct stat st;
-    if (stat(s.config_dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
-        cli_error("--config %s is not a folder of projects", s.config_dir);
-        goto out;
+    serve_block_signals(&sigs);
+    if (serve_open(&args, &s, &p) == 0 && serve_start(&args, &s, &p, host, port) == 0) {
+        serve_wait(&s, &sigs, args.reload_ns);
+        serve_stop(&s, &p);
+        status = 0;
     }
-    if (store_open(db, &store, err, sizeof(err)) < 0) {
-        cli_error("cannot open the store %s: %s", db, err);
-        goto out;
-    }
-    if (task_registry_default(&args.task_opts, &registry) < 0 ||
-        serve_remote_setup(&args.remote, registry) < 0)
-        goto out;
-    struct engine_options eopts = {
-        .store = store,
-        .clock = clock_real(),
-        .registry = registry,
-        .settings = args.settings,
-        .workers = (int)workers,
-    };
-    if (engine_new(&eopts, &s.engine) < 0 || !(s.auth = auth_new())) {
-        cli_error("out of memory");
-        goto out;
-    }
-    if (args.rotate_pubsub_key) {
-        if (engine_rotate_pubsub_key(s.engine) < 0) {
-            cli_error("cannot rotate the Pub/Sub token key: %s", store_errmsg(store));
-            goto out;
-        }
-        log_info("serve", "made a new Pub/Sub token key; the previous one is accepted for 48h");
-    }
-    if ((args.tokens && load_auth_file(s.auth, args.tokens, false) < 0) ||
-        (args.groups && load_auth_file(s.auth, args.groups, true) < 0))
-        goto out;
-    if (serve_reload(&s) < 0) {
-        cli_error("cannot read the config folder %s", s.config_dir);
-        goto out;
-    }
-
-    struct http_server_options hopts = {.host = host, .port = port};
-    int r = http_server_new(&hopts, &http);
-    if (r == 0)
-        r = api_register(http, s.engine, s.auth);
-    if (r == 0)
-        r = api_register_pubsub(http, s.engine);
-    if (r == 0)
-        r = http_server_start(http);
-    if (r < 0) {
-        cli_error("cannot serve on %s: %s", listen, strerror(-r));
-        goto out;
-    }
-    r = engine_start(s.engine, (int)workers);
-    if (r < 0) {
-        cli_error("cannot start the engine: %s", strerror(-r));
-        goto out;
-    }
-    printf("tock: listening on http://%s:%u (store %s, config %s)\n",
-           strchr(host, ':') ? "[::1]" : host, http_server_port(http), db, s.config_dir);
-    fflush(stdout);
-    log_info("serve", "listening on %s:%u", host, http_server_port(http));
-
-    const struct clock *clk = clock_real();
-    int64_t next_reload = clock_mono(clk) + reload_ns;
-    for (;;) {
-        struct timespec wait = {.tv_sec = 1, .tv_nsec = 0};
-        int sig = sigtimedwait(&sigs, NULL, &wait);
-        if (sig == SIGTERM || sig == SIGINT) {
-            log_info("serve", "%s: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-            break;
-        }
-        if (sig == SIGHUP || clock_mono(clk) >= next_reload) {
-            if (sig == SIGHUP)
-                log_info("serve", "SIGHUP: re-reading the configs");
-            serve_reload(&s);
-            next_reload = clock_mono(clk) + reload_ns;
-        }
-    }
-    /* Stop taking requests first, then let running work finish (bounded). */
-    static const int64_t grace_ns = 12 * NS_PER_SEC;
-    pthread_t watchdog;
-    if (pthread_create(&watchdog, NULL, shutdown_watchdog, (void *)&grace_ns) == 0)
-        pthread_detach(watchdog);
-    http_server_stop(http);
-    engine_stop(s.engine, clock_mono(clk) + 10 * NS_PER_SEC);
-    log_info("serve", "stopped");
-    status = 0;
-out:
-    http = http_server_free(http);
+    p.http = http_server_free(p.http);
     s.engine = engine_free(s.engine);
     s.auth = auth_free(s.auth);
-    registry = task_registry_free(registry);
+    p.registry = task_registry_free(p.registry);
     serve_remote_release(&args.remote);
-    store = store_close(store);
+    p.store = store_close(p.store);
     free(s.seen);
     return status;
 }
