@@ -22,6 +22,24 @@
 #define EMU_HASH_BUCKETS 65536u
 #define EMU_MAX_PROPS_ENV 65536
 
+/* Measurement counters of one build (stats.c, GET /stats). */
+struct emu_build_stats {
+    uint32_t gets;            /* GetBuild / v1 GET calls answered for it */
+    int64_t final_sent_ns;    /* first delivery attempt of its final push began (0: none) */
+    int64_t final_acked_ns;   /* that push was acknowledged (0: not yet, or never) */
+};
+
+/* Emulator-wide counters (stats.c). */
+enum emu_stat {
+    EMU_STAT_SCHEDULE,        /* ScheduleBuild calls (dedup'd ones too) */
+    EMU_STAT_GET,             /* GetBuild calls that found a build */
+    EMU_STAT_V1_PUT,
+    EMU_STAT_V1_GET,
+    EMU_STAT_PUSH_SENT,       /* delivery attempts */
+    EMU_STAT_PUSH_ACKED,
+    EMU_STAT_N
+};
+
 struct emu_build {
     int64_t id;
     struct emu_builder *bld;
@@ -53,6 +71,7 @@ struct emu_build {
     pid_t pid;            /* running command, 0 none */
     int64_t deadline_ns;  /* command timeout (wall) */
     bool active;          /* in e->active */
+    struct emu_build_stats st; /* stats.c, for GET /stats */
     /* lists */
     struct emu_build *older, *newer;     /* creation order */
     struct emu_build *id_next, *key_next; /* hash chains */
@@ -60,6 +79,8 @@ struct emu_build {
 
 struct emu_push {
     int64_t due_ns;
+    int64_t build_id;     /* for stats.c */
+    bool final;           /* a final status's push */
     unsigned attempt;
     char *body;           /* the whole push request body */
     char desc[200];       /* for events: "build 123 STARTED (v2)" */
@@ -93,6 +114,7 @@ struct emulator {
     bool life_running, push_running, accept_running;
     unsigned hostile_conns;
     pthread_cond_t conns_cond;
+    uint64_t stats[EMU_STAT_N]; /* stats.c */
 };
 
 /* emulator.c */
@@ -160,6 +182,13 @@ void emu_pushes_free(struct emulator *e);
 /* v2.c / v1.c */
 int emu_register_v2(struct emulator *e, struct prpc_server *p);
 int emu_v1_handle(struct emulator *e, const struct http_request *req, struct http_response *resp);
+
+/* stats.c (measurement; every function but emu_stats_handle wants e->lock held) */
+void emu_stats_count(struct emulator *e, enum emu_stat what, struct emu_build *b);
+void emu_stats_push(struct emulator *e, const struct emu_push *p, int64_t sent_ns, bool acked);
+/* GET /stats: counters and every kept build's times (takes e->lock). */
+int emu_stats_handle(struct emulator *e, const struct http_request *req,
+                     struct http_response *resp);
 
 /* hostile.c */
 int emu_hostile_start(struct emulator *e);

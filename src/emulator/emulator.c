@@ -86,6 +86,8 @@ int emu_dispatch(void *ctx, const struct http_request *req, struct http_response
             return http_response_text(resp, 405, "method not allowed");
         return server_info(e, resp);
     }
+    if (strcmp(req->path, "/stats") == 0)
+        return emu_stats_handle(e, req, resp);
     if (strcmp(req->path, "/healthz") == 0)
         return http_response_text(resp, 200, "ok");
     return http_response_text(resp, 404, "not found");

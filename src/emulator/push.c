@@ -196,6 +196,15 @@ static int64_t push_delay(struct emulator *e)
     return hi > lo ? lo + (int64_t)(emu_random_fraction(e) * (double)(hi - lo)) : lo;
 }
 
+/* Names the build of the pushes queued since index from (for stats.c). */
+static void mark_pushes(struct emulator *e, const struct emu_build *b, size_t from)
+{
+    for (size_t i = from; i < e->n_pushes; i++) {
+        e->pushes[i].build_id = b->id;
+        e->pushes[i].final = emu_status_final(b->status);
+    }
+}
+
 void emu_push_build(struct emulator *e, struct emu_build *b)
 {
     char desc[200];
@@ -213,6 +222,7 @@ void emu_push_build(struct emulator *e, struct emu_build *b)
     if (!body)
         return;
     int64_t now = clock_now(e->clock);
+    size_t before = e->n_pushes;
     if (emu_random_fraction(e) < e->o.push_duplicate) {
         char *copy = strdup(body);
         if (copy) {
@@ -222,6 +232,7 @@ void emu_push_build(struct emulator *e, struct emu_build *b)
         }
     }
     queue_add(e, body, now + push_delay(e), desc);
+    mark_pushes(e, b, before);
 }
 
 static size_t discard(char *p, size_t size, size_t n, void *ctx)
@@ -302,11 +313,14 @@ static void after_attempt(struct emulator *e, struct emu_push *p, long status, c
     int64_t delay = e->o.push_backoff_ns << shift;
     time_format_duration(delay, when, sizeof(when));
     emu_event(e, "push %s: %s, retrying in %s (attempt %u)", p->desc, what, when, p->attempt);
-    unsigned attempt = p->attempt;
+    struct emu_push kept = *p;
     size_t before = e->n_pushes;
     queue_add(e, p->body, clock_now(e->clock) + delay, p->desc);
-    if (e->n_pushes > before)
-        e->pushes[e->n_pushes - 1].attempt = attempt;
+    if (e->n_pushes > before) {
+        e->pushes[e->n_pushes - 1].attempt = kept.attempt;
+        e->pushes[e->n_pushes - 1].build_id = kept.build_id;
+        e->pushes[e->n_pushes - 1].final = kept.final;
+    }
 }
 
 void *emu_push_main(void *arg)
@@ -330,8 +344,10 @@ void *emu_push_main(void *arg)
         p.attempt++;
         pthread_mutex_unlock(&e->lock);
         char err[CURL_ERROR_SIZE] = "";
+        int64_t sent = clock_now(e->clock);
         long status = deliver(e, h, p.body, err, sizeof(err));
         pthread_mutex_lock(&e->lock);
+        emu_stats_push(e, &p, sent, acked(status));
         after_attempt(e, &p, status, err);
     }
     pthread_mutex_unlock(&e->lock);

@@ -223,6 +223,7 @@ static int v1_put(struct emulator *e, const struct http_request *req, struct htt
         r = app_error(resp, "INVALID_INPUT", msg);
     } else {
         pthread_mutex_lock(&e->lock);
+        emu_stats_count(e, EMU_STAT_V1_PUT, NULL);
         r = put_locked(e, &p, resp);
         pthread_mutex_unlock(&e->lock);
     }
@@ -240,6 +241,8 @@ static int v1_get(struct emulator *e, int64_t id, struct http_response *resp)
 
     pthread_mutex_lock(&e->lock);
     b = emu_build_find(e, id);
+    if (b)
+        emu_stats_count(e, EMU_STAT_V1_GET, b);
     if (!b) {
         snprintf(msg, sizeof(msg), "Build %" PRId64 " not found", id);
         r = app_error(resp, "BUILD_NOT_FOUND", msg);

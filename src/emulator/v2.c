@@ -404,6 +404,7 @@ static int schedule_build(void *ctx, struct prpc_call *call)
     if (emu_mask_parse(call, call->request, false, &m) < 0)
         return FAILED(call);
     pthread_mutex_lock(&e->lock);
+    emu_stats_count(e, EMU_STAT_SCHEDULE, NULL);
     code = sched_locked(e, call, &s, &m);
     pthread_mutex_unlock(&e->lock);
     emu_mask_release(&m);
@@ -453,6 +454,8 @@ static int get_build(void *ctx, struct prpc_call *call)
         return FAILED(call);
     pthread_mutex_lock(&e->lock);
     code = find_build(e, call, &b);
+    if (code == GRPC_OK)
+        emu_stats_count(e, EMU_STAT_GET, b);
     if (code == GRPC_OK && b->bld && b->bld->get_calls < b->bld->n_get_errors) {
         size_t nth = b->bld->get_calls++;
         code = prpc_fail(call, b->bld->get_errors[nth], "scripted get_errors[%zu]: %s", nth,

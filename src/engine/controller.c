@@ -445,6 +445,7 @@ static int write_changes(struct ctl *c, struct store_tx *tx, const struct inv_ch
                  "%s/%" PRId64 ": Invocation was modified by someone else while we were "
                  "handling it",
                  c->saved.job_id, c->saved.id);
+        c->conflict = true;
         return -EAGAIN;
     }
     if (r == 0 && ch->final_now)

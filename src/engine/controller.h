@@ -47,6 +47,7 @@ struct ctl {
     struct trigger_vec emitted; /* triggers emitted since the last save */
     int64_t emit_counter;       /* orderInBatch of emitted triggers; not reset by save */
     int timer_index;            /* index of the next timer within this save */
+    bool conflict;              /* the last ctl_save lost the compare-and-set race */
 };
 
 /*
@@ -69,7 +70,7 @@ void ctl_release(struct ctl *c);
  * Saves the controller (spec 3.12 Save) in a transaction of its own.
  * With t, t's task row is deleted in the same transaction (also when
  * nothing changed).  Returns 0, -EAGAIN (the row changed under us: retry
- * the whole task; nothing saved), -errno.  On success c->saved is the
+ * the whole task; nothing saved; c->conflict is then true), -errno.  On success c->saved is the
  * stored row and the pending lines, timers and triggers are empty.
  */
 int ctl_save(struct ctl *c, struct engine_task *t);

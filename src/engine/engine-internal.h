@@ -39,6 +39,13 @@ struct tz_db;
 
 /* How often the cleanup task runs (fates retention, dedup tombstones). */
 #define ENGINE_CLEANUP_PERIOD_NS NS_PER_HOUR
+/*
+ * A handler's result when its save lost the compare-and-set race to another
+ * handler of the same invocation (a timer and a push at once): retried after
+ * ENGINE_CONFLICT_RETRY_NS, doubling, not after the 1 s transient backoff.
+ */
+#define ENGINE_ERR_CONFLICT (-ESTALE)
+#define ENGINE_CONFLICT_RETRY_NS (10 * NS_PER_MS)
 /* Horizon of the recently-finished list (spec 3.21). */
 #define ENGINE_FINISHED_HORIZON_NS (10 * NS_PER_MIN)
 /* The longest a sleeping worker waits before looking at the queue again. */

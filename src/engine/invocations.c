@@ -421,6 +421,17 @@ int engine__handle_abort(struct engine *e, struct engine_task *t)
 
 /* ---- timers ---- */
 
+/*
+ * A timer or push handler that lost the compare-and-set race to another
+ * handler of the same invocation returns ENGINE_ERR_CONFLICT, so that the
+ * task queue runs it again at once rather than after the transient-error
+ * backoff (the other writer is done; nothing is failing).
+ */
+static int conflict_result(const struct ctl *c, int r)
+{
+    return r == -EAGAIN && c->conflict ? ENGINE_ERR_CONFLICT : r;
+}
+
 int engine__handle_timer(struct engine *e, struct engine_task *t)
 {
     const char *timer_id = json_string_value(json_object_get(t->payload, "timer"));
@@ -479,6 +490,7 @@ int engine__handle_timer(struct engine *e, struct engine_task *t)
     }
     r = ctl_save(&c, t);
 out:
+    r = conflict_result(&c, r);
     json_decref(timers);
     ctl_release(&c);
     return r;
@@ -523,6 +535,7 @@ int engine__handle_notification(struct engine *e, struct engine_task *t)
         r = -EAGAIN; /* the launch has not saved yet: later */
     else
         r = notify_manager(&c, message, t);
+    r = conflict_result(&c, r);
     ctl_release(&c);
     return r;
 }

@@ -148,6 +148,16 @@ static int64_t backoff(struct engine *e, const struct store_task *t)
     return d < max ? d : max;
 }
 
+/* After a lost compare-and-set race: 10 ms, doubling, at most the usual backoff. */
+static int64_t conflict_backoff(struct engine *e, const struct store_task *t)
+{
+    int64_t d = ENGINE_CONFLICT_RETRY_NS, max = backoff(e, t);
+
+    for (int i = 1; i < t->attempts && d < max; i++)
+        d *= 2;
+    return d < max ? d : max;
+}
+
 static bool retryable(int hr)
 {
     return hr == -EAGAIN || hr == -ESTALE || hr == -EIO;
@@ -157,6 +167,8 @@ static bool retryable(int hr)
 static int settle(struct engine *e, struct store_tx *tx, const struct store_task *row,
                   const char *owner, int hr)
 {
+    if (hr == ENGINE_ERR_CONFLICT)
+        return store_task_retry(tx, row->id, owner, engine__now(e) + conflict_backoff(e, row));
     if (retryable(hr))
         return store_task_retry(tx, row->id, owner, engine__now(e) + backoff(e, row));
     return store_task_done(tx, row->id, owner);

@@ -50,11 +50,34 @@ static int fake_examine(const struct task_manager *m, const json_t *msg, char *t
     return 0;
 }
 
+/* Set by a test: the next push handled bumps the row first (a concurrent writer). */
+static struct store *conflict_store;
+static int64_t conflict_inv;
+
+/* Another writer (a timer, a second push) saves the invocation meanwhile. */
+static void bump_invocation(void)
+{
+    struct store_tx *tx = NULL;
+    struct store_inv v;
+
+    memset(&v, 0, sizeof(v));
+    assert_int_equal(store_begin(conflict_store, &tx), 0);
+    assert_int_equal(store_inv_get(tx, conflict_inv, &v), 0);
+    int64_t expected = v.mutations;
+    v.mutations++;
+    assert_int_equal(store_inv_update(tx, &v, expected), 0);
+    assert_int_equal(store_commit(tx), 0);
+    store_inv_release(&v);
+    conflict_store = NULL;
+}
+
 static int fake_notification(const struct task_manager *m, struct task_ctl *c,
                              const json_t *msg)
 {
     (void)m;
     (void)msg;
+    if (conflict_store)
+        bump_invocation();
     c->ops->log(c, "Received PubSub notification");
     if (++pushes_handled >= 2)
         c->status = INV_SUCCEEDED;
@@ -99,6 +122,7 @@ static int setup(void **state)
     last_token[0] = '\0';
     pushes_handled = 0;
     launch_fails = 0;
+    conflict_store = NULL;
     *state = f;
     return 0;
 }
@@ -212,6 +236,29 @@ static void test_push_finishes_invocation(void **state)
     assert_int_equal(pushes_handled, 2);
 }
 
+/*
+ * A push whose save loses the compare-and-set race (spec 3.12) is handled
+ * again at once, not after the 1 s transient-error backoff: the race is
+ * with another handler of the same invocation, not a failing service.
+ */
+static void test_push_after_conflict_is_retried_at_once(void **state)
+{
+    struct fx *f = *state;
+    char err[256];
+    int64_t id = start_job(f);
+
+    run_for(f, 2 * S);
+    pushes_handled = 1; /* the next push handled finishes it */
+    conflict_store = f->store;
+    conflict_inv = id;
+    assert_int_equal(deliver(f, last_token, "m1", err, sizeof(err)), 0);
+    run_for(f, 0);
+    assert_null(conflict_store);                   /* the conflict happened */
+    assert_int_equal(status_of(f, id), INV_RUNNING); /* ... and lost the save */
+    run_for(f, 50 * NS_PER_MS);
+    assert_int_equal(status_of(f, id), INV_SUCCEEDED);
+}
+
 static void test_duplicate_push_is_one_task(void **state)
 {
     struct fx *f = *state;
@@ -298,6 +345,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_push_finishes_invocation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_push_after_conflict_is_retried_at_once, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_duplicate_push_is_one_task, setup, teardown),
         cmocka_unit_test_setup_teardown(test_forged_and_foreign_tokens, setup, teardown),
         cmocka_unit_test_setup_teardown(test_push_while_starting, setup, teardown),
