@@ -139,6 +139,7 @@ static int bench_launch(const struct task_manager *m, struct task_ctl *c)
 /* Named "noop" so that configs say `noop {}`. */
 static const struct task_manager bench_manager = {
     .name = "noop",
+    .fast = true,
     .launch = bench_launch,
 };
 

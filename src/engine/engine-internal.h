@@ -123,6 +123,14 @@ struct engine_task {
     bool lease_in_tx;
     /* Set by engine__tx_task_done: the row was deleted in a handler txn. */
     bool done_in_tx;
+    /*
+     * The launch's invocation as engine__launch_prepare recorded it (owned,
+     * freed by engine__task_finish), so the call part need not read it
+     * again; and whether its manager is fast (task.h): then the call part
+     * runs on the worker itself.
+     */
+    struct store_inv *launch_row;
+    bool fast_manager;
     /* The remote part to run on the remote pool (remote.c). */
     int (*remote_fn)(struct engine *e, struct engine_task *t);
 };

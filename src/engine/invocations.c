@@ -9,6 +9,7 @@
 #include "engine/debuglog.h"
 #include "engine/invid.h"
 #include "engine/request.h"
+#include "tasks/registry.h"
 
 /* ---- creation ---- */
 
@@ -264,8 +265,19 @@ int engine__launch_prepare(struct engine *e, struct engine_task *t)
         log_info("engine", "%s/%" PRId64 ": This is a retry (attempt %d)!", t->row.job_id,
                  t->row.inv_id, retry_count + 1);
     r = launch_record_attempt(e, t, retry_count, &row);
-    if (r == 0 && row.job_id)
+    if (r == 0 && row.job_id) {
+        json_t *def = engine__json_parse(row.task_json, 0);
+        const struct task_manager *m = def ? task_registry_find_for_def(e->registry, def) : NULL;
+
+        json_decref(def);
+        t->fast_manager = m && m->fast;
+        t->launch_row = malloc(sizeof(*t->launch_row));
+        if (t->launch_row) {
+            *t->launch_row = row; /* taken */
+            memset(&row, 0, sizeof(row));
+        }
         r = ENGINE_CALL_MANAGER;
+    }
     store_inv_release(&row);
     return r;
 }
@@ -280,7 +292,14 @@ int engine__launch_call(struct engine *e, struct engine_task *t)
     struct ctl c;
     int retry_count = t->row.attempts - 1, r, lr;
 
-    r = ctl_open(e, t->row.job_id, t->row.inv_id, &c);
+    if (t->launch_row) {
+        r = ctl_from_row(e, t->launch_row, &c); /* takes the row, unless it fails */
+        store_inv_release(t->launch_row);
+        free(t->launch_row);
+        t->launch_row = NULL;
+    } else {
+        r = ctl_open(e, t->row.job_id, t->row.inv_id, &c);
+    }
     if (r == -ENOENT)
         return 0;
     if (r < 0)

@@ -229,6 +229,10 @@ int engine__task_finish(struct engine *e, struct engine_task *t, int hr)
                   t->row.kind, t->row.job_id, strerror(-hr));
     json_decref(t->payload);
     store_task_release(&t->row);
+    if (t->launch_row) {
+        store_inv_release(t->launch_row);
+        free(t->launch_row);
+    }
     free(t);
     return r;
 }
@@ -297,7 +301,7 @@ static int run_one(struct engine *e, const char *owner, bool use_pool)
         hr = h->local ? h->local(e, t) : ENGINE_CALL_MANAGER;
     }
     if (hr == ENGINE_CALL_MANAGER) {
-        if (use_pool && !t->tx && engine__remote_submit(e, t, h->remote))
+        if (use_pool && !t->tx && !t->fast_manager && engine__remote_submit(e, t, h->remote))
             return 1; /* the pool settles and frees it */
         hr = h->remote(e, t);
     }

@@ -113,6 +113,7 @@ const struct task_manager task_noop_manager = {
     .name = "noop",
     /* tock's noop uses RUNNING and a timer, unlike LUCI's (docs/tasks.md). */
     .multistage = true,
+    .fast = true, /* sleeps with a timer, never in a call */
     .ctx = NULL,
     .launch = noop_launch,
     .handle_timer = noop_handle_timer,

@@ -141,6 +141,13 @@ void task_ctl_logf(struct task_ctl *c, const char *fmt, ...)
 struct task_manager {
     const char *name;   /* "noop", "url_fetch": the config's task field */
     bool multistage;    /* false: all work happens in launch() (spec 4.0) */
+    /*
+     * true: every call returns at once and touches no remote service
+     * (noop), so the engine runs it on the worker that leased the task;
+     * false (the safe default): calls may wait on the network, and the
+     * engine runs them on its remote pool (engine/remote.c).
+     */
+    bool fast;
     void *ctx;          /* the manager's own settings */
 
     /* Starts the task; must move ctl->status out of STARTING/RETRYING. */
