@@ -56,27 +56,30 @@ inv_final() {
 
 # --- several emulators and servers in one test ---------------------------------
 
+# (These helpers keep their own variables in _-prefixed names: sh has no
+# locals, and callers use names such as $push and $port.)
+
 # spawn_emulator NAME BUILDERS_FILE PUSH_URL [options...]: starts one more
 # emulator; its URL goes to $tmp/emu-NAME.url (read it with emu_url NAME),
 # its pid to $tmp/emu-NAME.pid, its event log to $tmp/emu-NAME.log.
 spawn_emulator() {
-    name=$1 builders=$2 push=$3
+    _en=$1 _eb=$2 _ep=$3
     shift 3
-    : >"$tmp/emu-$name.out"
-    "$TOCK" buildbucket-emulator --builders "$builders" --listen 127.0.0.1:0 --push "$push" "$@" \
-        >"$tmp/emu-$name.out" 2>>"$tmp/emu-$name.log" &
-    echo $! >"$tmp/emu-$name.pid"
+    : >"$tmp/emu-$_en.out"
+    "$TOCK" buildbucket-emulator --builders "$_eb" --listen 127.0.0.1:0 --push "$_ep" "$@" \
+        >"$tmp/emu-$_en.out" 2>>"$tmp/emu-$_en.log" &
+    echo $! >"$tmp/emu-$_en.pid"
     tries=0
-    while ! grep -q 'listening on' "$tmp/emu-$name.out" 2>/dev/null; do
+    while ! grep -q 'listening on' "$tmp/emu-$_en.out" 2>/dev/null; do
         tries=$((tries + 1))
-        if [ $tries -gt 200 ] || ! kill -0 "$(cat "$tmp/emu-$name.pid")" 2>/dev/null; then
-            echo "emulator $name did not start:" >&2
-            tail -20 "$tmp/emu-$name.log" >&2
+        if [ $tries -gt 200 ] || ! kill -0 "$(cat "$tmp/emu-$_en.pid")" 2>/dev/null; then
+            echo "emulator $_en did not start:" >&2
+            tail -20 "$tmp/emu-$_en.log" >&2
             return 1
         fi
         sleep 0.05
     done
-    sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$tmp/emu-$name.out" >"$tmp/emu-$name.url"
+    sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$tmp/emu-$_en.out" >"$tmp/emu-$_en.url"
 }
 
 emu_url() { cat "$tmp/emu-$1.url"; }
@@ -98,13 +101,13 @@ stop_emulators() {
 # (the emulators' --push URL names it); waits for /healthz; sets $server_pid
 # and $server.  Output goes to $tmp/serve.log.
 serve_at() {
-    port=$1 cfgdir=$2 db=$3
+    _sp=$1 _sc=$2 _sd=$3
     shift 3
-    "$TOCK" serve --config "$cfgdir" --db "sqlite:$db" --listen "127.0.0.1:$port" "$@" \
+    "$TOCK" serve --config "$_sc" --db "sqlite:$_sd" --listen "127.0.0.1:$_sp" "$@" \
         >>"$tmp/serve.out" 2>>"$tmp/serve.log" &
     server_pid=$!
     echo "$server_pid" >"$tmp/server.pid"
-    server="http://127.0.0.1:$port"
+    server="http://127.0.0.1:$_sp"
     wait_until 20 curl -sf "$server/healthz"
 }
 
