@@ -281,6 +281,21 @@ for v in v2 v1; do
     inv_log "proj/drop-$v" "$id" >"$tmp/drop-$v.log"
     ok "drop-$v: no push reached tock" [ "$(grep -c 'Received PubSub notification' "$tmp/drop-$v.log")" = 0 ]
     ok "drop-$v: the timer fired" grep -qF 'Handling timer "check-buildbucket-build-status"' "$tmp/drop-$v.log"
+    # How long after the build ended tock noticed (the poll bound is 2 s; the
+    # check is loose so that it catches a lost timer, not a slow machine).
+    emu_rpc "$drop" SearchBuilds "{\"predicate\": {\"tags\": [{\"key\": \"scheduler_invocation_id\",
+        \"value\": \"$id\"}]}, \"mask\": {\"fields\": \"builds.*.endTime\"}}"
+    end=$out
+    newest_inv "proj/drop-$v"
+    lag=$(python3 -c '
+import datetime, json, sys
+e = json.loads(sys.argv[1])["builds"][0]["endTime"]
+e = datetime.datetime.fromisoformat(e.replace("Z", "+00:00")[:26] + "+00:00" if "." in e else e.replace("Z", "+00:00"))
+f = int(json.loads(sys.argv[2])["invocations"][0]["finishedTs"]) / 1e6
+print("%.1f" % (f - e.timestamp()))' "$end" "$out" 2>/dev/null || echo "?")
+    echo "drop-$v: completion noticed ${lag}s after the build ended (no pushes; poll 1s,2s)"
+    ok "drop-$v: noticed within 10 s of the build's end (got ${lag}s)" \
+        awk -v l="$lag" 'BEGIN { exit !(l != "?" && l + 0 < 10) }'
 done
 ok "the drop emulator dropped pushes" emu_has drop "dropped"
 
