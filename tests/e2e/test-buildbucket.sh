@@ -330,6 +330,9 @@ else
     checks=$((checks + 1)) failures=$((failures + 1))
     echo "FAIL: the crash case did not finish" >&2
 fi
+# Sanitizer builds: no report from tock or the emulators.
+no_reports() { ! grep -l "Sanitizer\|runtime error:" "$@"; }
+ok "no sanitizer report in the logs" no_reports "$top"/*/*.log
 if [ "$failures" != 0 ]; then
     echo "--- main server log (tail) ---" >&2
     tail -40 "$top/main/serve.log" >&2 || true

@@ -179,6 +179,9 @@ ok "clean exit on SIGTERM" [ "$server_rc" = 0 ]
 stop_emulators
 kill "$(cat "$tmp/receiver.pid")" 2>/dev/null || true
 rm -f "$tmp"/*.pid
+# Sanitizer builds: no report from tock or the emulators.
+no_reports() { ! grep -l "Sanitizer\|runtime error:" "$@"; }
+ok "no sanitizer report in the logs" no_reports "$tmp"/*.log
 if [ "$failures" != 0 ]; then
     echo "--- server log (tail) ---" >&2
     grep -v 'pubsub push' "$tmp/serve.log" | tail -40 >&2 || true
