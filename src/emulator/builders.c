@@ -9,7 +9,7 @@
 static const char *const builder_keys[] = {
     "project", "bucket", "builder", "legacy_bucket", "queue", "run", "timeout",
     "cancel_delay", "command", "outcome", "schedule_fail", "schedule_errors",
-    "get_errors", "build_numbers", "service_account", NULL,
+    "get_errors", "build_numbers", "service_account", "schedule_delay", NULL,
 };
 
 static int copy_str(const json_t *o, const char *key, char *out, size_t outlen, bool required,
@@ -135,6 +135,7 @@ static int parse_one(const json_t *o, struct emu_builder *b, char *err, size_t e
         get_duration(o, "run", &b->run_ns, err, errlen) < 0 ||
         get_duration(o, "timeout", &b->timeout_ns, err, errlen) < 0 ||
         get_duration(o, "cancel_delay", &b->cancel_delay_ns, err, errlen) < 0 ||
+        get_duration(o, "schedule_delay", &b->schedule_delay_ns, err, errlen) < 0 ||
         get_codes(o, "schedule_errors", b->schedule_errors, &b->n_schedule_errors, err,
                   errlen) < 0 ||
         get_codes(o, "get_errors", b->get_errors, &b->n_get_errors, err, errlen) < 0)

@@ -141,6 +141,12 @@ struct emu_builder *emu_builder_find(struct emulator *e, const char *project, co
                                      const char *builder);
 struct emu_builder *emu_builder_find_legacy(struct emulator *e, const char *bucket,
                                             const char *builder);
+/*
+ * Holds a ScheduleBuild / v1 PUT answer for the builder's schedule_delay
+ * (the build is made already): sleeps in steps of 50 ms, returning early
+ * when the emulator stops.  Call without the lock.
+ */
+void emu_hold_schedule_answer(struct emulator *e, const struct emu_builder *bld);
 bool emu_builder_name_ok(const char *s);
 bool emu_project_name_ok(const char *s);
 bool emu_bucket_name_ok(const char *s);

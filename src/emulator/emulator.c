@@ -9,6 +9,7 @@
 
 #include <curl/curl.h>
 #include <stdarg.h>
+#include <time.h>
 #include <unistd.h>
 
 void emu_event(struct emulator *e, const char *fmt, ...)
@@ -46,6 +47,18 @@ void emu_identity(const struct emulator *e, const char *project, char *out, size
         snprintf(out, outlen, "project:%s", project);
     else
         snprintf(out, outlen, "anonymous:anonymous");
+}
+
+void emu_hold_schedule_answer(struct emulator *e, const struct emu_builder *bld)
+{
+    int64_t left = bld ? bld->schedule_delay_ns : 0;
+
+    while (left > 0 && !__atomic_load_n(&e->stopping, __ATOMIC_RELAXED)) {
+        int64_t step = left < 50 * NS_PER_MS ? left : 50 * NS_PER_MS;
+        struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)step};
+        nanosleep(&ts, NULL);
+        left -= step;
+    }
 }
 
 /* ---- routing ---- */

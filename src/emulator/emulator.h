@@ -101,6 +101,7 @@ struct emu_builder {
     int64_t run_ns;          /* time STARTED (no command) */
     int64_t timeout_ns;      /* command bound; then INFRA_FAILURE + timeout */
     int64_t cancel_delay_ns; /* CancelBuild -> CANCELED after this */
+    int64_t schedule_delay_ns; /* ScheduleBuild/PUT answer held this long after the build is made */
     char *command;           /* /bin/sh -c; exit 0 SUCCESS, else FAILURE */
     int outcome;             /* final status without a command */
     int schedule_fail;       /* gRPC code refusing every ScheduleBuild; 0 none */

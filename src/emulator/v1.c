@@ -226,6 +226,7 @@ static int v1_put(struct emulator *e, const struct http_request *req, struct htt
         emu_stats_count(e, EMU_STAT_V1_PUT, NULL);
         r = put_locked(e, &p, resp);
         pthread_mutex_unlock(&e->lock);
+        emu_hold_schedule_answer(e, emu_builder_find_legacy(e, p.bucket, p.builder));
     }
     json_decref(p.params);
     json_decref(p.tags);

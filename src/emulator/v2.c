@@ -407,6 +407,7 @@ static int schedule_build(void *ctx, struct prpc_call *call)
     emu_stats_count(e, EMU_STAT_SCHEDULE, NULL);
     code = sched_locked(e, call, &s, &m);
     pthread_mutex_unlock(&e->lock);
+    emu_hold_schedule_answer(e, emu_builder_find(e, s.project, s.bucket, s.builder));
     emu_mask_release(&m);
     return code;
 }

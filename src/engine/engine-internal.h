@@ -114,9 +114,15 @@ struct engine {
  * the lease too.  Other kinds (timer, abort) get a committed lease and
  * tx = NULL.
  */
+#define ENGINE_TASK_OWNER_MAX 96 /* "<owner_prefix>/w<n>" */
+
 struct engine_task {
     struct store_task row;
-    const char *owner;
+    /*
+     * The lease owner, copied: a task handed to the remote pool outlives
+     * the worker that leased it (at shutdown the workers exit first).
+     */
+    char owner[ENGINE_TASK_OWNER_MAX];
     json_t *payload; /* parsed payload_json, or NULL */
     struct store_tx *tx; /* the open lease transaction, until taken */
     /* The lease was handed over in tx (it may have been rolled back). */

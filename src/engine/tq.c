@@ -247,10 +247,10 @@ static int lease_one(struct engine *e, const char *owner, struct engine_task **r
 
     if (!t)
         return -ENOMEM;
-    t->owner = owner;
+    snprintf(t->owner, sizeof(t->owner), "%s", owner);
     r = store_begin(e->store, &tx);
     if (r == 0)
-        r = store_task_lease(tx, engine__now(e), owner, e->set.lease_ns, &t->row);
+        r = store_task_lease(tx, engine__now(e), t->owner, e->set.lease_ns, &t->row);
     if (r < 0) {
         if (tx)
             store_rollback(tx);
@@ -311,7 +311,7 @@ static int run_one(struct engine *e, const char *owner, bool use_pool)
 
 int engine_run_due(struct engine *e, int max)
 {
-    char owner[96];
+    char owner[ENGINE_TASK_OWNER_MAX];
     int n = 0, r;
     int limit = max > 0 && max < LIMIT_ENGINE_RUN_DUE ? max : LIMIT_ENGINE_RUN_DUE;
 
@@ -351,7 +351,7 @@ static void *worker_main(void *arg)
 {
     struct worker_arg *wa = arg;
     struct engine *e = wa->e;
-    char owner[96];
+    char owner[ENGINE_TASK_OWNER_MAX];
 
     snprintf(owner, sizeof(owner), "%s/w%d", e->owner_prefix, wa->index);
     free(wa);

@@ -29,6 +29,7 @@ stop_server() {
     wait "$server_pid"
     server_rc=$?
     set -e
+    rm -f "$tmp/server.pid"
 }
 
 # rpc SERVICE/METHOD JSON [TOKEN]: a raw pRPC call; $out = body without the

@@ -112,7 +112,8 @@ static void test_builders_file(void **state)
     static const char ok[] =
         "{\"builders\": [{\"project\": \"pigweed\", \"bucket\": \"pigweed.dev.ci\", "
         "\"builder\": \"pigweed-linux-zephyr\", \"queue\": \"300ms\", \"run\": \"1m\", "
-        "\"outcome\": \"INFRA_FAILURE\", \"schedule_errors\": [\"UNAVAILABLE\", \"INTERNAL\"]}]}";
+        "\"outcome\": \"INFRA_FAILURE\", \"schedule_errors\": [\"UNAVAILABLE\", \"INTERNAL\"], "
+        "\"schedule_delay\": \"3s\"}]}";
     struct emu_builders *b = NULL;
     char err[256];
     assert_int_equal(emu_builders_parse(ok, strlen(ok), &b, err, sizeof(err)), 0);
@@ -123,6 +124,7 @@ static void test_builders_file(void **state)
     assert_int_equal(b->v[0].outcome, 36);
     assert_int_equal(b->v[0].n_schedule_errors, 2);
     assert_int_equal(b->v[0].schedule_errors[1], 13);
+    assert_int_equal(b->v[0].schedule_delay_ns, 3 * NS_PER_SEC);
     emu_builders_free(b);
 
     static const char *const bad[] = {
@@ -133,6 +135,7 @@ static void test_builders_file(void **state)
         "{\"builders\": [{\"project\": \"p\", \"bucket\": \"b\", \"builder\": \"x\", \"outcome\": \"DONE\"}]}",
         "{\"builders\": [{\"project\": \"p\", \"bucket\": \"b\", \"builder\": \"x\", \"typo\": 1}]}",
         "{\"builders\": [{\"project\": \"p\", \"bucket\": \"b\", \"builder\": \"x\", \"schedule_fail\": \"NOPE\"}]}",
+        "{\"builders\": [{\"project\": \"p\", \"bucket\": \"b\", \"builder\": \"x\", \"schedule_delay\": \"-1s\"}]}",
         "not json",
     };
     for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {

@@ -44,7 +44,8 @@ static struct {
     bool fail_after_create; /* ... after creating the build (a lost reply) */
     int fail_get_code;
     int info_calls;
-    /* hostile host: 1 HTML 502, 2 truncated JSON, 3 wrong types */
+    /* hostile host: 1 HTML 502, 2 truncated JSON, 3 wrong types, 4 wrong types with
+     * a valid status (the emulator's --hostile wrong-types), 5 another build */
     int bad_mode;
     /* v1 */
     json_t *v1_put_reply, *v1_get_reply;
@@ -156,6 +157,15 @@ static int h_bad(void *ctx, const struct http_request *req, struct http_response
         http_response_set_header(resp, "X-Prpc-Grpc-Code", "0");
         http_response_set_header(resp, "Content-Type", "application/json");
         return buf_puts(&resp->body, ")]}'\n{\"id\": \"87015308");
+    case 4:
+        http_response_set_header(resp, "X-Prpc-Grpc-Code", "0");
+        http_response_set_header(resp, "Content-Type", "application/json");
+        return buf_puts(&resp->body, ")]}'\n{\"id\": {\"value\": \"123\"}, \"status\": 12,"
+                                     " \"createTime\": 1714564800.5}\n");
+    case 5:
+        http_response_set_header(resp, "X-Prpc-Grpc-Code", "0");
+        http_response_set_header(resp, "Content-Type", "application/json");
+        return buf_puts(&resp->body, ")]}'\n{\"id\": \"999\", \"status\": \"SUCCESS\"}\n");
     default:
         http_response_set_header(resp, "X-Prpc-Grpc-Code", "0");
         http_response_set_header(resp, "Content-Type", "application/json");
@@ -710,7 +720,7 @@ static void test_topic_failures(void **state)
 static void test_hostile_answers(void **state)
 {
     (void)state;
-    for (int mode = 1; mode <= 3; mode++) {
+    for (int mode = 1; mode <= 4; mode++) {
         struct inv v;
         print_message("mode %d\n", mode);
         F.bad_mode = mode;
@@ -729,6 +739,15 @@ static void test_hostile_answers(void **state)
         assert_int_equal(v.f.ctl.status, INV_RUNNING);
         inv_release(&v);
     }
+    /* A GetBuild answer about another build is no answer about ours. */
+    struct inv v;
+    F.bad_mode = 5;
+    inv_init(&v, "bad.test", 85);
+    v.f.ctl.status = INV_RUNNING;
+    v.f.ctl.task_data = J("{\"build_id\": \"123\"}");
+    assert_int_equal(mgr->handle_notification(mgr, &v.f.ctl, NULL), TASK_ERR_TRANSIENT);
+    assert_int_equal(v.f.ctl.status, INV_RUNNING);
+    inv_release(&v);
 }
 
 /* ---- v1 ---- */

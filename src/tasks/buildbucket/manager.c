@@ -350,6 +350,18 @@ out:
     return r;
 }
 
+/*
+ * A GetBuild answer that does not decode as a Build (an id that is not an
+ * int64, e.g. an object) is what Go's client calls INTERNAL; one about
+ * another build is no answer either.  Either way its status is not used.
+ */
+static bool reply_is_build(const json_t *build, const char *want_id)
+{
+    char id[24];
+    return bb_build_id(json_object_get(build, "id"), id, sizeof(id)) == 0 &&
+           strcmp(id, want_id) == 0;
+}
+
 /* checkBuildStatus (spec 4.1.5), with tock's push bookkeeping. */
 static int v2_check(struct bb_manager *bm, struct task_ctl *c, const char *server, bool from_push)
 {
@@ -368,6 +380,11 @@ static int v2_check(struct bb_manager *bm, struct task_ctl *c, const char *serve
     }
     if (client_prpc(bm->client, server, BB_SERVICE, "GetBuild", req, &o, &build, &e) < 0) {
         r = rpc_failed(c, "Failed to fetch build", e.code, e.message);
+        goto failed;
+    }
+    if (!reply_is_build(build, td.build_id)) {
+        r = rpc_failed(c, "Failed to fetch build", GRPC_INTERNAL,
+                       "bad GetBuild reply: not a Build with the id asked for");
         goto failed;
     }
     const char *name = apply_status(c, build, tmp, sizeof(tmp));
