@@ -282,7 +282,7 @@ static int emit(struct poll *p, const char *ref, const struct gt_commit *cm)
     if (r == 0)
         r = buf_printf(&url, "%s/+/%s", p->repo_url, cm->sha);
     if (r == 0)
-        r = time_format_rfc3339(cm->committed, created, sizeof(created));
+        r = time_format_rfc3339(cm->committed, created, sizeof(created)) < 0 ? -EINVAL : 0;
     snprintf(order, sizeof(order), "%zu", p->emitted);
     if (r == 0)
         t = json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s, s:s}}", "id", id.data, "created",
