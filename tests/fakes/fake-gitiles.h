@@ -140,13 +140,14 @@ static inline int fg_answer(struct http_response *resp, json_t *o)
 
 static inline int fg_refs(struct fake_gitiles *f, const char *sub, struct http_response *resp)
 {
-    json_t *o = json_object();
+    json_t *o;
     size_t sl = strlen(sub);
 
     if (f->refs_body) {
         http_response_set_header(resp, "Content-Type", "application/json");
         return buf_append(&resp->body, f->refs_body, f->refs_body_len);
     }
+    o = json_object();
     for (size_t i = 0; i < f->n_refs; i++)
         if (sl && strcmp(f->refs[i].name, sub) == 0) {
             json_object_set_new(o, sub, json_pack("{s:s}", "value", f->refs[i].sha));
