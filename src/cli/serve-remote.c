@@ -1,5 +1,5 @@
 /*
- * serve-remote.c - the outgoing client and the buildbucket manager of
+ * serve-remote.c - the outgoing client, the buildbucket and gitiles managers of
  * `tock serve`.  See serve-remote.h.
  */
 #include "cli/serve-remote.h"
@@ -7,6 +7,7 @@
 #include "base/time.h"
 #include "cli/cli.h"
 #include "tasks/buildbucket/buildbucket.h"
+#include "tasks/gitiles/gitiles.h"
 #include "tasks/registry.h"
 
 enum {
@@ -165,6 +166,25 @@ static int setup_buildbucket(struct serve_remote *r, struct task_registry *regis
     return rc;
 }
 
+/* The gitiles poller: Gitiles REST through the same client (host map, credentials). */
+static int setup_gitiles(struct serve_remote *r, struct task_registry *registry)
+{
+    struct gitiles_options o = {
+        .client = r->client,
+        .anonymous = !r->service_account_json && !r->token_file && !r->token_command,
+    };
+    int rc = gitiles_manager_new(&o, &r->gitiles);
+
+    if (rc < 0) {
+        cli_error("cannot make the gitiles manager: %s", strerror(-rc));
+        return rc;
+    }
+    rc = task_registry_add(registry, r->gitiles);
+    if (rc < 0)
+        cli_error("cannot register the gitiles manager: %s", strerror(-rc));
+    return rc;
+}
+
 int serve_remote_setup(struct serve_remote *r, struct task_registry *registry)
 {
     struct client_options co = {
@@ -183,11 +203,15 @@ int serve_remote_setup(struct serve_remote *r, struct task_registry *registry)
         cli_error("%s", err.message);
         return rc;
     }
-    return setup_buildbucket(r, registry);
+    rc = setup_buildbucket(r, registry);
+    if (rc == 0)
+        rc = setup_gitiles(r, registry);
+    return rc;
 }
 
 void serve_remote_release(struct serve_remote *r)
 {
     r->buildbucket = buildbucket_manager_free(r->buildbucket);
+    r->gitiles = gitiles_manager_free(r->gitiles);
     r->client = client_free(r->client);
 }

@@ -2,7 +2,9 @@
  * serve-remote.h - what `tock serve` needs to call other services: the
  * outgoing client (net/client.h: --host-map, credentials, --ca-file) and
  * the buildbucket task manager built on it (--pubsub-topic,
- * --buildbucket-poll, --buildbucket-api, --hostname, --app-id).
+ * --buildbucket-poll, --buildbucket-api, --hostname, --app-id), and the
+ * gitiles poller on the same client (a non-googlesource.com repo host must
+ * be mapped with --host-map).
  *
  *   struct serve_remote r;
  *   serve_remote_init(&r);
@@ -40,6 +42,7 @@ struct serve_remote {
 
     struct client *client;
     struct task_manager *buildbucket;
+    struct task_manager *gitiles;
 };
 
 /* The long options serve_remote_parse takes (getopt_long values >= 1000), NULL-terminated. */
@@ -56,8 +59,8 @@ void serve_remote_init(struct serve_remote *r);
 int serve_remote_parse(struct serve_remote *r, int c, const char *arg);
 
 /*
- * Makes the outgoing client and the buildbucket manager and adds the
- * manager to registry.  Returns 0, or -errno after printing why.
+ * Makes the outgoing client, the buildbucket and the gitiles managers and
+ * adds the managers to registry.  Returns 0, or -errno after printing why.
  */
 int serve_remote_setup(struct serve_remote *r, struct task_registry *registry);
 

@@ -34,4 +34,21 @@ int gourl_parse(const char *s, struct gourl *ret, char *reterr_msg, size_t errle
  */
 char *goquote(const char *s, char *out, size_t outlen);
 
+/* Longest gitiles project gourl_gitiles_repo returns (with its NUL). */
+#define GOURL_GITILES_PROJECT_MAX 1024
+
+/*
+ * LUCI's gitiles.ParseRepoURL (spec 3.10, 4.2.1): url must be
+ * https://<host>.googlesource.com/<project> (Go's url.Parse verdict, https
+ * scheme, no query or fragment, no '+' in the path, a non-empty project);
+ * a leading "/a/" and a trailing ".git" (and "/") are stripped.  With
+ * any_host the host may be any non-empty one (the caller checks it: the
+ * gitiles poller accepts hosts mapped with --host-map).  Returns 0 with
+ * the host and the unescaped project, or -EINVAL with the reason in err
+ * ("only .googlesource.com repos are supported", "only https scheme is
+ * supported", ...).
+ */
+int gourl_gitiles_repo(const char *url, bool any_host, char *ret_host, size_t hostlen,
+                       char *ret_project, size_t projectlen, char *err, size_t errlen);
+
 #endif

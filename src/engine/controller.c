@@ -120,6 +120,8 @@ static const struct task_ctl_ops ctl_ops = {
 void ctl_release(struct ctl *c)
 {
     store_inv_release(&c->saved);
+    free(c->saved_job_state);
+    json_decref(c->pub.job_state);
     json_decref(c->task);
     json_decref(c->request);
     json_decref(c->pub.task_data);
@@ -171,7 +173,8 @@ int ctl_from_row(struct engine *e, struct store_inv *v, struct ctl *c)
     memset(v, 0, sizeof(*v));
     c->new_timers = json_array();
     c->consumed_timers = json_array();
-    if (!c->new_timers || !c->consumed_timers) {
+    c->saved_job_state = strdup("");
+    if (!c->new_timers || !c->consumed_timers || !c->saved_job_state) {
         ctl_release(c);
         return -ENOMEM;
     }
@@ -190,6 +193,22 @@ int ctl_from_row(struct engine *e, struct store_inv *v, struct ctl *c)
     return 0;
 }
 
+void ctl_adopt_job_state(struct ctl *c, char *st)
+{
+    json_error_t err;
+
+    free(c->saved_job_state);
+    c->saved_job_state = st;
+    json_decref(c->pub.job_state);
+    c->pub.job_state = NULL;
+    if (!st[0])
+        return;
+    c->pub.job_state = json_loads(st, JSON_DECODE_ANY, &err);
+    if (!c->pub.job_state)
+        log_warn("engine", "%s: the stored manager state is not JSON (%s), reading it as none",
+                 c->saved.job_id, err.text);
+}
+
 /*
  * Builds a controller for invocation inv_id (of job_id if not NULL) from
  * the store.  -ENOENT if missing or of another job.
@@ -198,17 +217,28 @@ int ctl_open(struct engine *e, const char *job_id, int64_t inv_id, struct ctl *c
 {
     struct store_tx *tx = NULL;
     struct store_inv v = {0};
+    char *st = NULL;
     int r;
 
     r = store_begin(e->store, &tx);
     if (r < 0)
         return r;
     r = store_inv_get(tx, inv_id, &v);
-    store_rollback(tx);
     if (r == 0 && job_id && strcmp(v.job_id, job_id) != 0)
         r = -ENOENT;
+    if (r == 0) {
+        r = store_job_state_get(tx, v.job_id, &st);
+        if (r == -ENOENT)
+            r = (st = strdup("")) ? 0 : -ENOMEM;
+    }
+    store_rollback(tx);
     if (r == 0)
         r = ctl_from_row(e, &v, c);
+    if (r == 0) {
+        ctl_adopt_job_state(c, st);
+        st = NULL;
+    }
+    free(st);
     store_inv_release(&v);
     return r;
 }
@@ -218,6 +248,13 @@ static char *task_data_text(const struct ctl *c)
     if (!c->pub.task_data)
         return strdup("");
     return json_dumps(c->pub.task_data, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+}
+
+static char *job_state_text(const struct ctl *c)
+{
+    if (!c->pub.job_state)
+        return strdup("");
+    return json_dumps(c->pub.job_state, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
 }
 
 /* The pending timers after this save: saved minus consumed plus new. */
@@ -283,6 +320,7 @@ struct inv_changes {
     char *timers_json;
     char *outgoing_json;
     char *debug_log;
+    char *job_state;  /* the job's manager state text; NULL = unchanged */
     bool final_now;   /* the save makes the invocation final */
     json_t *targets;  /* the jobs emitted triggers fan out to */
     json_t *emitted;  /* the emitted triggers, internal JSON */
@@ -295,15 +333,20 @@ static void changes_release(struct inv_changes *ch)
     free(ch->timers_json);
     free(ch->outgoing_json);
     free(ch->debug_log);
+    free(ch->job_state);
     json_decref(ch->targets);
     json_decref(ch->emitted);
     memset(ch, 0, sizeof(*ch));
 }
 
-/* Whether the manager changed anything worth a write; td is the task data text. */
-static bool ctl_changed(const struct ctl *c, const char *td)
+/*
+ * Whether the manager changed anything worth a write; td is the task data
+ * text, st the job state text.
+ */
+static bool ctl_changed(const struct ctl *c, const char *td, const char *st)
 {
     return c->pub.status != c->saved_status || strcmp(td, c->saved.task_data_json) != 0 ||
+           strcmp(st, c->saved_job_state) != 0 ||
            strcmp(c->pub.view_url, c->saved.view_url) != 0 || c->log.len > 0 ||
            json_array_size(c->new_timers) > 0 || json_array_size(c->consumed_timers) > 0 ||
            c->emitted.n > 0;
@@ -374,8 +417,11 @@ static int build_log(const struct ctl *c, char **ret)
     return r < 0 ? -ENOMEM : 0;
 }
 
-/* Step 1: the new values of the row (td, the task data text, is taken). */
-static int build_changes(struct ctl *c, char *td, struct inv_changes *ch)
+/*
+ * Step 1: the new values of the row (td, the task data text, and st, the
+ * job state text, are taken).
+ */
+static int build_changes(struct ctl *c, char *td, char *st, struct inv_changes *ch)
 {
     int64_t now = engine__now(c->e);
     int r;
@@ -385,10 +431,15 @@ static int build_changes(struct ctl *c, char *td, struct inv_changes *ch)
         .finished = c->saved.finished,
         .status = c->pub.status,
         .task_data_json = td,
+        .job_state = st,
         .final_now = !inv_status_is_final(c->saved_status) && inv_status_is_final(c->pub.status),
         .targets = engine__json_parse(c->saved.triggered_json, 1),
         .view_url = strdup(c->pub.view_url),
     };
+    if (strcmp(st, c->saved_job_state) == 0) {
+        free(ch->job_state);
+        ch->job_state = NULL;
+    }
     if (!ch->targets || !ch->view_url)
         return -ENOMEM;
     if (ch->final_now)
@@ -434,6 +485,34 @@ static int enqueue_timers(struct ctl *c, struct store_tx *tx)
     return 0;
 }
 
+/*
+ * The job state's compare-and-set: writes ch->job_state if the stored
+ * state is still the one c read.  -EAGAIN when another invocation of the
+ * job moved it meanwhile.
+ */
+static int write_job_state(struct ctl *c, struct store_tx *tx, const struct inv_changes *ch)
+{
+    char *cur = NULL;
+    int r = store_job_state_get(tx, c->saved.job_id, &cur);
+
+    if (r == -ENOENT)
+        r = (cur = strdup("")) ? 0 : -ENOMEM;
+    if (r < 0)
+        return r;
+    if (strcmp(cur, c->saved_job_state) != 0) {
+        log_warn("engine",
+                 "%s/%" PRId64 ": The job's manager state was modified by someone else while "
+                 "we were handling it",
+                 c->saved.job_id, c->saved.id);
+        c->conflict = true;
+        r = -EAGAIN;
+    }
+    free(cur);
+    if (r == 0)
+        r = store_job_state_put(tx, c->saved.job_id, ch->job_state);
+    return r;
+}
+
 /* Step 2: the compare-and-set write and everything it causes, in tx. */
 static int write_changes(struct ctl *c, struct store_tx *tx, const struct inv_changes *ch)
 {
@@ -448,6 +527,8 @@ static int write_changes(struct ctl *c, struct store_tx *tx, const struct inv_ch
         c->conflict = true;
         return -EAGAIN;
     }
+    if (r == 0 && ch->job_state)
+        r = write_job_state(c, tx, ch);
     if (r == 0 && ch->final_now)
         r = engine__kick_triage(c->e, tx, c->saved.job_id);
     if (r == 0 && c->emitted.n > 0 && json_array_size(ch->targets) > 0)
@@ -476,6 +557,8 @@ static int adopt_changes(struct ctl *c, struct inv_changes *ch)
     move_str(&c->saved.timers_json, &ch->timers_json);
     move_str(&c->saved.outgoing_json, &ch->outgoing_json);
     move_str(&c->saved.debug_log, &ch->debug_log);
+    if (ch->job_state)
+        move_str(&c->saved_job_state, &ch->job_state);
     c->saved.mutations = ch->mutations;
     c->saved.finished = ch->finished;
     c->saved_status = ch->status;
@@ -505,16 +588,25 @@ int ctl_save(struct ctl *c, struct engine_task *t)
 {
     struct inv_changes ch = {0};
     struct store_tx *tx = NULL;
-    char *td = task_data_text(c);
+    char *td = task_data_text(c), *st = job_state_text(c);
     int r;
 
-    if (!td)
-        return -ENOMEM;
-    if (!ctl_changed(c, td)) {
+    if (!td || !st) {
         free(td);
+        free(st);
+        return -ENOMEM;
+    }
+    if (strlen(st) > TASK_JOB_STATE_MAX) {
+        free(td);
+        free(st);
+        return -E2BIG;
+    }
+    if (!ctl_changed(c, td, st)) {
+        free(td);
+        free(st);
         return finish_unchanged(c, t);
     }
-    r = build_changes(c, td, &ch);
+    r = build_changes(c, td, st, &ch);
     if (r == 0)
         r = store_begin(c->e->store, &tx);
     if (r < 0)

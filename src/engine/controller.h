@@ -36,6 +36,7 @@ struct ctl {
     struct engine *e;
     const struct task_manager *m; /* NULL when the task definition is bad */
     struct store_inv saved;     /* the row as last stored */
+    char *saved_job_state;      /* the job's manager state text as last read or stored, "" = none */
     enum inv_status saved_status;
     char project[ENGINE_NAME_MAX];
     char realm[ENGINE_ID_MAX];
@@ -57,9 +58,17 @@ struct ctl {
 int ctl_from_row(struct engine *e, struct store_inv *v, struct ctl *c);
 
 /*
+ * Takes the job's manager state text st (malloc'ed, "" = none), as read
+ * from the store with the row, into c: the state the manager sees and the
+ * one ctl_save compares against.
+ */
+void ctl_adopt_job_state(struct ctl *c, char *st);
+
+/*
  * Builds a controller for invocation inv_id (of job_id if not NULL) from
- * the store, in a read transaction of its own.  Returns 0, -ENOENT
- * (missing or of another job), -errno.
+ * the store, in a read transaction of its own, with the job's manager
+ * state (pub.job_state; a stored text that is not JSON reads as none, with
+ * a warning).  Returns 0, -ENOENT (missing or of another job), -errno.
  */
 int ctl_open(struct engine *e, const char *job_id, int64_t inv_id, struct ctl *c);
 
@@ -69,8 +78,11 @@ void ctl_release(struct ctl *c);
 /*
  * Saves the controller (spec 3.12 Save) in a transaction of its own.
  * With t, t's task row is deleted in the same transaction (also when
- * nothing changed).  Returns 0, -EAGAIN (the row changed under us: retry
- * the whole task; nothing saved; c->conflict is then true), -errno.  On success c->saved is the
+ * nothing changed).  A changed pub.job_state is written in the same
+ * transaction, if the stored state is still c->saved_job_state.  Returns
+ * 0, -EAGAIN (the row or the job state changed under us: retry the whole
+ * task; nothing saved; c->conflict is then true), -E2BIG (job state too
+ * long), -errno.  On success c->saved is the
  * stored row and the pending lines, timers and triggers are empty.
  */
 int ctl_save(struct ctl *c, struct engine_task *t);

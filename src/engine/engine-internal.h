@@ -136,6 +136,7 @@ struct engine_task {
      * runs on the worker itself.
      */
     struct store_inv *launch_row;
+    char *launch_job_state; /* the job's manager state read with it ("" = none) */
     bool fast_manager;
     /* The remote part to run on the remote pool (remote.c). */
     int (*remote_fn)(struct engine *e, struct engine_task *t);

@@ -528,6 +528,18 @@ static json_t *json_i64s(int64_t v)
     return json_string(buf);
 }
 
+/*
+ * GetDebugJobState's managerState: the job's stored manager state (spec
+ * 4.2.3's known refs for a poller), or LUCI's "no debug state" error
+ * object when there is none.  A new reference.
+ */
+static json_t *manager_debug_state(const char *text)
+{
+    json_t *v = text && text[0] ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
+
+    return v ? v : json_pack("{s:s}", "error", "no debug state");
+}
+
 int engine_debug_job_state(struct engine *e, const char *job_id, json_t **ret)
 {
     struct store_tx *tx = NULL;
@@ -536,7 +548,7 @@ int engine_debug_job_state(struct engine *e, const char *job_id, json_t **ret)
     size_t nt = 0;
     struct cron_state cs;
     json_t *o = NULL, *active = NULL, *finished = NULL, *rf = NULL, *pend = NULL, *fin = NULL;
-    char *log = NULL;
+    char *log = NULL, *mstate = NULL;
     int64_t log_when = 0;
     int r;
 
@@ -550,6 +562,8 @@ int engine_debug_job_state(struct engine *e, const char *job_id, json_t **ret)
         r = store_trigger_list(tx, job_id, LIMIT_ENGINE_PENDING_TRIGGERS, &trig, &nt);
     if (r == 0 && store_triage_log_get(tx, job_id, &log_when, &log) < 0)
         log = NULL;
+    if (r == 0 && store_job_state_get(tx, job_id, &mstate) < 0)
+        mstate = NULL;
     active = r == 0 ? engine__json_parse(j.active_json, 1) : NULL;
     rf = json_array();
     if (r == 0 && active && rf) {
@@ -603,14 +617,14 @@ int engine_debug_job_state(struct engine *e, const char *job_id, json_t **ret)
     if (engine__cron_load(&j, &cs) < 0)
         cron_state_init(&cs);
     o = json_pack("{s:b, s:b, s:o, s:{s:b, s:o, s:o, s:o, s:o}, s:O, s:O, s:O, s:O, "
-                  "s:{s:s}, s:s}",
+                  "s:o, s:s}",
                   "enabled", j.enabled, "paused", j.paused, "lastTriage",
                   json_time(j.last_triage), "cronState", "enabled", cs.enabled, "generation",
                   json_i64s(cs.generation), "lastRewind", json_time(cs.last_rewind_ns),
                   "lastTickWhen", json_time(cs.last_tick_when_ns), "lastTickNonce",
                   json_i64s(cs.last_tick_nonce), "activeInvocations", active,
                   "finishedInvocations", fin, "recentlyFinishedSet", rf, "pendingTriggersSet",
-                  pend, "managerState", "error", "no debug state", "triageLog",
+                  pend, "managerState", manager_debug_state(mstate), "triageLog",
                   log ? log : "");
     if (!o)
         goto out;
@@ -623,6 +637,7 @@ out:
     json_decref(rf);
     json_decref(pend);
     free(log);
+    free(mstate);
     store_triggers_free(trig, nt);
     store_job_release(&j);
     return r;

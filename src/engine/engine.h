@@ -294,8 +294,9 @@ int engine_get_invocation(struct engine *e, const char *job_id, int64_t inv_id,
  * "lastRewind", "lastTickWhen", "lastTickNonce"}, "activeInvocations": [],
  * "finishedInvocations": [{"invocationId", "finished"}],
  * "recentlyFinishedSet": [], "pendingTriggersSet": [trigger...],
- * "managerState": {"error": "no debug state"}, "triageLog": "..."}
- * (int64 as strings, times RFC 3339).  Returns 0, -ENOENT, -EIO, -ENOMEM.
+ * "managerState": the job's manager state (task_ctl.job_state, e.g. the
+ * gitiles poller's known refs) or {"error": "no debug state"} when it has
+ * none, "triageLog": "..."} (int64 as strings, times RFC 3339).  Returns 0, -ENOENT, -EIO, -ENOMEM.
  */
 int engine_debug_job_state(struct engine *e, const char *job_id, json_t **ret);
 

@@ -188,8 +188,9 @@ static int give_up(struct engine *e, struct store_inv *v)
  * the same transaction).
  */
 static int launch_record_attempt(struct engine *e, struct engine_task *t, int retry_count,
-                                 struct store_inv *ret_row)
+                                 struct store_inv *ret_row, char **ret_job_state)
 {
+    char *st = NULL;
     struct store_tx *tx = NULL;
     struct store_inv v = {0};
     int64_t expected;
@@ -236,6 +237,11 @@ static int launch_record_attempt(struct engine *e, struct engine_task *t, int re
     r = append_log(e, &v, msg);
     if (r == 0)
         r = store_inv_update(tx, &v, expected);
+    if (r == 0) {
+        r = store_job_state_get(tx, v.job_id, &st);
+        if (r == -ENOENT)
+            r = (st = strdup("")) ? 0 : -ENOMEM;
+    }
     launch = r == 0;
 end:
     if (r == -ESTALE)
@@ -246,7 +252,10 @@ end:
     if (launch) {
         *ret_row = v;
         memset(&v, 0, sizeof(v));
+        *ret_job_state = st;
+        st = NULL;
     }
+    free(st);
     store_inv_release(&v);
     return r;
 }
@@ -259,12 +268,13 @@ end:
 int engine__launch_prepare(struct engine *e, struct engine_task *t)
 {
     struct store_inv row = {0};
+    char *st = NULL;
     int retry_count = t->row.attempts - 1, r;
 
     if (retry_count > 0)
         log_info("engine", "%s/%" PRId64 ": This is a retry (attempt %d)!", t->row.job_id,
                  t->row.inv_id, retry_count + 1);
-    r = launch_record_attempt(e, t, retry_count, &row);
+    r = launch_record_attempt(e, t, retry_count, &row, &st);
     if (r == 0 && row.job_id) {
         json_t *def = engine__json_parse(row.task_json, 0);
         const struct task_manager *m = def ? task_registry_find_for_def(e->registry, def) : NULL;
@@ -275,9 +285,12 @@ int engine__launch_prepare(struct engine *e, struct engine_task *t)
         if (t->launch_row) {
             *t->launch_row = row; /* taken */
             memset(&row, 0, sizeof(row));
+            t->launch_job_state = st;
+            st = NULL;
         }
         r = ENGINE_CALL_MANAGER;
     }
+    free(st);
     store_inv_release(&row);
     return r;
 }
@@ -297,6 +310,10 @@ int engine__launch_call(struct engine *e, struct engine_task *t)
         store_inv_release(t->launch_row);
         free(t->launch_row);
         t->launch_row = NULL;
+        if (r == 0) {
+            ctl_adopt_job_state(&c, t->launch_job_state); /* taken */
+            t->launch_job_state = NULL;
+        }
     } else {
         r = ctl_open(e, t->row.job_id, t->row.inv_id, &c);
     }

@@ -9,111 +9,15 @@
 
 static int fail(char *err, size_t errlen, const char *msg)
 {
-    if (errlen)
+    if (err && errlen)
         snprintf(err, errlen, "%s", msg);
     return -EINVAL;
-}
-
-/* Copies s[0..n-1] unescaping %XX (Go's u.Path is the unescaped path). */
-static int unescape(const char *s, size_t n, char *out, size_t outlen)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (c == '%' && i + 2 < n && text_hex_digit(s[i + 1]) >= 0 &&
-            text_hex_digit(s[i + 2]) >= 0) {
-            c = (char)(text_hex_digit(s[i + 1]) * 16 + text_hex_digit(s[i + 2]));
-            i += 2;
-        }
-        if (o + 1 >= outlen)
-            return -E2BIG;
-        out[o++] = c;
-    }
-    out[o] = '\0';
-    return 0;
-}
-
-static bool has_suffix(const char *s, size_t n, const char *suffix)
-{
-    size_t m = strlen(suffix);
-    return n >= m && memcmp(s + n - m, suffix, m) == 0;
 }
 
 int request_gitiles_repo(const char *url, char *ret_host, size_t hostlen, char *ret_project,
                          size_t projectlen, char *err, size_t errlen)
 {
-    struct gourl u;
-    char goerr[512];
-    if (gourl_parse(url, &u, goerr, sizeof(goerr)) < 0)
-        return fail(err, errlen, goerr);
-
-    /* Go lower-cases the scheme. */
-    const char *colon = strchr(url, ':');
-    if (!u.has_scheme || !colon || colon - url != 5 || strncasecmp(url, "https", 5) != 0)
-        return fail(err, errlen, "only https scheme is supported");
-    const char *p = colon + 1;
-    if (strncmp(p, "//", 2) != 0)
-        return fail(err, errlen, "only .googlesource.com repos are supported");
-    p += 2;
-
-    /* Authority: [userinfo@]host[:port], up to the path, query or fragment. */
-    size_t auth_len = strcspn(p, "/?#");
-    const char *host = p;
-    size_t host_len = auth_len;
-    for (size_t i = auth_len; i > 0; i--) {
-        if (p[i - 1] == '@') {
-            host = p + i;
-            host_len = auth_len - i;
-            break;
-        }
-    }
-    /* LUCI tests u.Host, which keeps a port: "x.googlesource.com:443" fails too. */
-    if (!has_suffix(host, host_len, ".googlesource.com"))
-        return fail(err, errlen, "only .googlesource.com repos are supported");
-    if (host_len + 1 > hostlen || host_len + 1 > REQUEST_GITILES_HOST_MAX)
-        return fail(err, errlen, "host name is too long");
-
-    const char *path = p + auth_len;
-    size_t path_len = strcspn(path, "?#");
-    const char *rest = path + path_len;
-    if (rest[0] == '?') {
-        size_t q = strcspn(rest + 1, "#");
-        if (q > 0)
-            return fail(err, errlen, "repo URL must not have query");
-        rest += 1 + q;
-    }
-    if (rest[0] == '#' && rest[1])
-        return fail(err, errlen, "repo URL must not have fragment");
-
-    char decoded[REQUEST_GITILES_PROJECT_MAX + 8];
-    if (unescape(path, path_len, decoded, sizeof(decoded)) < 0)
-        return fail(err, errlen, "repo URL path is too long");
-    if (strchr(decoded, '+'))
-        return fail(err, errlen, "repo URL path must not contain '+'");
-
-    /* "/a/<project>" is the authenticated form of "/<project>". */
-    const char *proj = decoded;
-    if (strncmp(proj, "/a/", 3) == 0)
-        proj += 2;
-    size_t proj_len = strlen(proj);
-    if (proj_len && proj[proj_len - 1] == '/')
-        proj_len--;
-    if (has_suffix(proj, proj_len, ".git"))
-        proj_len -= 4;
-    if (proj_len && proj[0] == '/') {
-        proj++;
-        proj_len--;
-    }
-    if (proj_len == 0)
-        return fail(err, errlen, "repo URL path must not be empty");
-    if (proj_len + 1 > projectlen)
-        return fail(err, errlen, "repo URL path is too long");
-
-    memcpy(ret_host, host, host_len);
-    ret_host[host_len] = '\0';
-    memcpy(ret_project, proj, proj_len);
-    ret_project[proj_len] = '\0';
-    return 0;
+    return gourl_gitiles_repo(url, false, ret_host, hostlen, ret_project, projectlen, err, errlen);
 }
 
 static int logf_(struct buf *log, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

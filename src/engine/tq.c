@@ -233,6 +233,7 @@ int engine__task_finish(struct engine *e, struct engine_task *t, int hr)
         store_inv_release(t->launch_row);
         free(t->launch_row);
     }
+    free(t->launch_job_state);
     free(t);
     return r;
 }

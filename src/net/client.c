@@ -137,6 +137,11 @@ const char *client_host_map_lookup(const struct client *c, const char *authority
     return NULL;
 }
 
+bool client_host_is_mapped(const struct client *c, const char *host)
+{
+    return c && host && client_host_map_lookup(c, host) != NULL;
+}
+
 int client_base_url(const struct client *c, const char *host, char *out, size_t outlen)
 {
     const char *mapped;

@@ -125,6 +125,13 @@ struct client *client_free(struct client *c);
  */
 int client_base_url(const struct client *c, const char *host, char *out, size_t outlen);
 
+/*
+ * True when host ("name[:port]", case-insensitive) has a --host-map entry:
+ * the gitiles poller accepts hosts other than *.googlesource.com only
+ * then (a test's fake, a private Gitiles).
+ */
+bool client_host_is_mapped(const struct client *c, const char *host);
+
 /* Options of one call; a zeroed struct means the client's defaults, no credentials. */
 struct client_call_options {
     int64_t timeout_ns;  /* 0 = the client's default */

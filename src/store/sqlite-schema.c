@@ -136,11 +136,22 @@ static const char migration_3[] =
     "  rotated INTEGER NOT NULL DEFAULT 0"
     ");";
 
+/*
+ * Per-job task manager state (store_job_state_get/put): one opaque text
+ * per job, e.g. the gitiles poller's known ref tips.
+ */
+static const char migration_4[] =
+    "CREATE TABLE job_states ("
+    "  job_id TEXT PRIMARY KEY,"
+    "  state TEXT NOT NULL DEFAULT ''"
+    ");";
+
 const struct sqlite_migration sqlite_migrations[] = {
     {.version = 1, .description = "projects, jobs, invocations, triggers, tasks, fates",
      .sql = migration_1},
     {.version = 2, .description = "partial index over leased task rows", .sql = migration_2},
     {.version = 3, .description = "secrets", .sql = migration_3},
+    {.version = 4, .description = "per-job task manager state", .sql = migration_4},
 };
 
 const size_t sqlite_n_migrations = ARRAY_SIZE(sqlite_migrations);

@@ -1182,6 +1182,40 @@ static int sqlite_secret_put(struct store_tx *tx, const struct store_secret *sec
     return run_row(ss_of(tx), sql, &store_secret_kind, sec);
 }
 
+/* ---- per-job manager state ---- */
+
+static int sqlite_job_state_get(struct store_tx *tx, const char *job_id, char **ret)
+{
+    static const char sql[] = "SELECT state FROM job_states WHERE job_id = ?";
+    struct sqlite_store *ss = ss_of(tx);
+    sqlite3_stmt *st = NULL;
+    char *text = NULL;
+    int r;
+
+    r = prep(ss, sql, &st);
+    if (r < 0)
+        return r;
+    r = bind_text(ss, st, 1, job_id);
+    if (r == 0)
+        r = get_row(ss, st, NULL, NULL);
+    if (r == 0)
+        r = coldup(st, 0, &text);
+    if (r == 0)
+        *ret = text;
+    unprep(st);
+    return r;
+}
+
+static int sqlite_job_state_put(struct store_tx *tx, const char *job_id, const char *text)
+{
+    static const char put[] = "INSERT OR REPLACE INTO job_states (job_id, state) VALUES (?, ?)";
+    static const char del[] = "DELETE FROM job_states WHERE job_id = ?";
+
+    if (!text[0])
+        return run_stmt(ss_of(tx), del, "t", job_id);
+    return run_stmt(ss_of(tx), put, "tt", job_id, text);
+}
+
 const struct store_ops store_sqlite_ops = {
     .scheme = "sqlite",
     .open = sqlite_open,
@@ -1221,4 +1255,6 @@ const struct store_ops store_sqlite_ops = {
     .triage_log_get = sqlite_triage_log_get,
     .secret_get = sqlite_secret_get,
     .secret_put = sqlite_secret_put,
+    .job_state_get = sqlite_job_state_get,
+    .job_state_put = sqlite_job_state_put,
 };

@@ -300,3 +300,17 @@ int store_secret_put(struct store_tx *tx, const struct store_secret *s)
         return -E2BIG;
     return txops(tx)->secret_put(tx, s);
 }
+
+int store_job_state_get(struct store_tx *tx, const char *job_id, char **ret)
+{
+    CHECK(tx && job_id && ret);
+    return txops(tx)->job_state_get(tx, job_id, ret);
+}
+
+int store_job_state_put(struct store_tx *tx, const char *job_id, const char *text)
+{
+    CHECK(tx && job_id && text);
+    if (!text_fits(text))
+        return -E2BIG;
+    return txops(tx)->job_state_put(tx, job_id, text);
+}

@@ -267,6 +267,9 @@ struct store_ops {
 
     int (*secret_get)(struct store_tx *tx, const char *name, struct store_secret *ret);
     int (*secret_put)(struct store_tx *tx, const struct store_secret *s);
+
+    int (*job_state_get)(struct store_tx *tx, const char *job_id, char **ret);
+    int (*job_state_put)(struct store_tx *tx, const char *job_id, const char *text);
 };
 
 /* The common head of every back end's store object. */
@@ -417,5 +420,23 @@ int store_secret_get(struct store_tx *tx, const char *name, struct store_secret 
  * LIMIT_STORE_TEXT.
  */
 int store_secret_put(struct store_tx *tx, const struct store_secret *s);
+
+/* ---- per-job task manager state ---- */
+/*
+ * A task manager's own durable state of one job (the gitiles poller's
+ * known ref tips, LUCI's gitiles.Repository entity): an opaque text (JSON
+ * by convention) the store does not look inside, at most LIMIT_STORE_TEXT
+ * bytes.  The engine writes it in the transaction that saves the
+ * invocation that changed it, so it moves with that invocation's emitted
+ * triggers.  Rows outlive their job's removal from configs (a re-added job
+ * continues from its state, as LUCI's entities do).
+ */
+/* The state of job_id in *ret (malloc'ed).  -ENOENT when it has none. */
+int store_job_state_get(struct store_tx *tx, const char *job_id, char **ret);
+/*
+ * Inserts or replaces job_id's state with text; text "" deletes it (a
+ * later get returns -ENOENT).  -E2BIG when longer than LIMIT_STORE_TEXT.
+ */
+int store_job_state_put(struct store_tx *tx, const char *job_id, const char *text);
 
 #endif

@@ -109,6 +109,9 @@ struct task_ctl_ops {
     int (*pubsub_token)(struct task_ctl *c, char *out, size_t outlen);
 };
 
+/* Longest text of struct task_ctl's job_state. */
+#define TASK_JOB_STATE_MAX (16u << 20)
+
 /* Longest Pub/Sub auth token pubsub_token() makes, with its NUL. */
 #define TASK_PUBSUB_TOKEN_MAX 1024
 
@@ -129,6 +132,24 @@ struct task_ctl {
     enum inv_status status;
     json_t *task_data; /* owned by the ctl; NULL = none */
     char view_url[2048];
+
+    /*
+     * The manager's own durable state of this job, shared by all of the
+     * job's invocations (the gitiles poller's known ref tips, LUCI's
+     * gitiles.Repository entity, spec 4.2.3): a JSON value owned by the
+     * ctl, NULL = none, as the last save of any invocation of the job left
+     * it.  The manager may change it in place or replace it (json_decref
+     * the old value); NULL deletes it.  The engine writes it (compact,
+     * sorted keys) only when its text changed, in the same transaction as
+     * the invocation and the triggers emitted since the last save, so the
+     * state moves with the triggers it accounts for: a crash or a lost
+     * compare-and-set loses both or neither.  That transaction also checks
+     * that the stored state is still the one this ctl read (else the save
+     * fails as a concurrent modification and the call is made again with
+     * the new state).  At most TASK_JOB_STATE_MAX bytes of text, else the
+     * save fails with -E2BIG.  Managers that keep no state leave it alone.
+     */
+    json_t *job_state;
 
     /* A one-line reason when a call returns an error. */
     char err[512];

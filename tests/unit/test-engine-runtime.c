@@ -30,6 +30,7 @@ enum mode {
     M_TRANSIENT, /* fails transiently `param` times (or always if param < 0), then succeeds */
     M_EMIT2,     /* emits t1, saves, emits t2, SUCCEEDED */
     M_TIMERS,    /* the timers test of spec 3.22 */
+    M_STATE,     /* counts its launches in job_state {"n"}, emits "s<n>", SUCCEEDED */
 };
 
 struct job_mode {
@@ -107,6 +108,17 @@ static int fake_launch(const struct task_manager *m, struct task_ctl *c)
                          0);
         c->status = INV_SUCCEEDED;
         return 0;
+    case M_STATE: {
+        json_int_t n = json_integer_value(json_object_get(c->job_state, "n")) + 1;
+        char id[32];
+        if (!c->job_state)
+            c->job_state = json_object();
+        json_object_set_new(c->job_state, "n", json_integer(n));
+        snprintf(id, sizeof(id), "s%d", (int)n);
+        assert_int_equal(c->ops->emit_trigger(c, json_pack("{s:s, s:{}}", "id", id, "noop")), 0);
+        c->status = INV_SUCCEEDED;
+        return 0;
+    }
     case M_TIMERS:
         c->status = INV_RUNNING;
         assert_int_equal(c->ops->add_timer(c, 60 * S, "1 min", NULL), 0);
@@ -1134,6 +1146,125 @@ static void test_controller_save_seams(void **state)
     engine_invocations_free(v, 1);
 }
 
+static bool outgoing_has(struct fx *f, int64_t id, const char *needle)
+{
+    struct engine_invocation inv;
+    bool has;
+
+    get_inv(f, "proj/job", id, &inv);
+    has = strstr(inv.outgoing_json, needle) != NULL;
+    engine_invocation_release(&inv);
+    return has;
+}
+
+static json_int_t stored_n(struct fx *f, const char *job)
+{
+    json_t *st = NULL;
+    json_int_t n;
+
+    assert_int_equal(engine_debug_job_state(f->e, job, &st), 0);
+    n = json_integer_value(json_object_get(json_object_get(st, "managerState"), "n"));
+    json_decref(st);
+    return n;
+}
+
+/*
+ * The job's manager state: none at first (LUCI's "no debug state"), then
+ * what the manager left, handed to the next invocation, shown in
+ * managerState, saved with the invocation and its triggers.
+ */
+static void test_job_state_moves_with_invocations(void **state)
+{
+    struct fx *f = *state;
+    static const char *const ids[] = {"t1"}, *const ids2[] = {"t2"};
+    struct engine_invocation *v = NULL;
+    json_t *st = NULL;
+
+    set_mode("proj/job", M_STATE, 0);
+    apply(f, "job { id: \"job\" schedule: \"triggered\" noop {} }", "rev1");
+    assert_int_equal(engine_debug_job_state(f->e, "proj/job", &st), 0);
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(st, "managerState"), "error")),
+        "no debug state");
+    json_decref(st);
+    emit(f, "proj/job", ids, 1);
+    run_until(f, T0 + 10 * S);
+    assert_int_equal(stored_n(f, "proj/job"), 1);
+    emit(f, "proj/job", ids2, 1);
+    run_until(f, T0 + 20 * S);
+    assert_int_equal(stored_n(f, "proj/job"), 2); /* the second saw the first's state */
+    assert_int_equal(invs(f, "proj/job", &v), 2);
+    assert_true(outgoing_has(f, v[0].id, "\"s2\""));
+    assert_true(outgoing_has(f, v[1].id, "\"s1\""));
+    engine_invocations_free(v, 2);
+}
+
+/*
+ * The seam: a save that loses the invocation's compare-and-set writes
+ * neither its state nor its triggers; two invocations of one job that
+ * both read a state cannot both move it (the later save fails, to be
+ * redone from the new state); an unchanged state is not rewritten.
+ */
+static void test_job_state_compare_and_set(void **state)
+{
+    struct fx *f = *state;
+    static const char *const ids[] = {"t1"}, *const ids2[] = {"t2"};
+    struct engine_invocation *v = NULL;
+    struct ctl a, b, c2;
+
+    set_mode("proj/job", M_TIMER6, 0);
+    apply(f, "job { id: \"job\" schedule: \"triggered\" "
+             "triggering_policy { kind: GREEDY_BATCHING max_concurrent_invocations: 2 } "
+             "noop {} }", "rev1");
+    emit(f, "proj/job", ids, 1);
+    run_until(f, T0 + 3 * S);
+    emit(f, "proj/job", ids2, 1);
+    run_until(f, T0 + 5 * S); /* two RUNNING invocations, each with a timer */
+    assert_int_equal(invs(f, "proj/job", &v), 2);
+    assert_int_equal(ctl_open(f->e, "proj/job", v[1].id, &a), 0);
+    assert_int_equal(ctl_open(f->e, "proj/job", v[1].id, &b), 0);
+    assert_int_equal(ctl_open(f->e, "proj/job", v[0].id, &c2), 0);
+    assert_null(a.pub.job_state);
+
+    a.pub.job_state = json_pack("{s:i}", "n", 10);
+    assert_int_equal(a.pub.ops->emit_trigger(&a.pub, json_pack("{s:s, s:{}}", "id", "ea", "noop")),
+                     0);
+    assert_int_equal(ctl_save(&a, NULL), 0);
+    assert_int_equal(stored_n(f, "proj/job"), 10);
+
+    /* b lost the invocation's compare-and-set: nothing of it lands. */
+    b.pub.job_state = json_pack("{s:i}", "n", 20);
+    assert_int_equal(b.pub.ops->emit_trigger(&b.pub, json_pack("{s:s, s:{}}", "id", "eb", "noop")),
+                     0);
+    assert_int_equal(ctl_save(&b, NULL), -EAGAIN);
+    assert_int_equal(stored_n(f, "proj/job"), 10);
+
+    /* c2 (another invocation) read the state before a moved it. */
+    c2.pub.job_state = json_pack("{s:i}", "n", 30);
+    c2.pub.status = INV_SUCCEEDED;
+    assert_int_equal(ctl_save(&c2, NULL), -EAGAIN);
+    assert_int_equal(stored_n(f, "proj/job"), 10);
+    ctl_release(&c2);
+
+    /* Redone from the stored state, it lands. */
+    assert_int_equal(ctl_open(f->e, "proj/job", v[0].id, &c2), 0);
+    assert_int_equal(json_integer_value(json_object_get(c2.pub.job_state, "n")), 10);
+    json_object_set_new(c2.pub.job_state, "n", json_integer(11));
+    assert_int_equal(ctl_save(&c2, NULL), 0);
+    assert_int_equal(stored_n(f, "proj/job"), 11);
+
+    /* a's state is stale now, but unchanged: its save writes no state. */
+    a.pub.status = INV_SUCCEEDED;
+    assert_int_equal(ctl_save(&a, NULL), 0);
+    assert_int_equal(stored_n(f, "proj/job"), 11);
+    ctl_release(&a);
+    ctl_release(&b);
+    ctl_release(&c2);
+    assert_true(outgoing_has(f, v[1].id, "\"ea\""));
+    assert_false(outgoing_has(f, v[1].id, "\"eb\""));
+    engine_invocations_free(v, 2);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1157,6 +1288,8 @@ int main(void)
         T(test_newest_first_expires),
         T(test_workers),
         T(test_controller_save_seams),
+        T(test_job_state_moves_with_invocations),
+        T(test_job_state_compare_and_set),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);

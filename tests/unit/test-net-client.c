@@ -441,6 +441,11 @@ static void test_host_map(void **state)
     assert_int_equal(client_base_url(c, "a b", out, sizeof(out)), -EINVAL);
     assert_int_equal(client_base_url(c, "", out, sizeof(out)), -EINVAL);
     assert_int_equal(client_base_url(c, "x/y", out, sizeof(out)), -EINVAL);
+    assert_true(client_host_is_mapped(c, "bb.test"));
+    assert_true(client_host_is_mapped(c, "BB.Test"));
+    assert_false(client_host_is_mapped(c, "cr-buildbucket.appspot.com"));
+    assert_false(client_host_is_mapped(c, NULL));
+    assert_false(client_host_is_mapped(NULL, "bb.test"));
     client_free(c);
 
     static const char *const bad[] = {

@@ -824,11 +824,13 @@ static void test_migration_to_secrets(void **state)
     assert_int_equal(store_commit(tx), 0);
     f->s = store_close(f->s);
     /* Back to version 2, as an older tock left it. */
-    exec_on(f->path, "DROP TABLE secrets; DELETE FROM schema_version WHERE version >= 3");
+    exec_on(f->path, "DROP TABLE secrets; DROP TABLE job_states;"
+                     " DELETE FROM schema_version WHERE version >= 3");
     assert_int_equal(query_int(f->path, "SELECT max(version) FROM schema_version"), 2);
 
     assert_int_equal(store_open(f->url, &f->s, NULL, 0), 0);
-    assert_int_equal(query_int(f->path, "SELECT max(version) FROM schema_version"), 3);
+    assert_int_equal(query_int(f->path, "SELECT max(version) FROM schema_version"),
+                     store_sqlite_schema_version());
     tx = begin(f->s);
     assert_int_equal(store_job_get(tx, "p/j", &gj), 0);
     store_job_release(&gj);
@@ -838,6 +840,67 @@ static void test_migration_to_secrets(void **state)
     assert_string_equal(got.current, "v");
     store_secret_release(&got);
     assert_int_equal(store_commit(tx), 0);
+}
+
+/*
+ * Per-job manager state: absent until put, replaced by a put, deleted by
+ * "", transactional (a rolled-back put leaves nothing), durable across a
+ * reopen, bounded, and one row per job.
+ */
+static void test_job_state(void **state)
+{
+    struct fixture *f = *state;
+    struct store_tx *tx = begin(f->s);
+    char *got = (char *)"untouched";
+
+    assert_int_equal(store_job_state_get(tx, "p/j", &got), -ENOENT);
+    assert_string_equal(got, "untouched"); /* written only on success */
+    assert_int_equal(store_job_state_put(tx, "p/j", "{\"a\":1}"), 0);
+    assert_int_equal(store_job_state_put(tx, "p/k", "{\"k\":2}"), 0);
+    assert_int_equal(store_job_state_get(tx, "p/j", &got), 0);
+    assert_string_equal(got, "{\"a\":1}");
+    free(got);
+    assert_int_equal(store_job_state_put(tx, "p/j", "{\"a\":2}"), 0);
+    assert_int_equal(store_job_state_get(tx, "p/j", &got), 0);
+    assert_string_equal(got, "{\"a\":2}");
+    free(got);
+    assert_int_equal(store_commit(tx), 0);
+
+    /* Committed: it survives a reopen; the other job's row is its own. */
+    f->s = store_close(f->s);
+    assert_int_equal(store_open(f->url, &f->s, NULL, 0), 0);
+    tx = begin(f->s);
+    assert_int_equal(store_job_state_get(tx, "p/j", &got), 0);
+    assert_string_equal(got, "{\"a\":2}");
+    free(got);
+    assert_int_equal(store_job_state_get(tx, "p/k", &got), 0);
+    assert_string_equal(got, "{\"k\":2}");
+    free(got);
+
+    /* A rolled-back put and delete leave the committed state. */
+    assert_int_equal(store_job_state_put(tx, "p/j", "{\"a\":3}"), 0);
+    assert_int_equal(store_job_state_put(tx, "p/k", ""), 0);
+    assert_int_equal(store_job_state_get(tx, "p/k", &got), -ENOENT);
+    store_rollback(tx);
+    tx = begin(f->s);
+    assert_int_equal(store_job_state_get(tx, "p/j", &got), 0);
+    assert_string_equal(got, "{\"a\":2}");
+    free(got);
+    assert_int_equal(store_job_state_get(tx, "p/k", &got), 0);
+    free(got);
+
+    /* "" deletes. */
+    assert_int_equal(store_job_state_put(tx, "p/j", ""), 0);
+    assert_int_equal(store_job_state_get(tx, "p/j", &got), -ENOENT);
+
+    /* Bad arguments. */
+    assert_int_equal(store_job_state_put(tx, NULL, "x"), -EINVAL);
+    assert_int_equal(store_job_state_put(tx, "p/j", NULL), -EINVAL);
+    assert_int_equal(store_job_state_get(tx, "p/j", NULL), -EINVAL);
+    assert_int_equal(store_commit(tx), 0);
+    tx = begin(f->s);
+    assert_int_equal(store_job_state_get(tx, "p/j", &got), -ENOENT);
+    store_rollback(tx);
 }
 
 int main(void)
@@ -860,6 +923,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_inv_update_all_columns, setup, teardown),
         cmocka_unit_test_setup_teardown(test_secrets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration_to_secrets, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_job_state, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,75 @@
+/*
+ * gitiles.h - the "gitiles" task manager (spec 4.2): a trigger job that
+ * polls a Gitiles repository's refs and emits one trigger per new commit.
+ *
+ * The manager is made once and registered with task_registry_add():
+ *
+ *   struct gitiles_options o = {.client = client};
+ *   struct task_manager *gm = NULL;
+ *   if (gitiles_manager_new(&o, &gm) < 0) goto out;
+ *   if (task_registry_add(registry, gm) < 0) goto out;   (the registry borrows it)
+ *   ...
+ *   task_registry_free(registry);
+ *   gitiles_manager_free(gm);
+ *
+ * One poll is one launch() (not multistage): resolve the watched refs with
+ * one "+refs" request per namespace, compare them with the known tips of
+ * the job's manager state (ctl->job_state), fetch the new commits with
+ * "+log" requests, emit the triggers and move the state forward.  The
+ * engine saves the state in the transaction that saves the invocation and
+ * its triggers (task.h), so a crash never loses or repeats a commit.
+ *
+ * Remote calls go through the borrowed struct client (net/client.h: host
+ * map, credentials, size bounds, in-flight cap), each with LUCI's
+ * one-minute deadline.  A repository must be https://<host>/<project> with
+ * host *.googlesource.com, as LUCI, or a host mapped with --host-map
+ * (client_host_is_mapped), which is tock's only leniency.
+ *
+ * job_state (JSON, sorted keys):
+ *   {"host": "chromium.googlesource.com", "project": "chromium/src",
+ *    "known": {"refs/heads/main": "<40 hex>", ...},   the known ref tips
+ *    "refs": ["refs/heads/main", "regexp:refs/branch-heads/\\d+"]}
+ *                                   the (normalized) refs config of the last save
+ * A state of another host or project reads as empty (a changed repo URL
+ * starts from scratch, as LUCI's entity key).
+ *
+ * Threads: after gitiles_manager_new() returns, the manager may be called
+ * from any number of threads at once; it keeps no shared mutable state.
+ * The library does not log (debug-log lines go to the invocation).
+ */
+#ifndef TOCK_TASKS_GITILES_GITILES_H
+#define TOCK_TASKS_GITILES_GITILES_H
+
+#include "base/compat.h"
+
+#include "net/client.h"
+#include "tasks/task.h"
+
+/* LUCI's bounds (gitiles.go): commits examined per updated ref, triggers per poll. */
+#define GITILES_MAX_COMMITS_PER_REF 50
+#define GITILES_MAX_TRIGGERS_PER_POLL 100
+
+struct gitiles_options {
+    /* The outgoing client, borrowed: it must outlive the manager.  Required. */
+    struct client *client;
+    /*
+     * Calls carry the client's credentials (as LUCI's project-scoped
+     * token, under the authenticated "/a/" prefix) unless anonymous is set
+     * (a client made without any, a local fake).  The "/a/" prefix is sent
+     * either way, as LUCI.
+     */
+    bool anonymous;
+    /* Deadline of each call; 0 = LUCI's one minute. */
+    int64_t timeout_ns;
+};
+
+/*
+ * Makes the manager (name "gitiles", not multistage) with settings o (the
+ * client is borrowed).  Returns 0 and *ret, -EINVAL (no client) or -ENOMEM.
+ */
+int gitiles_manager_new(const struct gitiles_options *o, struct task_manager **ret);
+
+/* Frees a manager made by gitiles_manager_new.  NULL-safe; returns NULL. */
+struct task_manager *gitiles_manager_free(struct task_manager *m);
+
+#endif

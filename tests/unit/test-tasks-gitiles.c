@@ -1,0 +1,777 @@
+/*
+ * test-tasks-gitiles.c - the gitiles poller (spec 4.2) against the fake
+ * Gitiles of tests/fakes/fake-gitiles.h (wire-formats.md 3), and its pure
+ * parts.  Expected values come from the spec's test facts and the wire
+ * document's examples.
+ */
+#include "base/compat.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "../fakes/fake-gitiles.h"
+#include "base/time.h"
+#include "tasks/gitiles/gitiles.h"
+#include "tasks/gitiles/gt-internal.h"
+#include "test-tasks-fakectl.h"
+
+#define REPO "https://a.googlesource.com/b.git"
+
+static struct {
+    struct fake_gitiles g;
+    struct client *client;
+    struct task_manager *m;
+} F;
+
+static int setup(void **state)
+{
+    char map[128];
+    const char *maps[] = {map};
+    struct client_options o = {.host_map = maps, .n_host_map = 1};
+    struct client_error err;
+    struct gitiles_options go = {0};
+
+    (void)state;
+    assert_int_equal(fg_start(&F.g, "b"), 0);
+    snprintf(map, sizeof(map), "a.googlesource.com=%s", F.g.base);
+    if (client_new(&o, &F.client, &err) < 0)
+        fail_msg("client_new: %s", err.message);
+    go.client = F.client;
+    go.anonymous = true;
+    go.timeout_ns = 10 * NS_PER_SEC;
+    assert_int_equal(gitiles_manager_new(&go, &F.m), 0);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    F.m = gitiles_manager_free(F.m);
+    fg_stop(&F.g);
+    F.client = client_free(F.client);
+    return 0;
+}
+
+/* ---- helpers ---- */
+
+struct run {
+    struct fake_ctl f;
+    json_t *task;
+    int rc;
+};
+
+/* One poll of refs (and path filters) with job state *st (taken and given back). */
+static void poll_with(struct run *r, const char *repo, const char *refs_json, const char *inc,
+                      const char *exc, json_t **st)
+{
+    json_error_t je;
+    char text[4096];
+
+    snprintf(text, sizeof(text),
+             "{\"gitiles\": {\"repo\": \"%s\", \"refs\": %s, \"pathRegexps\": %s,"
+             " \"pathRegexpsExclude\": %s}}",
+             repo, refs_json, inc ? inc : "[]", exc ? exc : "[]");
+    r->task = json_loads(text, 0, &je);
+    if (!r->task)
+        fail_msg("bad task %s: %s", text, je.text);
+    fake_ctl_init(&r->f, 42, r->task);
+    r->f.ctl.job_state = *st;
+    fg_clear_requests(&F.g);
+    r->rc = F.m->launch(F.m, &r->f.ctl);
+    if (r->rc < 0)
+        fprintf(stderr, "poll: %d %s\n", r->rc, r->f.ctl.err);
+    *st = r->f.ctl.job_state;
+    r->f.ctl.job_state = NULL;
+}
+
+static void run_release(struct run *r)
+{
+    fake_ctl_release(&r->f);
+    json_decref(r->task);
+}
+
+static bool logged(const struct run *r, const char *needle)
+{
+    for (size_t i = 0; i < r->f.n_log; i++)
+        if (strstr(r->f.log[i], needle))
+            return true;
+    return false;
+}
+
+static bool requested(const char *req)
+{
+    for (size_t i = 0; i < F.g.n_requests; i++)
+        if (strcmp(F.g.requests[i], req) == 0)
+            return true;
+    return false;
+}
+
+static const char *sha(const char *tag)
+{
+    static char buf[8][41];
+    static int k;
+    char *out = buf[k++ % 8];
+    fg_sha(tag, out);
+    return out;
+}
+
+static const json_t *trig(const struct run *r, size_t i)
+{
+    return json_array_get(r->f.triggers, i);
+}
+
+static void assert_trigger(const struct run *r, size_t i, const char *ref, const char *tag,
+                           const char *created, size_t order)
+{
+    const json_t *t = trig(r, i);
+    char id[512], url[512], ord[24];
+    int64_t want, got;
+
+    assert_non_null(t);
+    snprintf(id, sizeof(id), "%s/+/%s@%s", REPO, ref, sha(tag));
+    snprintf(url, sizeof(url), "%s/+/%s", REPO, sha(tag));
+    snprintf(ord, sizeof(ord), "%zu", order);
+    assert_string_equal(json_string_value(json_object_get(t, "id")), id);
+    assert_string_equal(json_string_value(json_object_get(t, "title")), sha(tag));
+    assert_string_equal(json_string_value(json_object_get(t, "url")), url);
+    assert_string_equal(json_string_value(json_object_get(t, "orderInBatch")), ord);
+    assert_int_equal(time_parse_rfc3339(created, &want), 0);
+    assert_int_equal(time_parse_rfc3339(json_string_value(json_object_get(t, "created")), &got),
+                     0);
+    assert_true(want == got);
+    const json_t *g = json_object_get(t, "gitiles");
+    assert_string_equal(json_string_value(json_object_get(g, "repo")), REPO);
+    assert_string_equal(json_string_value(json_object_get(g, "ref")), ref);
+    assert_string_equal(json_string_value(json_object_get(g, "revision")), sha(tag));
+}
+
+static const char *known(const json_t *st, const char *ref)
+{
+    return json_string_value(json_object_get(json_object_get(st, "known"), ref));
+}
+
+static json_t *state_of(const char *const *kv, size_t n, const char *refs_json)
+{
+    json_t *st = json_pack("{s:s, s:s, s:{}}", "host", "a.googlesource.com", "project", "b",
+                           "known");
+    for (size_t i = 0; i < n; i += 2)
+        json_object_set_new(json_object_get(st, "known"), kv[i], json_string(sha(kv[i + 1])));
+    if (refs_json)
+        json_object_set_new(st, "refs", json_loads(refs_json, 0, NULL));
+    return st;
+}
+
+/* ---- pure parts ---- */
+
+static void test_paths(void **state)
+{
+    struct buf b;
+
+    (void)state;
+    buf_init(&b, 4096);
+    /* wire-formats.md 3.1: "/a/chromium%2Fsrc/+log/<old>..<new>", "+refs%2Fheads". */
+    assert_int_equal(gt_path_refs("chromium/src", "refs/heads", &b), 0);
+    assert_string_equal(b.data, "/a/chromium%2Fsrc/+refs%2Fheads?format=JSON");
+    buf_reset(&b);
+    assert_int_equal(gt_path_log("chromium/src", "aaa..bbb", 50, true, NULL, &b), 0);
+    assert_string_equal(b.data, "/a/chromium%2Fsrc/+log/aaa..bbb?format=JSON&n=50&name-status=1");
+    buf_reset(&b);
+    assert_int_equal(gt_path_log("p", "abc", 1, false, "def", &b), 0);
+    assert_string_equal(b.data, "/a/p/+log/abc?format=JSON&n=1&s=def");
+    buf_reset(&b);
+    /* Go's PathEscape keeps + : @ = & $ and escapes space, ? ; , and '/'. */
+    assert_int_equal(gt_path_escape(&b, "a+b:c@d=e&f$g h?i;j,k/l"), 0);
+    assert_string_equal(b.data, "a+b:c@d=e&f$g%20h%3Fi%3Bj%2Ck%2Fl");
+    buf_release(&b);
+}
+
+static void test_times(void **state)
+{
+    int64_t t, want;
+
+    (void)state;
+    /* wire-formats.md 3.3: no suffix is UTC; " +0200" is the person's zone. */
+    assert_int_equal(gt_parse_time("Wed Sep 20 23:10:41 2017", &t), 0);
+    assert_int_equal(time_parse_rfc3339("2017-09-20T23:10:41Z", &want), 0);
+    assert_true(t == want);
+    assert_int_equal(gt_parse_time("Wed Sep 20 23:10:41 2017 +0200", &t), 0);
+    assert_int_equal(time_parse_rfc3339("2017-09-20T21:10:41Z", &want), 0);
+    assert_true(t == want);
+    assert_int_equal(gt_parse_time("Mon Jan 02 15:04:05 2006 -0700", &t), 0);
+    assert_int_equal(time_parse_rfc3339("2006-01-02T22:04:05Z", &want), 0);
+    assert_true(t == want);
+    assert_int_equal(gt_parse_time("Wed Sep 20 23:10:41", &t), -EINVAL);
+    assert_int_equal(gt_parse_time("Wed Sep 2 23:10:41 2017", &t), -EINVAL);
+    assert_int_equal(gt_parse_time("Wed Foo 20 23:10:41 2017", &t), -EINVAL);
+    assert_int_equal(gt_parse_time("Wed Feb 30 23:10:41 2017", &t), -EINVAL);
+    assert_int_equal(gt_parse_time("2017-09-20T23:10:41Z", &t), -EINVAL);
+}
+
+static void test_refsets(void **state)
+{
+    const char *refs[] = {"refs/heads/main", "regexp:refs/heads/release-.*",
+                          "regexp:refs/branch-heads/\\d+\\.\\d+", "regexp:refs/tags/v1"};
+    const char *two[] = {"regexp:refs/x/a\\d", "regexp:refs/x/b.", "regexp:refs/x/c+"};
+    struct gt_refset rs;
+    struct gt_refs cur = {0};
+    struct buf b;
+    size_t n = 0;
+
+    (void)state;
+    assert_int_equal(gt_refset_new(refs, 4, &rs, NULL, 0), 0);
+    /* Spec 4.2.2: refs/heads (main + release-.*) share one request. */
+    assert_int_equal(rs.n_ns, 3);
+    assert_string_equal(rs.ns[0].prefix, "refs/branch-heads");
+    assert_string_equal(rs.ns[1].prefix, "refs/heads");
+    assert_string_equal(rs.ns[2].prefix, "refs/tags");
+    assert_int_equal(rs.ns[2].n_plain, 1); /* a regexp without metacharacters is a plain ref */
+    assert_true(gt_refset_watches(&rs, "refs/heads/main"));
+    assert_true(gt_refset_watches(&rs, "refs/heads/release-1"));
+    assert_false(gt_refset_watches(&rs, "refs/heads/mainx"));
+    assert_true(gt_refset_watches(&rs, "refs/branch-heads/1.2"));
+    assert_false(gt_refset_watches(&rs, "refs/branch-heads/1.2.3"));
+    assert_true(gt_refset_watches(&rs, "refs/tags/v1"));
+    assert_false(gt_refset_watches(&rs, "refs/tags/v10"));
+
+    buf_init(&b, 4096);
+    assert_int_equal(gt_refs_add(&cur, "refs/heads/main", sha("1")), 0);
+    assert_int_equal(gt_refs_add(&cur, "refs/branch-heads/1.2", sha("2")), 0);
+    gt_refs_sort(&cur);
+    assert_int_equal(gt_refset_missing(&rs, &cur, &b, &n), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(b.data, "[regexp:refs/heads/release-.* refs/tags/v1]");
+    buf_release(&b);
+    gt_refs_release(&cur);
+    gt_refset_release(&rs);
+
+    /* The quirk: ^(a\d)|(b.)|(c+)$ - the first a prefix, the middle anywhere, the last a suffix. */
+    assert_int_equal(gt_refset_new(two, 3, &rs, NULL, 0), 0);
+    assert_int_equal(rs.n_ns, 1);
+    assert_true(gt_refset_watches(&rs, "refs/x/a1"));
+    assert_true(gt_refset_watches(&rs, "refs/x/a1-and-more"));
+    assert_false(gt_refset_watches(&rs, "refs/x/za1"));
+    assert_true(gt_refset_watches(&rs, "refs/x/z-refs/x/b1-z"));
+    assert_true(gt_refset_watches(&rs, "refs/x/z-refs/x/cc"));
+    assert_false(gt_refset_watches(&rs, "refs/x/ccz"));
+    gt_refset_release(&rs);
+    /* One regexp alone is a full match. */
+    assert_int_equal(gt_refset_new(two, 1, &rs, NULL, 0), 0);
+    assert_false(gt_refset_watches(&rs, "refs/x/a1-and-more"));
+    gt_refset_release(&rs);
+}
+
+static void test_hostile_replies(void **state)
+{
+    struct gt_refs out = {0};
+    struct gt_commits cs = {0};
+    char err[256], next[64];
+    static const char ok[] = ")]}'\n{\"main\": {\"value\": "
+                             "\"1111111111111111111111111111111111111111\"},"
+                             " \"HEAD\": {\"value\": \"refs/heads/main\", \"target\": \"x\"},"
+                             " \"empty\": {\"value\": \"\"}}";
+
+    (void)state;
+    assert_int_equal(gt_parse_refs(ok, strlen(ok), "refs/heads", &out, err, sizeof(err)), 0);
+    assert_int_equal(out.n, 1);
+    assert_string_equal(out.v[0].name, "refs/heads/main");
+    gt_refs_release(&out);
+#define BAD(s) assert_int_equal(gt_parse_refs(s, strlen(s), "refs/heads", &out, err, sizeof(err)), \
+                                -EPROTO)
+    BAD("{\"main\": {\"value\": \"1111111111111111111111111111111111111111\"}}");
+    BAD(")]}'\n{\"main\": {\"value\": \"11111111");
+    BAD(")]}'\n{\"main\": {\"value\": \"111\"}}");
+    BAD(")]}'\n{\"main\": {\"value\": \"11111111111111111111111111111111111111111\"}}");
+    BAD(")]}'\n[1, 2]");
+    BAD(")]}'\n{\"main\": 3}");
+#undef BAD
+    assert_int_equal(out.n, 0);
+#define BADLOG(s)                                                                             \
+    assert_int_equal(gt_parse_log(s, strlen(s), 50, &cs, next, sizeof(next), err, sizeof(err)), \
+                     -EPROTO)
+    BADLOG("{\"log\": []}");
+    BADLOG(")]}'\n{\"log\": [{\"commit\": \"abc\", \"committer\": {\"time\": "
+           "\"Wed Sep 20 23:10:41 2017\"}}]}");
+    BADLOG(")]}'\n{\"log\": [{\"commit\": \"1111111111111111111111111111111111111111\","
+           " \"committer\": {\"time\": \"yesterday\"}}]}");
+    BADLOG(")]}'\n{\"nolog\": 1}");
+#undef BADLOG
+    assert_int_equal(cs.n, 0);
+    gt_commits_release(&cs);
+}
+
+/* ---- polls against the fake ---- */
+
+#define T0 "Mon Sep 14 22:42:00 2015"
+
+/* Spec 4.2.4 "New, updated, and deleted refs". */
+static void test_new_updated_deleted(void **state)
+{
+    static const char *kv[] = {"refs/heads/master", "deadbeef03", "refs/branch-heads/x", "ee",
+                               "refs/was/watched", "ff"};
+    const char *refs = "[\"refs/heads/master\", \"regexp:refs/branch-heads/[^/]+\"]";
+    json_t *st = state_of(kv, 6, refs);
+    struct run r;
+    char req[256];
+
+    (void)state;
+    fg_commit(&F.g, "deadbeef03", NULL, "Mon Sep 14 22:38:00 2015", "");
+    fg_commit(&F.g, "deadbeef02", "deadbeef03", "Mon Sep 14 22:39:00 2015", "");
+    fg_commit(&F.g, "deadbeef01", "deadbeef02", "Mon Sep 14 22:40:00 2015", "");
+    fg_commit(&F.g, "deadbeef00", "deadbeef01", "Mon Sep 14 22:41:00 2015", "");
+    fg_commit(&F.g, "baadcafe00", NULL, "Mon Sep 14 22:41:00 2015", "");
+    fg_ref(&F.g, "refs/heads/master", "deadbeef00");
+    fg_ref(&F.g, "refs/branch-heads/1.2.3", "baadcafe00");
+    fg_ref(&F.g, "refs/was/watched", "ff");
+
+    poll_with(&r, REPO, refs, NULL, NULL, &st);
+    assert_int_equal(r.rc, 0);
+    assert_int_equal(r.f.ctl.status, INV_SUCCEEDED);
+    assert_int_equal(json_array_size(r.f.triggers), 4);
+    assert_trigger(&r, 0, "refs/branch-heads/1.2.3", "baadcafe00", "2015-09-14T22:41:00Z", 0);
+    assert_trigger(&r, 1, "refs/heads/master", "deadbeef02", "2015-09-14T22:39:00Z", 1);
+    assert_trigger(&r, 2, "refs/heads/master", "deadbeef01", "2015-09-14T22:40:00Z", 2);
+    assert_trigger(&r, 3, "refs/heads/master", "deadbeef00", "2015-09-14T22:41:00Z", 3);
+    assert_int_equal(json_object_size(json_object_get(st, "known")), 2);
+    assert_string_equal(known(st, "refs/heads/master"), sha("deadbeef00"));
+    assert_string_equal(known(st, "refs/branch-heads/1.2.3"), sha("baadcafe00"));
+    assert_true(logged(&r, "Repo: " REPO ", Refs: [refs/heads/master regexp:refs/branch-heads/[^/]+]"));
+    assert_true(logged(&r, "Fetched refs: 3 from datastore, 2 from gitiles"));
+    assert_true(logged(&r, "Ref refs/was/watched is no longer watched"));
+    assert_true(logged(&r, "Ref refs/branch-heads/x deleted"));
+    assert_true(logged(&r, "Ref refs/branch-heads/1.2.3 is new: "));
+    snprintf(req, sizeof(req), "Ref refs/heads/master updated: %s => %s", sha("deadbeef03"),
+             sha("deadbeef00"));
+    assert_true(logged(&r, req));
+    assert_true(logged(&r, "Saved 2 known refs"));
+    /* One +refs request per namespace, the range with n=50, the new ref's tip with n=1. */
+    assert_true(requested("/a/b/+refs/heads?format=JSON"));
+    assert_true(requested("/a/b/+refs/branch-heads?format=JSON"));
+    snprintf(req, sizeof(req), "/a/b/+log/%s..%s?format=JSON&n=50", sha("deadbeef03"),
+             sha("deadbeef00"));
+    assert_true(requested(req));
+    snprintf(req, sizeof(req), "/a/b/+log/%s?format=JSON&n=1", sha("baadcafe00"));
+    assert_true(requested(req));
+    run_release(&r);
+
+    /* Nothing new: no triggers, the state is not rewritten. */
+    json_t *before = st;
+    poll_with(&r, REPO, refs, NULL, NULL, &st);
+    assert_int_equal(r.rc, 0);
+    assert_int_equal(r.f.ctl.status, INV_SUCCEEDED);
+    assert_ptr_equal(st, before);
+    assert_int_equal(json_array_size(r.f.triggers), 0);
+    assert_true(logged(&r, "No changes detected"));
+    assert_int_equal(F.g.n_requests, 2); /* no log requests */
+    run_release(&r);
+    json_decref(st);
+}
+
+/* Spec 4.2.4's path filter fact: triggers for 02 then 01. */
+static void test_path_filters(void **state)
+{
+    static const char *kv[] = {"refs/heads/master", "04"};
+    const char *refs = "[\"refs/heads/master\"]";
+    json_t *st = state_of(kv, 2, refs);
+    struct run r;
+    char req[256];
+
+    (void)state;
+    fg_commit(&F.g, "04", NULL, T0, "x");
+    fg_commit(&F.g, "03", "04", T0, "nothing-matched-means-skipped");
+    fg_commit(&F.g, "02", "03", T0, "skip/this-file,not-matched-file,but-still.emit");
+    fg_commit(&F.g, "01", "02", T0, "yup.emit");
+    fg_commit(&F.g, "00", "01", T0, "skip/commit");
+    fg_ref(&F.g, "refs/heads/master", "00");
+    poll_with(&r, REPO, refs, "[\".+\\\\.emit\"]", "[\"skip/.+\"]", &st);
+    assert_int_equal(r.rc, 0);
+    assert_int_equal(json_array_size(r.f.triggers), 2);
+    assert_trigger(&r, 0, "refs/heads/master", "02", "2015-09-14T22:42:00Z", 0);
+    assert_trigger(&r, 1, "refs/heads/master", "01", "2015-09-14T22:42:00Z", 1);
+    snprintf(req, sizeof(req),
+             "skipping commit \"%s\" on \"refs/heads/master\" because didn't match path filters",
+             sha("03"));
+    assert_true(logged(&r, req));
+    snprintf(req, sizeof(req), "/a/b/+log/%s..%s?format=JSON&n=50&name-status=1", sha("04"),
+             sha("00"));
+    assert_true(requested(req)); /* tree_diff only with path filters */
+    assert_string_equal(known(st, "refs/heads/master"), sha("00"));
+    run_release(&r);
+    json_decref(st);
+}
+
+/* First run: a branch gives one trigger (its tip), tags that existed give none. */
+static void test_first_run_and_tags(void **state)
+{
+    const char *refs = "[\"refs/heads/main\", \"regexp:refs/tags/.+\"]";
+    json_t *st = NULL;
+    struct run r;
+
+    (void)state;
+    fg_commit(&F.g, "c1", NULL, T0, "");
+    fg_commit(&F.g, "c2", "c1", T0, "");
+    fg_ref(&F.g, "refs/heads/main", "c2");
+    fg_ref(&F.g, "refs/tags/v1", "c1");
+    poll_with(&r, REPO, refs, NULL, NULL, &st);
+    assert_int_equal(r.rc, 0);
+    assert_int_equal(json_array_size(r.f.triggers), 1);
+    assert_trigger(&r, 0, "refs/heads/main", "c2", "2015-09-14T22:42:00Z", 0);
+    assert_true(logged(&r, "Tag refs/tags/v1 newly matched but already existed"));
+    assert_true(logged(&r, "Fetched refs: 0 from datastore, 2 from gitiles"));
+    assert_string_equal(known(st, "refs/tags/v1"), sha("c1"));
+    assert_string_equal(known(st, "refs/heads/main"), sha("c2"));
+    run_release(&r);
+
+    /* A tag created later under the same config is emitted. */
+    fg_ref(&F.g, "refs/tags/v2", "c2");
+    poll_with(&r, REPO, refs, NULL, NULL, &st);
+    assert_int_equal(r.rc, 0);
+    assert_int_equal(json_array_size(r.f.triggers), 1);
+    assert_trigger(&r, 0, "refs/tags/v2", "c2", "2015-09-14T22:42:00Z", 0);
+    run_release(&r);
+
+    /* A changed config newly matching an existing tag: nothing for it. */
+    fg_ref(&F.g, "refs/tags/old", "c1");
+    poll_with(&r, REPO, "[\"refs/heads/main\", \"regexp:refs/tags/.+\", \"refs/tags/old\"]",
+              NULL, NULL, &st);
+    assert_int_equal(json_array_size(r.f.triggers), 1); /* old matches .+: it was watched */
+    run_release(&r);
+    json_decref(st);
+}
+
+/* 60 new commits on each of three refs: 50 examined per ref, 100 triggers, then postponed. */
+static void test_limits(void **state)
+{
+    static const char *kv[] = {"refs/heads/a", "a0000", "refs/heads/b", "b0000", "refs/heads/c",
+                               "c0000"};
+    const char *refs = "[\"regexp:refs/heads/.+\"]";
+    json_t *st = state_of(kv, 6, refs);
+    const char *ns[] = {"a", "b", "c"};
+    char tag[16], parent[16], ref[32];
+    struct run r;
+
+    (void)state;
+    for (int k = 0; k < 3; k++) {
+        for (int i = 0; i <= 60; i++) {
+            snprintf(tag, sizeof(tag), "%s0%03d", ns[k], i);
+            snprintf(parent, sizeof(parent), "%s0%03d", ns[k], i - 1);
+            fg_commit(&F.g, tag, i ? parent : NULL, T0, "");
+        }
+        snprintf(ref, sizeof(ref), "refs/heads/%s", ns[k]);
+        snprintf(tag, sizeof(tag), "%s0060", ns[k]);
+        fg_ref(&F.g, ref, tag);
+    }
+    poll_with(&r, REPO, refs, NULL, NULL, &st);
+    assert_int_equal(r.rc, 0);
+    assert_int_equal(json_array_size(r.f.triggers), 100);
+    assert_trigger(&r, 0, "refs/heads/a", "a0011", "2015-09-14T22:42:00Z", 0);
+    assert_trigger(&r, 49, "refs/heads/a", "a0060", "2015-09-14T22:42:00Z", 49);
+    assert_trigger(&r, 50, "refs/heads/b", "b0011", "2015-09-14T22:42:00Z", 50);
+    assert_trigger(&r, 99, "refs/heads/b", "b0060", "2015-09-14T22:42:00Z", 99);
+    assert_true(logged(&r, "Emitted 100 triggers, postponing the rest"));
+    assert_true(logged(&r, "2 changed refs processed, 1 refs not yet examined"));
+    assert_string_equal(known(st, "refs/heads/a"), sha("a0060"));
+    assert_string_equal(known(st, "refs/heads/c"), sha("c0000"));
+    run_release(&r);
+
+    poll_with(&r, REPO, refs, NULL, NULL, &st);
+    assert_int_equal(json_array_size(r.f.triggers), 50);
+    assert_trigger(&r, 0, "refs/heads/c", "c0011", "2015-09-14T22:42:00Z", 0);
+    assert_true(logged(&r, "All 1 changed refs processed"));
+    assert_string_equal(known(st, "refs/heads/c"), sha("c0060"));
+    run_release(&r);
+    json_decref(st);
+}
+
+/* 150 new commits on one ref: only the newest 50 are examined, across +log pages. */
+static void test_150_commits(void **state)
+{
+    static const char *kv[] = {"refs/heads/main", "d0000"};
+    const char *refs = "[\"refs/heads/main\"]";
+    json_t *st = state_of(kv, 2, refs);
+    char tag[16], parent[16];
+    struct run r;
+
+    (void)state;
+    for (int i = 0; i <= 150; i++) {
+        snprintf(tag, sizeof(tag), "d0%03d", i);
+        snprintf(parent, sizeof(parent), "d0%03d", i - 1);
+        fg_commit(&F.g, tag, i ? parent : NULL, T0, "");
+    }
+    fg_ref(&F.g, "refs/heads/main", "d0150");
+    poll_with(&r, REPO, refs, NULL, NULL, &st);
+    assert_int_equal(r.rc, 0);
+    assert_int_equal(json_array_size(r.f.triggers), 50);
+    assert_trigger(&r, 0, "refs/heads/main", "d0101", "2015-09-14T22:42:00Z", 0);
+    assert_trigger(&r, 49, "refs/heads/main", "d0150", "2015-09-14T22:42:00Z", 49);
+    assert_string_equal(known(st, "refs/heads/main"), sha("d0150"));
+    run_release(&r);
+    json_decref(st);
+}
+
+static void test_force_push(void **state)
+{
+    static const char *kv[] = {"refs/heads/main", "e0"};
+    const char *refs = "[\"refs/heads/main\"]";
+    json_t *st = state_of(kv, 2, refs), *st2 = state_of(kv, 2, refs);
+    struct run r;
+    char req[256];
+
+    (void)state;
+    fg_commit(&F.g, "f0", NULL, T0, "a.txt");
+    fg_commit(&F.g, "f1", "f0", T0, "b.txt");
+    fg_ref(&F.g, "refs/heads/main", "f1"); /* e0 no longer exists */
+    poll_with(&r, REPO, refs, NULL, NULL, &st);
+    assert_int_equal(r.rc, 0);
+    assert_true(logged(&r, "Ref refs/heads/main: log old..new is not found, investigating "
+                           "further..."));
+    assert_true(logged(&r, "Ref refs/heads/main: force push detected; emitting trigger for new "
+                           "head"));
+    assert_int_equal(json_array_size(r.f.triggers), 1);
+    assert_trigger(&r, 0, "refs/heads/main", "f1", "2015-09-14T22:42:00Z", 0);
+    assert_string_equal(known(st, "refs/heads/main"), sha("f1"));
+    snprintf(req, sizeof(req), "/a/b/+log/%s?format=JSON&n=1", sha("e0"));
+    assert_true(requested(req));
+    run_release(&r);
+
+    /* With path filters the new head is fetched without tree diff: no trigger, tip recorded. */
+    poll_with(&r, REPO, refs, "[\".+\"]", NULL, &st2);
+    assert_int_equal(r.rc, 0);
+    assert_int_equal(json_array_size(r.f.triggers), 0);
+    assert_string_equal(known(st2, "refs/heads/main"), sha("f1"));
+    snprintf(req, sizeof(req), "/a/b/+log/%s?format=JSON&n=1&name-status=1", sha("e0"));
+    assert_true(requested(req));
+    run_release(&r);
+    json_decref(st);
+    json_decref(st2);
+}
+
+/* Both ends exist but the range is 404: transient, no progress. */
+static void test_weird_range(void **state)
+{
+    static const char *kv[] = {"refs/heads/main", "f0"};
+    const char *refs = "[\"refs/heads/main\"]";
+    json_t *st = state_of(kv, 2, refs), *before = st;
+    struct run r;
+
+    (void)state;
+    fg_commit(&F.g, "f0", NULL, T0, "");
+    fg_commit(&F.g, "f1", "f0", T0, "");
+    fg_ref(&F.g, "refs/heads/main", "f1");
+    snprintf(F.g.fail_log, sizeof(F.g.fail_log), "%s..%s", sha("f0"), sha("f1"));
+    F.g.fail_log_status = 404;
+    poll_with(&r, REPO, refs, NULL, NULL, &st);
+    assert_int_equal(r.rc, TASK_ERR_TRANSIENT);
+    assert_ptr_equal(st, before);
+    assert_true(logged(&r, "no progress made due to Ref refs/heads/main: weirdly, log("));
+    assert_int_equal(json_array_size(r.f.triggers), 0);
+    run_release(&r);
+    json_decref(st);
+}
+
+static void test_unresolved_refs(void **state)
+{
+    json_t *st = NULL;
+    struct run r;
+
+    (void)state;
+    fg_commit(&F.g, "c1", NULL, T0, "");
+    fg_ref(&F.g, "refs/heads/main", "c1");
+    poll_with(&r, REPO, "[\"refs/heads/main\", \"refs/heads/missing\", \"regexp:refs/heads/rel-.+\"]",
+              NULL, NULL, &st);
+    assert_int_equal(r.rc, TASK_ERR_FATAL);
+    assert_string_equal(r.f.ctl.err, "2 unresolved refs");
+    assert_true(logged(&r, "The following configured refs didn't match a single actual ref: "
+                           "[refs/heads/missing regexp:refs/heads/rel-.+]\nHint: have you "
+                           "granted read access to LUCI Scheduler on relevant refs in \"" REPO
+                           "\""));
+    assert_null(st);
+    assert_int_equal(json_array_size(r.f.triggers), 0);
+    run_release(&r);
+}
+
+/* A server that fails half-way: the first ref's progress is kept, nothing is repeated. */
+static void test_fails_half_way(void **state)
+{
+    static const char *kv[] = {"refs/heads/a", "a1", "refs/heads/b", "b1"};
+    const char *refs = "[\"refs/heads/a\", \"refs/heads/b\"]";
+    json_t *st = state_of(kv, 4, refs), *st0 = state_of(kv, 4, refs), *before = st0;
+    struct run r;
+
+    (void)state;
+    fg_commit(&F.g, "a1", NULL, T0, "");
+    fg_commit(&F.g, "a2", "a1", T0, "");
+    fg_commit(&F.g, "b1", NULL, T0, "");
+    fg_commit(&F.g, "b2", "b1", T0, "");
+    fg_ref(&F.g, "refs/heads/a", "a2");
+    fg_ref(&F.g, "refs/heads/b", "b2");
+    snprintf(F.g.fail_log, sizeof(F.g.fail_log), "%s..%s", sha("b1"), sha("b2"));
+    F.g.fail_log_status = 503;
+    poll_with(&r, REPO, refs, NULL, NULL, &st);
+    assert_int_equal(r.rc, 0);
+    assert_int_equal(r.f.ctl.status, INV_SUCCEEDED);
+    assert_true(logged(&r, "ignoring error Ref refs/heads/b: failed to fetch log between old "));
+    assert_true(logged(&r, "1 changed refs processed, 1 refs not yet examined"));
+    assert_int_equal(json_array_size(r.f.triggers), 1);
+    assert_trigger(&r, 0, "refs/heads/a", "a2", "2015-09-14T22:42:00Z", 0);
+    assert_string_equal(known(st, "refs/heads/a"), sha("a2"));
+    assert_string_equal(known(st, "refs/heads/b"), sha("b1"));
+    run_release(&r);
+
+    /* The same failure on the first ref: no progress, transient, state untouched. */
+    snprintf(F.g.fail_log, sizeof(F.g.fail_log), "%s..%s", sha("a1"), sha("a2"));
+    poll_with(&r, REPO, refs, NULL, NULL, &st0);
+    assert_int_equal(r.rc, TASK_ERR_TRANSIENT);
+    assert_ptr_equal(st0, before);
+    assert_true(logged(&r, "no progress made due to Ref refs/heads/a: failed to fetch log "));
+    run_release(&r);
+
+    /* Healed: only b's commit comes now. */
+    F.g.fail_log[0] = '\0';
+    poll_with(&r, REPO, refs, NULL, NULL, &st);
+    assert_int_equal(json_array_size(r.f.triggers), 1);
+    assert_trigger(&r, 0, "refs/heads/b", "b2", "2015-09-14T22:42:00Z", 0);
+    run_release(&r);
+
+    /* A server that fails every request: the refs cannot be resolved. */
+    F.g.fail_from = 1;
+    F.g.fail_status = 503;
+    poll_with(&r, REPO, refs, NULL, NULL, &st);
+    assert_int_equal(r.rc, TASK_ERR_TRANSIENT);
+    assert_non_null(strstr(r.f.ctl.err, "HTTP 503"));
+    run_release(&r);
+    F.g.fail_status = 403;
+    poll_with(&r, REPO, refs, NULL, NULL, &st);
+    assert_int_equal(r.rc, TASK_ERR_FATAL); /* PERMISSION_DENIED is not transient */
+    run_release(&r);
+    json_decref(st);
+    json_decref(st0);
+}
+
+/* Hostile answers fail the poll without touching the state. */
+static void test_hostile_server(void **state)
+{
+    static const char *kv[] = {"refs/heads/main", "c1"};
+    const char *refs = "[\"refs/heads/main\"]";
+    json_t *st = state_of(kv, 2, refs), *before = st;
+    static const char *bodies[] = {
+        "{\"main\": {\"value\": \"2222222222222222222222222222222222222222\"}}",
+        ")]}'\n{\"main\": {\"value\": \"22222222",
+        ")]}'\n{\"main\": {\"value\": \"222\"}}",
+    };
+    struct run r;
+    struct buf big;
+
+    (void)state;
+    fg_commit(&F.g, "c1", NULL, T0, "");
+    fg_commit(&F.g, "c2", "c1", T0, "");
+    fg_ref(&F.g, "refs/heads/main", "c2");
+    for (size_t i = 0; i < ARRAY_SIZE(bodies); i++) {
+        F.g.refs_body = bodies[i];
+        F.g.refs_body_len = strlen(bodies[i]);
+        poll_with(&r, REPO, refs, NULL, NULL, &st);
+        assert_true(r.rc < 0);
+        assert_ptr_equal(st, before);
+        assert_non_null(strstr(r.f.ctl.err, "bad reply from Gitiles"));
+        run_release(&r);
+    }
+    /* 10^6 refs: over the client's reply bound; 250,000: over the poller's own. */
+    buf_init(&big, 128u << 20);
+    for (int n = 0; n < 2; n++) {
+        int count = n == 0 ? 1000000 : 250000;
+        buf_reset(&big);
+        buf_puts(&big, ")]}'\n{");
+        for (int i = 0; i < count; i++)
+            buf_printf(&big, "%s\"r%d\":{\"value\":\"2222222222222222222222222222222222222222\"}",
+                       i ? "," : "", i);
+        buf_puts(&big, "}");
+        F.g.refs_body = big.data;
+        F.g.refs_body_len = big.len;
+        poll_with(&r, REPO, refs, NULL, NULL, &st);
+        assert_true(r.rc < 0);
+        assert_ptr_equal(st, before);
+        assert_true(r.f.ctl.err[0] != '\0');
+        run_release(&r);
+    }
+    buf_release(&big);
+    F.g.refs_body = NULL;
+
+    /* A +log answer with a SHA of the wrong length. */
+    F.g.log_body = ")]}'\n{\"log\": [{\"commit\": \"22222\", \"committer\": {\"time\": \"" T0
+                   "\"}}]}";
+    poll_with(&r, REPO, refs, NULL, NULL, &st);
+    assert_int_equal(r.rc, TASK_ERR_TRANSIENT);
+    assert_ptr_equal(st, before);
+    assert_non_null(strstr(r.f.ctl.err, "bad commit SHA"));
+    run_release(&r);
+    F.g.log_body = NULL;
+    json_decref(st);
+}
+
+static void test_bad_repos(void **state)
+{
+    static const struct {
+        const char *repo, *err;
+    } cases[] = {
+        {"https://example.com/b", "invalid repo URL \"https://example.com/b\": only "
+                                  ".googlesource.com repos are supported"},
+        {"http://a.googlesource.com/b", "invalid repo URL \"http://a.googlesource.com/b\": only "
+                                        "https scheme is supported"},
+    };
+    json_t *st = NULL;
+    struct run r;
+
+    (void)state;
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+        poll_with(&r, cases[i].repo, "[\"refs/heads/main\"]", NULL, NULL, &st);
+        assert_int_equal(r.rc, TASK_ERR_FATAL);
+        assert_string_equal(r.f.ctl.err, cases[i].err);
+        assert_int_equal(F.g.n_requests, 0);
+        run_release(&r);
+    }
+}
+
+/* A state of another repo is not ours: the poll starts from scratch. */
+static void test_state_of_other_repo(void **state)
+{
+    static const char *kv[] = {"refs/heads/main", "c1"};
+    json_t *st = state_of(kv, 2, "[\"refs/heads/main\"]");
+    struct run r;
+
+    (void)state;
+    json_object_set_new(st, "project", json_string("other"));
+    fg_commit(&F.g, "c1", NULL, T0, "");
+    fg_ref(&F.g, "refs/heads/main", "c1");
+    poll_with(&r, REPO, "[\"refs/heads/main\"]", NULL, NULL, &st);
+    assert_int_equal(r.rc, 0);
+    assert_int_equal(json_array_size(r.f.triggers), 1); /* c1 again: a new ref to this repo */
+    assert_string_equal(json_string_value(json_object_get(st, "project")), "b");
+    run_release(&r);
+    json_decref(st);
+}
+
+int main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_paths),
+        cmocka_unit_test(test_times),
+        cmocka_unit_test(test_refsets),
+        cmocka_unit_test(test_hostile_replies),
+        T(test_new_updated_deleted),
+        T(test_path_filters),
+        T(test_first_run_and_tags),
+        T(test_limits),
+        T(test_150_commits),
+        T(test_force_push),
+        T(test_weird_range),
+        T(test_unresolved_refs),
+        T(test_fails_half_way),
+        T(test_hostile_server),
+        T(test_bad_repos),
+        T(test_state_of_other_repo),
+    };
+#undef T
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
