@@ -643,187 +643,198 @@ struct emit_target {
     json_t *triggers;
 };
 
+/* Step 1: the time of the triggers (microseconds), the request's or now. */
+static int emit_time(struct api *api, struct prpc_call *c, int64_t ts, int64_t *ret_us)
+{
+    int64_t now_us = clock_now(api->clock) / NS_PER_US;
+    char a[TIME_RFC3339_MAX], b[TIME_RFC3339_MAX];
+
+    *ret_us = now_us;
+    if (ts == 0)
+        return GRPC_OK;
+    if (ts < 0 || ts > EMIT_TS_MAX_US)
+        return prpc_fail(c, GRPC_INVALID_ARGUMENT,
+                         "the provided timestamp doesn't look like a valid number of "
+                         "microseconds since epoch");
+    time_format_rfc3339(ts * NS_PER_US, a, sizeof(a));
+    time_format_rfc3339(now_us * NS_PER_US, b, sizeof(b));
+    if (ts > now_us + EMIT_TS_SKEW_US)
+        return prpc_fail(c, GRPC_INVALID_ARGUMENT,
+                         "the provided timestamp (%s) is more than 15 min in the future "
+                         "based on the server clock value %s",
+                         a, b);
+    if (ts < now_us - EMIT_TS_SKEW_US)
+        return prpc_fail(c, GRPC_INVALID_ARGUMENT,
+                         "the provided timestamp (%s) is more than 15 min in the past "
+                         "based on the server clock value %s",
+                         a, b);
+    *ret_us = ts;
+    return GRPC_OK;
+}
+
+/* The triggers of each target job, in batch order. */
+struct emit_plan {
+    struct emit_target *targets; /* LIMIT_API_EMIT_JOBS of them */
+    size_t n;
+};
+
+/* Adds trigger (borrowed) for the job named by ref to the plan. */
+static int emit_plan_add(struct prpc_call *c, struct emit_plan *p, size_t batch,
+                         const json_t *ref, json_t *trigger)
+{
+    char job_id[ENGINE_ID_MAX];
+    size_t t;
+
+    if (!json_is_object(ref))
+        return prpc_fail(c, GRPC_INVALID_ARGUMENT, "batch #%zu: jobs must be JobRefs", batch);
+    if (decode_job_ref(c, ref, job_id) != GRPC_OK)
+        return c->code;
+    if (!*job_id) {
+        /* An empty or oversized ref names nothing: report it as written. */
+        const char *pj = json_string_value(json_object_get(ref, "project"));
+        const char *j = json_string_value(json_object_get(ref, "job"));
+        snprintf(job_id, sizeof(job_id), "%.100s/%.100s", pj ? pj : "", j ? j : "");
+    }
+    for (t = 0; t < p->n; t++) {
+        if (strcmp(p->targets[t].job_id, job_id) == 0)
+            break;
+    }
+    if (t == p->n) {
+        if (p->n >= LIMIT_API_EMIT_JOBS)
+            return prpc_fail(c, GRPC_INVALID_ARGUMENT, "too many target jobs: the limit is %d",
+                             LIMIT_API_EMIT_JOBS);
+        snprintf(p->targets[t].job_id, sizeof(p->targets[t].job_id), "%s", job_id);
+        p->targets[t].triggers = json_array();
+        p->n++;
+    }
+    if (!p->targets[t].triggers || json_array_append(p->targets[t].triggers, trigger) < 0)
+        return out_of_memory(c);
+    return GRPC_OK;
+}
+
+/* Steps 2-3: converts each batch's trigger and groups them per job. */
+static int emit_plan_build(struct prpc_call *c, const json_t *batches, const char *id,
+                           int64_t now_us, struct emit_plan *p)
+{
+    static const char *const batch_names[] = {"trigger", "jobs", NULL};
+    int code = GRPC_OK;
+
+    for (size_t i = 0; i < json_array_size(batches) && code == GRPC_OK; i++) {
+        const json_t *batch = json_array_get(batches, i), *trigger = NULL, *jobs = NULL, *ref;
+        const char *tid = "";
+        char why[512];
+        json_t *internal;
+        size_t k;
+
+        if (!json_is_object(batch))
+            return prpc_fail(c, GRPC_INVALID_ARGUMENT, "batch #%zu must be an object", i);
+        if (prpc_check_fields(c, batch, batch_names) < 0 ||
+            prpc_get_object(c, batch, "trigger", NULL, &trigger) < 0 ||
+            prpc_get_array(c, batch, "jobs", NULL, &jobs) < 0)
+            return c->code;
+        if (trigger && json_is_string(json_object_get(trigger, "id")))
+            tid = json_string_value(json_object_get(trigger, "id"));
+        internal = convert_trigger(trigger, i, id, now_us, c->discard_unknown, why, sizeof(why));
+        if (!internal)
+            return prpc_fail(c, GRPC_INVALID_ARGUMENT, "bad trigger #%zu (\"%.200s\") - %s", i,
+                             tid, why);
+        json_array_foreach(jobs, k, ref) {
+            code = emit_plan_add(c, p, i, ref, internal);
+            if (code != GRPC_OK)
+                break;
+        }
+        json_decref(internal);
+    }
+    return code;
+}
+
+/*
+ * Steps 4-5: every job must be visible (the missing ones are listed), and
+ * the caller needs the trigger permission on every one (all or nothing).
+ */
+static int emit_plan_check(struct api *api, struct prpc_call *c, const char *id,
+                           const struct emit_plan *p)
+{
+    struct buf missing;
+    bool denied = false;
+    int code = GRPC_OK;
+
+    buf_init(&missing, LIMIT_PRPC_ERROR_BYTES / 2);
+    for (size_t t = 0; t < p->n && code == GRPC_OK; t++) {
+        struct engine_job job;
+        int r = engine_get_job(api->e, p->targets[t].job_id, &job);
+        if (r < 0 && r != -ENOENT) {
+            code = prpc_fail(c, GRPC_INTERNAL, "internal error when fetching job: %s",
+                             strerror(-r));
+        } else if (r == -ENOENT ||
+                   !auth_check(api->a, id, job.project, job.realm_id, job.name, AUTH_PERM_GET)) {
+            if (missing.len)
+                buf_puts(&missing, ", ");
+            buf_puts(&missing, p->targets[t].job_id);
+        } else if (!auth_check(api->a, id, job.project, job.realm_id, job.name,
+                               AUTH_PERM_TRIGGER)) {
+            denied = true;
+        }
+    }
+    if (code == GRPC_OK && missing.len)
+        code = prpc_fail(c, GRPC_NOT_FOUND, MSG_NO_JOB ": %s", missing.data);
+    else if (code == GRPC_OK && denied)
+        code = prpc_fail(c, GRPC_PERMISSION_DENIED, MSG_NO_PERMISSION);
+    buf_release(&missing);
+    return code;
+}
+
+/* Step 6: enqueues per job (not transactional across jobs; retries dedup by id). */
+static int emit_plan_run(struct api *api, struct prpc_call *c, const struct emit_plan *p)
+{
+    for (size_t t = 0; t < p->n; t++) {
+        int r = engine_emit_triggers(api->e, p->targets[t].job_id, p->targets[t].triggers);
+        if (r == -ENOENT)
+            return prpc_fail(c, GRPC_NOT_FOUND, MSG_NO_JOB ": %s", p->targets[t].job_id);
+        if (r < 0)
+            return prpc_fail(c, GRPC_INTERNAL, "internal error: %s", strerror(-r));
+    }
+    return GRPC_OK;
+}
+
 static int emit_triggers(void *ctx, struct prpc_call *c)
 {
     static const char *const names[] = {"batches", "timestamp", NULL};
-    static const char *const batch_names[] = {"trigger", "jobs", NULL};
     struct api *api = ctx;
     char id[LIMIT_IDENTITY_LEN + 1];
     const json_t *batches = NULL;
-    int64_t ts = 0, now_us;
-    struct emit_target *targets = NULL;
-    size_t n_targets = 0, n_batches;
-    struct buf missing;
-    int code = GRPC_OK, r;
+    int64_t ts = 0, now_us = 0;
+    struct emit_plan plan = {0};
+    size_t n_batches;
+    int code;
 
-    buf_init(&missing, LIMIT_PRPC_ERROR_BYTES / 2);
     if (caller(api, c, id) != GRPC_OK)
         return c->code;
     if (prpc_check_fields(c, c->request, names) < 0 ||
         prpc_get_array(c, c->request, "batches", NULL, &batches) < 0 ||
         prpc_get_int64(c, c->request, "timestamp", NULL, &ts) < 0)
         return c->code;
-
-    /* 1. The time of the triggers. */
-    now_us = clock_now(api->clock) / NS_PER_US;
-    if (ts != 0) {
-        char a[TIME_RFC3339_MAX], b[TIME_RFC3339_MAX];
-        if (ts < 0 || ts > EMIT_TS_MAX_US)
-            return prpc_fail(c, GRPC_INVALID_ARGUMENT,
-                             "the provided timestamp doesn't look like a valid number of "
-                             "microseconds since epoch");
-        time_format_rfc3339(ts * NS_PER_US, a, sizeof(a));
-        time_format_rfc3339(now_us * NS_PER_US, b, sizeof(b));
-        if (ts > now_us + EMIT_TS_SKEW_US)
-            return prpc_fail(c, GRPC_INVALID_ARGUMENT,
-                             "the provided timestamp (%s) is more than 15 min in the future "
-                             "based on the server clock value %s",
-                             a, b);
-        if (ts < now_us - EMIT_TS_SKEW_US)
-            return prpc_fail(c, GRPC_INVALID_ARGUMENT,
-                             "the provided timestamp (%s) is more than 15 min in the past "
-                             "based on the server clock value %s",
-                             a, b);
-        now_us = ts;
-    }
+    if (emit_time(api, c, ts, &now_us) != GRPC_OK)
+        return c->code;
     n_batches = json_array_size(batches);
     if (n_batches > LIMIT_API_EMIT_BATCHES)
         return prpc_fail(c, GRPC_INVALID_ARGUMENT, "too many batches: %zu, the limit is %d",
                          n_batches, LIMIT_API_EMIT_BATCHES);
-    targets = calloc(LIMIT_API_EMIT_JOBS, sizeof(*targets));
-    if (!targets)
+    plan.targets = calloc(LIMIT_API_EMIT_JOBS, sizeof(*plan.targets));
+    if (!plan.targets)
         return out_of_memory(c);
-
-    /* 2-3. Convert each batch's trigger and group them per job, in batch order. */
-    for (size_t i = 0; i < n_batches && code == GRPC_OK; i++) {
-        const json_t *batch = json_array_get(batches, i), *trigger = NULL, *jobs = NULL;
-        const char *tid = "";
-        char why[512];
-        json_t *internal;
-        size_t k;
-        json_t *ref;
-
-        if (!json_is_object(batch)) {
-            code = prpc_fail(c, GRPC_INVALID_ARGUMENT, "batch #%zu must be an object", i);
-            break;
-        }
-        if (prpc_check_fields(c, batch, batch_names) < 0 ||
-            prpc_get_object(c, batch, "trigger", NULL, &trigger) < 0 ||
-            prpc_get_array(c, batch, "jobs", NULL, &jobs) < 0) {
-            code = c->code;
-            break;
-        }
-        if (trigger && json_is_string(json_object_get(trigger, "id")))
-            tid = json_string_value(json_object_get(trigger, "id"));
-        internal = convert_trigger(trigger, i, id, now_us, c->discard_unknown, why, sizeof(why));
-        if (!internal) {
-            code = prpc_fail(c, GRPC_INVALID_ARGUMENT, "bad trigger #%zu (\"%.200s\") - %s", i,
-                             tid, why);
-            break;
-        }
-        json_array_foreach(jobs, k, ref) {
-            char job_id[ENGINE_ID_MAX];
-            size_t t;
-            if (!json_is_object(ref)) {
-                code = prpc_fail(c, GRPC_INVALID_ARGUMENT, "batch #%zu: jobs must be JobRefs",
-                                 i);
-                break;
-            }
-            if (decode_job_ref(c, ref, job_id) != GRPC_OK) {
-                code = c->code;
-                break;
-            }
-            if (!*job_id) {
-                /* An empty or oversized ref names nothing: report it as written. */
-                const char *p = json_string_value(json_object_get(ref, "project"));
-                const char *j = json_string_value(json_object_get(ref, "job"));
-                snprintf(job_id, sizeof(job_id), "%.100s/%.100s", p ? p : "", j ? j : "");
-            }
-            for (t = 0; t < n_targets; t++) {
-                if (strcmp(targets[t].job_id, job_id) == 0)
-                    break;
-            }
-            if (t == n_targets) {
-                if (n_targets >= LIMIT_API_EMIT_JOBS) {
-                    code = prpc_fail(c, GRPC_INVALID_ARGUMENT,
-                                     "too many target jobs: the limit is %d",
-                                     LIMIT_API_EMIT_JOBS);
-                    break;
-                }
-                snprintf(targets[t].job_id, sizeof(targets[t].job_id), "%s", job_id);
-                targets[t].triggers = json_array();
-                n_targets++;
-            }
-            if (!targets[t].triggers ||
-                json_array_append(targets[t].triggers, internal) < 0) {
-                code = out_of_memory(c);
-                break;
-            }
-        }
-        json_decref(internal);
+    code = emit_plan_build(c, batches, id, now_us, &plan);
+    if (code == GRPC_OK)
+        code = emit_plan_check(api, c, id, &plan);
+    if (code == GRPC_OK)
+        code = emit_plan_run(api, c, &plan);
+    if (code == GRPC_OK) {
+        c->response = json_object();
+        code = c->response ? GRPC_OK : out_of_memory(c);
     }
-    if (code != GRPC_OK)
-        goto out;
-
-    /* 4. Every job must be visible; list the ones that are not. */
-    {
-        struct engine_job *jobs = calloc(n_targets ? n_targets : 1, sizeof(*jobs));
-        bool denied = false;
-        if (!jobs) {
-            code = out_of_memory(c);
-            goto out;
-        }
-        for (size_t t = 0; t < n_targets && code == GRPC_OK; t++) {
-            r = engine_get_job(api->e, targets[t].job_id, &jobs[t]);
-            if (r < 0 && r != -ENOENT) {
-                code = prpc_fail(c, GRPC_INTERNAL, "internal error when fetching job: %s",
-                                 strerror(-r));
-                break;
-            }
-            if (r == -ENOENT || !auth_check(api->a, id, jobs[t].project, jobs[t].realm_id,
-                                            jobs[t].name, AUTH_PERM_GET)) {
-                if (missing.len)
-                    buf_puts(&missing, ", ");
-                buf_puts(&missing, targets[t].job_id);
-                continue;
-            }
-            if (!auth_check(api->a, id, jobs[t].project, jobs[t].realm_id, jobs[t].name,
-                            AUTH_PERM_TRIGGER))
-                denied = true;
-        }
-        free(jobs);
-        if (code != GRPC_OK)
-            goto out;
-        if (missing.len) {
-            code = prpc_fail(c, GRPC_NOT_FOUND, MSG_NO_JOB ": %s", missing.data);
-            goto out;
-        }
-        /* 5. All or nothing: trigger permission on every job. */
-        if (denied) {
-            code = prpc_fail(c, GRPC_PERMISSION_DENIED, MSG_NO_PERMISSION);
-            goto out;
-        }
-    }
-
-    /* 6. Enqueue per job (not transactional across jobs; retries dedup by id). */
-    for (size_t t = 0; t < n_targets; t++) {
-        r = engine_emit_triggers(api->e, targets[t].job_id, targets[t].triggers);
-        if (r == -ENOENT) {
-            code = prpc_fail(c, GRPC_NOT_FOUND, MSG_NO_JOB ": %s", targets[t].job_id);
-            goto out;
-        }
-        if (r < 0) {
-            code = prpc_fail(c, GRPC_INTERNAL, "internal error: %s", strerror(-r));
-            goto out;
-        }
-    }
-    c->response = json_object();
-    code = c->response ? GRPC_OK : out_of_memory(c);
-out:
-    for (size_t t = 0; t < n_targets; t++)
-        json_decref(targets[t].triggers);
-    free(targets);
-    buf_release(&missing);
+    for (size_t t = 0; t < plan.n; t++)
+        json_decref(plan.targets[t].triggers);
+    free(plan.targets);
     return code;
 }
 
