@@ -540,6 +540,64 @@ static json_t *manager_debug_state(const char *text)
     return v ? v : json_pack("{s:s}", "error", "no debug state");
 }
 
+/* The active invocations (ids) that are final already. */
+static json_t *recently_finished(struct store_tx *tx, const json_t *active)
+{
+    json_t *rf = json_array(), *id;
+    size_t i;
+
+    if (!rf)
+        return NULL;
+    json_array_foreach(active, i, id) {
+        struct store_inv v = {0};
+        if (store_inv_get(tx, engine__json_id(id), &v) == 0) {
+            int st = inv_status_from_name(v.status);
+            if (st >= 0 && inv_status_is_final((enum inv_status)st))
+                json_array_append_new(rf, json_string(json_string_value(id)));
+            store_inv_release(&v);
+        }
+    }
+    return rf;
+}
+
+/* The finished list as [{"invocationId", "finished" (RFC 3339)}]. */
+static json_t *finished_debug(const json_t *finished)
+{
+    json_t *fin = json_array(), *it;
+    size_t i;
+
+    if (!fin)
+        return NULL;
+    json_array_foreach(finished, i, it) {
+        json_array_append_new(
+            fin, json_pack("{s:O?, s:o}", "invocationId", json_object_get(it, "id"), "finished",
+                           json_time(json_integer_value(json_object_get(it, "finished")))));
+    }
+    return fin;
+}
+
+/* The pending triggers in their internal JSON form, or NULL. */
+static json_t *pending_debug(const struct store_trigger *trig, size_t nt)
+{
+    json_t *pend = json_array();
+
+    for (size_t i = 0; pend && i < nt; i++) {
+        struct trigger t;
+        json_t *tj = NULL;
+        int r = trigger_from_row(trig[i].json, trig[i].trigger_id, trig[i].created,
+                                 trig[i].order, &t);
+        if (r == 0) {
+            r = trigger_to_json(&t, &tj);
+            trigger_release(&t);
+        }
+        if (r < 0 || json_array_append_new(pend, tj) < 0) {
+            json_decref(pend);
+            pend = NULL;
+        }
+    }
+    return pend;
+}
+
 int engine_debug_job_state(struct engine *e, const char *job_id, json_t **ret)
 {
     struct store_tx *tx = NULL;
@@ -565,55 +623,16 @@ int engine_debug_job_state(struct engine *e, const char *job_id, json_t **ret)
     if (r == 0 && store_job_state_get(tx, job_id, &mstate) < 0)
         mstate = NULL;
     active = r == 0 ? engine__json_parse(j.active_json, 1) : NULL;
-    rf = json_array();
-    if (r == 0 && active && rf) {
-        size_t i;
-        json_t *id;
-        json_array_foreach(active, i, id) {
-            struct store_inv v = {0};
-            if (store_inv_get(tx, engine__json_id(id), &v) == 0) {
-                int st = inv_status_from_name(v.status);
-                if (st >= 0 && inv_status_is_final((enum inv_status)st))
-                    json_array_append_new(rf, json_string(json_string_value(id)));
-                store_inv_release(&v);
-            }
-        }
-    }
+    rf = r == 0 && active ? recently_finished(tx, active) : NULL;
     store_rollback(tx);
     if (r < 0)
         goto out;
     r = -ENOMEM;
     finished = engine__json_parse(j.finished_json, 1);
-    fin = json_array();
-    pend = json_array();
-    if (!active || !finished || !fin || !pend || !rf)
+    fin = finished ? finished_debug(finished) : NULL;
+    pend = pending_debug(trig, nt);
+    if (!active || !fin || !pend || !rf)
         goto out;
-    {
-        size_t i;
-        json_t *it;
-        json_array_foreach(finished, i, it) {
-            json_array_append_new(
-                fin, json_pack("{s:O?, s:o}", "invocationId", json_object_get(it, "id"),
-                               "finished",
-                               json_time(json_integer_value(json_object_get(it, "finished")))));
-        }
-    }
-    for (size_t i = 0; i < nt; i++) {
-        struct trigger t;
-        json_t *tj = NULL;
-        if (trigger_from_row(trig[i].json, trig[i].trigger_id, trig[i].created, trig[i].order,
-                             &t) < 0) {
-            r = -ENOMEM;
-            goto out;
-        }
-        r = trigger_to_json(&t, &tj);
-        trigger_release(&t);
-        if (r < 0 || json_array_append_new(pend, tj) < 0) {
-            r = -ENOMEM;
-            goto out;
-        }
-    }
-    r = -ENOMEM;
     if (engine__cron_load(&j, &cs) < 0)
         cron_state_init(&cs);
     o = json_pack("{s:b, s:b, s:o, s:{s:b, s:o, s:o, s:o, s:o}, s:O, s:O, s:O, s:O, "
