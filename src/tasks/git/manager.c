@@ -287,6 +287,21 @@ static int cache_open(struct gp_source *s, struct client_error *e)
 
 /* ---- the source ---- */
 
+/*
+ * An anonymous remote of the cache, without url.insteadOf (the cache has
+ * no such config, and libgit2 1.5 leaks that lookup's regexp match data).
+ */
+static int make_remote(struct gp_source *s, git_remote **ret)
+{
+    git_remote_create_options o;
+
+    if (git_remote_create_options_init(&o, GIT_REMOTE_CREATE_OPTIONS_VERSION) < 0)
+        return -1;
+    o.repository = s->repo;
+    o.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF | GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;
+    return git_remote_create_with_opts(ret, s->url, &o);
+}
+
 /* Lists the remote's refs into s->all: peeled entries, HEAD and symbolic refs dropped. */
 static int list_remote(struct gp_source *s, struct client_error *e)
 {
@@ -301,7 +316,7 @@ static int list_remote(struct gp_source *s, struct client_error *e)
     git_remote_init_callbacks(&cb, GIT_REMOTE_CALLBACKS_VERSION);
     set_callbacks(s, &cb);
     set_headers(s, hv, &headers);
-    if (git_remote_create_anonymous(&rm, s->repo, s->url) < 0 ||
+    if (make_remote(s, &rm) < 0 ||
         git_remote_connect(rm, GIT_DIRECTION_FETCH, &cb, NULL, &headers) < 0 ||
         git_remote_ls(&heads, &n, rm) < 0) {
         r = git_failed(s, "failed to list the remote's refs", e);
@@ -421,7 +436,7 @@ static int gp_prepare(void *src, const struct gt_refs *current, struct client_er
         specs.strings = v;
         specs.count = n;
         s->cred.tries = 0;
-        if (git_remote_create_anonymous(&rm, s->repo, s->url) < 0 ||
+        if (make_remote(s, &rm) < 0 ||
             git_remote_fetch(rm, &specs, &fo, NULL) < 0)
             r = git_failed(s, "failed to fetch from the remote", e);
         git_remote_free(rm);
