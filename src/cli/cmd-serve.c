@@ -376,6 +376,7 @@ static int serve_open(struct serve_args *a, struct serve *s, struct serve_parts 
         cli_error("cannot open the store %s: %s", a->db, err);
         return -1;
     }
+    a->remote.db = a->db;
     if (task_registry_default(&a->task_opts, &p->registry) < 0 ||
         serve_remote_setup(&a->remote, p->registry) < 0)
         return -1;

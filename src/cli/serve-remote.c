@@ -1,5 +1,5 @@
 /*
- * serve-remote.c - the outgoing client, the buildbucket and gitiles managers of
+ * serve-remote.c - the outgoing client, the buildbucket, gitiles and git managers of
  * `tock serve`.  See serve-remote.h.
  */
 #include "cli/serve-remote.h"
@@ -7,6 +7,7 @@
 #include "base/time.h"
 #include "cli/cli.h"
 #include "tasks/buildbucket/buildbucket.h"
+#include "tasks/git/gitpoll.h"
 #include "tasks/gitiles/gitiles.h"
 #include "tasks/registry.h"
 
@@ -21,6 +22,8 @@ enum {
     OPT_BB_API,
     OPT_HOSTNAME,
     OPT_APP_ID,
+    OPT_DATA_DIR,
+    OPT_GIT_CREDENTIALS,
 };
 
 const struct option serve_remote_options[] = {
@@ -34,6 +37,8 @@ const struct option serve_remote_options[] = {
     {"buildbucket-api", required_argument, NULL, OPT_BB_API},
     {"hostname", required_argument, NULL, OPT_HOSTNAME},
     {"app-id", required_argument, NULL, OPT_APP_ID},
+    {"data-dir", required_argument, NULL, OPT_DATA_DIR},
+    {"git-credentials", required_argument, NULL, OPT_GIT_CREDENTIALS},
     {NULL, 0, NULL, 0},
 };
 
@@ -50,7 +55,11 @@ const char serve_remote_help[] =
     "                          (default 1m,10m as LUCI); LONG once pushes arrive (1h, 0 = never)\n"
     "  --buildbucket-api HOST=v1  speak the legacy v1 REST API to HOST (repeatable)\n"
     "  --hostname H            this scheduler's hostname in $recipe_engine/scheduler\n"
-    "  --app-id A              the user_agent tag value (LUCI: its app id)\n";
+    "  --app-id A              the user_agent tag value (LUCI: its app id)\n"
+    "  --data-dir DIR          the git poller's repository caches (default: tock-data\n"
+    "                          next to the sqlite file, else ./tock-data)\n"
+    "  --git-credentials F     the git poller's credentials: one line 'bearer TOKEN',\n"
+    "                          'basic USER:PASSWORD' or 'ssh-key PATH' (never logged)\n";
 
 void serve_remote_init(struct serve_remote *r)
 {
@@ -126,6 +135,8 @@ int serve_remote_parse(struct serve_remote *r, int c, const char *arg)
     case OPT_BB_API: return parse_api(r, arg);
     case OPT_HOSTNAME: r->hostname = arg; return 1;
     case OPT_APP_ID: r->app_id = arg; return 1;
+    case OPT_DATA_DIR: r->data_dir = arg; return 1;
+    case OPT_GIT_CREDENTIALS: r->git_credentials = arg; return 1;
     default: return 0;
     }
 }
@@ -185,6 +196,38 @@ static int setup_gitiles(struct serve_remote *r, struct task_registry *registry)
     return rc;
 }
 
+/* tock-data next to the store's sqlite file ("sqlite:DIR/x.db"), else ./tock-data. */
+static const char *default_data_dir(struct serve_remote *r)
+{
+    const char *path = r->db && strncmp(r->db, "sqlite:", 7) == 0 ? r->db + 7 : "";
+    const char *slash = strrchr(path, '/');
+
+    if (!slash)
+        return "./tock-data";
+    snprintf(r->data_dir_default, sizeof(r->data_dir_default), "%.*s/tock-data",
+             (int)(slash - path), path);
+    return r->data_dir_default;
+}
+
+/* The git poller (any git remote, libgit2): its own credentials, not the client's. */
+static int setup_git(struct serve_remote *r, struct task_registry *registry)
+{
+    struct gitpoll_options o = {
+        .data_dir = r->data_dir ? r->data_dir : default_data_dir(r),
+        .credentials_file = r->git_credentials,
+    };
+    int rc = gitpoll_manager_new(&o, &r->git);
+
+    if (rc < 0) {
+        cli_error("cannot make the git manager: %s", strerror(-rc));
+        return rc;
+    }
+    rc = task_registry_add(registry, r->git);
+    if (rc < 0)
+        cli_error("cannot register the git manager: %s", strerror(-rc));
+    return rc;
+}
+
 int serve_remote_setup(struct serve_remote *r, struct task_registry *registry)
 {
     struct client_options co = {
@@ -206,6 +249,8 @@ int serve_remote_setup(struct serve_remote *r, struct task_registry *registry)
     rc = setup_buildbucket(r, registry);
     if (rc == 0)
         rc = setup_gitiles(r, registry);
+    if (rc == 0)
+        rc = setup_git(r, registry);
     return rc;
 }
 
@@ -213,5 +258,6 @@ void serve_remote_release(struct serve_remote *r)
 {
     r->buildbucket = buildbucket_manager_free(r->buildbucket);
     r->gitiles = gitiles_manager_free(r->gitiles);
+    r->git = gitpoll_manager_free(r->git);
     r->client = client_free(r->client);
 }

@@ -39,10 +39,18 @@ struct serve_remote {
     bool poll_long_set;
     const char *v1_hosts[SERVE_REMOTE_MAX_V1_HOSTS];
     size_t n_v1_hosts;
+    /*
+     * The git poller: --data-dir (its caches; default: tock-data next to
+     * db, the store URL's sqlite file, else ./tock-data) and
+     * --git-credentials.  db is set by the caller before setup.
+     */
+    const char *data_dir, *git_credentials, *db;
+    char data_dir_default[4096];
 
     struct client *client;
     struct task_manager *buildbucket;
     struct task_manager *gitiles;
+    struct task_manager *git;
 };
 
 /* The long options serve_remote_parse takes (getopt_long values >= 1000), NULL-terminated. */

@@ -247,6 +247,7 @@ static void cfg_job_init(struct cfg_job *j, bool is_trigger, struct cfg_pos pos)
     j->url_fetch.method = j->url_fetch.url = "";
     j->buildbucket.server = j->buildbucket.bucket = j->buildbucket.builder = "";
     j->gitiles.repo = "";
+    j->git.repo = "";
     j->pos = pos;
 }
 
@@ -316,11 +317,13 @@ static int cfg_on_begin(void *ctx, const struct tp_field *f, struct cfg_pos pos)
     case CF_TASK_NOOP:
     case CF_TASK_URL_FETCH:
     case CF_TASK_BUILDBUCKET:
-    case CF_TASK_GITILES: {
+    case CF_TASK_GITILES:
+    case CF_TASK_GIT: {
         enum cfg_task_kind k = f->id == CF_TASK_NOOP ? CFG_TASK_NOOP
                                : f->id == CF_TASK_URL_FETCH ? CFG_TASK_URL_FETCH
                                : f->id == CF_TASK_BUILDBUCKET ? CFG_TASK_BUILDBUCKET
-                                                              : CFG_TASK_GITILES;
+                               : f->id == CF_TASK_GITILES ? CFG_TASK_GITILES
+                                                          : CFG_TASK_GIT;
         struct cfg_job *j = b->job;
         j->tasks_present |= 1u << k;
         j->task_pos[k] = pos;
@@ -378,6 +381,7 @@ static int cfg_on_end(void *ctx, const struct tp_field *f)
     case CF_TASK_URL_FETCH:
     case CF_TASK_BUILDBUCKET:
     case CF_TASK_GITILES:
+    case CF_TASK_GIT:
         b->task = CF_NONE;
         break;
     default:
@@ -476,6 +480,15 @@ static int cfg_on_scalar(void *ctx, const struct tp_field *f, const struct tp_va
         return cfg_strlist_add(a, &j->gitiles.path_regexps, v, pos);
     case CF_GT_PATH_REGEXPS_EXCLUDE:
         return cfg_strlist_add(a, &j->gitiles.path_regexps_exclude, v, pos);
+    case CF_GIT_URL:
+        j->git.repo_pos = pos;
+        return cfg_set_str(b, &j->git.repo, v);
+    case CF_GIT_REFS:
+        return cfg_strlist_add(a, &j->git.refs, v, pos);
+    case CF_GIT_PATH_REGEXPS:
+        return cfg_strlist_add(a, &j->git.path_regexps, v, pos);
+    case CF_GIT_PATH_REGEXPS_EXCLUDE:
+        return cfg_strlist_add(a, &j->git.path_regexps_exclude, v, pos);
     case CF_ACL_ROLE:
         b->acl->role = (int32_t)v->i;
         return 0;
@@ -560,6 +573,7 @@ const char *cfg_task_kind_go_type(enum cfg_task_kind k)
     case CFG_TASK_URL_FETCH: return "*messages.UrlFetchTask";
     case CFG_TASK_BUILDBUCKET: return "*messages.BuildbucketTask";
     case CFG_TASK_GITILES: return "*messages.GitilesTask";
+    case CFG_TASK_GIT: return "*tock.GitTask";
     default: return "<nil>";
     }
 }

@@ -112,6 +112,7 @@ enum cfg_task_kind {
     CFG_TASK_URL_FETCH,   /* Job field 101 */
     CFG_TASK_BUILDBUCKET, /* Job field 103 */
     CFG_TASK_GITILES,     /* Trigger field 101 */
+    CFG_TASK_GIT,         /* Trigger field 1001: tock's own, any git remote */
     _CFG_TASK_KIND_MAX,
 };
 
@@ -139,6 +140,10 @@ struct cfg_buildbucket_task {
     struct cfg_pos server_pos, bucket_pos, builder_pos;
 };
 
+/* Longest url of a git task. */
+#define CFG_GIT_URL_MAX 1000
+
+/* A gitiles task, or a git task (repo is its url). */
 struct cfg_gitiles_task {
     const char *repo;
     struct cfg_strlist refs;
@@ -205,6 +210,7 @@ struct cfg_job {
     struct cfg_url_fetch_task url_fetch;
     struct cfg_buildbucket_task buildbucket;
     struct cfg_gitiles_task gitiles;
+    struct cfg_gitiles_task git; /* repo is the git task's url */
 
     struct cfg_strlist triggers; /* triggers only: job names to trigger */
 

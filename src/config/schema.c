@@ -109,6 +109,17 @@ static const struct tp_message gitiles_msg = {
     "scheduler.config.GitilesTask", gitiles_fields, ARRAY_SIZE(gitiles_fields), NULL
 };
 
+/* tock's git task (not LUCI's): any git remote, the gitiles task's semantics. */
+static const struct tp_field git_fields[] = {
+    FIELD("url", 1, TP_STRING, false, CF_GIT_URL),
+    FIELD("refs", 2, TP_STRING, true, CF_GIT_REFS),
+    FIELD("path_regexps", 3, TP_STRING, true, CF_GIT_PATH_REGEXPS),
+    FIELD("path_regexps_exclude", 4, TP_STRING, true, CF_GIT_PATH_REGEXPS_EXCLUDE),
+};
+static const struct tp_message git_msg = {
+    "tock.config.GitTask", git_fields, ARRAY_SIZE(git_fields), NULL
+};
+
 static const struct tp_field job_fields[] = {
     FIELD("id", 1, TP_STRING, false, CF_ID),
     FIELD("realm", 8, TP_STRING, false, CF_REALM),
@@ -135,6 +146,7 @@ static const struct tp_field trigger_fields[] = {
     MSGF("triggering_policy", 6, &policy_msg, false, CF_POLICY),
     MSGF("noop", 100, &noop_msg, false, CF_TASK_NOOP),
     MSGF("gitiles", 101, &gitiles_msg, false, CF_TASK_GITILES),
+    MSGF("git", 1001, &git_msg, false, CF_TASK_GIT), /* tock's own, a high number */
     FIELD("triggers", 200, TP_STRING, true, CF_TRIGGERS),
 };
 static const struct tp_message trigger_msg = {

@@ -640,12 +640,14 @@ static void v_path_regexp(struct vctx *v, const char *p, struct cfg_pos pos)
         v_error(v, pos, "%s", rv->err ? rv->err : "?");
 }
 
+/* The refs and path filters of a gitiles or git task (the same rules). */
+static void v_refs_and_paths(struct vctx *v, const struct cfg_gitiles_task *t);
+
 static void v_gitiles(struct vctx *v, const struct cfg_job *j)
 {
     const struct cfg_gitiles_task *t = &j->gitiles;
     struct cfg_pos tpos = j->task_pos[CFG_TASK_GITILES];
     size_t saved = v->path_len;
-    char elem[1200];
 
     v_enter(v, "repo");
     if (!t->repo[0])
@@ -653,6 +655,49 @@ static void v_gitiles(struct vctx *v, const struct cfg_job *j)
     else
         v_url(v, t->repo, t->repo_pos);
     v_exit(v, saved);
+    v_refs_and_paths(v, t);
+}
+
+/* A git remote the git poller can reach: a URL of a known scheme or an absolute path. */
+static void v_git_url(struct vctx *v, const char *url, struct cfg_pos pos)
+{
+    static const char *const schemes[] = {"https://", "http://", "ssh://", "git://", "file://"};
+    bool known = url[0] == '/';
+
+    for (size_t i = 0; i < ARRAY_SIZE(schemes) && !known; i++)
+        known = v_prefix(url, schemes[i]) && url[strlen(schemes[i])] != '\0';
+    if (strlen(url) > CFG_GIT_URL_MAX)
+        v_error(v, pos, "url is longer than %d bytes", CFG_GIT_URL_MAX);
+    else if (strpbrk(url, " \t\r\n"))
+        v_error(v, pos, "url %s has white space", q1(v, url));
+    else if (!known)
+        v_error(v, pos, "url %s must start with https://, http://, ssh://, git://, file:// "
+                "or be an absolute path", q1(v, url));
+}
+
+/* tock's git task: not LUCI's, so --strict-luci refuses it. */
+static void v_git(struct vctx *v, const struct cfg_job *j)
+{
+    const struct cfg_gitiles_task *t = &j->git;
+    struct cfg_pos tpos = j->task_pos[CFG_TASK_GIT];
+    size_t saved = v->path_len;
+
+    if (v->strict)
+        v_error(v, tpos, "the git task is a tock extension that LUCI does not have "
+                "(use gitiles, or validate without --strict-luci)");
+    v_enter(v, "url");
+    if (!t->repo[0])
+        v_error(v, tpos, "field 'url' is required");
+    else
+        v_git_url(v, t->repo, t->repo_pos);
+    v_exit(v, saved);
+    v_refs_and_paths(v, t);
+}
+
+static void v_refs_and_paths(struct vctx *v, const struct cfg_gitiles_task *t)
+{
+    size_t saved = v->path_len;
+    char elem[1200];
 
     v_enter(v, "refs");
     for (size_t i = 0; i < t->refs.n; i++) {
@@ -743,6 +788,9 @@ static void v_task(struct vctx *v, const struct cfg_job *j, const char *realm)
         break;
     case CFG_TASK_GITILES:
         v_gitiles(v, j);
+        break;
+    case CFG_TASK_GIT:
+        v_git(v, j);
         break;
     default:
         break;

@@ -67,8 +67,15 @@ static int from_gitiles(const json_t *body, enum request_era era, json_t *req, s
         ref = "";
     if (!rev)
         rev = "";
-    if (request_gitiles_repo(repo, host, sizeof(host), project, sizeof(project), why,
-                             sizeof(why)) < 0)
+    /*
+     * A git trigger (tock's git poller, "git": true) may name any remote:
+     * it still gives the properties, and the gitiles tags only when its
+     * URL is a Gitiles one.
+     */
+    bool git = json_is_true(json_object_get(body, "git"));
+    bool gitiles = request_gitiles_repo(repo, host, sizeof(host), project, sizeof(project), why,
+                                        sizeof(why)) == 0;
+    if (!gitiles && !git)
         return logf_(log, "Bad repo URL %s in the trigger - %s", goquote(repo, q, sizeof(q)),
                      why);
 
@@ -92,14 +99,14 @@ static int from_gitiles(const json_t *body, enum request_era era, json_t *req, s
     if (r == 0 && era == REQUEST_V1_ERA)
         r = append_unique(tags, tag.data);
     buf_reset(&tag);
-    if (r == 0)
+    if (r == 0 && gitiles)
         r = buf_printf(&tag, "buildset:commit/gitiles/%s/%s/+/%s", host, project, rev);
-    if (r == 0)
+    if (r == 0 && gitiles)
         r = append_unique(tags, tag.data);
     buf_reset(&tag);
-    if (r == 0)
+    if (r == 0 && gitiles)
         r = buf_printf(&tag, "gitiles_ref:%s", ref);
-    if (r == 0)
+    if (r == 0 && gitiles)
         r = append_unique(tags, tag.data);
     buf_release(&tag);
     if (r < 0)

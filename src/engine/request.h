@@ -20,7 +20,9 @@
  *                      type <nil>, ignoring"
  * A gitiles repo that does not normalise (request_gitiles_repo) leaves the
  * request without properties and tags and logs `Bad repo URL "<url>" in
- * the trigger - <err>`.
+ * the trigger - <err>`, unless the payload has "git": true (tock's git
+ * poller, any remote): then the properties and its own tags are kept and
+ * only the two gitiles tags are left out.
  *
  * Pure: no I/O.
  */

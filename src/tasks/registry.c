@@ -94,6 +94,14 @@ int task_def_from_config(const struct cfg_job *j, json_t **ret)
                               &j->gitiles.path_regexps_exclude)) < 0)
             goto out;
         break;
+    case CFG_TASK_GIT:
+        key = "git";
+        if ((r = def_set_str(body, "url", j->git.repo)) < 0 ||
+            (r = def_set_list(body, "refs", &j->git.refs)) < 0 ||
+            (r = def_set_list(body, "pathRegexps", &j->git.path_regexps)) < 0 ||
+            (r = def_set_list(body, "pathRegexpsExclude", &j->git.path_regexps_exclude)) < 0)
+            goto out;
+        break;
     default:
         r = -ENOENT;
         goto out;
@@ -125,6 +133,7 @@ static const struct {
     {"url_fetch", "url_fetch"},
     {"buildbucket", "buildbucket"},
     {"gitiles", "gitiles"},
+    {"git", "git"},
 };
 
 const char *task_def_kind(const json_t *def)

@@ -45,6 +45,8 @@
  *                                "properties": ["k:v"], "tags": ["k:v"]}}
  *   gitiles     {"gitiles": {"repo": "...", "refs": ["refs/heads/main"],
  *                            "pathRegexps": [...], "pathRegexpsExclude": [...]}}
+ *   git         {"git": {"url": "...", "refs": [...], "pathRegexps": [...],
+ *                        "pathRegexpsExclude": [...]}}   (tock's own)
  * Values are copied as written in the config (no defaults filled in: the
  * managers apply them).  On success stores a new object in *ret (caller
  * owns; json_decref) and returns 0.  Returns -ENOENT if j has no task,
@@ -56,7 +58,7 @@ int task_def_from_config(const struct cfg_job *j, json_t **ret);
 /*
  * The manager name of a task definition: its one key mapped to the config
  * field name ("noop" -> "noop", "urlFetch" -> "url_fetch", "buildbucket",
- * "gitiles"; snake_case "url_fetch" is accepted too).  Returns a static
+ * "gitiles", "git"; snake_case "url_fetch" is accepted too).  Returns a static
  * string, or NULL if def is not an object with exactly one known key whose
  * value is an object.
  */

@@ -1,0 +1,78 @@
+/*
+ * gitpoll.h - the "git" task manager (tock's own, not LUCI's): a trigger
+ * job that polls any git remote (https://, http://, ssh://, git://,
+ * file:// or a local path) with libgit2 and emits one trigger per new
+ * commit, with the gitiles poller's semantics (spec 4.2: ref sets, the
+ * stored state in ctl->job_state, 50 commits per ref, 100 triggers per
+ * poll, path filters, trigger IDs and LUCI's debug-log lines; the shared
+ * algorithm is tasks/gitiles/gt-poll.h).
+ *
+ *   struct gitpoll_options o = {.data_dir = "/var/lib/tock"};
+ *   struct task_manager *m = NULL;
+ *   if (gitpoll_manager_new(&o, &m) < 0) goto out;
+ *   task_registry_add(registry, m);          (the registry borrows it)
+ *   ...
+ *   gitpoll_manager_free(m);
+ *
+ * One poll is one launch(): list the remote's refs (git_remote_ls, the
+ * smart protocol; v2 ls-refs where libgit2 and the server speak it), fetch
+ * the watched refs whose tips the cache lacks into a bare cache at
+ * <data_dir>/git/<sha1 of the url>.git (refs/tock/<ref minus "refs/">;
+ * only new objects travel), then walk old..new there (newest first, at
+ * most 50) and diff each commit's tree with its first parent's for the
+ * path filters.  A cache that cannot be opened is removed and made again.
+ * Each fetch is bounded by max_fetch_bytes (a larger pack fails the poll,
+ * RESOURCE_EXHAUSTED) and timeout_ns (checked by libgit2's progress
+ * callbacks: libgit2 1.5 has no socket timeouts, so a server that accepts
+ * the connection and then sends nothing at all is not cut off).
+ * Concurrent polls of one URL take turns on the cache (flock).
+ *
+ * Triggers are the gitiles poller's: id "<url>/+/<ref>@<sha>", title the
+ * SHA, url "<url>/+/<sha>", created the committer time, orderInBatch, and
+ * the "gitiles" payload {repo, ref, revision} plus "git": true and tags
+ * ["buildset:commit/git/<sha>"] (engine/request.h: properties
+ * repository, branch, revision; the gitiles tags only for a Gitiles URL).
+ *
+ * Credentials (credentials_file, optional): the first line that is not
+ * empty or a '#' comment, one of
+ *   bearer <token>            "Authorization: Bearer <token>" on http(s)
+ *   basic <user>:<password>   HTTP basic when the server asks
+ *   ssh-key <path>            the private key for ssh:// (user from the URL, else "git")
+ * read at every poll, never logged nor put in error messages.
+ *
+ * job_state: the gitiles shape (gitiles.h) with host "git" and project the url.
+ * Threads: the manager may be called from any number of threads at once.
+ * The library does not log (debug-log lines go to the invocation).
+ * The manager is not "fast": the engine runs it on its remote pool.
+ */
+#ifndef TOCK_TASKS_GIT_GITPOLL_H
+#define TOCK_TASKS_GIT_GITPOLL_H
+
+#include "base/compat.h"
+
+#include "tasks/task.h"
+
+/* Default bounds of one fetch. */
+#define GITPOLL_MAX_FETCH_BYTES (512ull << 20)
+#define GITPOLL_TIMEOUT_NS (300ll * 1000000000)
+/* Longest credentials file. */
+#define GITPOLL_MAX_CREDENTIALS 8192
+
+struct gitpoll_options {
+    const char *data_dir;         /* required: caches live in <data_dir>/git/ (made if missing) */
+    const char *credentials_file; /* NULL = none */
+    uint64_t max_fetch_bytes;     /* 0 = GITPOLL_MAX_FETCH_BYTES */
+    int64_t timeout_ns;           /* per fetch; 0 = GITPOLL_TIMEOUT_NS */
+};
+
+/*
+ * Makes the manager (name "git") with copies of o's strings and
+ * initializes libgit2.  Returns 0 and *ret, -EINVAL (no data_dir),
+ * -ENOMEM, -EIO (libgit2 would not initialize).
+ */
+int gitpoll_manager_new(const struct gitpoll_options *o, struct task_manager **ret);
+
+/* Frees a manager made by gitpoll_manager_new.  NULL-safe; returns NULL. */
+struct task_manager *gitpoll_manager_free(struct task_manager *m);
+
+#endif
