@@ -161,6 +161,23 @@ static const struct validate_case cases[] = {
       "der: \"x\" } }",
       "f:1:33: error: (job / bb10 / task): 'bucket' field for jobs in \"@r"
       "oot\" realm is required\n" },
+    /* tock's git poller: accepted by default, refused by --strict-luci. */
+    { __LINE__, false,
+      "trigger { id: \"g\" git { url: \"https://example.com/r.git\" refs: \"refs/heads/main\" } }",
+      "" },
+    { __LINE__, true,
+      "trigger { id: \"g\" git { url: \"https://example.com/r.git\" refs: \"refs/heads/main\" } }",
+      "f:1:19: error: (trigger / g / task): the git task is a tock extension that LUCI does "
+      "not have (use gitiles, or validate without --strict-luci)\n" },
+    { __LINE__, false,
+      "trigger { id: \"g\" git { } }",
+      "f:1:19: error: (trigger / g / task / url): field 'url' is required\n" },
+    { __LINE__, false,
+      "trigger { id: \"g\" git { url: \"ftp://x\" refs: \"regexp:[\" } }",
+      "f:1:25: error: (trigger / g / task / url): url \"ftp://x\" must start with https://, "
+      "http://, ssh://, git://, file:// or be an absolute path\n"
+      "f:1:40: error: (trigger / g / task / refs / regexp:[): invalid regexp: error parsing "
+      "regexp: missing closing ]: `[`\n" },
     { __LINE__, false,
       "trigger { id: \"g1\" gitiles { } }",
       "f:1:20: error: (trigger / g1 / task / repo): field 'repository' is"
