@@ -34,6 +34,7 @@ JSON answers, no prefix):
                       matching requests fail; {"log_delay_ms": N} delays +log
   GET  /admin/stats   {"requests", "bytes", "by_kind": {...}, "pushes": [[sha, epoch]...]}
   GET  /admin/requests  the decoded request lines, oldest first
+                        (?times=1: [[epoch-float, line]...], when each arrived)
   POST /admin/reset-stats
 
 --state FILE loads an initial state: {"projects": {"<project>": {"commits":
@@ -92,6 +93,7 @@ class State:
 
     def reset_stats(self):
         self.requests = []
+        self.request_times = []
         self.nreq = 0
         self.nbytes = 0
         self.by_kind = {}
@@ -222,13 +224,14 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         raw_path, _, query = self.path.partition("?")
         if raw_path.startswith("/admin/"):
-            return self.admin_get(raw_path)
+            return self.admin_get(self.path)
         path = urllib.parse.unquote(raw_path)
         q = urllib.parse.parse_qs(query, keep_blank_values=True)
         kind = "+log" if "/+log" in path else "+refs" if "/+refs" in path else "other"
         with STATE.lock:
             STATE.nreq += 1
             STATE.requests.append(path + ("?" + query if query else ""))
+            STATE.request_times.append(time.time())
             fault = None
             for f in STATE.faults:
                 if f[1] > 0 and f[2] in path:
@@ -312,10 +315,13 @@ class Handler(BaseHTTPRequestHandler):
     # --- admin ---------------------------------------------------------------
 
     def admin_get(self, path):
+        path, _, query = path.partition("?")
         with STATE.lock:
             if path == "/admin/stats":
                 body = {"requests": STATE.nreq, "bytes": STATE.nbytes,
                         "by_kind": STATE.by_kind, "pushes": STATE.pushes}
+            elif path == "/admin/requests" and query == "times=1":
+                body = list(zip(STATE.request_times, STATE.requests))
             elif path == "/admin/requests":
                 body = STATE.requests
             else:
