@@ -25,7 +25,7 @@ here=$(dirname "$0")
 . "$here/lib-serve.sh"
 . "$here/lib-bb.sh"
 top=$tmp
-trap 'for f in "$top"/*.pid; do [ -f "$f" ] && kill -KILL "$(cat "$f")" 2>/dev/null; done; [ -n "${TOCK_E2E_KEEP:-}" ] && echo "kept $top" || rm -rf "$top"' EXIT
+trap 'for f in "$top"/*.pid; do [ -f "$f" ] && { kill -KILL "$(cat "$f")" 2>/dev/null || true; }; done; [ -n "${TOCK_E2E_KEEP:-}" ] && echo "kept $top" || rm -rf "$top"' EXIT
 rounds=${TOCK_GITILES_KILL_ROUNDS:-6}
 
 t0=$(date +%s)
