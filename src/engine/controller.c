@@ -32,7 +32,16 @@ static void ctl_log(struct task_ctl *pc, const char *msg)
 {
     struct ctl *c = ctl_of(pc);
 
-    if (debuglog_append(&c->log, engine__now(c->e), msg) < 0)
+    int64_t now = engine__now(c->e);
+    int r = debuglog_append(&c->log, now, msg);
+
+    /*
+     * Full: cut the middle out now, as the save would (head, marker, last
+     * lines), so the newest lines are kept and the log stays bounded.
+     */
+    if (r == -E2BIG && debuglog_trim(&c->log) == 0)
+        r = debuglog_append(&c->log, now, msg);
+    if (r < 0)
         log_warn("engine", "%s/%" PRId64 ": debug log full, dropped: %s", c->saved.job_id,
                  c->saved.id, msg);
 }
@@ -403,7 +412,8 @@ static int build_log(const struct ctl *c, char **ret)
     struct buf full;
     int r;
 
-    buf_init(&full, ENGINE_DEBUGLOG_BUF);
+    /* Both parts are bounded (the saved log is trimmed, c->log is at most ENGINE_DEBUGLOG_BUF). */
+    buf_init(&full, (c->saved.debug_log ? strlen(c->saved.debug_log) : 0) + c->log.len + 1);
     r = buf_puts(&full, c->saved.debug_log);
     if (r == 0)
         r = buf_append(&full, c->log.data, c->log.len);

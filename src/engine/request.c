@@ -17,7 +17,8 @@ static int fail(char *err, size_t errlen, const char *msg)
 int request_gitiles_repo(const char *url, char *ret_host, size_t hostlen, char *ret_project,
                          size_t projectlen, char *err, size_t errlen)
 {
-    return gourl_gitiles_repo(url, false, ret_host, hostlen, ret_project, projectlen, err, errlen);
+    /* tock's leniency: any host (LUCI accepts only *.googlesource.com). */
+    return gourl_gitiles_repo(url, true, ret_host, hostlen, ret_project, projectlen, err, errlen);
 }
 
 static int logf_(struct buf *log, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -74,13 +74,16 @@ int request_build(const struct trigger *const *batch, size_t n, const char *trig
 enum request_era request_era_of_task(const json_t *task);
 
 /*
- * Normalises a gitiles repo URL as LUCI does: https only, a host ending in
- * ".googlesource.com", no user info, query, fragment or '+' in the path, a
- * leading "/a/" and a trailing "/" and ".git" removed, a non-empty path.
- * Returns 0 with the host and the project (the path without its leading
- * '/') in ret_host/ret_project, or -EINVAL with the reason in err (e.g.
- * "only .googlesource.com repos are supported", "only https scheme is
- * supported").
+ * Normalises a gitiles repo URL as LUCI does: https only, no query,
+ * fragment or '+' in the path, user info dropped, a leading "/a/" and a
+ * trailing "/" and ".git" removed, a non-empty path.  tock's leniency (docs/
+ * tasks.md, gitiles): any host is accepted, port included, where LUCI
+ * accepts only hosts ending in ".googlesource.com" — the poller only polls
+ * googlesource.com and hosts mapped with --host-map, so a trigger naming
+ * another host came from a private Gitiles.  Returns 0 with the host and
+ * the project (the path without its leading '/') in ret_host/ret_project,
+ * or -EINVAL with LUCI's reason in err (e.g. "only https scheme is
+ * supported", "repo URL must not have query"; "repo URL has no host").
  */
 int request_gitiles_repo(const char *url, char *ret_host, size_t hostlen, char *ret_project,
                          size_t projectlen, char *err, size_t errlen);

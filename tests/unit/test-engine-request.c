@@ -122,13 +122,50 @@ static void test_build(void **state)
          ""},
         /* A bad repo: no properties, no tags, one debug line. */
         {__LINE__,
-         "[{\"id\": \"g\", \"gitiles\": {\"repo\": \"https://github.com/x/y\", \"ref\": \"r\","
-         " \"revision\": \"1\"}}]",
+         "[{\"id\": \"g\", \"gitiles\": {\"repo\": \"http://x.googlesource.com/y\","
+         " \"ref\": \"r\", \"revision\": \"1\"}}]",
          NULL,
          "{\"incomingTriggers\": [{\"id\": \"g\", \"gitiles\": {\"repo\":"
-         " \"https://github.com/x/y\", \"ref\": \"r\", \"revision\": \"1\"}}]}",
-         "Bad repo URL \"https://github.com/x/y\" in the trigger - only .googlesource.com repos"
-         " are supported\n"},
+         " \"http://x.googlesource.com/y\", \"ref\": \"r\", \"revision\": \"1\"}}]}",
+         "Bad repo URL \"http://x.googlesource.com/y\" in the trigger - only https scheme is"
+         " supported\n"},
+        {__LINE__,
+         "[{\"id\": \"g\", \"gitiles\": {\"repo\": \"https://git.example.com/y?x=1\","
+         " \"ref\": \"r\", \"revision\": \"1\"}}]",
+         NULL,
+         "{\"incomingTriggers\": [{\"id\": \"g\", \"gitiles\": {\"repo\":"
+         " \"https://git.example.com/y?x=1\", \"ref\": \"r\", \"revision\": \"1\"}}]}",
+         "Bad repo URL \"https://git.example.com/y?x=1\" in the trigger - repo URL must not have"
+         " query\n"},
+        /*
+         * tock's leniency: a host other than *.googlesource.com (a private
+         * Gitiles reached through --host-map) gives the same properties and
+         * tags, the buildset naming that host (LUCI logs "Bad repo URL").
+         */
+        {__LINE__,
+         "[{\"id\": \"g\", \"gitiles\": {\"repo\": \"https://git.example.com/a/team/app.git\","
+         " \"ref\": \"refs/heads/main\", \"revision\": \"2222\"}}]",
+         NULL,
+         "{\"incomingTriggers\": [{\"id\": \"g\", \"gitiles\": {\"repo\":"
+         " \"https://git.example.com/a/team/app.git\", \"ref\": \"refs/heads/main\","
+         " \"revision\": \"2222\"}}],"
+         " \"properties\": {\"revision\": \"2222\", \"branch\": \"refs/heads/main\","
+         " \"repository\": \"https://git.example.com/a/team/app.git\"},"
+         " \"tags\": [\"buildset:commit/gitiles/git.example.com/team/app/+/2222\","
+         " \"gitiles_ref:refs/heads/main\"]}",
+         ""},
+        {__LINE__,
+         "[{\"id\": \"g\", \"gitiles\": {\"repo\": \"https://127.0.0.1:8443/p\","
+         " \"ref\": \"refs/heads/main\", \"revision\": \"33\"}}]",
+         NULL,
+         "{\"incomingTriggers\": [{\"id\": \"g\", \"gitiles\": {\"repo\":"
+         " \"https://127.0.0.1:8443/p\", \"ref\": \"refs/heads/main\","
+         " \"revision\": \"33\"}}],"
+         " \"properties\": {\"revision\": \"33\", \"branch\": \"refs/heads/main\","
+         " \"repository\": \"https://127.0.0.1:8443/p\"},"
+         " \"tags\": [\"buildset:commit/gitiles/127.0.0.1:8443/p/+/33\","
+         " \"gitiles_ref:refs/heads/main\"]}",
+         ""},
         /* No payload. */
         {__LINE__, "[{\"id\": \"p\"}]", NULL, "{\"incomingTriggers\": [{\"id\": \"p\"}]}",
          "Unrecognized trigger payload of type <nil>, ignoring\n"},
@@ -262,11 +299,16 @@ static void test_gitiles_repo(void **state)
         {__LINE__, "https://x.googlesource.com/a%2Fb", "x.googlesource.com", "b"},
         {__LINE__, "http://x.googlesource.com/r", NULL, "only https scheme is supported"},
         {__LINE__, "x.googlesource.com/r", NULL, "only https scheme is supported"},
-        {__LINE__, "https://github.com/x/y", NULL, "only .googlesource.com repos are supported"},
-        {__LINE__, "https://x.googlesource.com:443/r", NULL,
-         "only .googlesource.com repos are supported"},
-        {__LINE__, "https://googlesource.com/r", NULL,
-         "only .googlesource.com repos are supported"},
+        /* tock's leniency: any host (LUCI: "only .googlesource.com repos are supported"). */
+        {__LINE__, "https://github.com/x/y", "github.com", "x/y"},
+        {__LINE__, "https://x.googlesource.com:443/r", "x.googlesource.com:443", "r"},
+        {__LINE__, "https://googlesource.com/r", "googlesource.com", "r"},
+        {__LINE__, "https://me@git.example.com/a/team/app.git/", "git.example.com", "team/app"},
+        {__LINE__, "http://git.example.com/r", NULL, "only https scheme is supported"},
+        {__LINE__, "https:///r", NULL, "repo URL has no host"},
+        {__LINE__, "https://git.example.com/r/+/main", NULL, "repo URL path must not contain '+'"},
+        {__LINE__, "https://git.example.com/r#f", NULL, "repo URL must not have fragment"},
+        {__LINE__, "https://git.example.com", NULL, "repo URL path must not be empty"},
         {__LINE__, "https://x.googlesource.com/r/+/main", NULL,
          "repo URL path must not contain '+'"},
         {__LINE__, "https://x.googlesource.com/r?a=b", NULL, "repo URL must not have query"},

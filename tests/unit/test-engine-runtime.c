@@ -16,6 +16,7 @@
 #include "base/time.h"
 #include "config/config.h"
 #include "engine/controller.h"
+#include "engine/debuglog.h"
 #include "engine/engine.h"
 #include "store/store.h"
 #include "tasks/registry.h"
@@ -31,6 +32,7 @@ enum mode {
     M_EMIT2,     /* emits t1, saves, emits t2, SUCCEEDED */
     M_TIMERS,    /* the timers test of spec 3.22 */
     M_STATE,     /* counts its launches in job_state {"n"}, emits "s<n>", SUCCEEDED */
+    M_CHATTY,    /* logs `param` lines "line <i> ..." (~100 bytes each), SUCCEEDED */
 };
 
 struct job_mode {
@@ -119,6 +121,15 @@ static int fake_launch(const struct task_manager *m, struct task_ctl *c)
         c->status = INV_SUCCEEDED;
         return 0;
     }
+    case M_CHATTY:
+        for (int k = 0; k < jm->param; k++) {
+            char line[128];
+            snprintf(line, sizeof(line), "line %d %s", k,
+                     "of a poll that logs one line per ref, padded to about 100 bytes");
+            c->ops->log(c, line);
+        }
+        c->status = INV_SUCCEEDED;
+        return 0;
     case M_TIMERS:
         c->status = INV_RUNNING;
         assert_int_equal(c->ops->add_timer(c, 60 * S, "1 min", NULL), 0);
@@ -1265,6 +1276,38 @@ static void test_job_state_compare_and_set(void **state)
     engine_invocations_free(v, 2);
 }
 
+/*
+ * A launch that logs far more than the debug log keeps (a gitiles poll of
+ * 10,000 tags logs a line per tag): the invocation still saves and
+ * SUCCEEDS (it once failed for good with ENOMEM, the saved log plus the
+ * new lines not fitting the buffer), its log is trimmed to the limit as
+ * LUCI's (engine/debuglog.h: the head, the marker, the last lines) and keeps the
+ * newest lines, "Invocation finished" included.
+ */
+static void test_huge_debug_log(void **state)
+{
+    struct fx *f = *state;
+    static const char *const ids[] = {"t1"};
+    struct engine_invocation *v = NULL, inv;
+    char want_last[128];
+
+    set_mode("proj/job", M_CHATTY, 10000);
+    apply(f, "job { id: \"job\" schedule: \"triggered\" noop {} }", "rev1");
+    emit(f, "proj/job", ids, 1);
+    run_until(f, T0 + 10 * S);
+    assert_int_equal(invs(f, "proj/job", &v), 1);
+    assert_string_equal(v[0].status_name, "SUCCEEDED");
+    get_inv(f, "proj/job", v[0].id, &inv);
+    assert_true(strlen(inv.debug_log) <= DEBUGLOG_LIMIT_BYTES);
+    assert_non_null(strstr(inv.debug_log, "Starting the invocation (attempt 1)"));
+    assert_non_null(strstr(inv.debug_log, DEBUGLOG_MARKER));
+    snprintf(want_last, sizeof(want_last), "] line %d of a poll", 9999);
+    assert_non_null(strstr(inv.debug_log, want_last));
+    assert_non_null(strstr(inv.debug_log, "Invocation finished in"));
+    engine_invocation_release(&inv);
+    engine_invocations_free(v, 1);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1290,6 +1333,7 @@ int main(void)
         T(test_controller_save_seams),
         T(test_job_state_moves_with_invocations),
         T(test_job_state_compare_and_set),
+        T(test_huge_debug_log),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);

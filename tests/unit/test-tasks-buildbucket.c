@@ -403,6 +403,52 @@ static void test_pop_commit(void **state)
 
 /* ---- TestTriggeredFlow (spec 4.1.3 fact check) ---- */
 
+/*
+ * The gitilesCommit of a gitiles trigger from any https host (tock's
+ * leniency: a private Gitiles behind --host-map), the project without
+ * "/a/" and ".git"; a bad URL is refused with a reason.
+ */
+static void test_commit_any_host(void **state)
+{
+    (void)state;
+    static const struct {
+        int line;
+        const char *repo;
+        const char *want; /* NULL: -EINVAL */
+    } rows[] = {
+        {__LINE__, "https://git.example.com/a/team/app.git",
+         "{\"host\": \"git.example.com\", \"project\": \"team/app\", \"id\": \"abc\","
+         " \"ref\": \"refs/heads/main\"}"},
+        {__LINE__, "https://chromium.googlesource.com/chromium/src",
+         "{\"host\": \"chromium.googlesource.com\", \"project\": \"chromium/src\","
+         " \"id\": \"abc\", \"ref\": \"refs/heads/main\"}"},
+        {__LINE__, "https://git.example.com/r?x=1", NULL},
+        {__LINE__, "https://git.example.com/", NULL},
+        {__LINE__, "ftp://git.example.com/r", NULL},
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+        json_t *t = json_pack("{s:{s:s,s:s,s:s}}", "gitiles", "repo", rows[i].repo, "ref",
+                              "refs/heads/main", "revision", "abc");
+        json_t *got = NULL;
+        char err[512] = "";
+        int rc = bb_commit_from_trigger(t, &got, err, sizeof(err));
+        bool ok;
+        if (rows[i].want) {
+            json_t *want = json_loads(rows[i].want, 0, NULL);
+            ok = rc == 0 && json_equal(got, want);
+            json_decref(want);
+        } else {
+            ok = rc == -EINVAL && !got && strstr(err, "bad repo URL") != NULL;
+        }
+        if (!ok) {
+            print_error("line %d: rc %d err '%s'\n", rows[i].line, rc, err);
+            fail();
+        }
+        json_decref(got);
+        json_decref(t);
+    }
+}
+
 static void test_triggered_flow(void **state)
 {
     struct setup s;
@@ -996,6 +1042,7 @@ int main(void)
         cmocka_unit_test(test_public_trigger),
         cmocka_unit_test(test_chromium_exclusion),
         cmocka_unit_test(test_pop_commit),
+        cmocka_unit_test(test_commit_any_host),
         cmocka_unit_test(test_triggered_flow),
         cmocka_unit_test(test_commit_mismatch),
         cmocka_unit_test(test_seed_2025_request),
