@@ -821,8 +821,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 static void quiet_logger(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
-    (void)fmt;
-    (void)ap;
+    if (getenv("TOCK_HTTP_DEBUG"))
+        vfprintf(stderr, fmt, ap);
 }
 
 static int listen_socket(const char *host, uint16_t port, int *ret_fd, uint16_t *ret_port,
@@ -875,6 +875,16 @@ int http_server_start(struct http_server *s)
     bool v6 = false;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
 
+    /*
+     * libmicrohttpd splits its limit over the threads, and one thread may
+     * accept a whole burst: past its share it closes connections unanswered.
+     * So each thread may hold max_connections + overflow; the caps (and the
+     * 503s) are ours, over all threads.
+     */
+    unsigned long long lim = (unsigned long long)(s->opts.max_connections + s->opts.overflow) *
+                             s->opts.threads;
+    unsigned mhd_limit = lim > 65536 ? 65536 : (unsigned)lim;
+
     if (s->started)
         return -EBUSY;
     r = listen_socket(s->opts.host, s->opts.port, &fd, &port, &v6);
@@ -887,7 +897,7 @@ int http_server_start(struct http_server *s)
         MHD_OPTION_EXTERNAL_LOGGER, quiet_logger, NULL,
         MHD_OPTION_LISTEN_SOCKET, fd,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->opts.threads,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)(s->opts.max_connections + s->opts.overflow),
+        MHD_OPTION_CONNECTION_LIMIT, mhd_limit,
         MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s->opts.idle_timeout_sec,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)LIMIT_HTTP_HEADER_BYTES,
