@@ -642,6 +642,11 @@ int auth_authenticate(const struct auth *a, const char *authorization, char *ret
         n = snprintf(ret, outlen, "%s", AUTH_ANONYMOUS);
         return n < 0 || (size_t)n >= outlen ? -E2BIG : 0;
     }
+    for (const char *p = authorization; *p; p++) {
+        /* Control bytes (CR, LF, DEL, ...) are never part of a credential. */
+        if ((unsigned char)*p < 0x20 || (unsigned char)*p == 0x7f)
+            return -EINVAL;
+    }
     if (strncasecmp(authorization, "Bearer ", 7) != 0)
         return -EINVAL;
     tok = authorization + 7;

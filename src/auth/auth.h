@@ -101,7 +101,8 @@ int auth_load_groups(struct auth *a, const char *text, size_t len, char *reterr_
  *   NULL or ""                 -> "anonymous:anonymous"
  *   "Bearer <known token>"     -> the token's identity
  *   "Bearer <unknown token>"   -> -EACCES   (answer UNAUTHENTICATED)
- *   anything else              -> -EINVAL   (answer UNAUTHENTICATED too)
+ *   a control byte (< 0x20, 0x7f) anywhere, or anything else
+ *                              -> -EINVAL   (answer UNAUTHENTICATED too)
  * The scheme name is case-insensitive.  Writes the identity to ret (at most
  * outlen bytes with the NUL; -E2BIG if it does not fit).  Returns 0 or the
  * negative errno above.

@@ -50,9 +50,31 @@
 #define LIMIT_HTTP_RESPONSE_BYTES (32u * 1024 * 1024)
 /* Most routes one server has. */
 #define LIMIT_HTTP_ROUTES 64
-/* Most open connections (each has its own thread) and the idle timeout of one. */
-#define LIMIT_HTTP_CONNECTIONS 256
+/*
+ * Connections (docs/limits.md).  LIMIT_HTTP_CONNECTIONS: most connections
+ * served at once; LIMIT_HTTP_CONNECTIONS_PER_CLIENT: most of them from one
+ * client address (IPv6: one /64); LIMIT_HTTP_OVERFLOW: connections past
+ * either cap that are still accepted, only to be answered 503 (Retry-After:
+ * LIMIT_HTTP_RETRY_AFTER_SEC) and closed, within LIMIT_HTTP_REFUSED_SEC.
+ * LIMIT_HTTP_THREADS: the polling threads (handlers run on them).
+ * LIMIT_HTTP_IDLE_SEC: libmicrohttpd's idle timeout (restarts on activity).
+ * LIMIT_HTTP_HEADER_SEC: a whole request line plus headers must arrive
+ * within this from the connection's start (or the end of its previous
+ * request); it does not restart.  A body must then arrive at
+ * LIMIT_HTTP_BODY_MIN_RATE bytes/s on average once LIMIT_HTTP_BODY_GRACE_SEC
+ * have passed.  LIMIT_HTTP_BACKLOG: the listen(2) backlog.
+ */
+#define LIMIT_HTTP_CONNECTIONS 4096
+#define LIMIT_HTTP_CONNECTIONS_PER_CLIENT 256
+#define LIMIT_HTTP_OVERFLOW 256
+#define LIMIT_HTTP_REFUSED_SEC 2
+#define LIMIT_HTTP_RETRY_AFTER_SEC 1
+#define LIMIT_HTTP_THREADS 16
 #define LIMIT_HTTP_IDLE_SEC 30
+#define LIMIT_HTTP_HEADER_SEC 10
+#define LIMIT_HTTP_BODY_GRACE_SEC 10
+#define LIMIT_HTTP_BODY_MIN_RATE 4096
+#define LIMIT_HTTP_BACKLOG 1024
 /* Memory for one connection's request line and headers (libmicrohttpd pool). */
 #define LIMIT_HTTP_HEADER_BYTES (64u * 1024)
 /* Deepest JSON nesting a request body may have (checked before parsing). */

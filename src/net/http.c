@@ -13,6 +13,7 @@
 
 #include <arpa/inet.h>
 #include <netdb.h>
+#include <time.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <strings.h>
@@ -32,8 +33,38 @@ struct http_route {
     void (*ctx_free)(void *ctx);
 };
 
+/* Where a connection is, for the deadlines of the sweep. */
+enum conn_phase {
+    PHASE_HEADERS, /* waiting for a request line and headers */
+    PHASE_BODY,    /* reading a body */
+    PHASE_BUSY,    /* in a handler or sending an answer: no deadline */
+};
+
+/*
+ * One open connection (libmicrohttpd's socket context), on the server's
+ * list from NOTIFY_STARTED to NOTIFY_CLOSED.  Fields after `addr` change
+ * under s->lock.  libmicrohttpd closes the socket only after
+ * NOTIFY_CLOSED, so the sweep may shutdown(2) fd while the entry is listed.
+ */
+struct http_conn {
+    struct http_conn *prev, *next;
+    int fd;
+    unsigned char addr[16]; /* IPv4 address, or the /64 of an IPv6 one */
+    bool refused;           /* past a cap: answered 503 */
+    bool killed;
+    enum conn_phase phase;
+    int64_t phase_start_ns;
+    uint64_t body_bytes;
+};
+
 struct http_server {
     struct http_server_options opts;
+    pthread_mutex_t lock; /* the connection list and counts */
+    struct http_conn *conns;
+    unsigned n_admitted, n_refused;
+    pthread_t sweeper;
+    pthread_cond_t sweep_cond;
+    bool sweeper_running, stopping;
     char *host;
     struct http_route routes[LIMIT_HTTP_ROUTES];
     size_t n_routes;
@@ -48,8 +79,17 @@ struct http_req_state {
     bool method_mismatch;
     bool too_large;
     bool answered;
+    uint64_t dropped; /* body bytes not kept (over the limit, or after an answer) */
     struct buf body;
 };
+
+static int64_t mono_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
 /* ---------------------------------------------------------------------------
  * Requests and responses
@@ -185,6 +225,217 @@ const char *http_status_text(int status)
 }
 
 /* ---------------------------------------------------------------------------
+ * Connections: caps, deadlines, the sweep
+ */
+
+/* The address a per-client cap counts: IPv4 as is, IPv6 cut to its /64. */
+static void conn_addr_key(struct MHD_Connection *mc, unsigned char key[16])
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+
+    memset(key, 0, 16);
+    if (!ci || !ci->client_addr)
+        return;
+    if (ci->client_addr->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)ci->client_addr;
+        memcpy(key, &in->sin_addr, 4);
+    } else if (ci->client_addr->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 =
+            (const struct sockaddr_in6 *)(const void *)ci->client_addr;
+        key[15] = 6; /* never equal to an IPv4 key */
+        memcpy(key, &in6->sin6_addr, 8);
+    }
+}
+
+/* A new connection: listed, and refused when past a cap (s->lock held). */
+static void conn_admit(struct http_server *s, struct http_conn *c)
+{
+    unsigned same = 0;
+
+    for (const struct http_conn *o = s->conns; o; o = o->next) {
+        if (!o->refused && memcmp(o->addr, c->addr, 16) == 0)
+            same++;
+    }
+    c->refused = s->n_admitted >= s->opts.max_connections || same >= s->opts.max_per_client;
+    if (c->refused)
+        s->n_refused++;
+    else
+        s->n_admitted++;
+    c->next = s->conns;
+    if (s->conns)
+        s->conns->prev = c;
+    s->conns = c;
+}
+
+static void conn_remove(struct http_server *s, struct http_conn *c)
+{
+    if (c->refused)
+        s->n_refused--;
+    else
+        s->n_admitted--;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        s->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    struct http_server *s = cls;
+    struct http_conn *c = *socket_context;
+
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CONNECTION_FD);
+        c = calloc(1, sizeof(*c));
+        if (!c)
+            return; /* unlisted: no deadline, no cap (out of memory only) */
+        c->fd = ci ? ci->connect_fd : -1;
+        conn_addr_key(mc, c->addr);
+        c->phase = PHASE_HEADERS;
+        c->phase_start_ns = mono_ns();
+        pthread_mutex_lock(&s->lock);
+        conn_admit(s, c);
+        pthread_mutex_unlock(&s->lock);
+        *socket_context = c;
+        return;
+    }
+    if (!c)
+        return;
+    pthread_mutex_lock(&s->lock);
+    conn_remove(s, c);
+    pthread_mutex_unlock(&s->lock);
+    free(c);
+    *socket_context = NULL;
+}
+
+static struct http_conn *conn_of(struct MHD_Connection *mc)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(mc, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+    return ci ? ci->socket_context : NULL;
+}
+
+/* Moves the connection to phase (and counts body bytes in PHASE_BODY). */
+static void conn_phase(struct http_server *s, struct MHD_Connection *mc, enum conn_phase phase,
+                       size_t body_bytes)
+{
+    struct http_conn *c = conn_of(mc);
+
+    if (!c)
+        return;
+    pthread_mutex_lock(&s->lock);
+    if (c->phase != phase) {
+        c->phase = phase;
+        c->phase_start_ns = mono_ns();
+        c->body_bytes = 0;
+    }
+    c->body_bytes += body_bytes;
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* Whether c is past its deadline at now (s->lock held). */
+static bool conn_overdue(const struct http_server *s, const struct http_conn *c, int64_t now)
+{
+    int64_t age = now - c->phase_start_ns, grace;
+
+    switch (c->phase) {
+    case PHASE_HEADERS:
+        if (c->refused)
+            return age > (int64_t)LIMIT_HTTP_REFUSED_SEC * 1000000000;
+        return age > (int64_t)s->opts.header_timeout_sec * 1000000000;
+    case PHASE_BODY:
+        grace = (int64_t)s->opts.body_grace_sec * 1000000000;
+        if (age <= grace)
+            return false;
+        /* owed: body_min_rate bytes for every second past the grace */
+        return (double)c->body_bytes < (double)s->opts.body_min_rate * (double)(age - grace) / 1e9;
+    case PHASE_BUSY:
+        break;
+    }
+    return false;
+}
+
+#define SWEEP_INTERVAL_NS 250000000
+
+/* Four times a second: shuts down connections past their deadline. */
+static void *sweeper(void *arg)
+{
+    struct http_server *s = arg;
+
+    pthread_mutex_lock(&s->lock);
+    while (!s->stopping) {
+        struct timespec until;
+        int64_t now = mono_ns();
+
+        for (struct http_conn *c = s->conns; c; c = c->next) {
+            if (!c->killed && c->fd >= 0 && conn_overdue(s, c, now)) {
+                c->killed = true;
+                shutdown(c->fd, SHUT_RDWR);
+            }
+        }
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_nsec += SWEEP_INTERVAL_NS;
+        if (until.tv_nsec >= 1000000000) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&s->sweep_cond, &s->lock, &until);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return NULL;
+}
+
+/* ---------------------------------------------------------------------------
+ * Strict parsing
+ */
+
+struct header_census {
+    unsigned content_length, transfer_encoding, authorization;
+    bool te_not_chunked;
+};
+
+static enum MHD_Result census_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    struct header_census *hc = cls;
+
+    (void)kind;
+    if (strcasecmp(key, "Content-Length") == 0) {
+        hc->content_length++;
+    } else if (strcasecmp(key, "Transfer-Encoding") == 0) {
+        hc->transfer_encoding++;
+        if (!value || strcasecmp(value, "chunked") != 0)
+            hc->te_not_chunked = true;
+    } else if (strcasecmp(key, "Authorization") == 0) {
+        hc->authorization++;
+    }
+    return MHD_YES;
+}
+
+/* The reason a request's framing or credentials are ambiguous, or NULL. */
+static const char *ambiguous_request(struct MHD_Connection *conn)
+{
+    struct header_census hc = {0};
+
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, census_header, &hc);
+    if (hc.content_length > 1)
+        return "several Content-Length headers";
+    if (hc.content_length && hc.transfer_encoding)
+        return "Content-Length together with Transfer-Encoding";
+    if (hc.transfer_encoding > 1 || hc.te_not_chunked)
+        return "unsupported Transfer-Encoding (only one \"chunked\" is accepted)";
+    if (hc.authorization > 1)
+        return "several Authorization headers";
+    return NULL;
+}
+
+/* ---------------------------------------------------------------------------
  * Server set-up
  */
 
@@ -202,6 +453,8 @@ int http_server_new(const struct http_server_options *o, struct http_server **re
 
     if (!s)
         return -ENOMEM;
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->sweep_cond, NULL);
     if (o)
         s->opts = *o;
     s->listen_fd = -1;
@@ -211,10 +464,22 @@ int http_server_new(const struct http_server_options *o, struct http_server **re
         goto out;
     }
     s->opts.host = s->host;
-    if (s->opts.max_connections == 0 || s->opts.max_connections > LIMIT_HTTP_CONNECTIONS)
+    if (s->opts.max_connections == 0)
         s->opts.max_connections = LIMIT_HTTP_CONNECTIONS;
+    if (s->opts.max_per_client == 0)
+        s->opts.max_per_client = LIMIT_HTTP_CONNECTIONS_PER_CLIENT;
+    if (s->opts.overflow == 0)
+        s->opts.overflow = LIMIT_HTTP_OVERFLOW;
+    if (s->opts.threads == 0)
+        s->opts.threads = LIMIT_HTTP_THREADS;
     if (s->opts.idle_timeout_sec == 0)
         s->opts.idle_timeout_sec = LIMIT_HTTP_IDLE_SEC;
+    if (s->opts.header_timeout_sec == 0)
+        s->opts.header_timeout_sec = LIMIT_HTTP_HEADER_SEC;
+    if (s->opts.body_grace_sec == 0)
+        s->opts.body_grace_sec = LIMIT_HTTP_BODY_GRACE_SEC;
+    if (s->opts.body_min_rate == 0)
+        s->opts.body_min_rate = LIMIT_HTTP_BODY_MIN_RATE;
     if (s->opts.max_body == 0 || s->opts.max_body > LIMIT_HTTP_BODY_BYTES)
         s->opts.max_body = LIMIT_HTTP_BODY_BYTES;
     r = http_server_route(s, "GET", "/healthz", healthz, NULL, NULL, 0);
@@ -440,6 +705,63 @@ static bool content_length(struct MHD_Connection *conn, uint64_t *ret)
     return true;
 }
 
+/* "503 Service Unavailable" with Retry-After, then close. */
+static enum MHD_Result send_refused(struct MHD_Connection *conn)
+{
+    struct http_response resp;
+    enum MHD_Result ok = MHD_NO;
+    char secs[16];
+
+    snprintf(secs, sizeof(secs), "%u", (unsigned)LIMIT_HTTP_RETRY_AFTER_SEC);
+    http_response_init(&resp);
+    if (http_response_text(&resp, 503, "too many connections; retry later") == 0 &&
+        http_response_set_header(&resp, "Retry-After", secs) == 0)
+        ok = send_response(conn, &resp, true);
+    http_response_release(&resp);
+    return ok;
+}
+
+/*
+ * The first call of a request (headers in): refuses connections past a
+ * cap and ambiguous requests, picks the route, may answer at once.
+ */
+static enum MHD_Result on_headers(struct http_server *s, struct MHD_Connection *conn,
+                                  struct http_req_state *st, const char *url, const char *method)
+{
+    const struct http_conn *c = conn_of(conn);
+    const char *why;
+    uint64_t clen;
+
+    conn_phase(s, conn, PHASE_BODY, 0);
+    if (c && c->refused) {
+        st->answered = true;
+        return send_refused(conn);
+    }
+    why = ambiguous_request(conn);
+    if (why) {
+        st->answered = true;
+        return send_text(conn, 400, why, true);
+    }
+    st->route = route_find(s, method, url, &st->method_mismatch);
+    if (!st->route) {
+        st->answered = true;
+        if (st->method_mismatch)
+            return send_text(conn, 405, "method not allowed", true);
+        return send_text(conn, 404, "not found", true);
+    }
+    if (content_length(conn, &clen) && clen > s->opts.max_body) {
+        /* Answer now: the body is never read (no "100 Continue" either). */
+        st->too_large = true;
+        if (st->route->flags & HTTP_ROUTE_OVERSIZE_TO_HANDLER) {
+            conn_phase(s, conn, PHASE_BUSY, 0);
+            return run_handler(conn, st, method, url);
+        }
+        st->answered = true;
+        return send_text(conn, 413, "request body too large", true);
+    }
+    return MHD_YES;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_data_size,
@@ -447,7 +769,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 {
     struct http_server *s = cls;
     struct http_req_state *st = *con_cls;
-    uint64_t clen;
 
     (void)version;
     if (!st) {
@@ -456,36 +777,25 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return MHD_NO;
         buf_init(&st->body, s->opts.max_body);
         *con_cls = st;
-        st->route = route_find(s, method, url, &st->method_mismatch);
-        if (!st->route) {
-            st->answered = true;
-            if (st->method_mismatch)
-                return send_text(conn, 405, "method not allowed", true);
-            return send_text(conn, 404, "not found", true);
-        }
-        if (content_length(conn, &clen) && clen > s->opts.max_body) {
-            /* Answer now: the body is never read (no "100 Continue" either). */
-            st->too_large = true;
-            if (st->route->flags & HTTP_ROUTE_OVERSIZE_TO_HANDLER)
-                return run_handler(conn, st, method, url);
-            st->answered = true;
-            return send_text(conn, 413, "request body too large", true);
-        }
-        return MHD_YES;
-    }
-    if (st->answered) {
-        /* Body bytes after an early answer: drop them. */
-        *upload_data_size = 0;
-        return MHD_YES;
+        return on_headers(s, conn, st, url, method);
     }
     if (*upload_data_size > 0) {
-        if (!st->too_large && buf_append(&st->body, upload_data, *upload_data_size) < 0) {
-            st->too_large = true;
+        conn_phase(s, conn, PHASE_BODY, *upload_data_size);
+        if (st->answered || st->too_large ||
+            buf_append(&st->body, upload_data, *upload_data_size) < 0) {
+            /* Not kept; a sender that goes on far past the limit is cut off. */
+            st->too_large = st->too_large || !st->answered;
             buf_release(&st->body);
+            st->dropped += *upload_data_size;
+            if (st->dropped > 2 * (uint64_t)s->opts.max_body)
+                return MHD_NO;
         }
         *upload_data_size = 0;
         return MHD_YES;
     }
+    if (st->answered)
+        return MHD_YES;
+    conn_phase(s, conn, PHASE_BUSY, 0);
     if (st->too_large && !(st->route->flags & HTTP_ROUTE_OVERSIZE_TO_HANDLER)) {
         st->answered = true;
         return send_text(conn, 413, "request body too large", true);
@@ -498,9 +808,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
     struct http_req_state *st = *con_cls;
 
-    (void)cls;
-    (void)conn;
     (void)toe;
+    /* The next request's headers are due header_timeout_sec from now. */
+    conn_phase(cls, conn, PHASE_HEADERS, 0);
     if (!st)
         return;
     buf_release(&st->body);
@@ -511,8 +821,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 static void quiet_logger(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
-    (void)fmt;
-    (void)ap;
+    if (getenv("TOCK_HTTP_DEBUG"))
+        vfprintf(stderr, fmt, ap);
 }
 
 static int listen_socket(const char *host, uint16_t port, int *ret_fd, uint16_t *ret_port,
@@ -538,7 +848,7 @@ static int listen_socket(const char *host, uint16_t port, int *ret_fd, uint16_t 
             continue;
         }
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-        if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 128) < 0 ||
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, LIMIT_HTTP_BACKLOG) < 0 ||
             getsockname(fd, (struct sockaddr *)&ss, &sl) < 0) {
             r = -errno;
             close(fd);
@@ -563,8 +873,17 @@ int http_server_start(struct http_server *s)
     int fd = -1, r;
     uint16_t port = 0;
     bool v6 = false;
-    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-                     MHD_USE_POLL | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+
+    /*
+     * libmicrohttpd splits its limit over the threads, and one thread may
+     * accept a whole burst: past its share it closes connections unanswered.
+     * So each thread may hold max_connections + overflow; the caps (and the
+     * 503s) are ours, over all threads.
+     */
+    unsigned long long lim = (unsigned long long)(s->opts.max_connections + s->opts.overflow) *
+                             s->opts.threads;
+    unsigned mhd_limit = lim > 65536 ? 65536 : (unsigned)lim;
 
     if (s->started)
         return -EBUSY;
@@ -577,7 +896,9 @@ int http_server_start(struct http_server *s)
         flags, 0, NULL, NULL, on_request, s,
         MHD_OPTION_EXTERNAL_LOGGER, quiet_logger, NULL,
         MHD_OPTION_LISTEN_SOCKET, fd,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->opts.max_connections,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->opts.threads,
+        MHD_OPTION_CONNECTION_LIMIT, mhd_limit,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s->opts.idle_timeout_sec,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)LIMIT_HTTP_HEADER_BYTES,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
@@ -586,6 +907,14 @@ int http_server_start(struct http_server *s)
         close(fd);
         return -EIO;
     }
+    s->stopping = false;
+    r = -pthread_create(&s->sweeper, NULL, sweeper, s);
+    if (r < 0) {
+        MHD_stop_daemon(s->daemon);
+        s->daemon = NULL;
+        return r;
+    }
+    s->sweeper_running = true;
     s->listen_fd = fd;
     s->port = port;
     s->started = true;
@@ -601,6 +930,14 @@ void http_server_stop(struct http_server *s)
 {
     if (!s || !s->daemon)
         return;
+    if (s->sweeper_running) {
+        pthread_mutex_lock(&s->lock);
+        s->stopping = true;
+        pthread_cond_signal(&s->sweep_cond);
+        pthread_mutex_unlock(&s->lock);
+        pthread_join(s->sweeper, NULL);
+        s->sweeper_running = false;
+    }
     /* MHD_stop_daemon joins every thread and closes the listening socket. */
     MHD_stop_daemon(s->daemon);
     s->daemon = NULL;
@@ -618,6 +955,8 @@ struct http_server *http_server_free(struct http_server *s)
         free(s->routes[i].method);
         free(s->routes[i].path);
     }
+    pthread_cond_destroy(&s->sweep_cond);
+    pthread_mutex_destroy(&s->lock);
     free(s->host);
     free(s);
     return NULL;

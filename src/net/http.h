@@ -4,9 +4,11 @@
  * The server owns a route table (method + path -> handler) and calls a
  * handler once per request, after the whole body has arrived (or after it
  * turned out to be too large).  Handlers fill a struct http_response; the
- * server sends it.  Handlers run on the connection's own thread
- * (thread per connection, at most max_connections at once), so a handler
- * may block (on the store, on a lock) without stalling other clients.
+ * server sends it.  Connections are multiplexed (epoll) over a pool of
+ * `threads` threads, and handlers run on those threads: a handler that
+ * blocks (on the store, on a lock) stalls the other connections of its
+ * thread meanwhile, so keep the pool larger than the handlers expected to
+ * block at once.
  *
  *   struct http_server *s = NULL;
  *   struct http_server_options o = { .host = "127.0.0.1", .port = 0 };
@@ -35,11 +37,30 @@
  * large" by itself.  Either way the connection is closed after the answer.
  * Request line plus headers are bounded by LIMIT_HTTP_HEADER_BYTES (more:
  * libmicrohttpd answers 431/414), at most LIMIT_HTTP_HEADERS headers are
- * kept (more: 431).  A connection idle for idle_timeout_sec is closed
- * (slow clients, "slowloris").
+ * kept (more: 431).  A connection idle for idle_timeout_sec is closed.
+ *
+ * Hostile clients (docs/security.md).  Deadlines that do not restart on
+ * activity: the request line and headers must arrive within
+ * header_timeout_sec of the connection's start (or of the end of its
+ * previous request: an idle keep-alive connection is closed then too);
+ * a body must average body_min_rate bytes/s once body_grace_sec have
+ * passed.  Offenders are closed without an answer by a sweep thread (4
+ * times a second).  Running handlers and responses being sent have no
+ * deadline.  At most max_connections connections are served at once, at
+ * most max_per_client from one client address (IPv6: one /64); a
+ * connection past either cap, up to `overflow` of them, is answered
+ * "503 Service Unavailable" with "Retry-After" and closed (or closed after
+ * LIMIT_HTTP_REFUSED_SEC if it sends no request); past that, new
+ * connections wait in the listen backlog.
+ *
+ * Strict parsing: several Content-Length headers, Content-Length with
+ * Transfer-Encoding, a Transfer-Encoding other than "chunked", and several
+ * Authorization headers are answered 400 before any handler runs, and the
+ * connection is closed.  (libmicrohttpd 0.9.75 itself answers a malformed
+ * Content-Length with a 400; see docs/security.md for its quirks.)
  *
  * Thread safety: route and start/stop/free from one thread; handlers run
- * concurrently on connection threads and must be thread-safe.
+ * concurrently on the pool threads and must be thread-safe.
  * The library does not log.
  */
 #ifndef TOCK_NET_HTTP_H
@@ -125,12 +146,19 @@ enum http_route_flags {
     HTTP_ROUTE_OVERSIZE_TO_HANDLER = 1 << 0,
 };
 
+/* Every 0 means the LIMIT_HTTP_* default of base/limits.h (docs/limits.md). */
 struct http_server_options {
-    const char *host;        /* address or name to bind; NULL = "127.0.0.1" */
-    uint16_t port;           /* 0 = any free port; see http_server_port */
-    unsigned max_connections; /* 0 = LIMIT_HTTP_CONNECTIONS */
-    unsigned idle_timeout_sec; /* 0 = LIMIT_HTTP_IDLE_SEC */
-    size_t max_body;         /* 0 = LIMIT_HTTP_BODY_BYTES; never above it */
+    const char *host;           /* address or name to bind; NULL = "127.0.0.1" */
+    uint16_t port;              /* 0 = any free port; see http_server_port */
+    unsigned max_connections;   /* served at once: LIMIT_HTTP_CONNECTIONS */
+    unsigned max_per_client;    /* from one address: LIMIT_HTTP_CONNECTIONS_PER_CLIENT */
+    unsigned overflow;          /* answered 503 past a cap: LIMIT_HTTP_OVERFLOW */
+    unsigned threads;           /* polling/handler threads: LIMIT_HTTP_THREADS */
+    unsigned idle_timeout_sec;  /* LIMIT_HTTP_IDLE_SEC */
+    unsigned header_timeout_sec; /* LIMIT_HTTP_HEADER_SEC */
+    unsigned body_grace_sec;    /* LIMIT_HTTP_BODY_GRACE_SEC */
+    unsigned body_min_rate;     /* bytes/s: LIMIT_HTTP_BODY_MIN_RATE */
+    size_t max_body;            /* LIMIT_HTTP_BODY_BYTES; never above it */
 };
 
 struct http_server;

@@ -116,6 +116,10 @@ static void test_tokens(void **state)
         {__LINE__, "Bearer", -EINVAL, NULL},
         {__LINE__, "Bearer a b", -EINVAL, NULL},
         {__LINE__, "tok-alice", -EINVAL, NULL},
+        /* Control bytes never belong to a credential (issue 12). */
+        {__LINE__, "Bearer tok-alice\x01junk", -EINVAL, NULL},
+        {__LINE__, "Bearer tok-alice\r", -EINVAL, NULL},
+        {__LINE__, "Bearer tok-alice\x7f", -EINVAL, NULL},
     };
 
     (void)state;
