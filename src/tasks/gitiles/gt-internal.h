@@ -126,6 +126,13 @@ void gt_commits_release(struct gt_commits *cs);
 int gt_parse_json(const char *body, size_t len, json_t **ret, char *err, size_t errlen);
 
 /*
+ * Writes a printf-style reason to err (when err and errlen) and returns r,
+ * so an error path reads `return gt_fail(err, errlen, -EPROTO, ...);`.
+ */
+int gt_fail(char *err, size_t errlen, int r, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/*
  * Adds the refs of a "+refs/<prefix>" reply to out (unsorted): keys are
  * re-prefixed with "<prefix>/" (a key equal to prefix is the prefix ref
  * itself), entries with an empty value or a symbolic target are dropped,

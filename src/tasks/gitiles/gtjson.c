@@ -6,10 +6,7 @@
 
 #include <stdarg.h>
 
-static int failf(char *err, size_t errlen, int r, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int failf(char *err, size_t errlen, int r, const char *fmt, ...)
+int gt_fail(char *err, size_t errlen, int r, const char *fmt, ...)
 {
     va_list ap;
 
@@ -27,13 +24,13 @@ int gt_parse_json(const char *body, size_t len, json_t **ret, char *err, size_t 
     json_t *v;
 
     if (len < 4 || memcmp(body, ")]}'", 4) != 0)
-        return failf(err, errlen, -EPROTO, "the reply does not start with )]}'");
+        return gt_fail(err, errlen, -EPROTO, "the reply does not start with )]}'");
     v = json_loadb(body + 4, len - 4, 0, &je);
     if (!v)
-        return failf(err, errlen, -EPROTO, "bad JSON in the reply: %s", je.text);
+        return gt_fail(err, errlen, -EPROTO, "bad JSON in the reply: %s", je.text);
     if (!json_is_object(v)) {
         json_decref(v);
-        return failf(err, errlen, -EPROTO, "the reply is not a JSON object");
+        return gt_fail(err, errlen, -EPROTO, "the reply is not a JSON object");
     }
     *ret = v;
     return 0;
@@ -48,20 +45,20 @@ static int refs_entry(const char *prefix, const char *key, const json_t *val, st
     int n;
 
     if (!json_is_object(val))
-        return failf(err, errlen, -EPROTO, "ref %.200s: not an object", key);
+        return gt_fail(err, errlen, -EPROTO, "ref %.200s: not an object", key);
     if (!sha || !sha[0] || json_object_get(val, "target"))
         return 1;
     if (!gt_sha_valid(sha))
-        return failf(err, errlen, -EPROTO, "ref %.200s: bad SHA %.100s", key, sha);
+        return gt_fail(err, errlen, -EPROTO, "ref %.200s: bad SHA %.100s", key, sha);
     if (strcmp(key, prefix) == 0)
         n = snprintf(name, sizeof(name), "%s", prefix);
     else
         n = snprintf(name, sizeof(name), "%s/%s", prefix, key);
     if (n < 0 || (size_t)n >= sizeof(name) || !key[0])
-        return failf(err, errlen, -EPROTO, "bad ref name %.200s", key);
+        return gt_fail(err, errlen, -EPROTO, "bad ref name %.200s", key);
     n = gt_refs_add(out, name, sha);
     if (n == -E2BIG)
-        return failf(err, errlen, n, "more than %d refs", GT_MAX_REFS);
+        return gt_fail(err, errlen, n, "more than %d refs", GT_MAX_REFS);
     return n;
 }
 
@@ -77,7 +74,7 @@ int gt_parse_refs(const char *body, size_t len, const char *prefix, struct gt_re
     if (r < 0)
         return r;
     if (json_object_size(v) > GT_MAX_REFS) {
-        r = failf(err, errlen, -E2BIG, "more than %d refs", GT_MAX_REFS);
+        r = gt_fail(err, errlen, -E2BIG, "more than %d refs", GT_MAX_REFS);
         goto out;
     }
     json_object_foreach(v, key, val) {
@@ -135,19 +132,19 @@ static int commit_of(const json_t *o, struct gt_commit *c, char *err, size_t err
     int r = 0;
 
     if (!sha || !gt_sha_valid(sha))
-        return failf(err, errlen, -EPROTO, "bad commit SHA %.100s", sha ? sha : "(none)");
+        return gt_fail(err, errlen, -EPROTO, "bad commit SHA %.100s", sha ? sha : "(none)");
     snprintf(c->sha, sizeof(c->sha), "%s", sha);
     if (!t || gt_parse_time(t, &c->committed) < 0)
-        return failf(err, errlen, -EPROTO, "commit %s: bad committer time %.100s", sha,
+        return gt_fail(err, errlen, -EPROTO, "commit %s: bad committer time %.100s", sha,
                      t ? t : "(none)");
     if (td && !json_is_array(td))
-        return failf(err, errlen, -EPROTO, "commit %s: tree_diff is not a list", sha);
+        return gt_fail(err, errlen, -EPROTO, "commit %s: tree_diff is not a list", sha);
     json_array_foreach(td, i, d) {
         r = add_path(c, json_object_get(d, "old_path"));
         if (r == 0)
             r = add_path(c, json_object_get(d, "new_path"));
         if (r < 0)
-            return failf(err, errlen, r, "commit %s: tree_diff too big", sha);
+            return gt_fail(err, errlen, r, "commit %s: tree_diff too big", sha);
     }
     return 0;
 }
@@ -183,11 +180,11 @@ int gt_parse_log(const char *body, size_t len, size_t limit, struct gt_commits *
     nx = json_string_value(json_object_get(v, "next"));
     r = -EPROTO;
     if (!json_is_array(log)) {
-        failf(err, errlen, r, "the reply has no log");
+        gt_fail(err, errlen, r, "the reply has no log");
         goto out;
     }
     if (nx && strlen(nx) >= nextlen) {
-        failf(err, errlen, r, "the reply's next cursor is too long");
+        gt_fail(err, errlen, r, "the reply's next cursor is too long");
         goto out;
     }
     r = 0;
@@ -291,7 +288,7 @@ int gt_state_from_json(const json_t *v, const struct gt_repo *repo, struct gt_st
     }
     if (r < 0) {
         gt_state_release(&st);
-        return failf(err, errlen, r, "the stored state is unreadable (%s)", strerror(-r));
+        return gt_fail(err, errlen, r, "the stored state is unreadable (%s)", strerror(-r));
     }
     *ret = st;
     return 0;

@@ -4,7 +4,6 @@
  */
 #include "tasks/gitiles/gt-internal.h"
 
-#include <stdarg.h>
 
 static void strv_free(char **v, size_t n)
 {
@@ -26,21 +25,6 @@ static int strv_push(char ***v, size_t *n, const char *s)
         return -ENOMEM;
     nv[(*n)++] = copy;
     return 0;
-}
-
-static int fail(char *err, size_t errlen, int r, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int r, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err && errlen) {
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return r;
 }
 
 void gt_refset_release(struct gt_refset *rs)
@@ -85,7 +69,7 @@ static int add_plain(struct gt_refset *rs, const char *ref, char *err, size_t er
     struct gt_ns *ns;
 
     if (strncmp(ref, "refs/", 5) != 0 || !slash || slash == ref + 4)
-        return fail(err, errlen, -EINVAL, "bad ref %s", ref);
+        return gt_fail(err, errlen, -EINVAL, "bad ref %s", ref);
     ns = ns_get(rs, ref, (size_t)(slash - ref));
     return ns ? strv_push(&ns->plain, &ns->n_plain, ref) : -ENOMEM;
 }
@@ -101,14 +85,14 @@ static int add_regexp(struct gt_refset *rs, const char *re, char *err, size_t er
 
     r = re2_regexp_compile(re, &c, why, sizeof(why));
     if (r < 0)
-        return r == -EINVAL ? fail(err, errlen, r, "invalid regexp: %s", why) : r;
+        return r == -EINVAL ? gt_fail(err, errlen, r, "invalid regexp: %s", why) : r;
     re2_regexp_literal_prefix(c, lp, sizeof(lp), &complete);
     re2_regexp_free(c);
     if (complete)
         return add_plain(rs, lp, err, errlen);
     slash = strrchr(lp, '/');
     if (strncmp(lp, "refs/", 5) != 0 || !slash || slash == lp + 4)
-        return fail(err, errlen, -EINVAL, "bad literal prefix in regexp %s", re);
+        return gt_fail(err, errlen, -EINVAL, "bad literal prefix in regexp %s", re);
     ns = ns_get(rs, lp, (size_t)(slash - lp));
     return ns ? strv_push(&ns->regexps, &ns->n_regexps, re) : -ENOMEM;
 }
@@ -141,7 +125,7 @@ static int compile_ns(struct gt_ns *ns, char *err, size_t errlen)
     if (r == 0)
         r = re2_regexp_compile(b.data, &ns->combined, why, sizeof(why));
     if (r == -EINVAL)
-        r = fail(err, errlen, r, "invalid regexp: %s", why);
+        r = gt_fail(err, errlen, r, "invalid regexp: %s", why);
     buf_release(&b);
     return r;
 }
@@ -158,7 +142,7 @@ int gt_refset_new(const char *const *refs, size_t n, struct gt_refset *ret, char
     int r = 0;
 
     if (n > GT_MAX_CONFIG_REFS)
-        return fail(err, errlen, -EINVAL, "too many refs");
+        return gt_fail(err, errlen, -EINVAL, "too many refs");
     for (size_t i = 0; i < n && r == 0; i++) {
         if (strncmp(refs[i], "regexp:", 7) == 0)
             r = add_regexp(&rs, refs[i] + 7, err, errlen);
@@ -244,7 +228,7 @@ static int compile_join(const char *const *v, size_t n, struct re2_regexp **ret,
     if (n == 0)
         return 0;
     if (n > GT_MAX_PATH_REGEXPS)
-        return fail(err, errlen, -EINVAL, "too many path regexps");
+        return gt_fail(err, errlen, -EINVAL, "too many path regexps");
     buf_init(&b, 1u << 20);
     r = buf_putc(&b, '(');
     for (size_t i = 0; i < n && r == 0; i++)
@@ -254,7 +238,7 @@ static int compile_join(const char *const *v, size_t n, struct re2_regexp **ret,
     if (r == 0) {
         r = re2_regexp_compile(b.data, ret, why, sizeof(why));
         if (r == -EINVAL)
-            r = fail(err, errlen, r, "invalid path regexp: %s", why);
+            r = gt_fail(err, errlen, r, "invalid path regexp: %s", why);
     }
     buf_release(&b);
     return r;
@@ -267,7 +251,7 @@ int gt_pathfilter_new(const char *const *inc, size_t n_inc, const char *const *e
     int r;
 
     if (n_exc > 0 && n_inc == 0)
-        return fail(err, errlen, -EINVAL, "%s",
+        return gt_fail(err, errlen, -EINVAL, "%s",
                     "Specifying path_regexps_exclude not allowed without at least one "
                     "path_regexps");
     r = compile_join(inc, n_inc, &pf.include, err, errlen);
