@@ -2,7 +2,7 @@
 # Outgoing TLS is verified (docs/outgoing.md): a Buildbucket whose certificate
 # no trusted CA signed is refused, and the same server is accepted once its
 # CA is given with --ca-file.  The server is a small HTTPS fake
-# (fake-tls-buildbucket.py) with a certificate made here by openssl.
+# (tests/fakes/fake-tls-buildbucket.py) with a certificate made here by openssl.
 set -eu
 here=$(dirname "$0")
 . "$here/../cli/lib.sh"
@@ -19,7 +19,7 @@ printf 'subjectAltName=IP:127.0.0.1\n' >"$tmp/san.ext"
 openssl x509 -req -in "$tmp/srv.csr" -CA "$tmp/ca.pem" -CAkey "$tmp/ca.key" \
     -CAcreateserial -days 2 -extfile "$tmp/san.ext" -out "$tmp/srv.pem" >/dev/null 2>&1
 
-python3 "$here/fake-tls-buildbucket.py" "$tmp/srv.pem" "$tmp/srv.key" "$tmp/port" &
+python3 "$here/../fakes/fake-tls-buildbucket.py" "$tmp/srv.pem" "$tmp/srv.key" "$tmp/port" &
 fake_pid=$!
 trap 'kill $fake_pid 2>/dev/null; rm -rf "$tmp"' EXIT
 wait_until 10 test -s "$tmp/port"
