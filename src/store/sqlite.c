@@ -1140,29 +1140,41 @@ static int sqlite_triage_log_put(struct store_tx *tx, const char *job_id, int64_
     return run_stmt(ss_of(tx), sql, "tit", job_id, when, log);
 }
 
-static int sqlite_triage_log_get(struct store_tx *tx, const char *job_id, int64_t *ret_when,
-                                 char **ret_log)
+/*
+ * Reads one row of sql (one '?' bound to key): column text_col as a
+ * malloc'ed text into *ret_text and, when ret_int0 is not NULL, column 0
+ * as an integer.  -ENOENT when there is no row.
+ */
+static int get_by_key(struct sqlite_store *ss, const char *sql, const char *key, int text_col,
+                      char **ret_text, int64_t *ret_int0)
 {
-    static const char sql[] = "SELECT when_ns, log FROM triage_logs WHERE job_id = ?";
-    struct sqlite_store *ss = ss_of(tx);
     sqlite3_stmt *st = NULL;
-    char *log = NULL;
+    char *text = NULL;
     int r;
 
     r = prep(ss, sql, &st);
     if (r < 0)
         return r;
-    r = bind_text(ss, st, 1, job_id);
+    r = bind_text(ss, st, 1, key);
     if (r == 0)
         r = get_row(ss, st, NULL, NULL);
     if (r == 0)
-        r = coldup(st, 1, &log);
+        r = coldup(st, text_col, &text);
     if (r == 0) {
-        *ret_when = sqlite3_column_int64(st, 0);
-        *ret_log = log;
+        if (ret_int0)
+            *ret_int0 = sqlite3_column_int64(st, 0);
+        *ret_text = text;
     }
     unprep(st);
     return r;
+}
+
+static int sqlite_triage_log_get(struct store_tx *tx, const char *job_id, int64_t *ret_when,
+                                 char **ret_log)
+{
+    static const char sql[] = "SELECT when_ns, log FROM triage_logs WHERE job_id = ?";
+
+    return get_by_key(ss_of(tx), sql, job_id, 1, ret_log, ret_when);
 }
 
 /* ---- secrets ---- */
@@ -1187,23 +1199,8 @@ static int sqlite_secret_put(struct store_tx *tx, const struct store_secret *sec
 static int sqlite_job_state_get(struct store_tx *tx, const char *job_id, char **ret)
 {
     static const char sql[] = "SELECT state FROM job_states WHERE job_id = ?";
-    struct sqlite_store *ss = ss_of(tx);
-    sqlite3_stmt *st = NULL;
-    char *text = NULL;
-    int r;
 
-    r = prep(ss, sql, &st);
-    if (r < 0)
-        return r;
-    r = bind_text(ss, st, 1, job_id);
-    if (r == 0)
-        r = get_row(ss, st, NULL, NULL);
-    if (r == 0)
-        r = coldup(st, 0, &text);
-    if (r == 0)
-        *ret = text;
-    unprep(st);
-    return r;
+    return get_by_key(ss_of(tx), sql, job_id, 0, ret, NULL);
 }
 
 static int sqlite_job_state_put(struct store_tx *tx, const char *job_id, const char *text)
