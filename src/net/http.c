@@ -449,12 +449,17 @@ static int healthz(void *ctx, const struct http_request *req, struct http_respon
 int http_server_new(const struct http_server_options *o, struct http_server **ret)
 {
     struct http_server *s = calloc(1, sizeof(*s));
+    pthread_condattr_t ca;
     int r;
 
     if (!s)
         return -ENOMEM;
     pthread_mutex_init(&s->lock, NULL);
-    pthread_cond_init(&s->sweep_cond, NULL);
+    /* The sweeper's deadline is CLOCK_MONOTONIC: the condition must use that clock. */
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->sweep_cond, &ca);
+    pthread_condattr_destroy(&ca);
     if (o)
         s->opts = *o;
     s->listen_fd = -1;
