@@ -210,6 +210,7 @@ void ctl_adopt_job_state(struct ctl *c, char *st)
     c->saved_job_state = st;
     json_decref(c->pub.job_state);
     c->pub.job_state = NULL;
+    c->pub.job_state_unchanged = false;
     if (!st[0])
         return;
     c->pub.job_state = json_loads(st, JSON_DECODE_ANY, &err);
@@ -261,6 +262,9 @@ static char *task_data_text(const struct ctl *c)
 
 static char *job_state_text(const struct ctl *c)
 {
+    /* The manager says it left the state alone: no need to serialise it to compare. */
+    if (c->pub.job_state_unchanged)
+        return strdup(c->saved_job_state);
     if (!c->pub.job_state)
         return strdup("");
     return json_dumps(c->pub.job_state, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
@@ -600,6 +604,8 @@ int ctl_save(struct ctl *c, struct engine_task *t)
     struct store_tx *tx = NULL;
     char *td = task_data_text(c), *st = job_state_text(c);
     int r;
+
+    c->pub.job_state_unchanged = false; /* a promise for this save only */
 
     if (!td || !st) {
         free(td);

@@ -150,6 +150,15 @@ struct task_ctl {
      * save fails with -E2BIG.  Managers that keep no state leave it alone.
      */
     json_t *job_state;
+    /*
+     * The manager may set this when it has not changed job_state (neither
+     * in place nor replaced it) since the engine handed it the ctl or last
+     * saved it: the next save then skips serialising the state to compare
+     * it (a poller's idle state can be megabytes).  Setting it after a
+     * change loses that change.  The engine clears it at every save and
+     * whenever it loads a state.
+     */
+    bool job_state_unchanged;
 
     /* A one-line reason when a call returns an error. */
     char err[512];

@@ -80,6 +80,13 @@ class Repo:
         self.commits = {}  # sha -> dict
         self.order = 0
         self.refs = {}  # full name -> sha
+        # "+refs" reply bodies by sub-path, as sent: a repository with
+        # 10,000 refs is served from here, not re-encoded per request
+        # (touch() after any change of refs).
+        self.refs_cache = {}
+
+    def touch(self):
+        self.refs_cache = {}
 
 
 class State:
@@ -131,6 +138,7 @@ def load_state(path):
         for c in p.get("commits", []):
             STATE.add_commit(repo, dict(c))
         repo.refs.update(p.get("refs", {}))
+        repo.touch()
 
 
 def reachable(repo, sha):
@@ -253,11 +261,18 @@ class Handler(BaseHTTPRequestHandler):
             if not sep or repo is None:
                 return self.gitiles(404, "Not Found\n", kind)
             if rest == "refs" or rest.startswith("refs/"):
-                status, obj = self.refs(repo, rest[5:])
+                body = repo.refs_cache.get(rest)
+                if body is None:
+                    status, obj = self.refs(repo, rest[5:])
+                    body = (")]}'\n" + json.dumps(obj, indent=2)).encode()
+                    repo.refs_cache[rest] = body
+                status, obj = 200, None
             elif rest.startswith("log/"):
                 status, obj = self.log(repo, rest[4:], q)
             else:
                 status, obj = 404, "Not Found\n"
+        if obj is None:
+            return self.send(200, body, "application/json", kind)
         self.gitiles(status, obj, kind)
 
     def refs(self, repo, sub):
@@ -360,6 +375,7 @@ class Handler(BaseHTTPRequestHandler):
                                 "changes": changes})
         if ref:
             repo.refs[ref] = sha
+            repo.touch()
         STATE.pushes.append([sha, now])
         return 200, {"sha": sha, "pushed": now}
 
@@ -369,6 +385,7 @@ class Handler(BaseHTTPRequestHandler):
             repo.refs.pop(req.get("ref"), None)
         else:
             repo.refs[req["ref"]] = req["sha"]
+        repo.touch()
         return 200, {}
 
     def admin_bulk(self, req):
@@ -378,6 +395,7 @@ class Handler(BaseHTTPRequestHandler):
             return 400, {"error": "no refs/heads/main"}
         for i in range(int(req.get("n", 0))):
             repo.refs["%s%d" % (req.get("prefix", "refs/heads/b-"), i)] = tip
+        repo.touch()
         return 200, {"refs": len(repo.refs)}
 
     def admin_faults(self, req):

@@ -147,9 +147,41 @@ static void assert_trigger(const struct run *r, size_t i, const char *ref, const
     assert_string_equal(json_string_value(json_object_get(g, "revision")), sha(tag));
 }
 
+/*
+ * The known tip of ref in a saved state, read as gitiles.h documents the
+ * compact form: "tips", one "<sha> <ref>\n" line per ref.  NULL if absent.
+ */
 static const char *known(const json_t *st, const char *ref)
 {
-    return json_string_value(json_object_get(json_object_get(st, "known"), ref));
+    static char out[8][41];
+    static int k;
+    const char *l = json_string_value(json_object_get(st, "tips"));
+    size_t n = strlen(ref);
+
+    while (l && *l) {
+        const char *nl = strchr(l, '\n');
+        if (!nl)
+            fail_msg("a tips line without its newline: %s", l);
+        if ((size_t)(nl - l) == 41 + n && l[40] == ' ' && memcmp(l + 41, ref, n) == 0) {
+            char *o = out[k++ % 8];
+            memcpy(o, l, 40);
+            o[40] = '\0';
+            return o;
+        }
+        l = nl + 1;
+    }
+    return NULL;
+}
+
+/* How many lines the compact "tips" holds. */
+static size_t n_known(const json_t *st)
+{
+    const char *l = json_string_value(json_object_get(st, "tips"));
+    size_t n = 0;
+
+    for (; l && *l; l++)
+        n += *l == '\n';
+    return n;
 }
 
 static json_t *state_of(const char *const *kv, size_t n, const char *refs_json)
@@ -333,7 +365,7 @@ static void test_new_updated_deleted(void **state)
     assert_trigger(&r, 1, "refs/heads/master", "deadbeef02", "2015-09-14T22:39:00Z", 1);
     assert_trigger(&r, 2, "refs/heads/master", "deadbeef01", "2015-09-14T22:40:00Z", 2);
     assert_trigger(&r, 3, "refs/heads/master", "deadbeef00", "2015-09-14T22:41:00Z", 3);
-    assert_int_equal(json_object_size(json_object_get(st, "known")), 2);
+    assert_int_equal(n_known(st), 2);
     assert_string_equal(known(st, "refs/heads/master"), sha("deadbeef00"));
     assert_string_equal(known(st, "refs/branch-heads/1.2.3"), sha("baadcafe00"));
     assert_true(logged(&r, "Repo: " REPO ", Refs: [refs/heads/master regexp:refs/branch-heads/[^/]+]"));
@@ -751,6 +783,168 @@ static void test_state_of_other_repo(void **state)
     json_decref(st);
 }
 
+/* ---- the stored state's forms (gitiles.h) ---- */
+
+static const struct gt_repo STATE_REPO = {"a.googlesource.com", "b"};
+
+/* The compact form round-trips, and its text is the documented one. */
+static void test_state_round_trip(void **state)
+{
+    struct gt_state st = {0}, back = {0};
+    char *refs[] = {"refs/heads/main", "regexp:refs/tags/.+"};
+    char want[512];
+    json_t *v = NULL;
+
+    (void)state;
+    /* Added unsorted; a name with a space and one with UTF-8 are legal ref names. */
+    assert_int_equal(gt_refs_add(&st.known, "refs/tags/v 1", sha("a1")), 0);
+    assert_int_equal(gt_refs_add(&st.known, "refs/heads/main", sha("e1")), 0);
+    assert_int_equal(gt_refs_add(&st.known, "refs/tags/\xc3\xa9t\xc3\xa9", sha("b2")), 0);
+    gt_refs_sort(&st.known);
+    st.refs = refs;
+    st.n_refs = 2;
+    assert_int_equal(gt_state_to_json(&st, &STATE_REPO, &v), 0);
+    st.refs = NULL;
+    st.n_refs = 0;
+    snprintf(want, sizeof(want), "%s refs/heads/main\n%s refs/tags/v 1\n%s refs/tags/\xc3\xa9t\xc3\xa9\n",
+             sha("e1"), sha("a1"), sha("b2"));
+    assert_string_equal(json_string_value(json_object_get(v, "tips")), want);
+    assert_null(json_object_get(v, "known"));
+    assert_string_equal(json_string_value(json_object_get(v, "host")), "a.googlesource.com");
+    assert_int_equal(gt_state_from_json(v, &STATE_REPO, &back, NULL, 0), 0);
+    assert_false(back.migrated);
+    assert_true(back.has_refs);
+    assert_int_equal(back.n_refs, 2);
+    assert_string_equal(back.refs[1], "regexp:refs/tags/.+");
+    assert_int_equal(back.known.n, 3);
+    for (size_t i = 0; i < 3; i++) {
+        assert_string_equal(back.known.v[i].name, st.known.v[i].name);
+        assert_string_equal(back.known.v[i].sha, st.known.v[i].sha);
+    }
+    /* Through text, as the engine stores it. */
+    char *text = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
+    json_t *v2 = json_loads(text, 0, NULL);
+    assert_true(json_equal(v, v2));
+    free(text);
+    json_decref(v2);
+    gt_state_release(&back);
+    gt_state_release(&st);
+    json_decref(v);
+}
+
+/* A state from before the compact form is read (and flagged for a rewrite). */
+static void test_state_old_form(void **state)
+{
+    static const char *kv[] = {"refs/tags/v2", "b2", "refs/heads/main", "e1", "refs/tags/v10", "10"};
+    json_t *v = state_of(kv, 6, "[\"refs/heads/main\"]");
+    struct gt_state st = {0};
+
+    (void)state;
+    assert_int_equal(gt_state_from_json(v, &STATE_REPO, &st, NULL, 0), 0);
+    assert_true(st.migrated);
+    assert_int_equal(st.known.n, 3);
+    assert_string_equal(st.known.v[0].name, "refs/heads/main");
+    assert_string_equal(st.known.v[0].sha, sha("e1"));
+    assert_string_equal(st.known.v[1].name, "refs/tags/v10");
+    assert_string_equal(st.known.v[2].name, "refs/tags/v2");
+    assert_string_equal(st.known.v[2].sha, sha("b2"));
+    gt_state_release(&st);
+    json_decref(v);
+}
+
+/* Damaged compact states are refused (the poll then starts afresh). */
+static void test_state_damaged(void **state)
+{
+    char a[41], b[41], text[512];
+    struct {
+        int line;
+        const char *fmt; /* %1$s and %2$s: two valid SHAs */
+    } cases[] = {
+        {__LINE__, "%1$s refs/heads/b\n%2$s refs/heads/a\n"},  /* unsorted */
+        {__LINE__, "%1$s refs/heads/a\n%2$s refs/heads/a\n"},  /* duplicate */
+        {__LINE__, "%1$s refs/heads/a"},                       /* no newline */
+        {__LINE__, "%1$.39s refs/heads/a\n"},                  /* short SHA */
+        {__LINE__, "%1$s  refs/heads/a\n"},                    /* two spaces */
+        {__LINE__, "%1$s\trefs/heads/a\n"},
+        {__LINE__, "%1$s heads/a\n"},                          /* not under refs/ */
+        {__LINE__, "%1$s refs/heads/a\r\n"},                   /* a control character */
+        {__LINE__, "\n"},
+        {__LINE__, "ABCDEF0123ABCDEF0123ABCDEF0123ABCDEF0123 refs/heads/a\n"}, /* upper case */
+    };
+
+    (void)state;
+    snprintf(a, sizeof(a), "%s", sha("a1"));
+    snprintf(b, sizeof(b), "%s", sha("b1"));
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct gt_state st = {0};
+        char err[256] = "";
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+        snprintf(text, sizeof(text), cases[i].fmt, a, b);
+#pragma GCC diagnostic pop
+        json_t *v = json_pack("{s:s, s:s, s:s, s:[]}", "host", "a.googlesource.com", "project",
+                              "b", "tips", text, "refs");
+        if (gt_state_from_json(v, &STATE_REPO, &st, err, sizeof(err)) != -EPROTO)
+            fail_msg("line %d: %s was read", cases[i].line, text);
+        assert_non_null(strstr(err, "unreadable"));
+        assert_int_equal(st.known.n, 0);
+        json_decref(v);
+    }
+    /* tips that is not a string */
+    json_t *v = json_pack("{s:s, s:s, s:[], s:[]}", "host", "a.googlesource.com", "project", "b",
+                          "tips", "refs");
+    struct gt_state st = {0};
+    assert_int_equal(gt_state_from_json(v, &STATE_REPO, &st, NULL, 0), -EPROTO);
+    json_decref(v);
+}
+
+/*
+ * Polls over the forms: an old state is migrated by the next poll even
+ * with nothing new; a compact one with nothing new is left alone and the
+ * engine is told so; a damaged one is started afresh (every ref new).
+ */
+static void test_state_polls(void **state)
+{
+    static const char *kv[] = {"refs/heads/main", "c1"};
+    const char *refs = "[\"refs/heads/main\"]";
+    json_t *st = state_of(kv, 2, refs), *before;
+    struct run r;
+
+    (void)state;
+    fg_commit(&F.g, "c1", NULL, T0, "");
+    fg_ref(&F.g, "refs/heads/main", "c1");
+    poll_with(&r, REPO, refs, NULL, NULL, &st);
+    assert_int_equal(r.rc, 0);
+    assert_int_equal(json_array_size(r.f.triggers), 0);
+    assert_true(logged(&r, "No changes detected"));
+    assert_true(logged(&r, "Rewriting the stored state in the compact form"));
+    assert_false(r.f.ctl.job_state_unchanged);
+    assert_null(json_object_get(st, "known"));
+    assert_string_equal(known(st, "refs/heads/main"), sha("c1"));
+    run_release(&r);
+
+    before = st;
+    poll_with(&r, REPO, refs, NULL, NULL, &st);
+    assert_int_equal(r.rc, 0);
+    assert_true(logged(&r, "No changes detected"));
+    assert_false(logged(&r, "Rewriting"));
+    assert_true(r.f.ctl.job_state_unchanged);
+    assert_ptr_equal(st, before);
+    assert_string_equal(known(st, "refs/heads/main"), sha("c1"));
+    run_release(&r);
+
+    json_object_set_new(st, "tips", json_string("damaged\n"));
+    poll_with(&r, REPO, refs, NULL, NULL, &st);
+    assert_int_equal(r.rc, 0);
+    assert_true(logged(&r, "the stored state is unreadable"));
+    assert_true(logged(&r, "starting from an empty state"));
+    assert_int_equal(json_array_size(r.f.triggers), 1); /* main is new again */
+    assert_false(r.f.ctl.job_state_unchanged);
+    assert_string_equal(known(st, "refs/heads/main"), sha("c1"));
+    run_release(&r);
+    json_decref(st);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -771,6 +965,10 @@ int main(void)
         T(test_hostile_server),
         T(test_bad_repos),
         T(test_state_of_other_repo),
+        cmocka_unit_test(test_state_round_trip),
+        cmocka_unit_test(test_state_old_form),
+        cmocka_unit_test(test_state_damaged),
+        T(test_state_polls),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);

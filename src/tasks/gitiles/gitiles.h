@@ -27,9 +27,16 @@
  *
  * job_state (JSON, sorted keys):
  *   {"host": "chromium.googlesource.com", "project": "chromium/src",
- *    "known": {"refs/heads/main": "<40 hex>", ...},   the known ref tips
+ *    "tips": "<40 hex> refs/heads/main\n<40 hex> refs/tags/v1\n",
+ *                                   the known ref tips, one "<sha> <ref>\n"
+ *                                   line each, sorted by ref (byte order)
  *    "refs": ["refs/heads/main", "regexp:refs/branch-heads/\\d+"]}
  *                                   the (normalized) refs config of the last save
+ * The tips are one string, not an object of 10,000 members, so an idle
+ * poll of a big repository reads and compares the state cheaply.  The
+ * older form, "known": {"<ref>": "<sha>", ...} instead of "tips", is still
+ * read, and written again in the compact form by the next poll.  A poll
+ * that changes nothing tells the engine so (task_ctl.job_state_unchanged).
  * A state of another host or project reads as empty (a changed repo URL
  * starts from scratch, as LUCI's entity key).
  *

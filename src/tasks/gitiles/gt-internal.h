@@ -195,17 +195,30 @@ struct gt_state {
     char **refs;          /* the refs config of the last save */
     size_t n_refs;
     bool has_refs;        /* false: no stored config (first run) */
+    bool migrated;        /* read from the old form: worth writing again */
 };
+
+/*
+ * Whether a ref name (len bytes) can be kept in the state: 1..GT_MAX_REF
+ * bytes, no control characters (git's check-ref-format forbids them too;
+ * the compact form relies on names without '\n').
+ */
+bool gt_ref_name_ok(const char *name, size_t len);
 
 void gt_state_release(struct gt_state *st);
 /*
  * Reads a job_state value (NULL = none) of repo: a state of another host
- * or project, or none, is empty.  -EPROTO (a state that is not ours:
- * malformed, bad SHAs), -ENOMEM, -E2BIG.
+ * or project, or none, is empty.  Two forms are read (gitiles.h): the
+ * compact "tips" string, whose lines must be sorted and unique, and the
+ * older "known" object (then ret->migrated is set).  -EPROTO (a state
+ * that is not ours: malformed, bad SHAs, unsorted lines), -ENOMEM, -E2BIG.
  */
 int gt_state_from_json(const json_t *v, const struct gt_repo *repo, struct gt_state *ret,
                        char *err, size_t errlen);
-/* The job_state value of st for repo.  -ENOMEM. */
+/*
+ * The job_state value of st for repo, always the compact form.  -EINVAL
+ * (a known ref whose name gt_ref_name_ok refuses, or not UTF-8), -ENOMEM.
+ */
 int gt_state_to_json(const struct gt_state *st, const struct gt_repo *repo, json_t **ret);
 
 #endif

@@ -251,6 +251,7 @@ static int state_refs(const json_t *refs, struct gt_state *st)
     return 0;
 }
 
+/* The old form (before the compact "tips"): {"known": {"<ref>": "<sha>", ...}}. */
 static int state_known(const json_t *known, struct gt_state *st)
 {
     const char *name;
@@ -261,13 +262,68 @@ static int state_known(const json_t *known, struct gt_state *st)
         return -EPROTO;
     json_object_foreach((json_t *)known, name, sha) {
         const char *s = json_string_value(sha);
-        if (!s || !gt_sha_valid(s) || strncmp(name, "refs/", 5) != 0)
+        if (!s || !gt_sha_valid(s) || strncmp(name, "refs/", 5) != 0 ||
+            !gt_ref_name_ok(name, strlen(name)))
             return -EPROTO;
         r = gt_refs_add(&st->known, name, s);
         if (r < 0)
             return r;
     }
     gt_refs_sort(&st->known);
+    st->migrated = true;
+    return 0;
+}
+
+bool gt_ref_name_ok(const char *name, size_t len)
+{
+    if (len == 0 || len > GT_MAX_REF)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f)
+            return false;
+    return true;
+}
+
+/* One "<sha> <ref>\n" line at s (len bytes left) into st; its length, or -EPROTO. */
+static ssize_t tips_line(const char *s, size_t len, struct gt_state *st)
+{
+    const char *nl = memchr(s, '\n', len);
+    char sha[GT_SHA_LEN + 1], name[GT_MAX_REF + 1];
+    size_t n;
+    int r;
+
+    if (!nl || nl - s < GT_SHA_LEN + 2 || s[GT_SHA_LEN] != ' ')
+        return -EPROTO;
+    n = (size_t)(nl - s) - GT_SHA_LEN - 1;
+    if (!gt_ref_name_ok(s + GT_SHA_LEN + 1, n) || n < 6 || memcmp(s + GT_SHA_LEN + 1, "refs/", 5))
+        return -EPROTO;
+    memcpy(sha, s, GT_SHA_LEN);
+    sha[GT_SHA_LEN] = '\0';
+    memcpy(name, s + GT_SHA_LEN + 1, n);
+    name[n] = '\0';
+    if (!gt_sha_valid(sha))
+        return -EPROTO;
+    /* Written sorted and unique; anything else is damage. */
+    if (st->known.n > 0 && strcmp(st->known.v[st->known.n - 1].name, name) >= 0)
+        return -EPROTO;
+    r = gt_refs_add(&st->known, name, sha);
+    return r < 0 ? r : (ssize_t)(nl - s) + 1;
+}
+
+/* The compact form: "tips" is one string of "<sha> <ref>\n" lines sorted by ref. */
+static int state_tips(const json_t *tips, struct gt_state *st)
+{
+    const char *s = json_string_value(tips);
+    size_t len = json_string_length(tips), off = 0;
+
+    if (!s)
+        return -EPROTO;
+    while (off < len) {
+        ssize_t n = tips_line(s + off, len - off, st);
+        if (n < 0)
+            return (int)n;
+        off += (size_t)n;
+    }
     return 0;
 }
 
@@ -277,12 +333,13 @@ int gt_state_from_json(const json_t *v, const struct gt_repo *repo, struct gt_st
     struct gt_state st = {0};
     const char *host = json_string_value(json_object_get(v, "host"));
     const char *project = json_string_value(json_object_get(v, "project"));
+    const json_t *tips = json_object_get(v, "tips");
     int r = 0;
 
     if (v && (!json_is_object(v) || !host || !project))
         r = -EPROTO;
     if (r == 0 && v && strcmp(host, repo->host) == 0 && strcmp(project, repo->project) == 0) {
-        r = state_known(json_object_get(v, "known"), &st);
+        r = tips ? state_tips(tips, &st) : state_known(json_object_get(v, "known"), &st);
         if (r == 0)
             r = state_refs(json_object_get(v, "refs"), &st);
     }
@@ -294,16 +351,42 @@ int gt_state_from_json(const json_t *v, const struct gt_repo *repo, struct gt_st
     return 0;
 }
 
+/* The "tips" string of a sorted map.  -EINVAL (a name the form cannot hold), -ENOMEM. */
+static int tips_text(const struct gt_refs *known, json_t **ret)
+{
+    struct buf b;
+    int r = 0;
+
+    buf_init(&b, (size_t)GT_MAX_REFS * (GT_SHA_LEN + GT_MAX_REF + 2));
+    for (size_t i = 0; i < known->n && r == 0; i++) {
+        const struct gt_ref *k = &known->v[i];
+        if (!gt_ref_name_ok(k->name, strlen(k->name)))
+            r = -EINVAL;
+        else
+            r = buf_append(&b, k->sha, GT_SHA_LEN) < 0 || buf_append(&b, " ", 1) < 0 ||
+                        buf_puts(&b, k->name) < 0 || buf_append(&b, "\n", 1) < 0
+                    ? -ENOMEM
+                    : 0;
+    }
+    if (r == 0) {
+        *ret = json_stringn(b.data ? b.data : "", b.len);
+        r = *ret ? 0 : -EINVAL; /* not UTF-8 */
+    }
+    buf_release(&b);
+    return r;
+}
+
 int gt_state_to_json(const struct gt_state *st, const struct gt_repo *repo, json_t **ret)
 {
-    json_t *o = json_pack("{s:s, s:s, s:{}, s:[]}", "host", repo->host, "project", repo->project,
-                          "known", "refs");
-    json_t *known = json_object_get(o, "known"), *refs = json_object_get(o, "refs");
-    int r = o ? 0 : -ENOMEM;
+    json_t *tips = NULL, *o = NULL, *refs;
+    int r = tips_text(&st->known, &tips);
 
-    for (size_t i = 0; i < st->known.n && r == 0; i++)
-        if (json_object_set_new(known, st->known.v[i].name, json_string(st->known.v[i].sha)) < 0)
-            r = -ENOMEM;
+    if (r == 0) {
+        o = json_pack("{s:s, s:s, s:o, s:[]}", "host", repo->host, "project", repo->project,
+                      "tips", tips, "refs");
+        r = o ? 0 : -ENOMEM;
+    }
+    refs = json_object_get(o, "refs");
     for (size_t i = 0; i < st->n_refs && r == 0; i++)
         if (json_array_append_new(refs, json_string(st->refs[i])) < 0)
             r = -ENOMEM;

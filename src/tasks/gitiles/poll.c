@@ -155,8 +155,10 @@ static int resolve(struct gt_poll *p)
             r = call_failed(p->c, "failed to resolve refs", &e);
             break;
         }
+        /* A name git forbids (control characters) can be neither built nor stored: ignored. */
         for (size_t k = 0; k < got.n && r == 0; k++)
-            if (gt_refset_watches(&p->rs, got.v[k].name))
+            if (gt_ref_name_ok(got.v[k].name, strlen(got.v[k].name)) &&
+                gt_refset_watches(&p->rs, got.v[k].name))
                 r = gt_refs_add(&p->current, got.v[k].name, got.v[k].sha) < 0
                         ? gt_poll_fatal(p->c, "too many refs")
                         : 0;
@@ -440,13 +442,17 @@ static int finish(struct gt_poll *p, size_t pruned, size_t processed, size_t lef
     if (p->changes == 0) {
         task_ctl_logf(p->c, "No changes detected");
         p->c->status = INV_SUCCEEDED;
-        return 0;
-    }
-    if (left > 0)
+        if (!p->st.migrated) {
+            p->c->job_state_unchanged = true; /* the engine need not compare it */
+            return 0;
+        }
+        task_ctl_logf(p->c, "Rewriting the stored state in the compact form");
+    } else if (left > 0) {
         task_ctl_logf(p->c, "%zu changed refs processed, %zu refs not yet examined",
                       pruned + processed, left);
-    else
+    } else {
         task_ctl_logf(p->c, "All %zu changed refs processed", pruned + processed);
+    }
     next.known = p->st.known;
     next.refs = p->refs;
     next.n_refs = p->n_refs;
