@@ -3,6 +3,7 @@
 #include "base/text.h"
 #include "config/gourl.h"
 #include "engine/trigger.h"
+#include "tasks/gitiles/gitiles.h"
 
 #include <stdarg.h>
 #include <strings.h>
@@ -71,11 +72,18 @@ static int from_gitiles(const json_t *body, enum request_era era, json_t *req, s
     /*
      * A git trigger (tock's git poller, "git": true) may name any remote:
      * it still gives the properties, and the gitiles tags only when its
-     * URL is a Gitiles one.
+     * URL has a host.
      */
     bool git = json_is_true(json_object_get(body, "git"));
     bool gitiles = request_gitiles_repo(repo, host, sizeof(host), project, sizeof(project), why,
                                         sizeof(why)) == 0;
+    /*
+     * A git remote with a host (ssh://, git://, http://, scp-like) is named
+     * as Gitiles names it, so a buildbucket job gets a gitilesCommit;
+     * file:// and local paths have no host: properties only.
+     */
+    if (!gitiles && git)
+        gitiles = gitiles_git_remote_repo(repo, host, sizeof(host), project, sizeof(project)) == 0;
     if (!gitiles && !git)
         return logf_(log, "Bad repo URL %s in the trigger - %s", goquote(repo, q, sizeof(q)),
                      why);

@@ -21,8 +21,11 @@
  * A gitiles repo that does not normalise (request_gitiles_repo) leaves the
  * request without properties and tags and logs `Bad repo URL "<url>" in
  * the trigger - <err>`, unless the payload has "git": true (tock's git
- * poller, any remote): then the properties and its own tags are kept and
- * only the two gitiles tags are left out.
+ * poller, any remote): then the URL is mapped by gitiles_git_remote_repo
+ * (ssh://host/p.git, git://, http://, scp-like host:p -> host, project)
+ * and gets the two gitiles tags as well; a URL without a host (file://, a
+ * local path) keeps the properties and its own tags, without the two
+ * gitiles tags.
  *
  * Pure: no I/O.
  */

@@ -230,6 +230,84 @@ static void test_build(void **state)
 }
 
 /* The 2021 seed page: a v1-era job's incoming properties and tags. */
+/*
+ * git triggers (tock's git poller, "git": true; docs/tasks.md "git"): a
+ * remote with a host is named as a Gitiles commit (host without user, and
+ * for ssh/git without port; the path without '/' ends and ".git"), so
+ * a buildbucket job gets a gitilesCommit; file:// and local paths have no
+ * host and give the properties and the git buildset only.
+ */
+static void test_git_triggers(void **state)
+{
+#define SHA "0123456789abcdef0123456789abcdef01234567"
+    static const struct {
+        int line;
+        const char *url;
+        const char *host_project; /* "<host>/<project>", NULL: no gitiles tags */
+    } rows[] = {
+        {__LINE__, "https://github.com/team/app.git", "github.com/team/app"},
+        {__LINE__, "https://git.example.com:8443/team/app", "git.example.com:8443/team/app"},
+        {__LINE__, "http://git.example.com/team/app.git/", "git.example.com/team/app"},
+        {__LINE__, "ssh://git@git.example.com:2222/team/app.git", "git.example.com/team/app"},
+        {__LINE__, "ssh://git.example.com/srv/git/app", "git.example.com/srv/git/app"},
+        {__LINE__, "git://git.example.com/app.git", "git.example.com/app"},
+        {__LINE__, "git+ssh://me@git.example.com/x/y.git", "git.example.com/x/y"},
+        {__LINE__, "git@github.com:team/app.git", "github.com/team/app"},
+        {__LINE__, "git.example.com:app", "git.example.com/app"},
+        {__LINE__, "ssh://[::1]:22/app.git", "[::1]/app"},
+        {__LINE__, "file:///srv/git/app.git", NULL},
+        {__LINE__, "/srv/git/app.git", NULL},
+        {__LINE__, "./app.git", NULL},
+        {__LINE__, "repos/app:x", NULL}, /* a '/' before the ':' is a local path (git's rule) */
+        {__LINE__, "ssh://git.example.com", NULL},      /* no path */
+        {__LINE__, "ssh://git.example.com/a+b", NULL},  /* '+' would break the buildset */
+        {__LINE__, "rsync://host/app", NULL},
+    };
+    (void)state;
+    for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+        char text[1024], bs[512], want_tags[1024];
+        snprintf(text, sizeof(text),
+                 "{\"id\": \"g\", \"gitiles\": {\"repo\": \"%s\", \"ref\": \"refs/heads/main\","
+                 " \"revision\": \"" SHA "\", \"git\": true,"
+                 " \"tags\": [\"buildset:commit/git/" SHA "\"]}}",
+                 rows[i].url);
+        json_t *o = load(rows[i].line, text);
+        struct trigger tv;
+        const struct trigger *v[1] = {&tv};
+        decode(rows[i].line, o, &tv);
+        struct buf log;
+        buf_init(&log, 1 << 16);
+        json_t *got = NULL;
+        int rc = request_build(v, 1, NULL, REQUEST_CURRENT, &got, &log);
+        if (rows[i].host_project) {
+            snprintf(bs, sizeof(bs), "buildset:commit/gitiles/%s/+/" SHA, rows[i].host_project);
+            snprintf(want_tags, sizeof(want_tags),
+                     "[\"%s\", \"gitiles_ref:refs/heads/main\", \"buildset:commit/git/" SHA
+                     "\"]", bs);
+        } else {
+            snprintf(want_tags, sizeof(want_tags), "[\"buildset:commit/git/" SHA "\"]");
+        }
+        json_t *wt = load(rows[i].line, want_tags);
+        json_t *wp = json_pack("{s:s, s:s, s:s}", "revision", SHA, "branch", "refs/heads/main",
+                               "repository", rows[i].url);
+        if (rc != 0 || !json_equal(json_object_get(got, "tags"), wt) ||
+            !json_equal(json_object_get(got, "properties"), wp) || log.len != 0) {
+            char *g = got ? json_dumps(got, JSON_SORT_KEYS | JSON_COMPACT) : NULL;
+            print_error("line %d: rc %d got %s log '%s'\n", rows[i].line, rc, g ? g : "-",
+                        log.data);
+            free(g);
+            fail();
+        }
+        json_decref(wt);
+        json_decref(wp);
+        json_decref(got);
+        json_decref(o);
+        buf_release(&log);
+        trigger_release(&tv);
+    }
+#undef SHA
+}
+
 static void test_v1_era(void **state)
 {
     (void)state;
@@ -390,6 +468,7 @@ int main(void)
         cmocka_unit_test(test_gitiles_repo),
         cmocka_unit_test(test_v1_era),
         cmocka_unit_test(test_tags),
+        cmocka_unit_test(test_git_triggers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

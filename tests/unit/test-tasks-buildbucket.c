@@ -522,6 +522,64 @@ static void test_triggered_flow(void **state)
     setup_release(&s);
 }
 
+/*
+ * git triggers (docs/tasks.md "git"): a remote with a host gives the build
+ * a gitilesCommit, one without (file://) none; both keep the repository,
+ * branch and revision properties so the builder knows what to check out.
+ */
+static void test_git_trigger_flow(void **state)
+{
+#define GSHA "0123456789abcdef0123456789abcdef01234567"
+    static const struct {
+        int line;
+        const char *url, *gitiles_tags, *want_commit; /* NULL: no commit */
+    } rows[] = {
+        {__LINE__, "ssh://git@git.example.com:2222/team/app.git",
+         "\"buildset:commit/gitiles/git.example.com/team/app/+/" GSHA "\","
+         " \"gitiles_ref:refs/heads/main\",",
+         "{\"host\": \"git.example.com\", \"project\": \"team/app\", \"id\": \"" GSHA "\","
+         " \"ref\": \"refs/heads/main\"}"},
+        {__LINE__, "https://github.com/team/app.git",
+         "\"buildset:commit/gitiles/github.com/team/app/+/" GSHA "\","
+         " \"gitiles_ref:refs/heads/main\",",
+         "{\"host\": \"github.com\", \"project\": \"team/app\", \"id\": \"" GSHA "\","
+         " \"ref\": \"refs/heads/main\"}"},
+        {__LINE__, "file:///srv/git/app.git", "", NULL},
+        {__LINE__, "/srv/git/app.git", "", NULL},
+    };
+    (void)state;
+    for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+        struct setup s;
+        struct bb_v2_parts p;
+        char req[4096];
+        snprintf(req, sizeof(req),
+                 "{\"incomingTriggers\": [{\"id\": \"g\", \"gitiles\": {\"repo\": \"%s\","
+                 " \"ref\": \"refs/heads/main\", \"revision\": \"" GSHA "\", \"git\": true,"
+                 " \"tags\": [\"buildset:commit/git/" GSHA "\"]}}],"
+                 " \"tags\": [%s \"buildset:commit/git/" GSHA "\"],"
+                 " \"properties\": {\"repository\": \"%s\", \"branch\": \"refs/heads/main\","
+                 " \"revision\": \"" GSHA "\"}}",
+                 rows[i].url, rows[i].gitiles_tags, rows[i].url);
+        setup_init(&s, "proj/job", "proj", 5, "proj:@legacy",
+                   "{\"buildbucket\": {\"bucket\": \"b\", \"builder\": \"x\"}}", req);
+        int rc = bb_v2_parts_build(&s.f.ctl, &full_flow_env, &p);
+        if (rc != 0)
+            fail_msg("line %d: rc %d (%s)", rows[i].line, rc, s.f.ctl.err);
+        if (rows[i].want_commit)
+            assert_json_equal(p.commit, rows[i].want_commit);
+        else
+            assert_null(p.commit);
+        assert_string_equal(json_string_value(json_object_get(p.properties, "repository")),
+                            rows[i].url);
+        assert_string_equal(json_string_value(json_object_get(p.properties, "branch")),
+                            "refs/heads/main");
+        assert_string_equal(json_string_value(json_object_get(p.properties, "revision")), GSHA);
+        bb_v2_parts_release(&p);
+        setup_release(&s);
+    }
+#undef GSHA
+}
+
 static void test_commit_mismatch(void **state)
 {
     struct setup s;
@@ -1044,6 +1102,7 @@ int main(void)
         cmocka_unit_test(test_pop_commit),
         cmocka_unit_test(test_commit_any_host),
         cmocka_unit_test(test_triggered_flow),
+        cmocka_unit_test(test_git_trigger_flow),
         cmocka_unit_test(test_commit_mismatch),
         cmocka_unit_test(test_seed_2025_request),
         cmocka_unit_test(test_seed_2021_request),

@@ -111,8 +111,10 @@ int bb_normalize_repo(const char *url, char *host, size_t hostlen, char *project
 
 /*
  * The GitilesCommit of a gitiles trigger: {host, project, id, ref} (empty
- * fields left out).  Returns 0, -ENOENT when t is not a gitiles trigger,
- * -EINVAL (bad repo URL, reason in err).
+ * fields left out).  Returns 0, -ENOENT when t is not a gitiles trigger
+ * or is a git trigger whose URL names no host (gitiles_git_remote_repo:
+ * file://, local paths; then the build gets no commit), -EINVAL (bad repo
+ * URL of a gitiles trigger, reason in err).
  */
 int bb_commit_from_trigger(const json_t *t, json_t **ret, char *err, size_t errlen);
 
@@ -121,7 +123,9 @@ int bb_commit_from_trigger(const json_t *t, json_t **ret, char *err, size_t errl
  * and gitiles_ref: tag from tags and the repository/branch/revision
  * properties from props (in place), logging every message LUCI logs, and
  * stores the commit the first gitiles buildset tag names (with the last
- * gitiles_ref as its ref) in *ret, or NULL when there is none.
+ * gitiles_ref as its ref) in *ret, or NULL when there is none.  tock: when
+ * the newest incoming trigger of c's request is a git trigger ("git":
+ * true), the three properties are kept (not compared, not logged).
  */
 int bb_pop_commit_from_tags(struct task_ctl *c, json_t *props, json_t *tags, json_t **ret);
 

@@ -79,4 +79,25 @@ int gitiles_manager_new(const struct gitiles_options *o, struct task_manager **r
 /* Frees a manager made by gitiles_manager_new.  NULL-safe; returns NULL. */
 struct task_manager *gitiles_manager_free(struct task_manager *m);
 
+#define GITILES_REMOTE_URL_MAX 4096
+#define GITILES_REMOTE_HOST_MAX 256
+#define GITILES_REMOTE_PROJECT_MAX 1024
+
+/*
+ * The host and project a git remote's commits are named by in a
+ * Buildbucket gitilesCommit (tock's git triggers, docs/tasks.md):
+ *   https://[user@]host[:port]/path[.git]   -> host[:port], path
+ *   http://...                              -> the same
+ *   ssh://[user@]host[:port]/path[.git]     -> host (no user, no port), path
+ *   git://host[:port]/path, git+ssh://...   -> host, path
+ *   [user@]host:path[.git] (scp-like)       -> host, path
+ * where path loses its leading and trailing '/' and one ".git".  Returns 0,
+ * -ENOENT when the URL names no host (file://, a local path, another
+ * transport), -EINVAL (no path, a space, control character, '?', '#' or
+ * '+' in it, an empty host), -E2BIG (longer than the limits above or the
+ * buffers).  Pure; any thread.
+ */
+int gitiles_git_remote_repo(const char *url, char *host, size_t hostlen, char *project,
+                            size_t projectlen);
+
 #endif
