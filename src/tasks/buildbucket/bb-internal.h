@@ -123,9 +123,7 @@ int bb_commit_from_trigger(const json_t *t, json_t **ret, char *err, size_t errl
  * and gitiles_ref: tag from tags and the repository/branch/revision
  * properties from props (in place), logging every message LUCI logs, and
  * stores the commit the first gitiles buildset tag names (with the last
- * gitiles_ref as its ref) in *ret, or NULL when there is none.  tock: when
- * the newest incoming trigger of c's request is a git trigger ("git":
- * true), the three properties are kept (not compared, not logged).
+ * gitiles_ref as its ref) in *ret, or NULL when there is none.
  */
 int bb_pop_commit_from_tags(struct task_ctl *c, json_t *props, json_t *tags, json_t **ret);
 

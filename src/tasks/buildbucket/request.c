@@ -400,45 +400,16 @@ static void log_mismatch(struct task_ctl *c, const char *what, const char *prop,
                       goquote(prop, q1, sizeof(q1)), goquote(tag, q2, sizeof(q2)));
 }
 
-/* Whether the newest incoming trigger is a git one (tock's git poller, "git": true). */
-static bool newest_is_git(const struct task_ctl *c)
-{
-    const json_t *ts = json_object_get(c->request, "incomingTriggers");
-    const json_t *t = json_array_get(ts, json_array_size(ts) - 1);
-
-    return json_is_true(json_object_get(json_object_get(t, "gitiles"), "git"));
-}
-
-/* Puts the reserved properties back (a git trigger's build always gets them). */
-static void keep_props(json_t *props, const char *repo, const char *branch, const char *rev)
-{
-    const char *const kv[][2] = {{"repository", repo}, {"branch", branch}, {"revision", rev}};
-
-    for (size_t i = 0; i < ARRAY_SIZE(kv); i++)
-        if (kv[i][1][0])
-            json_object_set_new(props, kv[i][0], json_string(kv[i][1]));
-}
-
-/*
- * The second pass: the reserved properties, compared with the tags' commit.
- * LUCI drops them (the commit carries them); after a git trigger they stay,
- * so a builder of a remote without a host (file://) still knows what to
- * check out.
- */
+/* The second pass: the reserved properties, compared with the tags' commit. */
 static void pop_props(struct task_ctl *c, json_t *props, const json_t *commit)
 {
     static const char *const names[] = {"repository", "branch", "revision"};
     char vals[3][2048], raw_branch[2048], q1[QBUF], q2[QBUF];
-    bool git = newest_is_git(c);
 
     pop_prop(props, "repository", vals[0], sizeof(vals[0]));
     pop_prop(props, "branch", raw_branch, sizeof(raw_branch));
     normalize_ref(raw_branch, vals[1], sizeof(vals[1]));
     pop_prop(props, "revision", vals[2], sizeof(vals[2]));
-    if (git) { /* ours and consistent with the tags by construction: no comparison */
-        keep_props(props, vals[0], raw_branch, vals[2]);
-        return;
-    }
     if (!commit) {
         for (size_t i = 0; i < ARRAY_SIZE(names); i++)
             if (vals[i][0])
