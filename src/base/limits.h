@@ -59,10 +59,11 @@
  * LIMIT_HTTP_THREADS: the polling threads (handlers run on them).
  * LIMIT_HTTP_IDLE_SEC: libmicrohttpd's idle timeout (restarts on activity).
  * LIMIT_HTTP_HEADER_SEC: a whole request line plus headers must arrive
- * within this from the connection's start (or the end of its previous
- * request); it does not restart.  A body must then arrive at
+ * within this from the connection's start (a keep-alive request: from its
+ * first byte); it does not restart.  A body must then arrive at
  * LIMIT_HTTP_BODY_MIN_RATE bytes/s on average once LIMIT_HTTP_BODY_GRACE_SEC
- * have passed.  LIMIT_HTTP_BACKLOG: the listen(2) backlog.
+ * have passed.  LIMIT_HTTP_BACKLOG: the listen(2) backlog (the kernel also
+ * caps it at net.core.somaxconn).
  */
 #define LIMIT_HTTP_CONNECTIONS 4096
 #define LIMIT_HTTP_CONNECTIONS_PER_CLIENT 256
@@ -74,7 +75,9 @@
 #define LIMIT_HTTP_HEADER_SEC 10
 #define LIMIT_HTTP_BODY_GRACE_SEC 10
 #define LIMIT_HTTP_BODY_MIN_RATE 4096
-#define LIMIT_HTTP_BACKLOG 1024
+#define LIMIT_HTTP_BACKLOG 4096
+/* How long the front door drains a client after answering it itself (net/http-front.h). */
+#define LIMIT_HTTP_LINGER_MS 1000
 /* Memory for one connection's request line and headers (libmicrohttpd pool). */
 #define LIMIT_HTTP_HEADER_BYTES (64u * 1024)
 /* Deepest JSON nesting a request body may have (checked before parsing). */

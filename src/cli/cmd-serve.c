@@ -59,6 +59,13 @@ static const char serve_help[] =
     "  --noop-sleep D          how long a noop task with sleep_ms 0 runs (20s)\n"
     "  --rotate-pubsub-key     make a new key for Pub/Sub push tokens at start (the old\n"
     "                          one is still accepted for 48 h)\n"
+    "HTTP settings (docs/limits.md):\n"
+    "  --http-threads N        polling/handler threads (default 16)\n"
+    "  --http-max-connections N  connections served at once (default 4096)\n"
+    "  --http-max-per-client N connections from one address or IPv6 /64 (default 256)\n"
+    "  --http-header-timeout D request line + headers must arrive within D (10s)\n"
+    "  --http-body-min-rate N  bytes/s a body must average after 10s (default 4096)\n"
+    "  --http-idle-timeout D   close a connection silent for D (30s)\n"
     ;
 static const char serve_help_tail[] =
     "\n"
@@ -246,7 +253,55 @@ struct serve_args {
     enum log_format log_format;
     bool rotate_pubsub_key;
     struct serve_remote remote;
+    struct http_server_options http; /* --http-*: 0 = default */
 };
+
+/* The --http-* flags: getopt codes from OPT_HTTP_FIRST, in serve_http_options order. */
+#define OPT_HTTP_FIRST 2000
+static const struct option serve_http_options[] = {
+    {"http-threads", required_argument, NULL, OPT_HTTP_FIRST},
+    {"http-max-connections", required_argument, NULL, OPT_HTTP_FIRST + 1},
+    {"http-max-per-client", required_argument, NULL, OPT_HTTP_FIRST + 2},
+    {"http-header-timeout", required_argument, NULL, OPT_HTTP_FIRST + 3},
+    {"http-body-min-rate", required_argument, NULL, OPT_HTTP_FIRST + 4},
+    {"http-idle-timeout", required_argument, NULL, OPT_HTTP_FIRST + 5},
+};
+
+/*
+ * One --http-* flag into h.  Returns 1 when it was one, 0 when c is not
+ * one, or -EINVAL after printing why (as serve_remote_parse).  Counts are 1..max, durations whole seconds 1..3600.
+ */
+static int serve_parse_http(struct http_server_options *h, int c, const char *arg)
+{
+    static const unsigned max[] = {256, 65536, 65536, 0, 1u << 30, 0};
+    unsigned *field[] = {&h->threads, &h->max_connections, &h->max_per_client,
+                         &h->header_timeout_sec, &h->body_min_rate, &h->idle_timeout_sec};
+    int i = c - OPT_HTTP_FIRST;
+    const char *name;
+    int64_t ns;
+    char *end;
+
+    if (i < 0 || i >= (int)ARRAY_SIZE(serve_http_options))
+        return 0;
+    name = serve_http_options[i].name;
+    if (max[i] == 0) {
+        if (cli_parse_duration(name, arg, &ns) < 0)
+            return -EINVAL;
+        if (ns < NS_PER_SEC || ns > 3600 * NS_PER_SEC || ns % NS_PER_SEC) {
+            cli_error("--%s wants whole seconds from 1s to 1h, not '%s'", name, arg);
+            return -EINVAL;
+        }
+        *field[i] = (unsigned)(ns / NS_PER_SEC);
+        return 1;
+    }
+    unsigned long v = strtoul(arg, &end, 10);
+    if (*end || arg[0] < '0' || arg[0] > '9' || v < 1 || v > max[i]) {
+        cli_error("--%s wants a number from 1 to %u, not '%s'", name, max[i], arg);
+        return -EINVAL;
+    }
+    *field[i] = (unsigned)v;
+    return 1;
+}
 
 static const struct option serve_options[] = {
     {"config", required_argument, NULL, 'c'},
@@ -306,7 +361,7 @@ static int serve_parse_one(struct serve_args *a, struct serve *s, int c, const c
 /* Parses argv into a and s->config_dir; 0 or -EINVAL (usage printed). */
 static int serve_parse_args(int argc, char **argv, struct serve_args *a, struct serve *s)
 {
-    struct option all[ARRAY_SIZE(serve_options) + 16];
+    struct option all[ARRAY_SIZE(serve_options) + ARRAY_SIZE(serve_http_options) + 16];
     size_t n = 0;
     int c;
 
@@ -320,13 +375,17 @@ static int serve_parse_args(int argc, char **argv, struct serve_args *a, struct 
     serve_remote_init(&a->remote);
     for (size_t i = 0; i < ARRAY_SIZE(serve_options); i++)
         all[n++] = serve_options[i];
+    for (size_t i = 0; i < ARRAY_SIZE(serve_http_options); i++)
+        all[n++] = serve_http_options[i];
     for (size_t i = 0; serve_remote_options[i].name && n + 1 < ARRAY_SIZE(all); i++)
         all[n++] = serve_remote_options[i];
     all[n] = (struct option){NULL, 0, NULL, 0};
     optind = 0;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "", all, NULL)) != -1) {
-        int r = serve_remote_parse(&a->remote, c, optarg);
+        int r = serve_parse_http(&a->http, c, optarg);
+        if (r == 0)
+            r = serve_remote_parse(&a->remote, c, optarg);
         if (r == 0)
             r = c == '?' ? (cli_error("serve: unknown option '%s'; see `tock serve --help`",
                                       argv[optind - 1]),
@@ -412,7 +471,10 @@ static int serve_open(struct serve_args *a, struct serve *s, struct serve_parts 
 static int serve_start(struct serve_args *a, struct serve *s, struct serve_parts *p,
                        const char *host, uint16_t port)
 {
-    struct http_server_options hopts = {.host = host, .port = port};
+    struct http_server_options hopts = a->http;
+
+    hopts.host = host;
+    hopts.port = port;
     int r = http_server_new(&hopts, &p->http);
 
     if (r == 0)

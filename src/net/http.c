@@ -15,12 +15,15 @@
 #include <netdb.h>
 #include <time.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
+
+#include "net/http-front.h"
 
 struct http_route {
     char *method; /* NULL = any */
@@ -41,17 +44,18 @@ enum conn_phase {
 };
 
 /*
- * One open connection (libmicrohttpd's socket context), on the server's
- * list from NOTIFY_STARTED to NOTIFY_CLOSED.  Fields after `addr` change
- * under s->lock.  libmicrohttpd closes the socket only after
+ * One connection libmicrohttpd serves (its socket context), on the
+ * server's list from NOTIFY_STARTED to NOTIFY_CLOSED.  Fields after `addr`
+ * change under s->lock.  libmicrohttpd closes the socket only after
  * NOTIFY_CLOSED, so the sweep may shutdown(2) fd while the entry is listed.
+ * The front door (http-front.h) admitted it and holds its cap slot.
  */
 struct http_conn {
     struct http_conn *prev, *next;
     int fd;
     unsigned char addr[16]; /* IPv4 address, or the /64 of an IPv6 one */
-    bool refused;           /* past a cap: answered 503 */
     bool killed;
+    bool awaiting_next;     /* idle keep-alive: no byte of a next request seen yet */
     enum conn_phase phase;
     int64_t phase_start_ns;
     uint64_t body_bytes;
@@ -61,7 +65,7 @@ struct http_server {
     struct http_server_options opts;
     pthread_mutex_t lock; /* the connection list and counts */
     struct http_conn *conns;
-    unsigned n_admitted, n_refused;
+    struct http_front *front;
     pthread_t sweeper;
     pthread_cond_t sweep_cond;
     bool sweeper_running, stopping;
@@ -228,40 +232,20 @@ const char *http_status_text(int status)
  * Connections: caps, deadlines, the sweep
  */
 
-/* The address a per-client cap counts: IPv4 as is, IPv6 cut to its /64. */
+/* The address key of a connection (http_front_addr_key); zeros when unknown. */
 static void conn_addr_key(struct MHD_Connection *mc, unsigned char key[16])
 {
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 
     memset(key, 0, 16);
-    if (!ci || !ci->client_addr)
-        return;
-    if (ci->client_addr->sa_family == AF_INET) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)ci->client_addr;
-        memcpy(key, &in->sin_addr, 4);
-    } else if (ci->client_addr->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *in6 =
-            (const struct sockaddr_in6 *)(const void *)ci->client_addr;
-        key[15] = 6; /* never equal to an IPv4 key */
-        memcpy(key, &in6->sin6_addr, 8);
-    }
+    if (ci && ci->client_addr)
+        http_front_addr_key(ci->client_addr, key);
 }
 
-/* A new connection: listed, and refused when past a cap (s->lock held). */
-static void conn_admit(struct http_server *s, struct http_conn *c)
+/* Lists a new connection (s->lock held). */
+static void conn_list(struct http_server *s, struct http_conn *c)
 {
-    unsigned same = 0;
-
-    for (const struct http_conn *o = s->conns; o; o = o->next) {
-        if (!o->refused && memcmp(o->addr, c->addr, 16) == 0)
-            same++;
-    }
-    c->refused = s->n_admitted >= s->opts.max_connections || same >= s->opts.max_per_client;
-    if (c->refused)
-        s->n_refused++;
-    else
-        s->n_admitted++;
     c->next = s->conns;
     if (s->conns)
         s->conns->prev = c;
@@ -270,10 +254,6 @@ static void conn_admit(struct http_server *s, struct http_conn *c)
 
 static void conn_remove(struct http_server *s, struct http_conn *c)
 {
-    if (c->refused)
-        s->n_refused--;
-    else
-        s->n_admitted--;
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -287,6 +267,7 @@ static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_co
 {
     struct http_server *s = cls;
     struct http_conn *c = *socket_context;
+    unsigned char key[16];
 
     if (code == MHD_CONNECTION_NOTIFY_STARTED) {
         const union MHD_ConnectionInfo *ci =
@@ -299,11 +280,13 @@ static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_co
         c->phase = PHASE_HEADERS;
         c->phase_start_ns = mono_ns();
         pthread_mutex_lock(&s->lock);
-        conn_admit(s, c);
+        conn_list(s, c);
         pthread_mutex_unlock(&s->lock);
         *socket_context = c;
         return;
     }
+    conn_addr_key(mc, key);
+    http_front_release(s->front, key);
     if (!c)
         return;
     pthread_mutex_lock(&s->lock);
@@ -334,6 +317,7 @@ static void conn_phase(struct http_server *s, struct MHD_Connection *mc, enum co
         c->phase = phase;
         c->phase_start_ns = mono_ns();
         c->body_bytes = 0;
+        c->awaiting_next = phase == PHASE_HEADERS; /* only after a request ended */
     }
     c->body_bytes += body_bytes;
     pthread_mutex_unlock(&s->lock);
@@ -346,9 +330,7 @@ static bool conn_overdue(const struct http_server *s, const struct http_conn *c,
 
     switch (c->phase) {
     case PHASE_HEADERS:
-        if (c->refused)
-            return age > (int64_t)LIMIT_HTTP_REFUSED_SEC * 1000000000;
-        return age > (int64_t)s->opts.header_timeout_sec * 1000000000;
+        return !c->awaiting_next && age > (int64_t)s->opts.header_timeout_sec * 1000000000;
     case PHASE_BODY:
         grace = (int64_t)s->opts.body_grace_sec * 1000000000;
         if (age <= grace)
@@ -362,6 +344,30 @@ static bool conn_overdue(const struct http_server *s, const struct http_conn *c,
 }
 
 #define SWEEP_INTERVAL_NS 250000000
+/* Bytes received this soon after a request ended may still be its own. */
+#define NEXT_REQUEST_MARGIN_NS 50000000
+
+/*
+ * An idle keep-alive connection (s->lock held): once the kernel saw data
+ * arrive after the previous request ended, the header deadline of the
+ * next request counts from then (TCP_INFO's last data receive time, so
+ * within one sweep of its first byte).  Until then only libmicrohttpd's
+ * idle timeout applies.
+ */
+static void conn_watch_next(struct http_conn *c, int64_t now)
+{
+    struct tcp_info ti;
+    socklen_t len = sizeof(ti);
+    int64_t at;
+
+    if (getsockopt(c->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
+        return;
+    at = now - (int64_t)ti.tcpi_last_data_recv * 1000000;
+    if (at > c->phase_start_ns + NEXT_REQUEST_MARGIN_NS) {
+        c->awaiting_next = false;
+        c->phase_start_ns = at;
+    }
+}
 
 /* Four times a second: shuts down connections past their deadline. */
 static void *sweeper(void *arg)
@@ -374,6 +380,8 @@ static void *sweeper(void *arg)
         int64_t now = mono_ns();
 
         for (struct http_conn *c = s->conns; c; c = c->next) {
+            if (c->awaiting_next && c->phase == PHASE_HEADERS && c->fd >= 0)
+                conn_watch_next(c, now);
             if (!c->killed && c->fd >= 0 && conn_overdue(s, c, now)) {
                 c->killed = true;
                 shutdown(c->fd, SHUT_RDWR);
@@ -397,7 +405,7 @@ static void *sweeper(void *arg)
 
 struct header_census {
     unsigned content_length, transfer_encoding, authorization;
-    bool te_not_chunked;
+    bool te_not_chunked, control_byte;
 };
 
 static enum MHD_Result census_header(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -406,6 +414,10 @@ static enum MHD_Result census_header(void *cls, enum MHD_ValueKind kind, const c
     struct header_census *hc = cls;
 
     (void)kind;
+    for (const unsigned char *p = (const unsigned char *)(value ? value : ""); *p; p++) {
+        if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
+            hc->control_byte = true;
+    }
     if (strcasecmp(key, "Content-Length") == 0) {
         hc->content_length++;
     } else if (strcasecmp(key, "Transfer-Encoding") == 0) {
@@ -418,7 +430,13 @@ static enum MHD_Result census_header(void *cls, enum MHD_ValueKind kind, const c
     return MHD_YES;
 }
 
-/* The reason a request's framing or credentials are ambiguous, or NULL. */
+/*
+ * The reason a request's framing or credentials are ambiguous, or NULL.
+ * The front door checked the first request of each connection on its raw
+ * bytes; this repeats what libmicrohttpd's parsed headers still show for
+ * keep-alive requests (it cuts a value at a NUL byte, so that NUL is not
+ * seen here: docs/security.md).
+ */
 static const char *ambiguous_request(struct MHD_Connection *conn)
 {
     struct header_census hc = {0};
@@ -432,6 +450,8 @@ static const char *ambiguous_request(struct MHD_Connection *conn)
         return "unsupported Transfer-Encoding (only one \"chunked\" is accepted)";
     if (hc.authorization > 1)
         return "several Authorization headers";
+    if (hc.control_byte)
+        return "a control byte (NUL, CR, ...) in a header value";
     return NULL;
 }
 
@@ -710,38 +730,17 @@ static bool content_length(struct MHD_Connection *conn, uint64_t *ret)
     return true;
 }
 
-/* "503 Service Unavailable" with Retry-After, then close. */
-static enum MHD_Result send_refused(struct MHD_Connection *conn)
-{
-    struct http_response resp;
-    enum MHD_Result ok = MHD_NO;
-    char secs[16];
-
-    snprintf(secs, sizeof(secs), "%u", (unsigned)LIMIT_HTTP_RETRY_AFTER_SEC);
-    http_response_init(&resp);
-    if (http_response_text(&resp, 503, "too many connections; retry later") == 0 &&
-        http_response_set_header(&resp, "Retry-After", secs) == 0)
-        ok = send_response(conn, &resp, true);
-    http_response_release(&resp);
-    return ok;
-}
-
 /*
- * The first call of a request (headers in): refuses connections past a
- * cap and ambiguous requests, picks the route, may answer at once.
+ * The first call of a request (headers in): refuses ambiguous requests,
+ * picks the route, may answer at once.
  */
 static enum MHD_Result on_headers(struct http_server *s, struct MHD_Connection *conn,
                                   struct http_req_state *st, const char *url, const char *method)
 {
-    const struct http_conn *c = conn_of(conn);
     const char *why;
     uint64_t clen;
 
     conn_phase(s, conn, PHASE_BODY, 0);
-    if (c && c->refused) {
-        st->answered = true;
-        return send_refused(conn);
-    }
     why = ambiguous_request(conn);
     if (why) {
         st->answered = true;
@@ -831,8 +830,8 @@ static void quiet_logger(void *cls, const char *fmt, va_list ap)
     (void)ap;
 }
 
-static int listen_socket(const char *host, uint16_t port, int *ret_fd, uint16_t *ret_port,
-                         bool *ret_v6)
+/* A nonblocking listening socket on host:port (backlog LIMIT_HTTP_BACKLOG). */
+static int listen_socket(const char *host, uint16_t port, int *ret_fd, uint16_t *ret_port)
 {
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
@@ -848,7 +847,7 @@ static int listen_socket(const char *host, uint16_t port, int *ret_fd, uint16_t 
         struct sockaddr_storage ss;
         socklen_t sl = sizeof(ss);
 
-        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
         if (fd < 0) {
             r = -errno;
             continue;
@@ -865,7 +864,6 @@ static int listen_socket(const char *host, uint16_t port, int *ret_fd, uint16_t 
             *ret_port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
         else
             *ret_port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-        *ret_v6 = ss.ss_family == AF_INET6;
         *ret_fd = fd;
         r = 0;
         break;
@@ -874,50 +872,63 @@ static int listen_socket(const char *host, uint16_t port, int *ret_fd, uint16_t 
     return r;
 }
 
+/* libmicrohttpd without a listening socket: the front door hands it connections. */
+static struct MHD_Daemon *start_daemon(struct http_server *s)
+{
+    /*
+     * libmicrohttpd splits its limit over the threads and closes, without
+     * a word, a handed-over connection its thread has no room for; so
+     * each thread may hold max_connections (the caps are the front door's).
+     */
+    unsigned long long lim = (unsigned long long)s->opts.max_connections * s->opts.threads;
+
+    return MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_NO_LISTEN_SOCKET |
+            MHD_USE_ITC | MHD_USE_ERROR_LOG,
+        0, NULL, NULL, on_request, s,
+        MHD_OPTION_EXTERNAL_LOGGER, quiet_logger, NULL,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->opts.threads,
+        MHD_OPTION_CONNECTION_LIMIT, lim > 1u << 24 ? 1u << 24 : (unsigned)lim,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s->opts.idle_timeout_sec,
+        /* room for the largest head the front door lets through, plus work space */
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)LIMIT_HTTP_HEADER_BYTES + 16384,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+        MHD_OPTION_END);
+}
+
 int http_server_start(struct http_server *s)
 {
     int fd = -1, r;
     uint16_t port = 0;
-    bool v6 = false;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
-
-    /*
-     * libmicrohttpd splits its limit over the threads, and one thread may
-     * accept a whole burst: past its share it closes connections unanswered.
-     * So each thread may hold max_connections + overflow; the caps (and the
-     * 503s) are ours, over all threads.
-     */
-    unsigned long long lim = (unsigned long long)(s->opts.max_connections + s->opts.overflow) *
-                             s->opts.threads;
-    unsigned mhd_limit = lim > 65536 ? 65536 : (unsigned)lim;
+    struct http_front_options fo;
 
     if (s->started)
         return -EBUSY;
-    r = listen_socket(s->opts.host, s->opts.port, &fd, &port, &v6);
+    r = listen_socket(s->opts.host, s->opts.port, &fd, &port);
     if (r < 0)
         return r;
-    if (v6)
-        flags |= MHD_USE_IPv6;
-    s->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, s,
-        MHD_OPTION_EXTERNAL_LOGGER, quiet_logger, NULL,
-        MHD_OPTION_LISTEN_SOCKET, fd,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->opts.threads,
-        MHD_OPTION_CONNECTION_LIMIT, mhd_limit,
-        MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s->opts.idle_timeout_sec,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)LIMIT_HTTP_HEADER_BYTES,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-        MHD_OPTION_END);
+    s->daemon = start_daemon(s);
     if (!s->daemon) {
         close(fd);
         return -EIO;
     }
     s->stopping = false;
-    r = -pthread_create(&s->sweeper, NULL, sweeper, s);
+    fo = (struct http_front_options){
+        .listen_fd = fd, .daemon = s->daemon,
+        .max_connections = s->opts.max_connections, .max_per_client = s->opts.max_per_client,
+        .overflow = s->opts.overflow, .header_timeout_sec = s->opts.header_timeout_sec,
+        .idle_timeout_sec = s->opts.idle_timeout_sec,
+    };
+    r = http_front_start(&fo, &s->front); /* owns fd from here, also on failure */
+    if (r == 0)
+        r = -pthread_create(&s->sweeper, NULL, sweeper, s);
     if (r < 0) {
+        http_front_stop(s->front);
         MHD_stop_daemon(s->daemon);
         s->daemon = NULL;
+        http_front_free(s->front);
+        s->front = NULL;
         return r;
     }
     s->sweeper_running = true;
@@ -936,6 +947,7 @@ void http_server_stop(struct http_server *s)
 {
     if (!s || !s->daemon)
         return;
+    http_front_stop(s->front); /* no new connections; closes the listening socket */
     if (s->sweeper_running) {
         pthread_mutex_lock(&s->lock);
         s->stopping = true;
@@ -944,9 +956,11 @@ void http_server_stop(struct http_server *s)
         pthread_join(s->sweeper, NULL);
         s->sweeper_running = false;
     }
-    /* MHD_stop_daemon joins every thread and closes the listening socket. */
+    /* MHD_stop_daemon joins every thread (their NOTIFY_CLOSED still use s->front). */
     MHD_stop_daemon(s->daemon);
     s->daemon = NULL;
+    http_front_free(s->front);
+    s->front = NULL;
     s->listen_fd = -1;
 }
 

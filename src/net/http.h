@@ -35,29 +35,30 @@
  * req->body_too_large set and an empty body (so pRPC can answer
  * RESOURCE_EXHAUSTED); any other route answers 413 "request body too
  * large" by itself.  Either way the connection is closed after the answer.
- * Request line plus headers are bounded by LIMIT_HTTP_HEADER_BYTES (more:
- * libmicrohttpd answers 431/414), at most LIMIT_HTTP_HEADERS headers are
- * kept (more: 431).  A connection idle for idle_timeout_sec is closed.
+ * Request line plus headers are bounded by LIMIT_HTTP_HEADER_BYTES and
+ * LIMIT_HTTP_HEADERS (more: 431).
  *
- * Hostile clients (docs/security.md).  Deadlines that do not restart on
- * activity: the request line and headers must arrive within
- * header_timeout_sec of the connection's start (or of the end of its
- * previous request: an idle keep-alive connection is closed then too);
- * a body must average body_min_rate bytes/s once body_grace_sec have
- * passed.  Offenders are closed without an answer by a sweep thread (4
- * times a second).  Running handlers and responses being sent have no
- * deadline.  At most max_connections connections are served at once, at
- * most max_per_client from one client address (IPv6: one /64); a
- * connection past either cap, up to `overflow` of them, is answered
- * "503 Service Unavailable" with "Retry-After" and closed (or closed after
- * LIMIT_HTTP_REFUSED_SEC if it sends no request); past that, new
- * connections wait in the listen backlog.
+ * Hostile clients (docs/security.md, docs/limits.md).  Every connection is
+ * first held by a front door of ours (net/http-front.h): it enforces the
+ * caps (max_connections over all, max_per_client from one address or IPv6
+ * /64: past either, "503 Service Unavailable" with "Retry-After"; past
+ * `overflow` refused connections at once, new ones wait in the listen
+ * backlog), checks the first request strictly on its raw bytes (one 400
+ * or 431, see http_front_check) and hands the connection to libmicrohttpd.
+ * Deadlines that do not restart on activity: the request line and headers
+ * must arrive within header_timeout_sec of the connection's start (a
+ * keep-alive request: of its first byte, seen within one 250 ms sweep); a
+ * body must average body_min_rate bytes/s once body_grace_sec have passed.
+ * Offenders are closed without an answer.  A connection silent for
+ * idle_timeout_sec is closed (also an idle keep-alive one).  Running
+ * handlers and responses being sent have no deadline.
  *
- * Strict parsing: several Content-Length headers, Content-Length with
- * Transfer-Encoding, a Transfer-Encoding other than "chunked", and several
- * Authorization headers are answered 400 before any handler runs, and the
- * connection is closed.  (libmicrohttpd 0.9.75 itself answers a malformed
- * Content-Length with a 400; see docs/security.md for its quirks.)
+ * Strict parsing of keep-alive requests (parsed by libmicrohttpd): several
+ * Content-Length headers, Content-Length with Transfer-Encoding, a
+ * Transfer-Encoding other than "chunked", several Authorization headers
+ * and a control byte in a header value are answered 400 before any
+ * handler runs, and the connection is closed.  libmicrohttpd 0.9.75 cuts a
+ * value at a NUL byte, so a NUL there is not seen (docs/security.md).
  *
  * Thread safety: route and start/stop/free from one thread; handlers run
  * concurrently on the pool threads and must be thread-safe.

@@ -102,16 +102,41 @@ static int exchange(uint16_t port, const char *src, const char *raw, size_t len,
     return (int)out->len;
 }
 
-/* Each ambiguous request: exactly one answer, 400, and the connection closed. */
+/*
+ * Each ambiguous or malformed first request: exactly one status line, 400
+ * (431 for too many headers), and the connection closed.  The rules are
+ * net/http.h's (RFC 9112 6.3 for the framing ones).
+ */
+#define RAW(text) text, sizeof(text) - 1 /* a literal that may hold a NUL, and its length */
+
 static void test_ambiguous_framing(void **state)
 {
-    static const char *const cases[] = {
-        "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 5\r\n\r\nabcde",
-        "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc",
-        "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"
-        "3\r\nabc\r\n0\r\n\r\n",
-        "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
-        "GET /echo HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer a\r\nAuthorization: Bearer b\r\n\r\n",
+    static const struct {
+        const char *raw;
+        size_t len;
+        int status;
+    } cases[] = {
+        {RAW("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 5\r\n\r\nabcde"), 400},
+        {RAW("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc"), 400},
+        {RAW("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"
+         "3\r\nabc\r\n0\r\n\r\n"), 400},
+        {RAW("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n"), 400},
+        {RAW("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+         "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n"), 400},
+        {RAW("GET /echo HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer a\r\nAuthorization: Bearer b\r\n\r\n"), 400},
+        {RAW("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n"), 400},
+        {RAW("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n"), 400},
+        {RAW("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3, 3\r\n\r\nabc"), 400},
+        {RAW("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999\r\n\r\n"), 400},
+        {RAW("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length:\r\n\r\n"), 400},
+        /* a NUL, a bare CR, another control byte inside a header value */
+        {RAW("GET /echo HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer tok\0junk\r\n\r\n"), 400},
+        {RAW("GET /echo HTTP/1.1\r\nHost: x\r\nX-A: a\rb\r\n\r\n"), 400},
+        {RAW("GET /echo HTTP/1.1\r\nHost: x\r\nX-A: a\x01" "b\r\n\r\n"), 400},
+        {RAW("GET /echo HTTP/1.1\r\nHost: x\r\nX-A: a\r\n b\r\n\r\n"), 400},   /* obs-fold */
+        {RAW("GET /echo HTTP/1.1\r\nHost: x\r\nX-A : a\r\n\r\n"), 400},        /* space before ':' */
+        {RAW("GET /echo HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n"), 400},
+        {RAW("GET /ec\0ho HTTP/1.1\r\nHost: x\r\n\r\n"), 400},
     };
     struct http_server_options o = {.host = "127.0.0.1"};
     struct http_server *s = serve(&o);
@@ -119,27 +144,139 @@ static void test_ambiguous_framing(void **state)
     (void)state;
     for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
         struct buf out;
-        exchange(http_server_port(s), "127.0.0.1", cases[i], strlen(cases[i]), &out);
-        if (strncmp(out.data, "HTTP/1.1 400 ", 13) != 0 || status_lines(out.data) != 1)
+        char want[16];
+        size_t len = cases[i].len;
+        exchange(http_server_port(s), "127.0.0.1", cases[i].raw, len, &out);
+        snprintf(want, sizeof(want), "HTTP/1.1 %d ", cases[i].status);
+        if (strncmp(out.data, want, strlen(want)) != 0 || status_lines(out.data) != 1)
             fail_msg("case %zu: answer [%s]", i, out.data);
         buf_release(&out);
     }
-    /*
-     * libmicrohttpd 0.9.75 answers a non-numeric Content-Length itself; the
-     * status must be 400.  (It writes its status line twice: printed, see
-     * docs/security.md.)
-     */
-    static const char *const lib_cases[] = {
-        "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
-        "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
-    };
-    for (size_t i = 0; i < ARRAY_SIZE(lib_cases); i++) {
-        struct buf out;
-        exchange(http_server_port(s), "127.0.0.1", lib_cases[i], strlen(lib_cases[i]), &out);
-        assert_true(strncmp(out.data, "HTTP/1.1 400 ", 13) == 0);
-        print_message("lib case %zu: 400, %d status line(s)\n", i, status_lines(out.data));
-        buf_release(&out);
+    http_server_free(s);
+}
+
+/* More headers than LIMIT_HTTP_HEADERS: one 431. */
+static void test_too_many_headers(void **state)
+{
+    struct http_server_options o = {.host = "127.0.0.1"};
+    struct http_server *s = serve(&o);
+    struct buf req, out;
+
+    (void)state;
+    buf_init(&req, 1u << 16);
+    assert_int_equal(buf_puts(&req, "GET /echo HTTP/1.1\r\nHost: x\r\n"), 0);
+    for (int i = 0; i < LIMIT_HTTP_HEADERS; i++)
+        assert_int_equal(buf_printf(&req, "X-H%d: v\r\n", i), 0);
+    assert_int_equal(buf_puts(&req, "\r\n"), 0);
+    exchange(http_server_port(s), "127.0.0.1", req.data, req.len, &out);
+    if (strncmp(out.data, "HTTP/1.1 431 ", 13) != 0 || status_lines(out.data) != 1)
+        fail_msg("answer [%s]", out.data);
+    buf_release(&out);
+    buf_release(&req);
+    http_server_free(s);
+}
+
+/* Reads one answer with a Content-Length body from a keep-alive connection. */
+static void read_answer(int fd, struct buf *out)
+{
+    char tmp[4096];
+
+    buf_init(out, 1u << 16);
+    for (int i = 0; i < 100; i++) {
+        const char *end = strstr(out->data, "\r\n\r\n"), *cl = strstr(out->data, "Content-Length: ");
+        if (end && cl && out->len >= (size_t)(end + 4 - out->data) + strtoul(cl + 16, NULL, 10))
+            return;
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, 5000) <= 0)
+            return;
+        ssize_t n = read(fd, tmp, sizeof(tmp));
+        if (n <= 0)
+            return;
+        assert_int_equal(buf_append(out, tmp, (size_t)n), 0);
     }
+}
+
+/*
+ * Keep-alive: a connection idle between two requests for longer than the
+ * header deadline is still open (only the idle timeout closes it), and
+ * the second request is served.  Then the follow-up checks: a keep-alive
+ * request with two Content-Length or a control byte is answered 400.
+ */
+static void test_keep_alive_idle(void **state)
+{
+    struct http_server_options o = {.host = "127.0.0.1", .header_timeout_sec = 1,
+                                    .idle_timeout_sec = 3};
+    struct http_server *s = serve(&o);
+    static const char get[] = "GET /echo HTTP/1.1\r\nHost: x\r\n\r\n";
+    static const char *const bad[] = {
+        "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nab",
+        "GET /echo HTTP/1.1\r\nHost: x\r\nX-A: a\x01" "b\r\n\r\n",
+    };
+    int fd = dial(http_server_port(s), "127.0.0.1");
+    struct buf out;
+
+    (void)state;
+    assert_int_equal(write(fd, get, strlen(get)), (ssize_t)strlen(get));
+    read_answer(fd, &out);
+    if (strncmp(out.data, "HTTP/1.1 200 ", 13) != 0)
+        fail_msg("first: [%s]", out.data);
+    buf_release(&out);
+    sleep(2); /* past the 1 s header deadline, within the 3 s idle timeout */
+    assert_int_equal(send(fd, get, strlen(get), MSG_NOSIGNAL), (ssize_t)strlen(get));
+    read_answer(fd, &out);
+    if (strncmp(out.data, "HTTP/1.1 200 ", 13) != 0)
+        fail_msg("after 2 s idle: [%s]", out.data);
+    buf_release(&out);
+    close(fd);
+    for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+        fd = dial(http_server_port(s), "127.0.0.1");
+        assert_int_equal(write(fd, get, strlen(get)), (ssize_t)strlen(get));
+        read_answer(fd, &out);
+        assert_true(strncmp(out.data, "HTTP/1.1 200 ", 13) == 0);
+        buf_release(&out);
+        assert_int_equal(write(fd, bad[i], strlen(bad[i])), (ssize_t)strlen(bad[i]));
+        read_all(fd, 5000, &out);
+        if (strncmp(out.data, "HTTP/1.1 400 ", 13) != 0)
+            fail_msg("keep-alive case %zu: [%s]", i, out.data);
+        buf_release(&out);
+        close(fd);
+    }
+    http_server_free(s);
+}
+
+/*
+ * Keep-alive slowloris: after a first request, the next one trickled a
+ * byte every 200 ms is closed by the header deadline (1 s, counted from
+ * its first byte), although the idle timeout (3 s) never fires.
+ */
+static void test_keep_alive_trickle(void **state)
+{
+    struct http_server_options o = {.host = "127.0.0.1", .header_timeout_sec = 1,
+                                    .idle_timeout_sec = 3};
+    struct http_server *s = serve(&o);
+    static const char get[] = "GET /echo HTTP/1.1\r\nHost: x\r\n\r\n";
+    static const char slow[] = "GET /echo HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    int fd = dial(http_server_port(s), "127.0.0.1");
+    double t0;
+    bool closed = false;
+    struct buf out;
+
+    (void)state;
+    assert_int_equal(write(fd, get, strlen(get)), (ssize_t)strlen(get));
+    read_answer(fd, &out);
+    assert_true(strncmp(out.data, "HTTP/1.1 200 ", 13) == 0);
+    buf_release(&out);
+    t0 = now_sec();
+    for (size_t b = 0; b < sizeof(slow) - 1 && !closed; b++) { /* 17 s at most */
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        char c;
+        if ((poll(&p, 1, 200) == 1 && read(fd, &c, 1) <= 0) ||
+            send(fd, &slow[b], 1, MSG_NOSIGNAL) != 1)
+            closed = true;
+    }
+    print_message("trickled keep-alive request closed after %.2f s\n", now_sec() - t0);
+    assert_true(closed);
+    close(fd);
     http_server_free(s);
 }
 
@@ -312,7 +449,10 @@ static int many_step(struct client *cs, int n, struct pollfd *p)
     return left;
 }
 
-/* 2,000 clients at once, one address, default settings: 200 within the cap, 503 past it. */
+/*
+ * 2,000 clients at once, one address, default settings: 200 within the
+ * cap, 503 past it, none closed or reset unanswered.
+ */
 static void test_many_clients(void **state)
 {
     struct http_server_options o = {.host = "127.0.0.1"};
@@ -327,7 +467,7 @@ static void test_many_clients(void **state)
     assert_non_null(p);
     for (int i = 0; i < n; i++)
         many_start(&cs[i], http_server_port(s));
-    for (int round = 0; round < 120 && left > 0; round++) /* 2 min at most */
+    while (left > 0 && now_sec() - t0 < 60) /* a bound on a server that never answers */
         left = many_step(cs, n, p);
     for (int i = 0; i < n; i++) {
         const char *d = cs[i].in.data;
@@ -336,19 +476,17 @@ static void test_many_clients(void **state)
         else if (d && strncmp(d, "HTTP/1.1 503 ", 13) == 0 && strstr(d, "Retry-After: "))
             busy++;
         else if (other++ < 3)
-            print_message("client %d: sent %zu, error %d, got [%.80s]\n", i, cs[i].sent, cs[i].err, d ? d : "");
+            print_message("client %d: sent %zu, error %d, got [%.80s]\n", i, cs[i].sent,
+                          cs[i].err, d ? d : "");
         close(cs[i].fd);
         buf_release(&cs[i].in);
     }
     print_message("%d concurrent clients in %.2f s: %d x 200, %d x 503, %d other\n", n,
                   now_sec() - t0, ok, busy, other);
-    /*
-     * KNOWN GAP (issue 12): under this burst libmicrohttpd 0.9.75 still
-     * closes some connections unanswered (no log line, no cap of ours
-     * involved); the figure is printed, and only the answered ones checked.
-     */
+    /* Every client is answered: 200, or 503 + Retry-After past the per-client cap. */
+    assert_int_equal(other, 0);
+    assert_int_equal(ok + busy, n);
     assert_true(ok > 0);
-    assert_true(busy > 0); /* past the per-client cap: 503 + Retry-After */
     free(cs);
     free(p);
     http_server_free(s);
@@ -358,6 +496,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ambiguous_framing),
+        cmocka_unit_test(test_too_many_headers),
+        cmocka_unit_test(test_keep_alive_idle),
+        cmocka_unit_test(test_keep_alive_trickle),
         cmocka_unit_test(test_slowloris),
         cmocka_unit_test(test_trickled_body),
         cmocka_unit_test(test_many_clients),
