@@ -825,6 +825,8 @@ static void test_migration_to_secrets(void **state)
     f->s = store_close(f->s);
     /* Back to version 2, as an older tock left it. */
     exec_on(f->path, "DROP TABLE secrets; DROP TABLE job_states;"
+                     " DROP INDEX jobs_by_project_name; DROP INDEX jobs_by_realm;"
+                     " CREATE INDEX jobs_by_project ON jobs (project, enabled);"
                      " DELETE FROM schema_version WHERE version >= 3");
     assert_int_equal(query_int(f->path, "SELECT max(version) FROM schema_version"), 2);
 
