@@ -59,6 +59,9 @@ static const char serve_help[] =
     "  --noop-sleep D          how long a noop task with sleep_ms 0 runs (20s)\n"
     "  --rotate-pubsub-key     make a new key for Pub/Sub push tokens at start (the old\n"
     "                          one is still accepted for 48 h)\n"
+    "  --rate-limit N[/s|/m],BURST  per-caller limit on the expensive API calls (GetJobs,\n"
+    "                          GetInvocation(s), EmitTriggers, ...); past it 429\n"
+    "                          RESOURCE_EXHAUSTED (default off; e.g. 20/s,100)\n"
     ;
 static const char serve_help_tail[] =
     "\n"
@@ -245,6 +248,7 @@ struct serve_args {
     long workers;
     enum log_format log_format;
     bool rotate_pubsub_key;
+    struct rate_limit rate_limit;
     struct serve_remote remote;
 };
 
@@ -261,6 +265,7 @@ static const struct option serve_options[] = {
     {"launch-delay", required_argument, NULL, 'L'},
     {"noop-sleep", required_argument, NULL, 'N'},
     {"rotate-pubsub-key", no_argument, NULL, 'K'},
+    {"rate-limit", required_argument, NULL, 'X'},
 };
 
 /* One option of serve's own; 0, or -EINVAL after printing why. */
@@ -288,6 +293,14 @@ static int serve_parse_one(struct serve_args *a, struct serve *s, int c, const c
     case 'L':
         return cli_parse_duration("--launch-delay", arg, &a->settings.launch_batch_delay_ns);
     case 'K': a->rotate_pubsub_key = true; return 0;
+    case 'X': {
+        char err[256];
+        if (rate_limit_parse(arg, &a->rate_limit, err, sizeof(err)) < 0) {
+            cli_error("--rate-limit: %s", err);
+            return -EINVAL;
+        }
+        return 0;
+    }
     case 'N':
         return cli_parse_duration("--noop-sleep", arg, &a->task_opts.noop_default_sleep_ns);
     case 'w':
@@ -415,8 +428,9 @@ static int serve_start(struct serve_args *a, struct serve *s, struct serve_parts
     struct http_server_options hopts = {.host = host, .port = port};
     int r = http_server_new(&hopts, &p->http);
 
+    struct api_options aopts = {.rate_limit = a->rate_limit};
     if (r == 0)
-        r = api_register(p->http, s->engine, s->auth);
+        r = api_register_with(p->http, s->engine, s->auth, &aopts);
     if (r == 0)
         r = api_register_pubsub(p->http, s->engine);
     if (r == 0)
