@@ -703,7 +703,7 @@ static void test_admin(void **state)
  * Two more projects: "many" with 120 jobs j000..j119 in realm public,
  * private or cond by i % 3, and "many-x" whose names sort by byte ("B" <
  * "a" < "b-c" < "b.c" < "z"), and which sorts after "many" although
- * "many-x/..." < "many/..." as ids.  Expected lists are built from those
+ * "many-x/..." < "many/..." as ids; and "wide" (below).  Expected lists are built from those
  * rules and the realms below, not from the server.
  */
 
@@ -729,6 +729,19 @@ static const char realms_many[] =
     "  }\n"
     "}\n";
 
+/* "wide": 70 jobs j00..j69, each in a realm of its own (more than the 64 realms
+ * a page lists per project, so jobs are judged one by one); r05 and r42 are public. */
+#define WIDE 70
+static const char realms_wide[] =
+    "realms {\n"
+    "  name: \"@root\"\n"
+    "  bindings { role: \"role/scheduler.owner\" principals: \"user:owner@example.com\" }\n"
+    "}\n"
+    "realms { name: \"r05\"\n"
+    "  bindings { role: \"role/scheduler.reader\" principals: \"group:all\" } }\n"
+    "realms { name: \"r42\"\n"
+    "  bindings { role: \"role/scheduler.reader\" principals: \"group:all\" } }\n";
+
 static const char *many_realm(int i)
 {
     return i % 3 == 0 ? "public" : i % 3 == 1 ? "private" : "cond";
@@ -750,6 +763,11 @@ static void apply_many(struct fixture *f)
         buf_printf(&b, "job { id: \"%s\" realm: \"public\" schedule: \"triggered\" noop {} }\n",
                    many_x[i]);
     apply(f, "many-x", b.data, realms_many);
+    buf_reset(&b);
+    for (int i = WIDE - 1; i >= 0; i--)
+        buf_printf(&b, "job { id: \"j%02d\" realm: \"r%02d\" schedule: \"triggered\" noop {} }\n",
+                   i, i);
+    apply(f, "wide", b.data, realms_wide);
     buf_release(&b);
 }
 
@@ -816,6 +834,14 @@ static void expected_jobs(enum caller c, const char *project, struct buf *out)
         for (int i = 0; i < 2; i++)
             if (secret[c][i])
                 ADD(secret[c][i]);
+    if (!project || strcmp(project, "wide") == 0) {
+        for (int i = 0; i < WIDE; i++) {
+            char name[32];
+            snprintf(name, sizeof(name), "wide/j%02d", i);
+            if (c == OWNER || c == ADMIN || i == 5 || i == 42)
+                ADD(name);
+        }
+    }
 #undef ADD
 }
 
@@ -870,7 +896,7 @@ static void test_get_jobs_pages(void **state)
 {
     struct fixture *f = *state;
     static const int sizes[] = {1, 7, 49, 50, 0, 51, 1000, -3};
-    static const char *const projects[] = {NULL, "many", "many-x", "abc", "nope"};
+    static const char *const projects[] = {NULL, "many", "many-x", "abc", "wide", "nope"};
     struct buf want, got;
 
     apply_many(f);

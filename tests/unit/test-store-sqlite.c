@@ -2,7 +2,8 @@
  * test-store-sqlite.c - the SQLite back end of store.h: schema migrations,
  * the durable task queue (leases, expiry, retry, dedup keys), trigger
  * dedup tombstones, the invocation compare-and-set, trigger fates, secrets,
- * paged job listings (store_job_page, store_job_realms), and every column of every row type written and read back.
+ * paged job listings (store_job_page, store_job_realms), and every column
+ * of every row type written and read back.
  */
 #include "base/compat.h"
 
