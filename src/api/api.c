@@ -9,6 +9,7 @@
 #include "base/compat.h"
 #include "api/api.h"
 
+#include <arpa/inet.h>
 #include <jansson.h>
 
 #include "auth/auth.h"
@@ -64,23 +65,45 @@ static int caller(struct api *api, struct prpc_call *c, char *id)
 }
 
 /*
+ * The client address an anonymous caller's bucket is named after: an IPv4
+ * address as it is, an IPv6 one cut to its /64 (what one site holds, as
+ * the HTTP server's per-client cap counts them), "" when unknown.
+ */
+static void client_net(const struct prpc_call *c, char *out, size_t outlen)
+{
+    const char *addr = c->http && c->http->remote_addr ? c->http->remote_addr : "";
+    struct in6_addr a6;
+    char text[INET6_ADDRSTRLEN];
+
+    if (strchr(addr, ':') && inet_pton(AF_INET6, addr, &a6) == 1) {
+        memset(a6.s6_addr + 8, 0, 8);
+        if (inet_ntop(AF_INET6, &a6, text, sizeof(text))) {
+            snprintf(out, outlen, "%s/64", text);
+            return;
+        }
+    }
+    snprintf(out, outlen, "%s", addr);
+}
+
+/*
  * caller() for the expensive calls: then takes a token of the caller's
  * bucket (anonymous callers: one bucket per client address).
  */
 static int limited_caller(struct api *api, struct prpc_call *c, char *id)
 {
-    char key[LIMIT_IDENTITY_LEN + 64], what[128];
+    char key[LIMIT_IDENTITY_LEN + 64], what[128], net[INET6_ADDRSTRLEN + 8];
     int64_t retry_ns = 0;
 
     if (caller(api, c, id) != GRPC_OK)
         return c->code;
     if (!api->buckets)
         return GRPC_OK;
-    if (strcmp(id, AUTH_ANONYMOUS) == 0)
-        snprintf(key, sizeof(key), "%s@%s", id,
-                 c->http && c->http->remote_addr ? c->http->remote_addr : "");
-    else
+    if (strcmp(id, AUTH_ANONYMOUS) == 0) {
+        client_net(c, net, sizeof(net));
+        snprintf(key, sizeof(key), "%s@%s", id, net);
+    } else {
         snprintf(key, sizeof(key), "%s", id);
+    }
     if (ratelimit_take(api->buckets, key, clock_mono(api->clock), &retry_ns))
         return GRPC_OK;
     rate_limit_describe(&api->limit, what, sizeof(what));

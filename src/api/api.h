@@ -50,7 +50,8 @@ struct api_options {
     /*
      * Per-caller limit on the expensive calls (GetJobs, GetInvocations,
      * GetInvocation, EmitTriggers, GetDebugJobState, GetTriggerFates): one
-     * token bucket per identity, per client address for anonymous callers
+     * token bucket per identity, per client address (IPv6: per /64) for
+     * anonymous callers
      * (api/ratelimit.h; clock_mono of clock).  Past it the call answers
      * RESOURCE_EXHAUSTED (HTTP 429) "rate limit exceeded ...; retry in N
      * ms" before any work.  calls == 0 (the default): no limit.
