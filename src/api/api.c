@@ -9,6 +9,7 @@
 #include "base/compat.h"
 #include "api/api.h"
 
+#include <arpa/inet.h>
 #include <jansson.h>
 
 #include "auth/auth.h"
@@ -31,6 +32,8 @@ struct api {
     struct engine *e;
     struct auth *a;
     const struct clock *clock;
+    struct rate_limit limit;
+    struct ratelimit *buckets; /* NULL = no limit */
 };
 
 /* ---------------------------------------------------------------------------
@@ -59,6 +62,55 @@ static int caller(struct api *api, struct prpc_call *c, char *id)
     if (r < 0)
         return prpc_fail(c, GRPC_UNAUTHENTICATED, "bad or unknown bearer token");
     return GRPC_OK;
+}
+
+/*
+ * The client address an anonymous caller's bucket is named after: an IPv4
+ * address as it is, an IPv6 one cut to its /64 (what one site holds, as
+ * the HTTP server's per-client cap counts them), "" when unknown.
+ */
+static void client_net(const struct prpc_call *c, char *out, size_t outlen)
+{
+    const char *addr = c->http && c->http->remote_addr ? c->http->remote_addr : "";
+    struct in6_addr a6;
+    char text[INET6_ADDRSTRLEN];
+
+    if (strchr(addr, ':') && inet_pton(AF_INET6, addr, &a6) == 1) {
+        memset(a6.s6_addr + 8, 0, 8);
+        if (inet_ntop(AF_INET6, &a6, text, sizeof(text))) {
+            snprintf(out, outlen, "%s/64", text);
+            return;
+        }
+    }
+    snprintf(out, outlen, "%s", addr);
+}
+
+/*
+ * caller() for the expensive calls: then takes a token of the caller's
+ * bucket (anonymous callers: one bucket per client address).
+ */
+static int limited_caller(struct api *api, struct prpc_call *c, char *id)
+{
+    char key[LIMIT_IDENTITY_LEN + 64], what[128], net[INET6_ADDRSTRLEN + 8];
+    int64_t retry_ns = 0;
+
+    if (caller(api, c, id) != GRPC_OK)
+        return c->code;
+    if (!api->buckets)
+        return GRPC_OK;
+    if (strcmp(id, AUTH_ANONYMOUS) == 0) {
+        client_net(c, net, sizeof(net));
+        snprintf(key, sizeof(key), "%s@%s", id, net);
+    } else {
+        snprintf(key, sizeof(key), "%s", id);
+    }
+    if (ratelimit_take(api->buckets, key, clock_mono(api->clock), &retry_ns))
+        return GRPC_OK;
+    rate_limit_describe(&api->limit, what, sizeof(what));
+    return prpc_fail(c, GRPC_RESOURCE_EXHAUSTED,
+                     "rate limit exceeded for %.200s: at most %s per caller; retry in %" PRId64
+                     " ms",
+                     key, what, (retry_ns + NS_PER_MS - 1) / NS_PER_MS);
 }
 
 /* Reads a JobRef message into "project/job" (job_id, ENGINE_ID_MAX bytes). */
@@ -253,6 +305,48 @@ static int out_of_memory(struct prpc_call *c)
  * scheduler.Scheduler
  */
 
+/* The caller's visibility for engine_list_jobs_page: realms first, then jobs. */
+struct job_view {
+    struct api *api;
+    const char *identity;
+};
+
+static enum engine_view view_realm(void *ctx, const char *project, const char *realm_id)
+{
+    const struct job_view *v = ctx;
+
+    switch (auth_realm_view(v->api->a, v->identity, project, realm_id, AUTH_PERM_GET)) {
+    case AUTH_VIEW_ALL: return ENGINE_VIEW_ALL;
+    case AUTH_VIEW_SOME: return ENGINE_VIEW_SOME;
+    default: return ENGINE_VIEW_NONE;
+    }
+}
+
+static bool view_job(void *ctx, const char *project, const char *realm_id, const char *name)
+{
+    const struct job_view *v = ctx;
+
+    return auth_check(v->api->a, v->identity, project, realm_id, name, AUTH_PERM_GET);
+}
+
+/* The JobsReply of one page (jobs, nextCursor); NULL = out of memory. */
+static json_t *jobs_reply(const struct engine_job *jobs, size_t n, const char *next)
+{
+    json_t *reply = json_object(), *list = json_array();
+
+    for (size_t i = 0; reply && list && i < n; i++) {
+        json_t *j = job_json(&jobs[i]);
+        if (!j || json_array_append_new(list, j) < 0)
+            list = (json_decref(list), NULL);
+    }
+    if (!reply || !list || (json_array_size(list) > 0 &&
+                            json_object_set(reply, "jobs", list) < 0) ||
+        set_str(reply, "nextCursor", next) < 0)
+        reply = (json_decref(reply), NULL);
+    json_decref(list);
+    return reply;
+}
+
 static int get_jobs(void *ctx, struct prpc_call *c)
 {
     static const char *const names[] = {"project", "cursor", "pageSize", "page_size", NULL};
@@ -262,52 +356,31 @@ static int get_jobs(void *ctx, struct prpc_call *c)
     int32_t page_size = 0;
     struct engine_job *jobs = NULL;
     size_t n = 0;
-    json_t *list = NULL, *reply = NULL;
+    char *next = NULL;
     int r;
 
-    if (caller(api, c, id) != GRPC_OK)
+    if (limited_caller(api, c, id) != GRPC_OK)
         return c->code;
     if (prpc_check_fields(c, c->request, names) < 0 ||
         prpc_get_string(c, c->request, "project", NULL, &project) < 0 ||
         prpc_get_string(c, c->request, "cursor", NULL, &cursor) < 0 ||
         prpc_get_int32(c, c->request, "pageSize", "page_size", &page_size) < 0)
         return c->code;
-    reply = json_object();
-    if (!reply)
-        return out_of_memory(c);
-    /* Paging is not implemented (as in LUCI): any cursor means "no more". */
-    if (*cursor) {
-        c->response = reply;
-        return GRPC_OK;
-    }
-    r = engine_list_jobs(api->e, *project ? project : NULL, &jobs, &n);
-    if (r < 0) {
-        json_decref(reply);
+    /* LUCI's page rule (GetInvocations, spec 5.2): the value if 0 < v < 50, else 50. */
+    if (page_size <= 0 || page_size >= LIMIT_API_JOBS_PAGE)
+        page_size = LIMIT_API_JOBS_PAGE;
+    struct job_view view = {.api = api, .identity = id};
+    struct engine_job_filter filter = {.realm = view_realm, .job = view_job, .ctx = &view};
+    r = engine_list_jobs_page(api->e, *project ? project : NULL, cursor, page_size, &filter,
+                              &jobs, &n, &next);
+    if (r == -EINVAL)
+        return prpc_fail(c, GRPC_INVALID_ARGUMENT, "bad cursor");
+    if (r < 0)
         return prpc_fail(c, GRPC_INTERNAL, "internal error: %s", strerror(-r));
-    }
-    list = json_array();
-    for (size_t i = 0; list && i < n; i++) {
-        json_t *j;
-        if (!auth_check(api->a, id, jobs[i].project, jobs[i].realm_id, jobs[i].name,
-                        AUTH_PERM_GET))
-            continue;
-        j = job_json(&jobs[i]);
-        if (!j || json_array_append_new(list, j) < 0) {
-            json_decref(list);
-            list = NULL;
-        }
-    }
+    c->response = jobs_reply(jobs, n, next);
     free(jobs);
-    if (!list) {
-        json_decref(reply);
-        return out_of_memory(c);
-    }
-    if (json_array_size(list) > 0)
-        json_object_set_new(reply, "jobs", list);
-    else
-        json_decref(list);
-    c->response = reply;
-    return GRPC_OK;
+    free(next);
+    return c->response ? GRPC_OK : out_of_memory(c);
 }
 
 static int get_invocations(void *ctx, struct prpc_call *c)
@@ -326,7 +399,7 @@ static int get_invocations(void *ctx, struct prpc_call *c)
     json_t *reply = NULL, *list = NULL;
     int r;
 
-    if (caller(api, c, id) != GRPC_OK)
+    if (limited_caller(api, c, id) != GRPC_OK)
         return c->code;
     if (prpc_check_fields(c, c->request, names) < 0 ||
         prpc_get_object(c, c->request, "jobRef", "job_ref", &ref) < 0 ||
@@ -395,7 +468,7 @@ static int get_invocation(void *ctx, struct prpc_call *c)
     struct engine_invocation inv;
     int r;
 
-    if (caller(api, c, id) != GRPC_OK ||
+    if (limited_caller(api, c, id) != GRPC_OK ||
         decode_invocation_ref(c, c->request, job_id, &inv_id) != GRPC_OK ||
         visible_job(api, c, id, job_id, &job) != GRPC_OK)
         return c->code;
@@ -808,7 +881,7 @@ static int emit_triggers(void *ctx, struct prpc_call *c)
     size_t n_batches;
     int code;
 
-    if (caller(api, c, id) != GRPC_OK)
+    if (limited_caller(api, c, id) != GRPC_OK)
         return c->code;
     if (prpc_check_fields(c, c->request, names) < 0 ||
         prpc_get_array(c, c->request, "batches", NULL, &batches) < 0 ||
@@ -850,7 +923,7 @@ static int get_debug_job_state(void *ctx, struct prpc_call *c)
     json_t *state = NULL;
     int r;
 
-    if (caller(api, c, id) != GRPC_OK)
+    if (limited_caller(api, c, id) != GRPC_OK)
         return c->code;
     if (!auth_is_admin(api->a, id))
         return prpc_fail(c, GRPC_PERMISSION_DENIED, "not an administrator");
@@ -882,7 +955,7 @@ static int get_trigger_fates(void *ctx, struct prpc_call *c)
     json_t *fates = NULL;
     int r;
 
-    if (caller(api, c, id) != GRPC_OK)
+    if (limited_caller(api, c, id) != GRPC_OK)
         return c->code;
     if (prpc_check_fields(c, c->request, names) < 0 ||
         prpc_get_object(c, c->request, "jobRef", "job_ref", &ref) < 0 ||
@@ -934,7 +1007,11 @@ static const struct {
 
 static void api_free_void(void *p)
 {
-    free(p);
+    struct api *api = p;
+
+    if (api)
+        ratelimit_free(api->buckets);
+    free(api);
 }
 
 int api_register_with(struct http_server *http, struct engine *e, struct auth *a,
@@ -953,12 +1030,20 @@ int api_register_with(struct http_server *http, struct engine *e, struct auth *a
     api->e = e;
     api->a = a;
     api->clock = o && o->clock ? o->clock : clock_real();
+    if (o && o->rate_limit.calls) {
+        api->limit = o->rate_limit;
+        api->buckets = ratelimit_new(&o->rate_limit, 0);
+        if (!api->buckets) {
+            free(api);
+            return -ENOMEM;
+        }
+    }
     po.discard_unknown = o && o->discard_unknown;
     po.on_error_ctx = api;
     po.on_free_ctx = api; /* the server frees api when it is freed */
     p = prpc_server_new(&po);
     if (!p) {
-        free(api);
+        api_free_void(api);
         return -ENOMEM;
     }
     for (size_t i = 0; i < ARRAY_SIZE(methods); i++) {

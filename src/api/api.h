@@ -25,11 +25,17 @@
  * Messages and codes are those of the spec; see docs/api.md for the JSON
  * of every message.  Failures with codes >= HTTP 500 are logged
  * (room "api") with their real message; the wire carries pRPC's fixed text.
+ *
+ * GetJobs pages (pageSize: the request's value when 0 < v < 50, else 50;
+ * cursor: opaque, from nextCursor; a bad one is INVALID_ARGUMENT "bad
+ * cursor"), and decides visibility per realm (auth_realm_view) before
+ * reading any job, so a call costs what the caller may see and asks for.
  */
 #ifndef TOCK_API_API_H
 #define TOCK_API_API_H
 
 #include "base/compat.h"
+#include "api/ratelimit.h"
 #include "base/clock.h"
 
 struct http_server;
@@ -41,6 +47,16 @@ struct api_options {
     const struct clock *clock;
     /* Ignore unknown request fields as LUCI does (default: reject, as protojson). */
     bool discard_unknown;
+    /*
+     * Per-caller limit on the expensive calls (GetJobs, GetInvocations,
+     * GetInvocation, EmitTriggers, GetDebugJobState, GetTriggerFates): one
+     * token bucket per identity, per client address (IPv6: per /64) for
+     * anonymous callers
+     * (api/ratelimit.h; clock_mono of clock).  Past it the call answers
+     * RESOURCE_EXHAUSTED (HTTP 429) "rate limit exceeded ...; retry in N
+     * ms" before any work.  calls == 0 (the default): no limit.
+     */
+    struct rate_limit rate_limit;
 };
 
 /*

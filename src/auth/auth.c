@@ -1292,3 +1292,107 @@ bool auth_check(const struct auth *a, const char *identity, const char *project,
     pthread_rwlock_unlock(&mut->lock);
     return ok;
 }
+
+/* ---------------------------------------------------------------------------
+ * The view of a whole realm
+ */
+
+/*
+ * Whether b applies to every job (no conditions), to some (conditions on
+ * the job name only, each with values), or to none (a condition on an
+ * attribute tock does not supply never holds).
+ */
+static enum auth_view binding_scope(const struct binding *b)
+{
+    for (size_t i = 0; i < b->n_conds; i++) {
+        const struct condition *c = &b->conds[i];
+        if (!c->attribute || strcmp(c->attribute, "scheduler.job.name") != 0 || !c->values.n)
+            return AUTH_VIEW_NONE;
+    }
+    return b->n_conds ? AUTH_VIEW_SOME : AUTH_VIEW_ALL;
+}
+
+/* realm_grants without a job: the best view any binding gives identity. */
+static enum auth_view realm_view_of(const struct auth *a, const struct policy *p,
+                                    const struct realm *r, const char *identity, unsigned bit,
+                                    unsigned depth)
+{
+    enum auth_view best = AUTH_VIEW_NONE;
+
+    if (!r || depth > LIMIT_REALM_EXTENDS_DEPTH)
+        return AUTH_VIEW_NONE;
+    for (size_t i = 0; i < r->n_bindings; i++) {
+        const struct binding *b = &r->bindings[i];
+        enum auth_view scope = (b->perms & bit) ? binding_scope(b) : AUTH_VIEW_NONE;
+        if (scope <= best)
+            continue;
+        for (size_t j = 0; j < b->principals.n; j++) {
+            if (principal_matches(a, b->principals.v[j], identity)) {
+                best = scope;
+                break;
+            }
+        }
+        if (best == AUTH_VIEW_ALL)
+            return best;
+    }
+    for (size_t i = 0; i < r->extends.n && best != AUTH_VIEW_ALL; i++) {
+        enum auth_view v = realm_view_of(a, p, realm_find(p, r->extends.v[i]), identity, bit,
+                                         depth + 1);
+        if (v > best)
+            best = v;
+    }
+    return best;
+}
+
+/* The acl_sets fallback: SOME if any job's ACL grants the bit to identity. */
+static enum auth_view acl_view(const struct auth *a, const struct policy *p,
+                               const char *identity, unsigned bit)
+{
+    for (size_t i = 0; i < p->n_realms; i++) {
+        if (realm_view_of(a, p, &p->realms[i], identity, bit, 0) != AUTH_VIEW_NONE)
+            return AUTH_VIEW_SOME;
+    }
+    return AUTH_VIEW_NONE;
+}
+
+enum auth_view auth_realm_view(const struct auth *a, const char *identity, const char *project,
+                               const char *realm_id, enum auth_perm perm)
+{
+    struct auth *mut = (struct auth *)a;
+    const struct policy *p = NULL;
+    const char *realm = "@legacy";
+    enum auth_view v = AUTH_VIEW_NONE;
+    unsigned bit;
+
+    if (!identity || !project || (int)perm < 0 || perm >= _AUTH_PERM_MAX)
+        return AUTH_VIEW_NONE;
+    bit = PERM_BIT(perm);
+    if (realm_id && *realm_id) {
+        const char *colon = strchr(realm_id, ':');
+        realm = colon ? colon + 1 : realm_id;
+    }
+    pthread_rwlock_rdlock(&mut->lock);
+    if (is_member_locked(a, identity, AUTH_ADMIN_GROUP)) {
+        pthread_rwlock_unlock(&mut->lock);
+        return AUTH_VIEW_ALL;
+    }
+    for (size_t i = 0; i < a->n_policies; i++) {
+        if (strcmp(a->policies[i]->project, project) == 0) {
+            p = a->policies[i];
+            break;
+        }
+    }
+    if (p && p->has_realms) {
+        const struct realm *root = realm_find(p, "@root");
+        const struct realm *r = realm_find(p, realm);
+        v = realm_view_of(a, p, root, identity, bit, 0);
+        if (v != AUTH_VIEW_ALL && r && r != root) {
+            enum auth_view rv = realm_view_of(a, p, r, identity, bit, 0);
+            v = rv > v ? rv : v;
+        }
+    } else if (p) {
+        v = acl_view(a, p, identity, bit);
+    }
+    pthread_rwlock_unlock(&mut->lock);
+    return v;
+}

@@ -166,4 +166,26 @@ void auth_remove_project(struct auth *a, const char *project);
 bool auth_check(const struct auth *a, const char *identity, const char *project,
                 const char *realm_id, const char *job_name, enum auth_perm perm);
 
+/* What a caller may see of one realm, before looking at its jobs. */
+enum auth_view {
+    AUTH_VIEW_NONE, /* auth_check fails for every job of the realm */
+    AUTH_VIEW_SOME, /* it depends on the job: call auth_check for each */
+    AUTH_VIEW_ALL,  /* auth_check passes for every job of the realm */
+};
+
+/*
+ * identity's perm over the jobs of realm realm_id ("project:realm"; "" or
+ * NULL = "<project>:@legacy") of project, decided without a job: ALL for
+ * administrators and for an unconditional binding of the realm, of a realm
+ * it extends or of "@root"; SOME when only bindings with conditions on
+ * scheduler.job.name grant it, and for every project on the acl_sets
+ * fallback whose ACLs grant it to identity somewhere (ACLs are per job);
+ * NONE otherwise (unknown projects included).  Never NONE where auth_check
+ * could pass for a job of the realm, never ALL where it could fail.  Costs
+ * one walk of the realm's bindings (of the project's ACLs on the
+ * fallback), not one per job.
+ */
+enum auth_view auth_realm_view(const struct auth *a, const char *identity, const char *project,
+                               const char *realm_id, enum auth_perm perm);
+
 #endif

@@ -113,10 +113,16 @@
 #define LIMIT_API_EMIT_JOBS 1000
 /* GetTriggerFates page size: default and maximum. */
 #define LIMIT_API_FATES_PAGE 500
+/* GetJobs page size: default and maximum (LUCI's page rule, as GetInvocations). */
+#define LIMIT_API_JOBS_PAGE 50
+/* Rate limits (--rate-limit N/s,BURST): largest N and BURST; most caller buckets kept. */
+#define LIMIT_API_RATE_MAX 1000000
+#define LIMIT_API_RATE_KEYS 10000
 
 /* ---- store/ ---- */
 #define LIMIT_STORE_URL 4096         /* longest store URL */
 #define LIMIT_STORE_ROWS 1000000     /* most rows one list op returns */
+#define LIMIT_STORE_PAGE 10000       /* most rows one paged op (store_job_page) returns */
 #define LIMIT_STORE_TEXT (64u << 20) /* longest text/JSON column we accept */
 
 /* ---- engine/ ---- */

@@ -330,7 +330,9 @@ static const char jobs_help[] =
     "usage: tock jobs [PROJECT] [options]\n"
     "\n"
     "Lists the jobs you may see (all projects, or one), sorted by name: JOB,\n"
-    "STATE (RUNNING, SCHEDULED, WAITING, PAUSED), SCHEDULE, PAUSED.\n"
+    "STATE (RUNNING, SCHEDULED, WAITING, PAUSED), SCHEDULE, PAUSED.  Follows\n"
+    "the server's pages (nextCursor) to the end.  With --json, prints one\n"
+    "reply object holding every job fetched.\n"
     "\n"
     "%s"
     "\n"
@@ -343,40 +345,61 @@ static int job_cmp(const void *a, const void *b)
     return strcmp(x[0], y[0]);
 }
 
-int cmd_jobs(int argc, char **argv)
+/*
+ * Every page of GetJobs for project (NULL = all) into *ret (a JSON array,
+ * server order): the first request is {} or {"project"}, then each
+ * nextCursor is sent back as cursor.  Stops at CLI_TABLE_MAX_ROWS jobs, at
+ * an empty page or at a cursor that does not change.  0, or the exit
+ * status of a failed call (printed).
+ */
+static int fetch_jobs(const struct common *co, const char *project, json_t **ret)
 {
-    static const struct option options[] = {COMMON_OPTIONS, {NULL, 0, NULL, 0}};
-    static const struct cmd_spec spec = {
-        .name = "jobs", .options = options, .max_args = 1, .takes = "at most one project name"};
-    struct cmd_args a;
-    json_t *req = NULL, *reply = NULL;
-    struct cli_table t;
-    char **rows = NULL;
-    size_t n = 0;
-    int r;
+    json_t *all = json_array(), *reply = NULL;
+    char cursor[4096] = "";
+    int r = all ? 0 : EXIT_USAGE;
 
-    if ((r = cmd_parse(&spec, argc, argv, &a)) != 0) {
-        if (r > 0)
-            printf(jobs_help, common_help);
-        return r > 0 ? 0 : EXIT_USAGE;
-    }
-    req = a.argc ? json_pack("{s:s}", "project", a.argv[0]) : json_object();
-    r = call(&a.co, SCHEDULER, "GetJobs", req, &reply);
-    json_decref(req);
-    if (r)
-        return r;
-    if (a.co.json) {
-        print_json(reply);
+    for (size_t page = 0; r == 0 && page < CLI_TABLE_MAX_ROWS; page++) {
+        json_t *req = project ? json_pack("{s:s}", "project", project) : json_object();
+        if (req && cursor[0])
+            json_object_set_new(req, "cursor", json_string(cursor));
+        r = call(co, SCHEDULER, "GetJobs", req, &reply);
+        json_decref(req);
+        if (r)
+            break;
+        const json_t *jobs = json_object_get(reply, "jobs");
+        const char *next = json_string_value(json_object_get(reply, "nextCursor"));
+        size_t i;
+        const json_t *j;
+        json_array_foreach(jobs, i, j) {
+            if (json_array_size(all) < CLI_TABLE_MAX_ROWS)
+                json_array_append(all, (json_t *)j);
+        }
+        bool more = next && *next && json_array_size(jobs) > 0 &&
+                    strlen(next) < sizeof(cursor) && strcmp(next, cursor) != 0 &&
+                    json_array_size(all) < CLI_TABLE_MAX_ROWS;
+        if (more)
+            snprintf(cursor, sizeof(cursor), "%s", next);
         json_decref(reply);
-        return 0;
+        reply = NULL;
+        if (!more)
+            break;
     }
-    const json_t *jobs = json_object_get(reply, "jobs");
-    size_t total = json_array_size(jobs);
-    if (total > CLI_TABLE_MAX_ROWS)
-        total = CLI_TABLE_MAX_ROWS;
-    /* Four strings per job, sorted by the first (project/job). */
-    rows = calloc(total ? total * 4 : 1, sizeof(*rows));
-    r = rows ? 0 : -ENOMEM;
+    if (r) {
+        json_decref(all);
+        return r;
+    }
+    *ret = all;
+    return 0;
+}
+
+/* The table of jobs: four strings per job, sorted by the first (project/job). */
+static int print_jobs(const json_t *jobs)
+{
+    struct cli_table t;
+    size_t total = json_array_size(jobs), n = 0;
+    char **rows = calloc(total ? total * 4 : 1, sizeof(*rows));
+    int r = rows ? 0 : -ENOMEM;
+
     for (size_t i = 0; r == 0 && i < total; i++) {
         const json_t *j = json_array_get(jobs, i);
         const json_t *ref = json_object_get(j, "jobRef");
@@ -407,7 +430,35 @@ int cmd_jobs(int argc, char **argv)
     for (size_t i = 0; rows && i < 4 * n; i++)
         free(rows[i]);
     free(rows);
-    json_decref(reply);
+    return r;
+}
+
+int cmd_jobs(int argc, char **argv)
+{
+    static const struct option options[] = {COMMON_OPTIONS, {NULL, 0, NULL, 0}};
+    static const struct cmd_spec spec = {
+        .name = "jobs", .options = options, .max_args = 1, .takes = "at most one project name"};
+    struct cmd_args a;
+    json_t *jobs = NULL;
+    int r;
+
+    if ((r = cmd_parse(&spec, argc, argv, &a)) != 0) {
+        if (r > 0)
+            printf(jobs_help, common_help);
+        return r > 0 ? 0 : EXIT_USAGE;
+    }
+    r = fetch_jobs(&a.co, a.argc ? a.argv[0] : NULL, &jobs);
+    if (r)
+        return r;
+    if (a.co.json) {
+        json_t *out = json_pack("{s:O}", "jobs", jobs);
+        print_json(out);
+        json_decref(out);
+        json_decref(jobs);
+        return 0;
+    }
+    r = print_jobs(jobs);
+    json_decref(jobs);
     if (r < 0) {
         cli_error("cannot print the table: %s", strerror(-r));
         return EXIT_USAGE;

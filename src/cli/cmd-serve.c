@@ -66,6 +66,9 @@ static const char serve_help[] =
     "  --http-header-timeout D request line + headers must arrive within D (10s)\n"
     "  --http-body-min-rate N  bytes/s a body must average after 10s (default 4096)\n"
     "  --http-idle-timeout D   close a connection silent for D (30s)\n"
+    "  --rate-limit N[/s|/m],BURST  per-caller limit on the expensive API calls (GetJobs,\n"
+    "                          GetInvocation(s), EmitTriggers, ...); past it 429\n"
+    "                          RESOURCE_EXHAUSTED (default off; e.g. 20/s,100)\n"
     ;
 static const char serve_help_tail[] =
     "\n"
@@ -252,6 +255,7 @@ struct serve_args {
     long workers;
     enum log_format log_format;
     bool rotate_pubsub_key;
+    struct rate_limit rate_limit;
     struct serve_remote remote;
     struct http_server_options http; /* --http-*: 0 = default */
 };
@@ -316,6 +320,7 @@ static const struct option serve_options[] = {
     {"launch-delay", required_argument, NULL, 'L'},
     {"noop-sleep", required_argument, NULL, 'N'},
     {"rotate-pubsub-key", no_argument, NULL, 'K'},
+    {"rate-limit", required_argument, NULL, 'X'},
 };
 
 /* One option of serve's own; 0, or -EINVAL after printing why. */
@@ -343,6 +348,14 @@ static int serve_parse_one(struct serve_args *a, struct serve *s, int c, const c
     case 'L':
         return cli_parse_duration("--launch-delay", arg, &a->settings.launch_batch_delay_ns);
     case 'K': a->rotate_pubsub_key = true; return 0;
+    case 'X': {
+        char err[256];
+        if (rate_limit_parse(arg, &a->rate_limit, err, sizeof(err)) < 0) {
+            cli_error("--rate-limit: %s", err);
+            return -EINVAL;
+        }
+        return 0;
+    }
     case 'N':
         return cli_parse_duration("--noop-sleep", arg, &a->task_opts.noop_default_sleep_ns);
     case 'w':
@@ -477,8 +490,9 @@ static int serve_start(struct serve_args *a, struct serve *s, struct serve_parts
     hopts.port = port;
     int r = http_server_new(&hopts, &p->http);
 
+    struct api_options aopts = {.rate_limit = a->rate_limit};
     if (r == 0)
-        r = api_register(p->http, s->engine, s->auth);
+        r = api_register_with(p->http, s->engine, s->auth, &aopts);
     if (r == 0)
         r = api_register_pubsub(p->http, s->engine);
     if (r == 0)

@@ -6,8 +6,9 @@
  * kicks, fan-out), triage.c, invocations.c (creation and the handlers
  * that call managers: launch, timer, notification, abort), controller.c
  * (the task controller, controller.h), actions.c (pause, resume, abort),
- * pubsub.c (pushes), remote.c (the manager-call pool), tq.c (task queue,
- * workers), util.c (general helpers).  A trigger is a struct trigger
+ * listing.c (paged job listings), pubsub.c (pushes), remote.c (the
+ * manager-call pool), tq.c (task queue, workers), util.c (general
+ * helpers).  A trigger is a struct trigger
  * (trigger.h) everywhere in between.  Cross-file functions are
  * engine__name().
  */
@@ -165,6 +166,8 @@ int engine__handle_cleanup(struct engine *e, struct engine_task *t);
 
 /* ---- engine.c ---- */
 int64_t engine__now(struct engine *e);
+/* A job row as the queries show it (engine.c); o is overwritten. */
+void engine__fill_job(const struct store_job *j, struct engine_job *o);
 uint64_t engine__rand(struct engine *e);
 /* A positive int63 nonce, never 0 (for the cron machine). */
 int64_t engine__nonce(void *engine);

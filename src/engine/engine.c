@@ -187,7 +187,7 @@ static void copy(char *dst, size_t n, const char *src)
     snprintf(dst, n, "%s", src ? src : "");
 }
 
-static void fill_job(const struct store_job *j, struct engine_job *o)
+void engine__fill_job(const struct store_job *j, struct engine_job *o)
 {
     json_t *active = engine__json_parse(j->active_json, 1);
     json_t *def = engine__json_parse(j->task_json, 0);
@@ -257,7 +257,7 @@ int engine_list_jobs(struct engine *e, const char *project, struct engine_job **
         goto out;
     }
     for (size_t i = 0; i < nout; i++)
-        fill_job(&v[i], &out[i]);
+        engine__fill_job(&v[i], &out[i]);
     *ret = out;
     *n = nout;
 out:
@@ -292,7 +292,7 @@ int engine_get_job(struct engine *e, const char *job_id, struct engine_job *ret)
     store_rollback(tx);
     if (r < 0)
         return r;
-    fill_job(&j, ret);
+    engine__fill_job(&j, ret);
     store_job_release(&j);
     return 0;
 }

@@ -226,9 +226,61 @@ struct engine_job {
 /*
  * Lists the enabled jobs of project (NULL = every project), sorted by id.
  * Stores a malloc'ed array in *ret (free with free()) and its length in *n.
- * Returns 0, -EIO, -ENOMEM.  At most LIMIT_ENGINE_LIST_JOBS jobs.
+ * Returns 0, -EIO, -ENOMEM.  At most LIMIT_ENGINE_LIST_JOBS jobs.  Costs a
+ * struct per job of the whole project (or store): callers that answer
+ * users page with engine_list_jobs_page instead.
  */
 int engine_list_jobs(struct engine *e, const char *project, struct engine_job **ret, size_t *n);
+
+/* Page size of engine_list_jobs_page: default and maximum (the API's is 50). */
+#define ENGINE_JOBS_PAGE_DEFAULT 50
+#define ENGINE_JOBS_PAGE_MAX 1000
+
+/* What a caller may see of one realm, decided before any job of it is read. */
+enum engine_view {
+    ENGINE_VIEW_NONE, /* no job of the realm: its jobs are never read */
+    ENGINE_VIEW_SOME, /* it depends on the job: filter.job() decides for each */
+    ENGINE_VIEW_ALL,  /* every job of the realm */
+};
+
+/*
+ * The caller's visibility, for engine_list_jobs_page.  Both functions are
+ * called inside the page's store transaction: they must be quick, must not
+ * call the engine, and must be thread-safe.  realm_id is "project:realm"
+ * ("project:@legacy" for jobs without one); name is the job's name without
+ * the project.
+ */
+struct engine_job_filter {
+    enum engine_view (*realm)(void *ctx, const char *project, const char *realm_id);
+    bool (*job)(void *ctx, const char *project, const char *realm_id, const char *name);
+    void *ctx;
+};
+
+/*
+ * One page of the enabled jobs of project (NULL = every applied project)
+ * that filter lets through (NULL = every job), in key order: by project,
+ * then by name (byte order; note "a-b/x" comes after "a/y", unlike a sort
+ * by id).  cursor: NULL or "" = from the first job, else the
+ * *ret_next_cursor of an earlier call (an opaque text; it names the last
+ * job of that page, so jobs added or removed in between are seen or
+ * missed, never repeated).  page_size <= 0 means ENGINE_JOBS_PAGE_DEFAULT,
+ * above ENGINE_JOBS_PAGE_MAX the maximum.  Stores a malloc'ed array of at
+ * most page_size jobs in *ret (free with free()), its length in *n, and in
+ * *ret_next_cursor a malloc'ed cursor when more visible jobs follow, else
+ * NULL.
+ *
+ * Cost: visibility is decided per realm first (filter.realm once per
+ * realm present in each project), and the jobs of realms the caller may
+ * not see are never read: listing a project costs one index seek per
+ * realm plus the rows of the visible realms up to the page (those of
+ * ENGINE_VIEW_SOME realms that filter.job() refuses included).  Memory is
+ * a page of jobs (plus the project names when project is NULL), never the
+ * whole store.  Returns 0, -EINVAL (bad cursor, or a cursor of another
+ * project), -EIO, -ENOMEM.
+ */
+int engine_list_jobs_page(struct engine *e, const char *project, const char *cursor,
+                          int page_size, const struct engine_job_filter *filter,
+                          struct engine_job **ret, size_t *n, char **ret_next_cursor);
 
 /* One enabled job by id "project/name".  Returns 0, -ENOENT, -EIO. */
 int engine_get_job(struct engine *e, const char *job_id, struct engine_job *ret);

@@ -146,12 +146,24 @@ static const char migration_4[] =
     "  state TEXT NOT NULL DEFAULT ''"
     ");";
 
+/*
+ * Paged job listings (store_job_page, store_job_realms): a project's
+ * enabled jobs by name, and by realm then name, so a page and the list of
+ * a project's realms cost index seeks, not a scan of the project.  The
+ * (project, enabled) index is a prefix of both.
+ */
+static const char migration_5[] =
+    "CREATE INDEX IF NOT EXISTS jobs_by_project_name ON jobs (project, enabled, name);"
+    "CREATE INDEX IF NOT EXISTS jobs_by_realm ON jobs (project, enabled, realm_id, name);"
+    "DROP INDEX IF EXISTS jobs_by_project;";
+
 const struct sqlite_migration sqlite_migrations[] = {
     {.version = 1, .description = "projects, jobs, invocations, triggers, tasks, fates",
      .sql = migration_1},
     {.version = 2, .description = "partial index over leased task rows", .sql = migration_2},
     {.version = 3, .description = "secrets", .sql = migration_3},
     {.version = 4, .description = "per-job task manager state", .sql = migration_4},
+    {.version = 5, .description = "paged job listings", .sql = migration_5},
 };
 
 const size_t sqlite_n_migrations = ARRAY_SIZE(sqlite_migrations);

@@ -695,6 +695,79 @@ static int sqlite_job_list(struct store_tx *tx, const char *project, bool enable
                      n, project ? "it" : "i", (int64_t)enabled_only, project);
 }
 
+/*
+ * A page of a project's enabled jobs by name.  Both statements walk an
+ * index from (project, 1[, realm], after_name) and stop after limit rows.
+ */
+static int sqlite_job_page(struct store_tx *tx, const char *project, const char *realm_id,
+                           const char *after_name, size_t limit, struct store_job **ret,
+                           size_t *n)
+{
+    static const char sql_any[] = "SELECT " COLUMNS(JOB_COLUMNS) " FROM jobs "
+                                  "INDEXED BY jobs_by_project_name "
+                                  "WHERE project = ?1 AND enabled = 1 AND name > ?2 "
+                                  "ORDER BY name LIMIT ?3";
+    static const char sql_realm[] = "SELECT " COLUMNS(JOB_COLUMNS) " FROM jobs "
+                                    "INDEXED BY jobs_by_realm "
+                                    "WHERE project = ?1 AND enabled = 1 AND realm_id = ?4 "
+                                    "AND name > ?2 ORDER BY name LIMIT ?3";
+
+    if (realm_id)
+        return list_rows(ss_of(tx), sql_realm, &store_job_kind, (void **)ret, n, "ttit",
+                         project, after_name, (int64_t)limit, realm_id);
+    return list_rows(ss_of(tx), sql_any, &store_job_kind, (void **)ret, n, "tti", project,
+                     after_name, (int64_t)limit);
+}
+
+/* The realm after (or, first, from) after: one index seek each (a loose index scan). */
+static int next_realm(struct sqlite_store *ss, const char *project, const char *after,
+                      bool first, char **ret)
+{
+    static const char sql_first[] = "SELECT realm_id FROM jobs INDEXED BY jobs_by_realm "
+                                    "WHERE project = ?1 AND enabled = 1 "
+                                    "ORDER BY realm_id LIMIT 1";
+    static const char sql_next[] = "SELECT realm_id FROM jobs INDEXED BY jobs_by_realm "
+                                   "WHERE project = ?1 AND enabled = 1 AND realm_id > ?2 "
+                                   "ORDER BY realm_id LIMIT 1";
+
+    if (first)
+        return get_one(ss, sql_first, &store_id_kind, ret, "t", project);
+    return get_one(ss, sql_next, &store_id_kind, ret, "tt", project, after);
+}
+
+static int sqlite_job_realms(struct store_tx *tx, const char *project, size_t limit,
+                             char ***ret, size_t *n)
+{
+    struct sqlite_store *ss = ss_of(tx);
+    char **v = NULL;
+    size_t nv = 0, alloc = 0;
+    int r = 0;
+
+    for (;;) {
+        char *realm = NULL;
+        r = next_realm(ss, project, nv ? v[nv - 1] : "", nv == 0, &realm);
+        if (r == -ENOENT) {
+            r = 0;
+            break;
+        }
+        if (r < 0)
+            break;
+        if (nv >= limit || (r = grow((void **)&v, &alloc, nv, sizeof(*v))) < 0) {
+            free(realm);
+            r = r < 0 ? r : -E2BIG;
+            break;
+        }
+        v[nv++] = realm;
+    }
+    if (r < 0) {
+        store_rows_free(&store_id_kind, v, nv);
+        return r;
+    }
+    *ret = v;
+    *n = nv;
+    return 0;
+}
+
 /* ---- invocations ---- */
 
 static int sqlite_inv_get(struct store_tx *tx, int64_t id, struct store_inv *ret)
@@ -1227,6 +1300,8 @@ const struct store_ops store_sqlite_ops = {
     .job_get = sqlite_job_get,
     .job_put = sqlite_job_put,
     .job_list = sqlite_job_list,
+    .job_page = sqlite_job_page,
+    .job_realms = sqlite_job_realms,
     .inv_get = sqlite_inv_get,
     .inv_insert = sqlite_inv_insert,
     .inv_update = sqlite_inv_update,

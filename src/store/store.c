@@ -134,6 +134,21 @@ int store_job_list(struct store_tx *tx, const char *project, bool enabled_only,
     return txops(tx)->job_list(tx, project, enabled_only, ret, n);
 }
 
+int store_job_page(struct store_tx *tx, const char *project, const char *realm_id,
+                   const char *after_name, size_t limit, struct store_job **ret, size_t *n)
+{
+    CHECK(tx && project && ret && n && limit >= 1 && limit <= LIMIT_STORE_PAGE);
+    return txops(tx)->job_page(tx, project, realm_id, after_name ? after_name : "", limit, ret,
+                               n);
+}
+
+int store_job_realms(struct store_tx *tx, const char *project, size_t limit, char ***ret,
+                     size_t *n)
+{
+    CHECK(tx && project && ret && n && limit >= 1 && limit <= LIMIT_STORE_PAGE);
+    return txops(tx)->job_realms(tx, project, limit, ret, n);
+}
+
 int store_inv_get(struct store_tx *tx, int64_t id, struct store_inv *ret)
 {
     CHECK(tx && ret);

@@ -226,6 +226,10 @@ struct store_ops {
     int (*job_put)(struct store_tx *tx, const struct store_job *j);
     int (*job_list)(struct store_tx *tx, const char *project, bool enabled_only,
                     struct store_job **ret, size_t *n);
+    int (*job_page)(struct store_tx *tx, const char *project, const char *realm_id,
+                    const char *after_name, size_t limit, struct store_job **ret, size_t *n);
+    int (*job_realms)(struct store_tx *tx, const char *project, size_t limit, char ***ret,
+                      size_t *n);
 
     int (*inv_get)(struct store_tx *tx, int64_t id, struct store_inv *ret);
     int (*inv_insert)(struct store_tx *tx, const struct store_inv *v);
@@ -317,6 +321,27 @@ int store_job_put(struct store_tx *tx, const struct store_job *j);
 /* Jobs of project (NULL = all), sorted by id; at most LIMIT_STORE_ROWS. */
 int store_job_list(struct store_tx *tx, const char *project, bool enabled_only,
                    struct store_job **ret, size_t *n);
+/*
+ * One page of the enabled jobs of project (required): those of realm_id
+ * only (NULL = any realm; the stored value, "" included, is compared),
+ * whose name is greater than after_name ("" = from the first), ascending
+ * name (byte order), at most limit (1 ..  LIMIT_STORE_PAGE, else -EINVAL).
+ * The work is proportional to the rows returned, not to the jobs of the
+ * project or of the store (SQLite: the index (project, enabled, realm_id,
+ * name) or (project, enabled, name)).  Rows as store_job_get's.
+ */
+int store_job_page(struct store_tx *tx, const char *project, const char *realm_id,
+                   const char *after_name, size_t limit, struct store_job **ret, size_t *n);
+/*
+ * The distinct realm_id values of the enabled jobs of project, ascending
+ * (byte order; "" is listed when some rows have it), at most limit
+ * (1 .. LIMIT_STORE_PAGE, else -EINVAL; more realms than limit is
+ * -E2BIG).  *ret is a malloc'ed array of malloc'ed strings (free each,
+ * then the array).  The work is proportional to the realms, not to the
+ * jobs (SQLite: one index seek per realm).
+ */
+int store_job_realms(struct store_tx *tx, const char *project, size_t limit, char ***ret,
+                     size_t *n);
 
 /* ---- invocations ---- */
 int store_inv_get(struct store_tx *tx, int64_t id, struct store_inv *ret);

@@ -13,6 +13,7 @@ Canned behaviour (keyed on the job in the request):
   job "p/noheader"     -> HTTP 502 without X-Prpc-Grpc-Code (a proxy error)
   job "p/garbage"      -> code 0 with a body that is not JSON
   job "p/slow"         -> answers after 5 s (for --timeout)
+  GetJobs "paged"      -> five jobs, two per page (cursors "p2", "p4")
   unknown method       -> UNIMPLEMENTED (12), HTTP 501
 """
 import json
@@ -30,6 +31,9 @@ JOBS = {"jobs": [
     {"jobRef": {"project": "other", "job": "beta"}, "schedule": "0 */3 * * *",
      "state": {"uiStatus": "RUNNING"}},
 ], "nextCursor": ""}
+
+PAGED = [{"jobRef": {"project": "paged", "job": "j%d" % i}, "schedule": "triggered",
+          "state": {"uiStatus": "WAITING"}} for i in range(5)]
 
 # Newest first; three invocations served two per page.
 INVOCATIONS = [
@@ -132,6 +136,15 @@ class Handler(BaseHTTPRequestHandler):
         if job == "p/slow":
             time.sleep(5)
         method = self.path
+        if method == "/prpc/scheduler.Scheduler/GetJobs" and req.get("project") == "paged":
+            # Five jobs, two per page, cursors "p2" and "p4".
+            start = {"": 0, "p2": 2, "p4": 4}.get(req.get("cursor", ""))
+            if start is None:
+                return self.error(3, 400, "bad cursor")
+            out = {"jobs": PAGED[start:start + 2]}
+            if start + 2 < len(PAGED):
+                out["nextCursor"] = "p%d" % (start + 2)
+            return self.ok(out)
         if method == "/prpc/scheduler.Scheduler/GetJobs":
             proj = req.get("project", "")
             jobs = [j for j in JOBS["jobs"] if not proj or j["jobRef"]["project"] == proj]

@@ -84,6 +84,22 @@ r = json.load(sys.stdin)
 assert [j["jobRef"]["job"] for j in r["jobs"]] == ["zeta", "alpha (linux)", "beta"]
 assert r["jobs"][1]["paused"] is True' || fail "jobs --json: the raw reply, in server order"
 
+run "$TOCK" jobs paged --server "$url"
+expect_rc 0 "jobs over pages"
+expect_out "$(printf '%s\n' 'JOB       STATE    SCHEDULE   PAUSED' \
+    'paged/j0  WAITING  triggered  no' 'paged/j1  WAITING  triggered  no' \
+    'paged/j2  WAITING  triggered  no' 'paged/j3  WAITING  triggered  no' \
+    'paged/j4  WAITING  triggered  no')" "jobs: every page, nextCursor followed"
+expect_last body '{"cursor":"p4","project":"paged"}' "jobs: the last page asked with its cursor"
+run "$TOCK" jobs paged --server "$url" --json
+expect_rc 0 "jobs --json over pages"
+checks=$((checks + 1))
+printf '%s' "$out" | python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+assert [j["jobRef"]["job"] for j in r["jobs"]] == ["j0", "j1", "j2", "j3", "j4"]
+assert "nextCursor" not in r' || fail "jobs --json: every page in one reply"
+
 # --- authorization --------------------------------------------------------------
 printf '  s3cret-token \n' >"$tmp/token"
 run "$TOCK" jobs --server "$url" --token-file "$tmp/token"

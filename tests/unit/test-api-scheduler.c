@@ -19,6 +19,7 @@
 #include <jansson.h>
 
 #include "auth/auth.h"
+#include "base/base64.h"
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/time.h"
@@ -122,7 +123,8 @@ static void apply(struct fixture *f, const char *project, const char *cfg_text,
     cfg_diags_release(&d);
 }
 
-static int setup(void **state)
+/* The fixture; limit (may be NULL) is the API's rate limit. */
+static int setup_with(void **state, const struct rate_limit *limit)
 {
     struct fixture *f = calloc(1, sizeof(*f));
     char url[128], err[256] = "";
@@ -161,11 +163,26 @@ static int setup(void **state)
 
     assert_int_equal(http_server_new(&ho, &f->http), 0);
     ao = (struct api_options){.clock = &f->clock.base};
+    if (limit)
+        ao.rate_limit = *limit;
     assert_int_equal(api_register_with(f->http, f->e, f->a, &ao), 0);
     assert_int_equal(http_server_start(f->http), 0);
     snprintf(f->base, sizeof(f->base), "http://127.0.0.1:%u", http_server_port(f->http));
     *state = f;
     return 0;
+}
+
+static int setup(void **state)
+{
+    return setup_with(state, NULL);
+}
+
+/* 2 expensive calls per second per caller, bursts of 3: a token every 500 ms. */
+static const struct rate_limit test_limit = {.calls = 2, .period_ns = NS_PER_SEC, .burst = 3};
+
+static int setup_limited(void **state)
+{
+    return setup_with(state, &test_limit);
 }
 
 static int teardown(void **state)
@@ -345,16 +362,12 @@ static void test_get_jobs_visibility(void **state)
          "abc/1 abc/2 abc/3 def/1 secret/admin-only secret/restricted"},
         {__LINE__, "Bearer tok-admin", "{\"project\":\"abc\"}", "abc/1 abc/2 abc/3"},
         {__LINE__, "Bearer tok-admin", "{\"project\":\"nope\"}", ""},
-        /* Paging is not implemented: any cursor is the end. */
-        {__LINE__, "Bearer tok-admin", "{\"cursor\":\"x\"}", ""},
-        {__LINE__, "Bearer tok-admin", "{\"pageSize\":1}",
-         "abc/1 abc/2 abc/3 def/1 secret/admin-only secret/restricted"},
     };
     for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
         char got[512];
         json_t *reply = expect_ok(f, cases[i].line, cases[i].token, SCHED, "GetJobs",
                                   cases[i].body);
-        /* The engine lists jobs sorted by id; the API keeps that order. */
+        /* Jobs come in key order: project, then name. */
         job_names(reply, got, sizeof(got));
         if (strcmp(got, cases[i].want) != 0)
             fail_msg("line %d: [%s]", cases[i].line, got);
@@ -684,6 +697,333 @@ static void test_admin(void **state)
     json_decref(reply);
 }
 
+/* ---------------------------------------------------------------------------
+ * GetJobs pages
+ *
+ * Two more projects: "many" with 120 jobs j000..j119 in realm public,
+ * private or cond by i % 3, and "many-x" whose names sort by byte ("B" <
+ * "a" < "b-c" < "b.c" < "z"), and which sorts after "many" although
+ * "many-x/..." < "many/..." as ids; and "wide" (below).  Expected lists are built from those
+ * rules and the realms below, not from the server.
+ */
+
+#define MANY 120
+static const char *const many_x[] = {"B", "a", "b-c", "b.c", "z"};
+
+static const char realms_many[] =
+    "realms {\n"
+    "  name: \"public\"\n"
+    "  bindings { role: \"role/scheduler.reader\" principals: \"group:all\" }\n"
+    "}\n"
+    "realms {\n"
+    "  name: \"private\"\n"
+    "  bindings { role: \"role/scheduler.owner\" principals: \"user:owner@example.com\" }\n"
+    "}\n"
+    "realms {\n"
+    "  name: \"cond\"\n"
+    "  bindings {\n"
+    "    role: \"role/scheduler.reader\"\n"
+    "    principals: \"user:some@example.com\"\n"
+    "    conditions { restrict { attribute: \"scheduler.job.name\"\n"
+    "                            values: \"j005\" values: \"j011\" values: \"j100\" } }\n"
+    "  }\n"
+    "}\n";
+
+/* "wide": 70 jobs j00..j69, each in a realm of its own (more than the 64 realms
+ * a page lists per project, so jobs are judged one by one); r05 and r42 are public. */
+#define WIDE 70
+static const char realms_wide[] =
+    "realms {\n"
+    "  name: \"@root\"\n"
+    "  bindings { role: \"role/scheduler.owner\" principals: \"user:owner@example.com\" }\n"
+    "}\n"
+    "realms { name: \"r05\"\n"
+    "  bindings { role: \"role/scheduler.reader\" principals: \"group:all\" } }\n"
+    "realms { name: \"r42\"\n"
+    "  bindings { role: \"role/scheduler.reader\" principals: \"group:all\" } }\n";
+
+static const char *many_realm(int i)
+{
+    return i % 3 == 0 ? "public" : i % 3 == 1 ? "private" : "cond";
+}
+
+static void apply_many(struct fixture *f)
+{
+    struct buf b;
+
+    buf_init(&b, 1u << 20);
+    for (int i = 0; i < MANY; i++)
+        buf_printf(&b,
+                   "job { id: \"j%03d\" realm: \"%s\" schedule: \"triggered\" "
+                   "noop { sleep_ms: 1 } }\n",
+                   (MANY - 1 - i) * 7 % MANY, many_realm((MANY - 1 - i) * 7 % MANY));
+    apply(f, "many", b.data, realms_many);
+    buf_reset(&b);
+    for (size_t i = ARRAY_SIZE(many_x); i-- > 0;)
+        buf_printf(&b, "job { id: \"%s\" realm: \"public\" schedule: \"triggered\" noop {} }\n",
+                   many_x[i]);
+    apply(f, "many-x", b.data, realms_many);
+    buf_reset(&b);
+    for (int i = WIDE - 1; i >= 0; i--)
+        buf_printf(&b, "job { id: \"j%02d\" realm: \"r%02d\" schedule: \"triggered\" noop {} }\n",
+                   i, i);
+    apply(f, "wide", b.data, realms_wide);
+    buf_release(&b);
+}
+
+enum caller { ANON, SOME_USER, OWNER, ADMIN };
+
+static const char *caller_token(enum caller c)
+{
+    static const char *const t[] = {NULL, "Bearer tok-some", "Bearer tok-owner",
+                                    "Bearer tok-admin"};
+    return t[c];
+}
+
+/* Whether c may see many/j<i>, from realms_many and the groups file. */
+static bool many_visible(enum caller c, int i)
+{
+    const char *realm = many_realm(i);
+
+    if (c == ADMIN || strcmp(realm, "public") == 0)
+        return true;
+    if (strcmp(realm, "private") == 0)
+        return c == OWNER;
+    return c == SOME_USER && (i == 5 || i == 11); /* j100 is not in cond */
+}
+
+/* The jobs c may see in key order, of project (NULL = all), as "p/j p/j ...". */
+static void expected_jobs(enum caller c, const char *project, struct buf *out)
+{
+    static const char *const abc[][3] = {
+        [ANON] = {NULL, NULL, "abc/3"},
+        [SOME_USER] = {NULL, "abc/2", "abc/3"},
+        [OWNER] = {NULL, NULL, "abc/3"},
+        [ADMIN] = {"abc/1", "abc/2", "abc/3"},
+    };
+    static const char *const secret[][2] = {
+        [ANON] = {NULL, NULL},
+        [SOME_USER] = {NULL, "secret/restricted"},
+        [OWNER] = {NULL, NULL},
+        [ADMIN] = {"secret/admin-only", "secret/restricted"},
+    };
+#define ADD(s) buf_printf(out, "%s%s", out->len ? " " : "", (s))
+    buf_reset(out);
+    if (!project || strcmp(project, "abc") == 0)
+        for (int i = 0; i < 3; i++)
+            if (abc[c][i])
+                ADD(abc[c][i]);
+    if (!project || strcmp(project, "def") == 0)
+        ADD("def/1");
+    if (!project || strcmp(project, "many") == 0) {
+        for (int i = 0; i < MANY; i++) {
+            char name[32];
+            snprintf(name, sizeof(name), "many/j%03d", i);
+            if (many_visible(c, i))
+                ADD(name);
+        }
+    }
+    if (!project || strcmp(project, "many-x") == 0) {
+        for (size_t i = 0; i < ARRAY_SIZE(many_x); i++) {
+            char name[32];
+            snprintf(name, sizeof(name), "many-x/%s", many_x[i]);
+            ADD(name);
+        }
+    }
+    if (!project || strcmp(project, "secret") == 0)
+        for (int i = 0; i < 2; i++)
+            if (secret[c][i])
+                ADD(secret[c][i]);
+    if (!project || strcmp(project, "wide") == 0) {
+        for (int i = 0; i < WIDE; i++) {
+            char name[32];
+            snprintf(name, sizeof(name), "wide/j%02d", i);
+            if (c == OWNER || c == ADMIN || i == 5 || i == 42)
+                ADD(name);
+        }
+    }
+#undef ADD
+}
+
+/*
+ * Follows nextCursor from the first page with pageSize page_size (0 = not
+ * sent) and checks each page: at most the effective size (spec 5.2's rule:
+ * the value if 0 < v < 50, else 50), full whenever a cursor follows, and
+ * the number of pages exactly what the total needs.  out gets every job.
+ */
+static void list_pages(struct fixture *f, int line, enum caller c, const char *project,
+                       int page_size, struct buf *out)
+{
+    char cursor[1024] = "", body[2048], got[8192];
+    size_t size = page_size > 0 && page_size < 50 ? (size_t)page_size : 50, pages = 0, total = 0;
+
+    buf_reset(out);
+    for (;;) {
+        int n = snprintf(body, sizeof(body), "{");
+        if (project)
+            n += snprintf(body + n, sizeof(body) - (size_t)n, "\"project\":\"%s\",", project);
+        if (page_size)
+            n += snprintf(body + n, sizeof(body) - (size_t)n, "\"pageSize\":%d,", page_size);
+        if (cursor[0])
+            n += snprintf(body + n, sizeof(body) - (size_t)n, "\"cursor\":\"%s\",", cursor);
+        if (body[n - 1] == ',')
+            n--;
+        snprintf(body + n, sizeof(body) - (size_t)n, "}");
+        json_t *reply = expect_ok(f, line, caller_token(c), SCHED, "GetJobs", body);
+        size_t k = json_array_size(json_object_get(reply, "jobs"));
+        const char *next = json_string_value(json_object_get(reply, "nextCursor"));
+        pages++;
+        total += k;
+        if (k > size || (next && k != size))
+            fail_msg("line %d: page %zu of size %zu has %zu jobs (next %s)", line, pages, size,
+                     k, next ? next : "none");
+        job_names(reply, got, sizeof(got));
+        if (*got)
+            buf_printf(out, "%s%s", out->len ? " " : "", got);
+        if (next)
+            snprintf(cursor, sizeof(cursor), "%s", next);
+        json_decref(reply);
+        if (!next)
+            break;
+        if (pages > 1000)
+            fail_msg("line %d: more than 1000 pages", line);
+    }
+    if (pages != (total ? (total + size - 1) / size : 1))
+        fail_msg("line %d: %zu pages for %zu jobs of pages of %zu", line, pages, total, size);
+}
+
+static void test_get_jobs_pages(void **state)
+{
+    struct fixture *f = *state;
+    static const int sizes[] = {1, 7, 49, 50, 0, 51, 1000, -3};
+    static const char *const projects[] = {NULL, "many", "many-x", "abc", "wide", "nope"};
+    struct buf want, got;
+
+    apply_many(f);
+    buf_init(&want, 1u << 20);
+    buf_init(&got, 1u << 20);
+    for (enum caller c = ANON; c <= ADMIN; c++) {
+        for (size_t s = 0; s < ARRAY_SIZE(sizes); s++) {
+            for (size_t p = 0; p < ARRAY_SIZE(projects); p++) {
+                /* Every size over all projects; the small sizes per project. */
+                if (projects[p] && sizes[s] != 7 && sizes[s] != 1)
+                    continue;
+                expected_jobs(c, projects[p], &want);
+                list_pages(f, __LINE__, c, projects[p], sizes[s], &got);
+                if (strcmp(want.data ? want.data : "", got.data ? got.data : "") != 0)
+                    fail_msg("caller %d, project %s, pageSize %d:\n want [%s]\n got  [%s]", c,
+                             projects[p] ? projects[p] : "(all)", sizes[s], want.data,
+                             got.data);
+            }
+        }
+    }
+    buf_release(&want);
+    buf_release(&got);
+}
+
+/* A cursor in the server's own form, to build good and bad ones. */
+static void cursor_of(const char *raw, size_t len, char *out, size_t outlen)
+{
+    assert_true(base64_encode(BASE64_URL, raw, len, out, outlen) >= 0);
+}
+
+static void test_get_jobs_bad_cursor(void **state)
+{
+    struct fixture *f = *state;
+    char c[6000], body[7000];
+    json_t *reply;
+    const char *next;
+    static const struct {
+        const char *raw;
+        size_t len;
+    } bad_raw[] = {
+        {"noslash", 7}, {"/j", 2}, {"p/", 2}, {"a\0b/c", 5}, {"a/b\0c", 5},
+    };
+    static const char *const bad_text[] = {"x", "!!!!", "a b", "abc=d", "%%"};
+
+    apply_many(f);
+    for (size_t i = 0; i < ARRAY_SIZE(bad_raw); i++) {
+        cursor_of(bad_raw[i].raw, bad_raw[i].len, c, sizeof(c));
+        snprintf(body, sizeof(body), "{\"cursor\":\"%s\"}", c);
+        expect_error(f, __LINE__, NULL, "GetJobs", body, GRPC_INVALID_ARGUMENT, "bad cursor");
+    }
+    for (size_t i = 0; i < ARRAY_SIZE(bad_text); i++) {
+        snprintf(body, sizeof(body), "{\"cursor\":\"%s\"}", bad_text[i]);
+        expect_error(f, __LINE__, "Bearer tok-admin", "GetJobs", body, GRPC_INVALID_ARGUMENT,
+                     "bad cursor");
+    }
+    /* Far too long. */
+    memset(c, 'A', 5000);
+    c[5000] = '\0';
+    snprintf(body, sizeof(body), "{\"cursor\":\"%s\"}", c);
+    expect_error(f, __LINE__, NULL, "GetJobs", body, GRPC_INVALID_ARGUMENT, "bad cursor");
+
+    /* A good cursor of project many is bad for another project. */
+    reply = expect_ok(f, __LINE__, NULL, SCHED, "GetJobs",
+                      "{\"project\":\"many\",\"pageSize\":2}");
+    next = json_string_value(json_object_get(reply, "nextCursor"));
+    assert_non_null(next);
+    snprintf(body, sizeof(body), "{\"project\":\"abc\",\"cursor\":\"%s\"}", next);
+    expect_error(f, __LINE__, NULL, "GetJobs", body, GRPC_INVALID_ARGUMENT, "bad cursor");
+    /* ... and good for all projects: it goes on after many/j003. */
+    snprintf(body, sizeof(body), "{\"pageSize\":1,\"cursor\":\"%s\"}", next);
+    json_decref(reply);
+    reply = expect_ok(f, __LINE__, NULL, SCHED, "GetJobs", body);
+    job_names(reply, c, sizeof(c));
+    assert_string_equal(c, "many/j006");
+    json_decref(reply);
+    /* A well-formed cursor past the end: an empty last page. */
+    cursor_of("zzz/zzz", 7, c, sizeof(c));
+    snprintf(body, sizeof(body), "{\"cursor\":\"%s\"}", c);
+    reply = expect_ok(f, __LINE__, NULL, SCHED, "GetJobs", body);
+    assert_null(json_object_get(reply, "jobs"));
+    assert_null(json_object_get(reply, "nextCursor"));
+    json_decref(reply);
+}
+
+/* ---------------------------------------------------------------------------
+ * Rate limit: 2 per second, bursts of 3, per caller (setup_limited)
+ */
+
+#define LIMIT_MSG_ANON                                                                  \
+    "rate limit exceeded for anonymous:anonymous@127.0.0.1: at most 2 calls per second " \
+    "with bursts of 3 per caller; retry in 500 ms"
+
+static void test_rate_limit(void **state)
+{
+    struct fixture *f = *state;
+    static const char ref[] = "{\"jobRef\":{\"project\":\"abc\",\"job\":\"3\"}}";
+
+    /* The burst, then RESOURCE_EXHAUSTED (HTTP 429) before any work. */
+    for (int i = 0; i < 3; i++)
+        json_decref(expect_ok(f, __LINE__, NULL, SCHED, "GetJobs", "{}"));
+    expect_error(f, __LINE__, NULL, "GetJobs", "{}", GRPC_RESOURCE_EXHAUSTED, LIMIT_MSG_ANON);
+    expect_error(f, __LINE__, NULL, "GetInvocations", ref, GRPC_RESOURCE_EXHAUSTED,
+                 LIMIT_MSG_ANON);
+    /* Even a request that would fail: no work, not even the cursor's. */
+    expect_error(f, __LINE__, NULL, "GetJobs", "{\"cursor\":\"x\"}", GRPC_RESOURCE_EXHAUSTED,
+                 LIMIT_MSG_ANON);
+    /* Cheap calls are not limited. */
+    expect_error(f, __LINE__, NULL, "PauseJob", "{\"project\":\"abc\",\"job\":\"3\"}",
+                 GRPC_PERMISSION_DENIED, "no permission to execute the action");
+    /* Other callers have buckets of their own. */
+    for (int i = 0; i < 3; i++)
+        json_decref(expect_ok(f, __LINE__, "Bearer tok-one", SCHED, "GetJobs", "{}"));
+    expect_error(f, __LINE__, "Bearer tok-one", "GetJobs", "{}", GRPC_RESOURCE_EXHAUSTED,
+                 "rate limit exceeded for user:one@example.com: at most 2 calls per second "
+                 "with bursts of 3 per caller; retry in 500 ms");
+
+    /* 500 ms later one token is back, and only one. */
+    manual_clock_advance(&f->clock, 500 * NS_PER_MS);
+    json_decref(expect_ok(f, __LINE__, NULL, SCHED, "GetInvocations", ref));
+    expect_error(f, __LINE__, NULL, "GetJobs", "{}", GRPC_RESOURCE_EXHAUSTED, LIMIT_MSG_ANON);
+    /* After an idle minute, the whole burst again. */
+    manual_clock_advance(&f->clock, 60 * NS_PER_SEC);
+    for (int i = 0; i < 3; i++)
+        json_decref(expect_ok(f, __LINE__, NULL, SCHED, "GetJobs", "{}"));
+    expect_error(f, __LINE__, NULL, "GetJobs", "{}", GRPC_RESOURCE_EXHAUSTED, LIMIT_MSG_ANON);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -695,6 +1035,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_emit_and_invocations, setup, teardown),
         cmocka_unit_test_setup_teardown(test_invocation_paging, setup, teardown),
         cmocka_unit_test_setup_teardown(test_admin, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_get_jobs_pages, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_get_jobs_bad_cursor, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rate_limit, setup_limited, teardown),
     };
     int r;
 

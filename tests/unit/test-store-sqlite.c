@@ -2,7 +2,8 @@
  * test-store-sqlite.c - the SQLite back end of store.h: schema migrations,
  * the durable task queue (leases, expiry, retry, dedup keys), trigger
  * dedup tombstones, the invocation compare-and-set, trigger fates, secrets,
- * and every column of every row type written and read back.
+ * paged job listings (store_job_page, store_job_realms), and every column
+ * of every row type written and read back.
  */
 #include "base/compat.h"
 
@@ -515,6 +516,149 @@ static void test_jobs_and_logs(void **state)
 }
 
 /*
+ * Paged job listing: jobs of project "p" are j000..j299 written in a
+ * shuffled order, in realm p:r<i % 3> ("" for every 50th), every 7th
+ * disabled; "p2" and a disabled-only realm are noise.  Expected lists are
+ * computed from that rule: enabled, of the asked realm, name > after,
+ * ascending names.
+ */
+#define PAGE_JOBS 300
+
+static bool page_job_enabled(int i)
+{
+    return i % 7 != 0;
+}
+
+static const char *page_job_realm(int i)
+{
+    static const char *const realms[] = {"p:r0", "p:r1", "p:r2"};
+    return i % 50 == 0 ? "" : realms[i % 3];
+}
+
+static void put_page_jobs(struct store *s)
+{
+    struct store_tx *tx = begin(s);
+    char id[32], name[16];
+
+    for (int k = 0; k < PAGE_JOBS; k++) {
+        int i = (k * 7919) % PAGE_JOBS; /* 7919 is prime: a permutation */
+        snprintf(name, sizeof(name), "j%03d", i);
+        snprintf(id, sizeof(id), "p/%s", name);
+        struct store_job j = {.id = id, .project = "p", .name = name,
+                              .realm_id = (char *)page_job_realm(i),
+                              .enabled = page_job_enabled(i)};
+        assert_int_equal(store_job_put(tx, &j), 0);
+    }
+    struct store_job other = {.id = "p2/j000", .project = "p2", .name = "j000",
+                              .realm_id = "p2:r0", .enabled = true};
+    struct store_job off = {.id = "p/zzz", .project = "p", .name = "zzz",
+                            .realm_id = "p:off", .enabled = false};
+    assert_int_equal(store_job_put(tx, &other), 0);
+    assert_int_equal(store_job_put(tx, &off), 0);
+    assert_int_equal(store_commit(tx), 0);
+}
+
+/* Pages of limit through (p, realm) from after; checks them against the rule. */
+static void check_pages(struct store *s, const char *realm, int after, size_t limit)
+{
+    char after_name[16] = "";
+    int want = after; /* the last index seen */
+    size_t pages = 0;
+
+    if (after >= 0)
+        snprintf(after_name, sizeof(after_name), "j%03d", after);
+    for (;;) {
+        struct store_tx *tx = begin(s);
+        struct store_job *v = NULL;
+        size_t n = 0;
+        assert_int_equal(store_job_page(tx, "p", realm, after_name, limit, &v, &n), 0);
+        store_rollback(tx);
+        assert_true(n <= limit);
+        for (size_t k = 0; k < n; k++) {
+            char name[16];
+            do
+                want++;
+            while (want < PAGE_JOBS && (!page_job_enabled(want) ||
+                                        (realm && strcmp(page_job_realm(want), realm) != 0)));
+            assert_true(want < PAGE_JOBS);
+            snprintf(name, sizeof(name), "j%03d", want);
+            assert_string_equal(v[k].name, name);
+            assert_string_equal(v[k].project, "p");
+            assert_true(v[k].enabled);
+        }
+        if (n)
+            snprintf(after_name, sizeof(after_name), "%s", v[n - 1].name);
+        store_jobs_free(v, n);
+        assert_true(++pages < PAGE_JOBS + 2);
+        if (n < limit)
+            break;
+    }
+    /* Nothing of the rule was left out. */
+    do
+        want++;
+    while (want < PAGE_JOBS &&
+           (!page_job_enabled(want) || (realm && strcmp(page_job_realm(want), realm) != 0)));
+    assert_int_equal(want, PAGE_JOBS);
+}
+
+static void test_job_page(void **state)
+{
+    struct fixture *f = *state;
+
+    put_page_jobs(f->s);
+    check_pages(f->s, NULL, -1, 50);
+    check_pages(f->s, NULL, -1, 1);
+    check_pages(f->s, NULL, 123, 7);
+    check_pages(f->s, "p:r1", -1, 10);
+    check_pages(f->s, "p:r2", 200, 3);
+    check_pages(f->s, "", -1, 2);
+    check_pages(f->s, NULL, -1, LIMIT_STORE_PAGE);
+
+    struct store_tx *tx = begin(f->s);
+    struct store_job *v = NULL;
+    size_t n = 0;
+    assert_int_equal(store_job_page(tx, "p", "p:off", "", 10, &v, &n), 0);
+    assert_int_equal(n, 0); /* disabled jobs are never listed */
+    store_jobs_free(v, n);
+    assert_int_equal(store_job_page(tx, "nope", NULL, "", 10, &v, &n), 0);
+    assert_int_equal(n, 0);
+    store_jobs_free(v, n);
+    assert_int_equal(store_job_page(tx, "p", NULL, "", 0, &v, &n), -EINVAL);
+    assert_int_equal(store_job_page(tx, "p", NULL, "", LIMIT_STORE_PAGE + 1, &v, &n), -EINVAL);
+    assert_int_equal(store_job_page(tx, NULL, NULL, "", 10, &v, &n), -EINVAL);
+    store_rollback(tx);
+}
+
+static void test_job_realms(void **state)
+{
+    struct fixture *f = *state;
+    static const char *const want[] = {"", "p:r0", "p:r1", "p:r2"};
+    struct store_tx *tx;
+    char **v = NULL;
+    size_t n = 0;
+
+    put_page_jobs(f->s);
+    tx = begin(f->s);
+    assert_int_equal(store_job_realms(tx, "p", 100, &v, &n), 0);
+    assert_int_equal(n, ARRAY_SIZE(want)); /* p:off has disabled jobs only */
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(v[i], want[i]);
+        free(v[i]);
+    }
+    free(v);
+    assert_int_equal(store_job_realms(tx, "p", 4, &v, &n), 0);
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+    assert_int_equal(store_job_realms(tx, "p", 3, &v, &n), -E2BIG);
+    assert_int_equal(store_job_realms(tx, "nope", 3, &v, &n), 0);
+    assert_int_equal(n, 0);
+    free(v);
+    assert_int_equal(store_job_realms(tx, "p", 0, &v, &n), -EINVAL);
+    store_rollback(tx);
+}
+
+/*
  * Every column of every row type comes back as written: each field gets a
  * value of its own, so a column read into the wrong field shows.
  */
@@ -825,6 +969,8 @@ static void test_migration_to_secrets(void **state)
     f->s = store_close(f->s);
     /* Back to version 2, as an older tock left it. */
     exec_on(f->path, "DROP TABLE secrets; DROP TABLE job_states;"
+                     " DROP INDEX jobs_by_project_name; DROP INDEX jobs_by_realm;"
+                     " CREATE INDEX jobs_by_project ON jobs (project, enabled);"
                      " DELETE FROM schema_version WHERE version >= 3");
     assert_int_equal(query_int(f->path, "SELECT max(version) FROM schema_version"), 2);
 
@@ -924,6 +1070,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_secrets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration_to_secrets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_job_state, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_job_page, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_job_realms, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
