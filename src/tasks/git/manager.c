@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "base/time.h"
+#include "tasks/git/gp-stream.h"
 #include "net/prpc.h"
 #include "tasks/gitiles/gt-poll.h"
 #include "tasks/taskjson.h"
@@ -34,6 +35,7 @@ struct gp_cred {
     char value[GITPOLL_MAX_CREDENTIALS]; /* token, "user:password" or a key path */
     char header[GITPOLL_MAX_CREDENTIALS + 32];
     int tries;
+    bool refused; /* libgit2 asked again: the remote refused what we gave, or wants other */
 };
 
 /* One poll's source (struct gt_source_ops). */
@@ -53,6 +55,8 @@ struct gp_source {
 
 /* ---- errors ---- */
 
+static const char *const cred_names[] = {"none", "bearer", "basic", "ssh-key"};
+
 /* The last libgit2 error as *e (transient unless one of our bounds cut it). */
 static int git_failed(struct gp_source *s, const char *what, struct client_error *e)
 {
@@ -62,8 +66,18 @@ static int git_failed(struct gp_source *s, const char *what, struct client_error
     if (s->too_big)
         client_error_set(e, GRPC_RESOURCE_EXHAUSTED, true, "%s: more than %llu bytes", what,
                          (unsigned long long)s->gm->max_fetch_bytes);
-    else if (s->too_slow)
-        client_error_set(e, GRPC_DEADLINE_EXCEEDED, true, "%s: took too long", what);
+    else if (s->too_slow || gp_stream_timed_out() || gp_mono_ns() >= s->deadline)
+        client_error_set(e, GRPC_DEADLINE_EXCEEDED, true,
+                         "%s: timed out: no answer within the git poll's deadline of %lld s "
+                         "(%.300s)", what, (long long)(s->gm->timeout_ns / NS_PER_SEC), msg);
+    else if (s->cred.refused && s->cred.kind == GP_CRED_NONE)
+        client_error_set(e, GRPC_UNAUTHENTICATED, true, "%s: authentication failed: the remote "
+                         "asks for credentials and --git-credentials gives none (%.300s)",
+                         what, msg);
+    else if (s->cred.refused)
+        client_error_set(e, GRPC_UNAUTHENTICATED, true, "%s: authentication failed: the remote "
+                         "refused the %s credential of the git credentials file (%.300s)",
+                         what, cred_names[s->cred.kind], msg);
     else
         client_error_set(e, GRPC_UNAVAILABLE, true, "%s: %.400s", what, msg);
     return -EIO;
@@ -132,8 +146,12 @@ static int on_credentials(git_credential **out, const char *url, const char *use
     const char *colon;
 
     (void)url;
-    if (s->cred.tries++ > 0)
+    if (allowed == GIT_CREDENTIAL_USERNAME) /* ssh:// without a user: the doc's "git" */
+        return git_credential_username_new(out, user_from_url ? user_from_url : "git");
+    if (s->cred.tries++ > 0 || s->cred.kind == GP_CRED_NONE || s->cred.kind == GP_CRED_BEARER) {
+        s->cred.refused = true; /* a second ask, or an ask after the bearer header */
         return GIT_PASSTHROUGH;
+    }
     if (s->cred.kind == GP_CRED_BASIC && (allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT)) {
         colon = strchr(s->cred.value, ':');
         snprintf(user, sizeof(user), "%.*s", (int)(colon - s->cred.value), s->cred.value);
@@ -142,18 +160,11 @@ static int on_credentials(git_credential **out, const char *url, const char *use
     if (s->cred.kind == GP_CRED_SSH_KEY && (allowed & GIT_CREDENTIAL_SSH_KEY))
         return git_credential_ssh_key_new(out, user_from_url ? user_from_url : "git", NULL,
                                           s->cred.value, NULL);
+    s->cred.refused = true;
     return GIT_PASSTHROUGH;
 }
 
 /* ---- bounds ---- */
-
-static int64_t mono_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * NS_PER_SEC + ts.tv_nsec;
-}
 
 static int on_transfer(const git_indexer_progress *st, void *payload)
 {
@@ -163,7 +174,7 @@ static int on_transfer(const git_indexer_progress *st, void *payload)
         s->too_big = true;
         return -1;
     }
-    if (mono_ns() > s->deadline) {
+    if (gp_mono_ns() > s->deadline) {
         s->too_slow = true;
         return -1;
     }
@@ -176,7 +187,7 @@ static int on_sideband(const char *str, int len, void *payload)
 
     (void)str;
     (void)len;
-    if (mono_ns() > s->deadline) {
+    if (gp_mono_ns() > s->deadline) {
         s->too_slow = true;
         return -1;
     }
@@ -608,13 +619,16 @@ static int gp_launch(const struct task_manager *m, struct task_ctl *c)
     r = gt_poll_config(&p, taskjson_body(c->task, "git", NULL), "url", check_url, NULL);
     if (r == 0) {
         s.url = p.repo_url;
-        s.deadline = mono_ns() + gm->timeout_ns;
+        s.deadline = gp_mono_ns() + gm->timeout_ns;
         r = read_credentials(&s, &e);
         if (r < 0)
             r = gt_poll_fatal(c, e.message);
     }
-    if (r == 0)
+    if (r == 0) {
+        gp_stream_set_deadline(s.deadline);
         r = gt_poll_run(&p);
+        gp_stream_set_deadline(0);
+    }
     gt_poll_release(&p);
     source_release(&s);
     return r;
@@ -638,6 +652,13 @@ int gitpoll_manager_new(const struct gitpoll_options *o, struct task_manager **r
         return -ENOMEM;
     }
     if (git_libgit2_init() < 0) {
+        free(gm->data_dir);
+        free(gm->credentials_file);
+        free(gm);
+        return -EIO;
+    }
+    if (gp_stream_install() < 0) {
+        git_libgit2_shutdown();
         free(gm->data_dir);
         free(gm->credentials_file);
         free(gm);
