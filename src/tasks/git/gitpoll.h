@@ -62,7 +62,8 @@ struct gitpoll_options {
     const char *data_dir;         /* required: caches live in <data_dir>/git/ (made if missing) */
     const char *credentials_file; /* NULL = none */
     uint64_t max_fetch_bytes;     /* 0 = GITPOLL_MAX_FETCH_BYTES */
-    int64_t timeout_ns;           /* per fetch; 0 = GITPOLL_TIMEOUT_NS */
+    int64_t timeout_ns;           /* per poll; 0 = GITPOLL_TIMEOUT_NS */
+    uint64_t max_cache_bytes;     /* one remote's cache; 0 = LIMIT_GIT_CACHE_BYTES */
 };
 
 /*

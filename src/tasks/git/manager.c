@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/limits.h"
 #include "base/time.h"
 #include "tasks/git/gp-stream.h"
 #include "net/prpc.h"
@@ -26,6 +27,7 @@ struct gp_manager {
     char *credentials_file;
     uint64_t max_fetch_bytes;
     int64_t timeout_ns;
+    uint64_t max_cache_bytes;
 };
 
 enum gp_cred_kind { GP_CRED_NONE, GP_CRED_BEARER, GP_CRED_BASIC, GP_CRED_SSH_KEY };
@@ -50,7 +52,8 @@ struct gp_source {
     bool listed;
     struct gp_cred cred;
     int64_t deadline;
-    bool too_big, too_slow;
+    bool too_big, too_slow, cache_full;
+    uint64_t cache_bytes; /* measured before a fetch */
 };
 
 /* ---- errors ---- */
@@ -63,7 +66,11 @@ static int git_failed(struct gp_source *s, const char *what, struct client_error
     const git_error *ge = git_error_last();
     const char *msg = ge && ge->message ? ge->message : "unknown error";
 
-    if (s->too_big)
+    if (s->cache_full)
+        client_error_set(e, GRPC_RESOURCE_EXHAUSTED, false,
+                         "%s: the git cache of this remote would pass its limit of %llu bytes",
+                         what, (unsigned long long)s->gm->max_cache_bytes);
+    else if (s->too_big)
         client_error_set(e, GRPC_RESOURCE_EXHAUSTED, true, "%s: more than %llu bytes", what,
                          (unsigned long long)s->gm->max_fetch_bytes);
     else if (s->too_slow || gp_stream_timed_out() || gp_mono_ns() >= s->deadline)
@@ -71,13 +78,12 @@ static int git_failed(struct gp_source *s, const char *what, struct client_error
                          "%s: timed out: no answer within the git poll's deadline of %lld s "
                          "(%.300s)", what, (long long)(s->gm->timeout_ns / NS_PER_SEC), msg);
     else if (s->cred.refused && s->cred.kind == GP_CRED_NONE)
-        client_error_set(e, GRPC_UNAUTHENTICATED, true, "%s: authentication failed: the remote "
-                         "asks for credentials and --git-credentials gives none (%.300s)",
-                         what, msg);
+        client_error_set(e, GRPC_UNAUTHENTICATED, false, "%s: authentication failed: the remote "
+                         "asks for credentials and --git-credentials gives none", what);
     else if (s->cred.refused)
-        client_error_set(e, GRPC_UNAUTHENTICATED, true, "%s: authentication failed: the remote "
-                         "refused the %s credential of the git credentials file (%.300s)",
-                         what, cred_names[s->cred.kind], msg);
+        client_error_set(e, GRPC_UNAUTHENTICATED, false, "%s: authentication failed: the remote "
+                         "refused the %s credential of the git credentials file", what,
+                         cred_names[s->cred.kind]);
     else
         client_error_set(e, GRPC_UNAVAILABLE, true, "%s: %.400s", what, msg);
     return -EIO;
@@ -174,6 +180,10 @@ static int on_transfer(const git_indexer_progress *st, void *payload)
         s->too_big = true;
         return -1;
     }
+    if (s->cache_bytes + st->received_bytes > s->gm->max_cache_bytes) {
+        s->cache_full = true;
+        return -1;
+    }
     if (gp_mono_ns() > s->deadline) {
         s->too_slow = true;
         return -1;
@@ -236,6 +246,52 @@ static void rm_tree(const char *path, int depth)
         closedir(d);
     }
     remove(path);
+}
+
+/* Adds the sizes of the files under path (at most depth levels) to *bytes; *files counts. */
+static void du_tree(const char *path, int depth, uint64_t *bytes, size_t *files)
+{
+    char sub[GP_MAX_PATH];
+    struct dirent *de;
+    struct stat st;
+    DIR *d;
+
+    if (++*files > LIMIT_GIT_CACHE_FILES || lstat(path, &st) < 0)
+        return;
+    *bytes += (uint64_t)st.st_size;
+    if (!S_ISDIR(st.st_mode) || depth <= 0 || (d = opendir(path)) == NULL)
+        return;
+    while ((de = readdir(d)) != NULL && *files <= LIMIT_GIT_CACHE_FILES) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        if ((size_t)snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name) < sizeof(sub))
+            du_tree(sub, depth - 1, bytes, files);
+    }
+    closedir(d);
+}
+
+/* The cache's size in bytes; one with too many files to count is taken as full. */
+static uint64_t cache_size(const struct gp_source *s)
+{
+    uint64_t bytes = 0;
+    size_t files = 0;
+
+    du_tree(s->path, 32, &bytes, &files);
+    return files > LIMIT_GIT_CACHE_FILES ? UINT64_MAX / 2 : bytes;
+}
+
+/* Fails the poll (for good) when the cache has passed its limit. */
+static int check_cache_size(struct gp_source *s, struct client_error *e)
+{
+    s->cache_bytes = cache_size(s);
+    if (s->cache_bytes <= s->gm->max_cache_bytes)
+        return 0;
+    s->cache_full = true;
+    client_error_set(e, GRPC_RESOURCE_EXHAUSTED, false,
+                     "the git cache of this remote is %llu bytes, over its limit of %llu bytes",
+                     (unsigned long long)s->cache_bytes,
+                     (unsigned long long)s->gm->max_cache_bytes);
+    return -EIO;
 }
 
 /* <data_dir>/git/<sha1 of url>.git, and its lock file, made if missing. */
@@ -436,9 +492,9 @@ static int gp_prepare(void *src, const struct gt_refs *current, struct client_er
         client_error_set(e, GRPC_RESOURCE_EXHAUSTED, false, "out of memory");
         return -EIO;
     }
-    r = 0;
+    r = n > 0 ? check_cache_size(s, e) : 0;
     git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
-    if (n > 0) {
+    if (n > 0 && r == 0) {
         set_callbacks(s, &fo.callbacks);
         set_headers(s, hv, &fo.custom_headers);
         fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
@@ -451,6 +507,8 @@ static int gp_prepare(void *src, const struct gt_refs *current, struct client_er
             git_remote_fetch(rm, &specs, &fo, NULL) < 0)
             r = git_failed(s, "failed to fetch from the remote", e);
         git_remote_free(rm);
+        if (r == 0)
+            r = check_cache_size(s, e);
     }
     for (size_t i = 0; i < n; i++)
         free(v[i]);
@@ -666,6 +724,7 @@ int gitpoll_manager_new(const struct gitpoll_options *o, struct task_manager **r
     }
     gm->max_fetch_bytes = o->max_fetch_bytes ? o->max_fetch_bytes : GITPOLL_MAX_FETCH_BYTES;
     gm->timeout_ns = o->timeout_ns > 0 ? o->timeout_ns : GITPOLL_TIMEOUT_NS;
+    gm->max_cache_bytes = o->max_cache_bytes ? o->max_cache_bytes : LIMIT_GIT_CACHE_BYTES;
     gm->m = (struct task_manager){
         .name = "git",
         .multistage = false,

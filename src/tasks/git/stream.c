@@ -17,6 +17,8 @@
 #include <unistd.h>
 
 #define NS_PER_MS 1000000ll
+/* The watchdog cuts a socket this long after its deadline (the stream's own waits end first). */
+#define WD_GRACE_NS (500 * NS_PER_MS)
 
 /* libgit2 1.5's git_socket_stream first (its ssh transport reads .s). */
 struct gp_stream {
@@ -69,11 +71,11 @@ static int64_t wd_sweep(int64_t now)
     for (struct gp_stream *st = wd_list; st; st = st->next) {
         if (st->cut)
             continue;
-        if (st->deadline <= now) {
+        if (st->deadline + WD_GRACE_NS <= now) {
             shutdown(st->s, SHUT_RDWR);
             st->cut = true;
-        } else if (next == 0 || st->deadline < next) {
-            next = st->deadline;
+        } else if (next == 0 || st->deadline + WD_GRACE_NS < next) {
+            next = st->deadline + WD_GRACE_NS;
         }
     }
     return next;
