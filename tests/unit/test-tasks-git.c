@@ -856,7 +856,11 @@ static const enum transport all_transports[T_N] = {
     T_FILE, T_LOCAL, T_HTTP, T_HTTP_BASIC, T_HTTP_BEARER, T_GIT, T_SSH,
 };
 
-/* The cases; "auth": also run behind HTTP basic and bearer auth (the rest adds nothing there). */
+/*
+ * The cases; "auth": also run behind HTTP basic and bearer auth and over ssh
+ * (the rest adds nothing about the transport there, and each ssh session
+ * costs about a second in sshd).
+ */
 static const struct {
     const char *name;
     CMUnitTestFunction f;
@@ -864,7 +868,7 @@ static const struct {
 } cases[] = {
     {"new_then_updated", test_new_then_updated, true},
     {"many_commits", test_many_commits, false},
-    {"tags_and_deleted", test_tags_and_deleted, false},
+    {"tags_and_deleted", test_tags_and_deleted, true},
     {"force_push", test_force_push, true},
     {"merge", test_merge, false},
     {"path_filters", test_path_filters, false},
@@ -880,7 +884,7 @@ static size_t table(struct CMUnitTest *v, size_t n, enum transport from, enum tr
 {
     for (enum transport t = from; t < to; t++)
         for (size_t i = 0; i < N_CASES; i++) {
-            if ((t == T_HTTP_BASIC || t == T_HTTP_BEARER) && !cases[i].auth)
+            if ((t == T_HTTP_BASIC || t == T_HTTP_BEARER || t == T_SSH) && !cases[i].auth)
                 continue;
             snprintf(names[n], sizeof(names[n]), "%s: %s", transport_names[t], cases[i].name);
             v[n] = (struct CMUnitTest){names[n], cases[i].f, setup, teardown,

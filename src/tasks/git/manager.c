@@ -687,6 +687,9 @@ static int gp_launch(const struct task_manager *m, struct task_ctl *c)
         r = gt_poll_run(&p);
         gp_stream_set_deadline(0);
     }
+    /* The engine keeps c->err for its own log; the invocation's debug log says it too. */
+    if (r < 0 && c->err[0])
+        task_ctl_logf(c, "The poll failed: %s", c->err);
     gt_poll_release(&p);
     source_release(&s);
     return r;
