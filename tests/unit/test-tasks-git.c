@@ -93,6 +93,12 @@ static void sh(const char *fmt, ...)
     sh_in(F.dir, cmd);
 }
 
+/* A small decimal number (atoi is banned). */
+static int atoi_(const char *s)
+{
+    return (int)strtol(s, NULL, 10);
+}
+
 /* The SHA of rev in the work tree. */
 static const char *rev(const char *r)
 {
@@ -850,6 +856,51 @@ static void test_cache_bound(void **state)
     json_decref(st);
 }
 
+/* A cache no poll used for cache_idle_sec is removed by the next manager's sweep; one in use stays. */
+static void test_idle_cache_removed(void **state)
+{
+    struct run r = {0};
+    json_t *st = NULL, *st2 = NULL;
+    char other[600];
+    FILE *p;
+    char line[64] = "";
+
+    (void)state;
+    commit("a.txt");
+    push("main");
+    sh("git clone -q --bare remote.git other.git");
+    poll_(&r, "[\"refs/heads/main\"]", &st);
+    assert_int_equal(r.rc, 0);
+    run_release(&r);
+    sh("test $(ls -d data/git/*.git | wc -l) = 1");
+    /* That cache was last used 30 days ago. */
+    sh("touch -d '30 days ago' data/git/*.git.lock");
+    F.m = gitpoll_manager_free(F.m);
+    F.m = manager(NULL, 60 * NS_PER_SEC, 0);
+    snprintf(other, sizeof(other), "file://%s/other.git", F.dir);
+    poll_url(&r, other, "[\"refs/heads/main\"]", NULL, NULL, &st2);
+    assert_int_equal(r.rc, 0);
+    assert_int_equal(n_triggers(&r), 1);
+    run_release(&r);
+    /* Only the other remote's cache is left. */
+    snprintf(other, sizeof(other), "cd %s && ls -d data/git/*.git | wc -l", F.dir);
+    p = popen(other, "r");
+    assert_non_null(p);
+    assert_non_null(fgets(line, sizeof(line), p));
+    pclose(p);
+    assert_int_equal(atoi_(line), 1);
+    /* The first remote polls again from a new cache, losing nothing. */
+    commit("a.txt");
+    push("main");
+    poll_(&r, "[\"refs/heads/main\"]", &st);
+    assert_int_equal(r.rc, 0);
+    assert_int_equal(n_triggers(&r), 1);
+    assert_trigger(&r, 0, F.url, "refs/heads/main", rev("HEAD"), F.when);
+    run_release(&r);
+    json_decref(st);
+    json_decref(st2);
+}
+
 /* ---- main ---- */
 
 static const enum transport all_transports[T_N] = {
@@ -921,5 +972,7 @@ int main(int argc, char **argv)
     v[n++] = (struct CMUnitTest){"http credentials", test_http_credentials, setup, teardown, NULL};
     v[n++] = (struct CMUnitTest){"hanging remote", test_hanging_remote, setup, teardown, NULL};
     v[n++] = (struct CMUnitTest){"cache bound", test_cache_bound, setup, teardown, NULL};
+    v[n++] = (struct CMUnitTest){"idle cache removed", test_idle_cache_removed, setup, teardown,
+                                 NULL};
     return _cmocka_run_group_tests("git", v, n, group_setup, group_teardown);
 }

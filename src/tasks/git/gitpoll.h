@@ -64,6 +64,7 @@ struct gitpoll_options {
     uint64_t max_fetch_bytes;     /* 0 = GITPOLL_MAX_FETCH_BYTES */
     int64_t timeout_ns;           /* per poll; 0 = GITPOLL_TIMEOUT_NS */
     uint64_t max_cache_bytes;     /* one remote's cache; 0 = LIMIT_GIT_CACHE_BYTES */
+    int64_t cache_idle_sec;       /* remove caches idle this long; 0 = LIMIT_GIT_CACHE_IDLE_SEC */
 };
 
 /*

@@ -6,6 +6,7 @@
 #include "tasks/git/gitpoll.h"
 
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <dirent.h>
 #include <git2.h>
 #include <sys/file.h>
@@ -28,6 +29,8 @@ struct gp_manager {
     uint64_t max_fetch_bytes;
     int64_t timeout_ns;
     uint64_t max_cache_bytes;
+    int64_t cache_idle_sec;
+    _Atomic int64_t last_sweep; /* CLOCK_MONOTONIC s of the last idle-cache sweep; 0 = never */
 };
 
 enum gp_cred_kind { GP_CRED_NONE, GP_CRED_BEARER, GP_CRED_BASIC, GP_CRED_SSH_KEY };
@@ -323,6 +326,7 @@ static int cache_path(struct gp_source *s, struct client_error *e)
                          strerror(errno));
         return -EIO;
     }
+    futimens(s->lock_fd, NULL); /* the lock's mtime: when the cache was last used */
     return 0;
 }
 
@@ -350,6 +354,49 @@ static int cache_open(struct gp_source *s, struct client_error *e)
     if (git_repository_init(&s->repo, s->path, 1) < 0)
         return git_failed(s, "cannot make the git cache", e);
     return 0;
+}
+
+/* Removes cache <dir>/<name> (a "<hex>.git.lock") when idle and nobody holds its lock. */
+static void sweep_one(const struct gp_manager *gm, const char *dir, const char *name,
+                      time_t now)
+{
+    char lock[GP_MAX_PATH], cache[GP_MAX_PATH];
+    struct stat st;
+    size_t n = strlen(name);
+    int fd;
+
+    if (n != GIT_OID_HEXSZ + 9 || strcmp(name + GIT_OID_HEXSZ, ".git.lock") != 0 ||
+        (size_t)snprintf(lock, sizeof(lock), "%s/%s", dir, name) >= sizeof(lock))
+        return;
+    snprintf(cache, sizeof(cache), "%.*s", (int)(strlen(lock) - 5), lock);
+    fd = open(lock, O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0 && fstat(fd, &st) == 0 &&
+        now - st.st_mtime > gm->cache_idle_sec) {
+        rm_tree(cache, 32);
+        unlink(lock);
+    }
+    close(fd);
+}
+
+/* At most once per LIMIT_GIT_CACHE_SWEEP_SEC: removes the caches no poll used for cache_idle_sec. */
+static void sweep_idle(struct gp_manager *gm)
+{
+    int64_t mono = gp_mono_ns() / NS_PER_SEC + 1, last = gm->last_sweep;
+    char dir[GP_MAX_PATH];
+    struct dirent *de;
+    DIR *d;
+
+    if ((last && mono - last < LIMIT_GIT_CACHE_SWEEP_SEC) ||
+        !atomic_compare_exchange_strong(&gm->last_sweep, &last, mono))
+        return;
+    if ((size_t)snprintf(dir, sizeof(dir), "%s/git", gm->data_dir) >= sizeof(dir) ||
+        (d = opendir(dir)) == NULL)
+        return;
+    while ((de = readdir(d)) != NULL)
+        sweep_one(gm, dir, de->d_name, time(NULL));
+    closedir(d);
 }
 
 /* ---- the source ---- */
@@ -667,7 +714,7 @@ static void source_release(struct gp_source *s)
 
 static int gp_launch(const struct task_manager *m, struct task_ctl *c)
 {
-    const struct gp_manager *gm = m->ctx;
+    struct gp_manager *gm = m->ctx;
     struct gp_source s = {.gm = gm, .c = c, .lock_fd = -1};
     struct gt_poll p = {.c = c, .ops = &git_ops, .src = &s, .source_name = "git",
                         .git_payload = true};
@@ -692,6 +739,7 @@ static int gp_launch(const struct task_manager *m, struct task_ctl *c)
         task_ctl_logf(c, "The poll failed: %s", c->err);
     gt_poll_release(&p);
     source_release(&s);
+    sweep_idle(gm);
     return r;
 }
 
@@ -728,6 +776,7 @@ int gitpoll_manager_new(const struct gitpoll_options *o, struct task_manager **r
     gm->max_fetch_bytes = o->max_fetch_bytes ? o->max_fetch_bytes : GITPOLL_MAX_FETCH_BYTES;
     gm->timeout_ns = o->timeout_ns > 0 ? o->timeout_ns : GITPOLL_TIMEOUT_NS;
     gm->max_cache_bytes = o->max_cache_bytes ? o->max_cache_bytes : LIMIT_GIT_CACHE_BYTES;
+    gm->cache_idle_sec = o->cache_idle_sec > 0 ? o->cache_idle_sec : LIMIT_GIT_CACHE_IDLE_SEC;
     gm->m = (struct task_manager){
         .name = "git",
         .multistage = false,
