@@ -782,13 +782,20 @@ static void *hang_main(void *arg)
  * A TCP port that completes connections (the kernel's backlog) and never
  * answers: each transport's poll fails with a timeout at the deadline,
  * while a poll of another remote on the same manager succeeds meanwhile.
+ * http://, https:// and git:// here; ssh:// in the --ssh run (libgit2
+ * 1.5's ssh transport leaks its known_hosts list on every connection,
+ * which that run's LSan suppressions name).
  */
 static void test_hanging_remote(void **state)
 {
-    static const char *const schemes[] = {"http://", "https://", "git://", "ssh://git@"};
+    static const char *const plain[] = {"http://", "https://", "git://"};
+    static const char *const ssh[] = {"ssh://git@", "ssh://git@"};
+    const char *const *schemes = F.t == T_SSH ? ssh : plain;
+    size_t n_h = F.t == T_SSH ? 2 : 3;
+    const char *cred;
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t len = sizeof(sa);
-    struct hang h[4];
+    struct hang h[3];
     struct run r = {0};
     json_t *st = NULL;
     int ls;
@@ -800,11 +807,12 @@ static void test_hanging_remote(void **state)
     assert_int_equal(listen(ls, 16), 0);
     assert_int_equal(getsockname(ls, (struct sockaddr *)&sa, &len), 0);
     F.m = gitpoll_manager_free(F.m);
-    F.m = manager(NULL, 3 * NS_PER_SEC, 0);
+    transport_url(F.t, &cred);
+    F.m = manager(cred, 3 * NS_PER_SEC, 0);
     commit("a.txt");
     push("main");
     memset(h, 0, sizeof(h));
-    for (size_t i = 0; i < 4; i++) {
+    for (size_t i = 0; i < n_h; i++) {
         snprintf(h[i].url, sizeof(h[i].url), "%s127.0.0.1:%d/hang.git", schemes[i],
                  ntohs(sa.sin_port));
         assert_int_equal(pthread_create(&h[i].t, NULL, hang_main, &h[i]), 0);
@@ -812,10 +820,10 @@ static void test_hanging_remote(void **state)
     poll_(&r, "[\"refs/heads/main\"]", &st);
     assert_int_equal(r.rc, 0);
     assert_int_equal(n_triggers(&r), 1);
-    for (size_t i = 0; i < 4; i++)
+    for (size_t i = 0; i < n_h; i++)
         assert_false(h[i].done); /* the other job did not wait for the hung ones */
     run_release(&r);
-    for (size_t i = 0; i < 4; i++) {
+    for (size_t i = 0; i < n_h; i++) {
         pthread_join(h[i].t, NULL);
         if (h[i].r.rc != TASK_ERR_TRANSIENT || !strstr(h[i].r.f.ctl.err, "timed out"))
             fail_msg("%s: rc %d, %s", h[i].url, h[i].r.rc, h[i].r.f.ctl.err);
@@ -956,6 +964,8 @@ int main(int argc, char **argv)
         n = table(v, 0, T_SSH, T_N);
         v[n++] = (struct CMUnitTest){"ssh: wrong key", test_ssh_wrong_key, setup, teardown,
                                      (void *)&all_transports[T_SSH]};
+        v[n++] = (struct CMUnitTest){"ssh: hanging remote", test_hanging_remote, setup,
+                                     teardown, (void *)&all_transports[T_SSH]};
         if (start_servers(true) < 0 || G.ssh.skip[0]) {
             printf("SKIP: ssh:// tests: %s\n", G.ssh.skip[0] ? G.ssh.skip : "no directory");
             group_teardown(NULL);
