@@ -39,6 +39,16 @@
 /* Most fire times `tock schedule next` or `tock plan` prints. */
 #define LIMIT_PLAN_TICKS 10000000
 
+/* ---- the git poller (tasks/git/gitpoll.h) ---- */
+/* Largest local cache of one git remote (the default of max_cache_bytes). */
+#define LIMIT_GIT_CACHE_BYTES (4ull << 30)
+/* Most files and directories the cache-size walk visits (past it: over the limit). */
+#define LIMIT_GIT_CACHE_FILES 200000u
+/* A remote's cache not polled for this long is removed (its job is gone or changed). */
+#define LIMIT_GIT_CACHE_IDLE_SEC (14ll * 24 * 3600)
+/* Shortest time between two sweeps of <data_dir>/git for idle caches. */
+#define LIMIT_GIT_CACHE_SWEEP_SEC 3600
+
 /* ---- HTTP server (net/http.h) and pRPC (net/prpc.h) ---- */
 /* Largest request body a route reads (pRPC requests); over it the handler is told. */
 #define LIMIT_HTTP_BODY_BYTES (1u * 1024 * 1024)

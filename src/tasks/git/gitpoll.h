@@ -22,10 +22,19 @@
  * most 50) and diff each commit's tree with its first parent's for the
  * path filters.  A cache that cannot be opened is removed and made again.
  * Each fetch is bounded by max_fetch_bytes (a larger pack fails the poll,
- * RESOURCE_EXHAUSTED) and timeout_ns (checked by libgit2's progress
- * callbacks: libgit2 1.5 has no socket timeouts, so a server that accepts
- * the connection and then sends nothing at all is not cut off).
- * Concurrent polls of one URL take turns on the cache (flock).
+ * RESOURCE_EXHAUSTED); one remote's cache by max_cache_bytes (measured
+ * around each fetch; past it the poll fails for good, the cache is kept).
+ * Each poll has one deadline, timeout_ns from its start: every socket
+ * libgit2 opens goes through gp-stream.h's stream, whose waits end there
+ * (http, https, git; ssh through a watchdog), and libgit2's progress
+ * callbacks check it too; past it the poll fails as transient,
+ * DEADLINE_EXCEEDED ("timed out").  Not bounded: name resolution, and
+ * file:// and local paths.
+ * Concurrent polls of one URL take turns on the cache (flock on
+ * <cache>.lock, whose mtime each poll touches); after a poll, at most once
+ * per LIMIT_GIT_CACHE_SWEEP_SEC, caches whose lock is older than
+ * cache_idle_sec and not held are removed (remotes no longer polled).
+ * A failed poll also writes its error to the invocation's debug log.
  *
  * Triggers are the gitiles poller's: id "<url>/+/<ref>@<sha>", title the
  * SHA, url "<url>/+/<sha>", created the committer time, orderInBatch, and
@@ -38,7 +47,10 @@
  *   bearer <token>            "Authorization: Bearer <token>" on http(s)
  *   basic <user>:<password>   HTTP basic when the server asks
  *   ssh-key <path>            the private key for ssh:// (user from the URL, else "git")
- * read at every poll, never logged nor put in error messages.
+ * read at every poll, never logged nor put in error messages.  A remote
+ * that refuses them (or wants some when there are none) fails the poll for
+ * good, UNAUTHENTICATED, naming the kind of credential only.  ssh:// host
+ * keys are checked by libgit2 against $HOME/.ssh/known_hosts.
  *
  * job_state: the gitiles shape (gitiles.h) with host "git" and project the url.
  * Threads: the manager may be called from any number of threads at once.
@@ -62,7 +74,9 @@ struct gitpoll_options {
     const char *data_dir;         /* required: caches live in <data_dir>/git/ (made if missing) */
     const char *credentials_file; /* NULL = none */
     uint64_t max_fetch_bytes;     /* 0 = GITPOLL_MAX_FETCH_BYTES */
-    int64_t timeout_ns;           /* per fetch; 0 = GITPOLL_TIMEOUT_NS */
+    int64_t timeout_ns;           /* per poll; 0 = GITPOLL_TIMEOUT_NS */
+    uint64_t max_cache_bytes;     /* one remote's cache; 0 = LIMIT_GIT_CACHE_BYTES */
+    int64_t cache_idle_sec;       /* remove caches idle this long; 0 = LIMIT_GIT_CACHE_IDLE_SEC */
 };
 
 /*

@@ -6,13 +6,16 @@
 #include "tasks/git/gitpoll.h"
 
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <dirent.h>
 #include <git2.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/limits.h"
 #include "base/time.h"
+#include "tasks/git/gp-stream.h"
 #include "net/prpc.h"
 #include "tasks/gitiles/gt-poll.h"
 #include "tasks/taskjson.h"
@@ -25,6 +28,9 @@ struct gp_manager {
     char *credentials_file;
     uint64_t max_fetch_bytes;
     int64_t timeout_ns;
+    uint64_t max_cache_bytes;
+    int64_t cache_idle_sec;
+    _Atomic int64_t last_sweep; /* CLOCK_MONOTONIC s of the last idle-cache sweep; 0 = never */
 };
 
 enum gp_cred_kind { GP_CRED_NONE, GP_CRED_BEARER, GP_CRED_BASIC, GP_CRED_SSH_KEY };
@@ -34,6 +40,7 @@ struct gp_cred {
     char value[GITPOLL_MAX_CREDENTIALS]; /* token, "user:password" or a key path */
     char header[GITPOLL_MAX_CREDENTIALS + 32];
     int tries;
+    bool refused; /* libgit2 asked again: the remote refused what we gave, or wants other */
 };
 
 /* One poll's source (struct gt_source_ops). */
@@ -48,10 +55,13 @@ struct gp_source {
     bool listed;
     struct gp_cred cred;
     int64_t deadline;
-    bool too_big, too_slow;
+    bool too_big, too_slow, cache_full;
+    uint64_t cache_bytes; /* measured before a fetch */
 };
 
 /* ---- errors ---- */
+
+static const char *const cred_names[] = {"none", "bearer", "basic", "ssh-key"};
 
 /* The last libgit2 error as *e (transient unless one of our bounds cut it). */
 static int git_failed(struct gp_source *s, const char *what, struct client_error *e)
@@ -59,11 +69,24 @@ static int git_failed(struct gp_source *s, const char *what, struct client_error
     const git_error *ge = git_error_last();
     const char *msg = ge && ge->message ? ge->message : "unknown error";
 
-    if (s->too_big)
+    if (s->cache_full)
+        client_error_set(e, GRPC_RESOURCE_EXHAUSTED, false,
+                         "%s: the git cache of this remote would pass its limit of %llu bytes",
+                         what, (unsigned long long)s->gm->max_cache_bytes);
+    else if (s->too_big)
         client_error_set(e, GRPC_RESOURCE_EXHAUSTED, true, "%s: more than %llu bytes", what,
                          (unsigned long long)s->gm->max_fetch_bytes);
-    else if (s->too_slow)
-        client_error_set(e, GRPC_DEADLINE_EXCEEDED, true, "%s: took too long", what);
+    else if (s->too_slow || gp_stream_timed_out() || gp_mono_ns() >= s->deadline)
+        client_error_set(e, GRPC_DEADLINE_EXCEEDED, true,
+                         "%s: timed out: no answer within the git poll's deadline of %lld s "
+                         "(%.300s)", what, (long long)(s->gm->timeout_ns / NS_PER_SEC), msg);
+    else if (s->cred.refused && s->cred.kind == GP_CRED_NONE)
+        client_error_set(e, GRPC_UNAUTHENTICATED, false, "%s: authentication failed: the remote "
+                         "asks for credentials and --git-credentials gives none", what);
+    else if (s->cred.refused)
+        client_error_set(e, GRPC_UNAUTHENTICATED, false, "%s: authentication failed: the remote "
+                         "refused the %s credential of the git credentials file", what,
+                         cred_names[s->cred.kind]);
     else
         client_error_set(e, GRPC_UNAVAILABLE, true, "%s: %.400s", what, msg);
     return -EIO;
@@ -132,8 +155,12 @@ static int on_credentials(git_credential **out, const char *url, const char *use
     const char *colon;
 
     (void)url;
-    if (s->cred.tries++ > 0)
+    if (allowed == GIT_CREDENTIAL_USERNAME) /* ssh:// without a user: the doc's "git" */
+        return git_credential_username_new(out, user_from_url ? user_from_url : "git");
+    if (s->cred.tries++ > 0 || s->cred.kind == GP_CRED_NONE || s->cred.kind == GP_CRED_BEARER) {
+        s->cred.refused = true; /* a second ask, or an ask after the bearer header */
         return GIT_PASSTHROUGH;
+    }
     if (s->cred.kind == GP_CRED_BASIC && (allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT)) {
         colon = strchr(s->cred.value, ':');
         snprintf(user, sizeof(user), "%.*s", (int)(colon - s->cred.value), s->cred.value);
@@ -142,18 +169,11 @@ static int on_credentials(git_credential **out, const char *url, const char *use
     if (s->cred.kind == GP_CRED_SSH_KEY && (allowed & GIT_CREDENTIAL_SSH_KEY))
         return git_credential_ssh_key_new(out, user_from_url ? user_from_url : "git", NULL,
                                           s->cred.value, NULL);
+    s->cred.refused = true;
     return GIT_PASSTHROUGH;
 }
 
 /* ---- bounds ---- */
-
-static int64_t mono_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * NS_PER_SEC + ts.tv_nsec;
-}
 
 static int on_transfer(const git_indexer_progress *st, void *payload)
 {
@@ -163,7 +183,11 @@ static int on_transfer(const git_indexer_progress *st, void *payload)
         s->too_big = true;
         return -1;
     }
-    if (mono_ns() > s->deadline) {
+    if (s->cache_bytes + st->received_bytes > s->gm->max_cache_bytes) {
+        s->cache_full = true;
+        return -1;
+    }
+    if (gp_mono_ns() > s->deadline) {
         s->too_slow = true;
         return -1;
     }
@@ -176,7 +200,7 @@ static int on_sideband(const char *str, int len, void *payload)
 
     (void)str;
     (void)len;
-    if (mono_ns() > s->deadline) {
+    if (gp_mono_ns() > s->deadline) {
         s->too_slow = true;
         return -1;
     }
@@ -227,6 +251,52 @@ static void rm_tree(const char *path, int depth)
     remove(path);
 }
 
+/* Adds the sizes of the files under path (at most depth levels) to *bytes; *files counts. */
+static void du_tree(const char *path, int depth, uint64_t *bytes, size_t *files)
+{
+    char sub[GP_MAX_PATH];
+    struct dirent *de;
+    struct stat st;
+    DIR *d;
+
+    if (++*files > LIMIT_GIT_CACHE_FILES || lstat(path, &st) < 0)
+        return;
+    *bytes += (uint64_t)st.st_size;
+    if (!S_ISDIR(st.st_mode) || depth <= 0 || (d = opendir(path)) == NULL)
+        return;
+    while ((de = readdir(d)) != NULL && *files <= LIMIT_GIT_CACHE_FILES) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        if ((size_t)snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name) < sizeof(sub))
+            du_tree(sub, depth - 1, bytes, files);
+    }
+    closedir(d);
+}
+
+/* The cache's size in bytes; one with too many files to count is taken as full. */
+static uint64_t cache_size(const struct gp_source *s)
+{
+    uint64_t bytes = 0;
+    size_t files = 0;
+
+    du_tree(s->path, 32, &bytes, &files);
+    return files > LIMIT_GIT_CACHE_FILES ? UINT64_MAX / 2 : bytes;
+}
+
+/* Fails the poll (for good) when the cache has passed its limit. */
+static int check_cache_size(struct gp_source *s, struct client_error *e)
+{
+    s->cache_bytes = cache_size(s);
+    if (s->cache_bytes <= s->gm->max_cache_bytes)
+        return 0;
+    s->cache_full = true;
+    client_error_set(e, GRPC_RESOURCE_EXHAUSTED, false,
+                     "the git cache of this remote is %llu bytes, over its limit of %llu bytes",
+                     (unsigned long long)s->cache_bytes,
+                     (unsigned long long)s->gm->max_cache_bytes);
+    return -EIO;
+}
+
 /* <data_dir>/git/<sha1 of url>.git, and its lock file, made if missing. */
 static int cache_path(struct gp_source *s, struct client_error *e)
 {
@@ -256,6 +326,7 @@ static int cache_path(struct gp_source *s, struct client_error *e)
                          strerror(errno));
         return -EIO;
     }
+    futimens(s->lock_fd, NULL); /* the lock's mtime: when the cache was last used */
     return 0;
 }
 
@@ -283,6 +354,49 @@ static int cache_open(struct gp_source *s, struct client_error *e)
     if (git_repository_init(&s->repo, s->path, 1) < 0)
         return git_failed(s, "cannot make the git cache", e);
     return 0;
+}
+
+/* Removes cache <dir>/<name> (a "<hex>.git.lock") when idle and nobody holds its lock. */
+static void sweep_one(const struct gp_manager *gm, const char *dir, const char *name,
+                      time_t now)
+{
+    char lock[GP_MAX_PATH], cache[GP_MAX_PATH];
+    struct stat st;
+    size_t n = strlen(name);
+    int fd;
+
+    if (n != GIT_OID_HEXSZ + 9 || strcmp(name + GIT_OID_HEXSZ, ".git.lock") != 0 ||
+        (size_t)snprintf(lock, sizeof(lock), "%s/%s", dir, name) >= sizeof(lock))
+        return;
+    snprintf(cache, sizeof(cache), "%.*s", (int)(strlen(lock) - 5), lock);
+    fd = open(lock, O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0 && fstat(fd, &st) == 0 &&
+        now - st.st_mtime > gm->cache_idle_sec) {
+        rm_tree(cache, 32);
+        unlink(lock);
+    }
+    close(fd);
+}
+
+/* At most once per LIMIT_GIT_CACHE_SWEEP_SEC: removes the caches no poll used for cache_idle_sec. */
+static void sweep_idle(struct gp_manager *gm)
+{
+    int64_t mono = gp_mono_ns() / NS_PER_SEC + 1, last = gm->last_sweep;
+    char dir[GP_MAX_PATH];
+    struct dirent *de;
+    DIR *d;
+
+    if ((last && mono - last < LIMIT_GIT_CACHE_SWEEP_SEC) ||
+        !atomic_compare_exchange_strong(&gm->last_sweep, &last, mono))
+        return;
+    if ((size_t)snprintf(dir, sizeof(dir), "%s/git", gm->data_dir) >= sizeof(dir) ||
+        (d = opendir(dir)) == NULL)
+        return;
+    while ((de = readdir(d)) != NULL)
+        sweep_one(gm, dir, de->d_name, time(NULL));
+    closedir(d);
 }
 
 /* ---- the source ---- */
@@ -425,9 +539,9 @@ static int gp_prepare(void *src, const struct gt_refs *current, struct client_er
         client_error_set(e, GRPC_RESOURCE_EXHAUSTED, false, "out of memory");
         return -EIO;
     }
-    r = 0;
+    r = n > 0 ? check_cache_size(s, e) : 0;
     git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
-    if (n > 0) {
+    if (n > 0 && r == 0) {
         set_callbacks(s, &fo.callbacks);
         set_headers(s, hv, &fo.custom_headers);
         fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
@@ -440,6 +554,8 @@ static int gp_prepare(void *src, const struct gt_refs *current, struct client_er
             git_remote_fetch(rm, &specs, &fo, NULL) < 0)
             r = git_failed(s, "failed to fetch from the remote", e);
         git_remote_free(rm);
+        if (r == 0)
+            r = check_cache_size(s, e);
     }
     for (size_t i = 0; i < n; i++)
         free(v[i]);
@@ -598,7 +714,7 @@ static void source_release(struct gp_source *s)
 
 static int gp_launch(const struct task_manager *m, struct task_ctl *c)
 {
-    const struct gp_manager *gm = m->ctx;
+    struct gp_manager *gm = m->ctx;
     struct gp_source s = {.gm = gm, .c = c, .lock_fd = -1};
     struct gt_poll p = {.c = c, .ops = &git_ops, .src = &s, .source_name = "git",
                         .git_payload = true};
@@ -608,15 +724,22 @@ static int gp_launch(const struct task_manager *m, struct task_ctl *c)
     r = gt_poll_config(&p, taskjson_body(c->task, "git", NULL), "url", check_url, NULL);
     if (r == 0) {
         s.url = p.repo_url;
-        s.deadline = mono_ns() + gm->timeout_ns;
+        s.deadline = gp_mono_ns() + gm->timeout_ns;
         r = read_credentials(&s, &e);
         if (r < 0)
             r = gt_poll_fatal(c, e.message);
     }
-    if (r == 0)
+    if (r == 0) {
+        gp_stream_set_deadline(s.deadline);
         r = gt_poll_run(&p);
+        gp_stream_set_deadline(0);
+    }
+    /* The engine keeps c->err for its own log; the invocation's debug log says it too. */
+    if (r < 0 && c->err[0])
+        task_ctl_logf(c, "The poll failed: %s", c->err);
     gt_poll_release(&p);
     source_release(&s);
+    sweep_idle(gm);
     return r;
 }
 
@@ -643,8 +766,17 @@ int gitpoll_manager_new(const struct gitpoll_options *o, struct task_manager **r
         free(gm);
         return -EIO;
     }
+    if (gp_stream_install() < 0) {
+        git_libgit2_shutdown();
+        free(gm->data_dir);
+        free(gm->credentials_file);
+        free(gm);
+        return -EIO;
+    }
     gm->max_fetch_bytes = o->max_fetch_bytes ? o->max_fetch_bytes : GITPOLL_MAX_FETCH_BYTES;
     gm->timeout_ns = o->timeout_ns > 0 ? o->timeout_ns : GITPOLL_TIMEOUT_NS;
+    gm->max_cache_bytes = o->max_cache_bytes ? o->max_cache_bytes : LIMIT_GIT_CACHE_BYTES;
+    gm->cache_idle_sec = o->cache_idle_sec > 0 ? o->cache_idle_sec : LIMIT_GIT_CACHE_IDLE_SEC;
     gm->m = (struct task_manager){
         .name = "git",
         .multistage = false,
