@@ -76,8 +76,8 @@ void page_begin(struct page *p)
                     "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
                     "<title>");
     title_text(p);
-    html_raw(&p->h, "</title>\n<link rel=\"stylesheet\" href=\"/static/style.css\">\n"
-                    "</head>\n<body");
+    html_raw(&p->h, "</title>\n<link rel=\"icon\" href=\"data:,\">\n"
+                    "<link rel=\"stylesheet\" href=\"/static/style.css\">\n</head>\n<body");
     if (p->anonymous)
         html_raw(&p->h, " class=\"anonymous\"");
     html_raw(&p->h, ">\n<header class=\"navbar\"><a class=\"brand\" href=\"/\">LUCI Scheduler</a>"

@@ -30,7 +30,7 @@ static void summary(struct page *p, const struct engine_invocation *inv)
     char dur[HUMANIZE_MAX] = "";
 
     humanize_duration(inv->started, inv->final ? inv->finished : p->now, dur, sizeof(dur));
-    html_raw(&p->h, "<dl class=\"summary\"><div><dt>Status:</dt><dd id=\"status\">");
+    html_raw(&p->h, "<dl class=\"summary\"><div><dt>Status:</dt> <dd id=\"status\">");
     if (*inv->view_url && html_url_is_safe(inv->view_url)) {
         html_raw(&p->h, "<a");
         html_attr_url(&p->h, "href", inv->view_url);
@@ -40,14 +40,14 @@ static void summary(struct page *p, const struct engine_invocation *inv)
     } else {
         page_label(p, inv_status_class(status), status);
     }
-    html_raw(&p->h, "</dd></div><div><dt>Triggered by:</dt><dd");
+    html_raw(&p->h, "</dd></div><div><dt>Triggered by:</dt> <dd");
     html_attr(&p->h, "title", by);
     html_raw(&p->h, ">");
     html_text(&p->h, by);
-    html_raw(&p->h, "</dd></div><div><dt>Duration:</dt><dd>");
+    html_raw(&p->h, "</dd></div><div><dt>Duration:</dt> <dd>");
     html_text(&p->h, dur);
     /* Abort (POST /actions/abortInvocation/...) is a later slice: disabled. */
-    html_raw(&p->h, "</dd></div><div><dt>Actions:</dt><dd><button type=\"button\" "
+    html_raw(&p->h, "</dd></div><div><dt>Actions:</dt> <dd><button type=\"button\" "
                     "class=\"danger\" disabled>Abort</button></dd></div></dl>\n");
 }
 
