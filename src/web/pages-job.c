@@ -218,6 +218,24 @@ static void invocations_table(struct page *p, const struct engine_job *j,
     html_raw(&p->h, "</tbody></table>\n");
 }
 
+/*
+ * Spec 7.4: a just-finished invocation must not keep the job RUNNING on
+ * this page.  The first page lists the newest invocations, active ones
+ * among them; if none of them is still running, the state is the one the
+ * job would have without it.
+ */
+static void tidy_state(struct engine_job *j, const struct engine_invocation *invs, size_t n)
+{
+    if (j->state != ENGINE_JOB_RUNNING)
+        return;
+    for (size_t i = 0; i < n; i++)
+        if (!invs[i].final)
+            return;
+    j->state = j->paused ? ENGINE_JOB_PAUSED
+               : j->next_tick != 0 ? ENGINE_JOB_SCHEDULED : ENGINE_JOB_WAITING;
+    j->state_name = engine_job_state_name(j->state);
+}
+
 int page_job(struct page *p, const char *project, const char *job)
 {
     struct engine_job j;
@@ -241,6 +259,8 @@ int page_job(struct page *p, const char *project, const char *job)
         return page_error(p, 400, "Bad cursor.", false);
     if (r < 0)
         return r;
+    if (!cursor)
+        tidy_state(&j, invs, n);
     if (next)
         web_cursor_remember(p->w, j.id, next, cursor ? cursor : "");
     if (cursor && web_cursor_prev(p->w, j.id, cursor, &prev) < 0)
