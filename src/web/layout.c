@@ -258,15 +258,44 @@ static void trigger_item(struct page *p, const json_t *t)
     html_raw(&p->h, ")</li>\n");
 }
 
+struct sorted_trigger {
+    int64_t created;
+    size_t index;
+    const json_t *t;
+};
+
+/* Oldest first; equal times keep their order. */
+static int trigger_order(const void *a, const void *b)
+{
+    const struct sorted_trigger *x = a, *y = b;
+
+    if (x->created != y->created)
+        return x->created < y->created ? -1 : 1;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
 void page_trigger_list(struct page *p, const json_t *triggers)
 {
-    size_t i;
-    const json_t *t;
+    size_t n = json_array_size(triggers);
+    struct sorted_trigger *v = n ? calloc(n, sizeof(*v)) : NULL;
 
+    if (n && !v) {
+        if (p->h.err == 0)
+            p->h.err = -ENOMEM;
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        v[i].t = json_array_get(triggers, i);
+        v[i].index = i;
+        if (time_parse_rfc3339(jstr(v[i].t, "created"), &v[i].created) < 0)
+            v[i].created = 0;
+    }
+    qsort(v, n, sizeof(*v), trigger_order);
     html_raw(&p->h, "<ul class=\"triggers\">\n");
-    json_array_foreach(triggers, i, t)
-        trigger_item(p, t);
+    for (size_t i = 0; i < n; i++)
+        trigger_item(p, v[i].t);
     html_raw(&p->h, "</ul>\n");
+    free(v);
 }
 
 bool page_can(const struct page *p, const struct engine_job *j, int perm)
