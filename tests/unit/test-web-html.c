@@ -104,7 +104,8 @@ static void test_escape_text(void **state)
     html_text(&h, "<script>alert(\"x\" & 'y')</script>");
     html_raw(&h, "</p>");
     assert_string_equal(page(&h),
-                        "<p>&lt;script&gt;alert(&quot;x&quot; &amp; &#39;y&#39;)&lt;/script&gt;</p>");
+                        "<p>&lt;script&gt;alert(&quot;x&quot; &amp; &#39;y&#39;)"
+                        "&lt;/script&gt;</p>");
     html_release(&h);
 
     /* UTF-8 is kept, bad bytes and control characters become U+FFFD. */

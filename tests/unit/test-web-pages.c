@@ -41,7 +41,8 @@ static const char cfg_text[] =
     "  id: \"hostile\"\n"
     "  realm: \"public\"\n"
     "  schedule: \"triggered\"\n"
-    "  url_fetch { method: \"<b>&\\\"'</b>\" url: \"http://h/<script>alert(1)</script>?a=1&b='2'\" }\n"
+    "  url_fetch { method: \"<b>&\\\"'</b>\"\n"
+    "              url: \"http://h/<script>alert(1)</script>?a=1&b='2'\" }\n"
     "}\n"
     "job { id: \"hidden\" realm: \"private\" schedule: \"triggered\" noop { sleep_ms: 1 } }\n";
 
