@@ -169,6 +169,15 @@
 #define BUILDBUCKET_MAX_PUSH_DATA_BYTES (8u * 1024 * 1024)
 #define BUILDBUCKET_MAX_LOG_JSON_BYTES (64u * 1024)
 
+/* ---- web/ ---- */
+/*
+ * WEB_MAX_PAGE_BYTES: the largest page the web UI renders (a bigger one is
+ * a 500; the debug log is bounded well below it).  WEB_CURSOR_MAP: how
+ * many (job, cursor) -> previous cursor pairs the "Newer" links remember.
+ */
+#define WEB_MAX_PAGE_BYTES (16u * 1024 * 1024)
+#define WEB_CURSOR_MAP 1024
+
 /* ---- cli/ client ---- */
 /*
  * A reply larger than CLIENT_MAX_REPLY_BYTES is refused with

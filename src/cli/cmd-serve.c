@@ -35,6 +35,7 @@
 #include "schedule/tzdb.h"
 #include "store/store.h"
 #include "tasks/registry.h"
+#include "web/web.h"
 
 static const char serve_help[] =
     "usage: tock serve --config DIR [--db URL] [--listen HOST:PORT] [options]\n"
@@ -480,7 +481,7 @@ static int serve_open(struct serve_args *a, struct serve *s, struct serve_parts 
     return 0;
 }
 
-/* The HTTP server (pRPC API, /pubsub) and the engine's workers.  0 or -1 (printed). */
+/* The HTTP server (pRPC API, /pubsub, the web UI) and the engine's workers.  0 or -1 (printed). */
 static int serve_start(struct serve_args *a, struct serve *s, struct serve_parts *p,
                        const char *host, uint16_t port)
 {
@@ -495,6 +496,8 @@ static int serve_start(struct serve_args *a, struct serve *s, struct serve_parts
         r = api_register_with(p->http, s->engine, s->auth, &aopts);
     if (r == 0)
         r = api_register_pubsub(p->http, s->engine);
+    if (r == 0)
+        r = web_register(p->http, s->engine, s->auth, NULL);
     if (r == 0)
         r = http_server_start(p->http);
     if (r < 0) {

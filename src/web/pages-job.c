@@ -1,0 +1,285 @@
+/*
+ * pages-job.c - the job page "/jobs/<project>/<job>[?c=<cursor>]" (spec 7.4).
+ */
+#include "base/compat.h"
+
+#include "auth/auth.h"
+#include "web/web-internal.h"
+
+int page_load_job(struct page *p, const char *project, const char *job, struct engine_job *ret)
+{
+    char id[ENGINE_ID_MAX];
+    int n = snprintf(id, sizeof(id), "%s/%s", project, job);
+    int r = n > 0 && (size_t)n < sizeof(id) ? engine_get_job(p->w->e, id, ret) : -ENOENT;
+
+    if (r == 0 && !page_can(p, ret, AUTH_PERM_GET))
+        r = -ENOENT;
+    if (r == -ENOENT) {
+        r = page_error(p, 404, "No such job or no permission to view it.", true);
+        return r < 0 ? r : 1;
+    }
+    return r;
+}
+
+static void action_buttons(struct page *p, const struct engine_job *j)
+{
+    /* The POST /actions/... handlers (with CSRF tokens) are a later slice: disabled. */
+    html_raw(&p->h, "<span class=\"actions\">");
+    if (j->paused)
+        html_raw(&p->h, "<button type=\"button\" disabled>Resume</button>");
+    else
+        html_raw(&p->h, "<button type=\"button\" disabled>Pause</button>");
+    html_raw(&p->h, "<button type=\"button\" class=\"danger\" disabled>Abort</button>"
+                    "<button type=\"button\" class=\"success\" disabled>Trigger</button></span>");
+}
+
+static void summary(struct page *p, const struct engine_job *j)
+{
+    char rel[HUMANIZE_MAX] = "";
+
+    html_raw(&p->h, "<dl class=\"summary\"><div><dt>State:</dt> <dd>");
+    page_label(p, job_state_class(j->state), j->state_name);
+    html_raw(&p->h, "</dd></div><div><dt>Schedule:</dt> <dd class=\"mono\">");
+    html_text(&p->h, j->schedule);
+    html_raw(&p->h, "</dd></div><div><dt>Next run:</dt> <dd>");
+    if (j->paused || strcmp(j->schedule, "triggered") == 0)
+        html_raw(&p->h, "-");
+    else if (j->next_tick == 0)
+        html_raw(&p->h, "not scheduled yet");
+    else if (humanize_time(j->next_tick, p->now, rel, sizeof(rel)) == 0)
+        html_text(&p->h, rel);
+    html_raw(&p->h, "</dd></div><div><dt>Actions:</dt> <dd>");
+    action_buttons(p, j);
+    html_raw(&p->h, "</dd></div></dl>\n");
+    if (j->paused) {
+        humanize_time(j->paused_or_resumed_when, p->now, rel, sizeof(rel));
+        html_raw(&p->h, "<div class=\"alert alert-warning\" id=\"paused\">Paused by ");
+        html_text(&p->h, *j->paused_or_resumed_by ? who_display(j->paused_or_resumed_by)
+                                                  : "unknown");
+        html_raw(&p->h, " ");
+        html_text(&p->h, rel);
+        html_raw(&p->h, ": ");
+        html_text(&p->h, *j->paused_or_resumed_reason ? j->paused_or_resumed_reason
+                                                      : "Unknown reason.");
+        html_raw(&p->h, "</div>\n");
+    }
+}
+
+void page_definition_heading(struct page *p, const char *revision, const char *url)
+{
+    html_raw(&p->h, "<h3>Definition (rev ");
+    if (*url && html_url_is_safe(url)) {
+        html_raw(&p->h, "<a");
+        html_attr_url(&p->h, "href", url);
+        html_raw(&p->h, " rel=\"noopener noreferrer\" target=\"_blank\">");
+        html_text(&p->h, revision);
+        html_raw(&p->h, "</a>");
+    } else {
+        html_text(&p->h, revision);
+    }
+    html_raw(&p->h, ")</h3>\n");
+}
+
+/* The task of the job's current revision, from its newest invocation's snapshot. */
+static void definition(struct page *p, const struct engine_job *j,
+                       const struct engine_invocation *newest)
+{
+    struct engine_invocation inv = {0};
+    struct buf text;
+    json_t *def = NULL;
+
+    if (!*j->revision)
+        return;
+    page_definition_heading(p, j->revision, j->revision_url);
+    buf_init(&text, WEB_MAX_PAGE_BYTES / 4);
+    if (newest && strcmp(newest->revision, j->revision) == 0 &&
+        engine_get_invocation(p->w->e, j->id, newest->id, &inv) == 0 && inv.task_json)
+        def = json_loads(inv.task_json, 0, NULL);
+    html_raw(&p->h, "<div class=\"columns\"><div><h4>Task</h4>");
+    if (def && textpb_task(def, &text) == 0) {
+        html_raw(&p->h, "<pre id=\"task\">");
+        html_text(&p->h, text.data);
+        html_raw(&p->h, "</pre>");
+    } else {
+        html_raw(&p->h, "<p>");
+        html_text(&p->h, j->task_kind);
+        html_raw(&p->h, " task (its text is shown once the job has run at this revision)</p>");
+    }
+    html_raw(&p->h, "</div></div>\n");
+    json_decref(def);
+    buf_release(&text);
+    engine_invocation_release(&inv);
+}
+
+static void triage_and_pending(struct page *p, const struct engine_job *j)
+{
+    char *log = NULL, rel[HUMANIZE_MAX] = "";
+    int64_t when = 0;
+    json_t *st = NULL, *pending;
+
+    if (engine_triage_log(p->w->e, j->id, &log, &when) == 0 && log && *log) {
+        humanize_rel_time(when, p->now, "ago", "", rel, sizeof(rel));
+        html_raw(&p->h, "<h3>Last triage (");
+        html_text(&p->h, rel);
+        html_raw(&p->h, ")</h3>\n<pre id=\"triage-log\">");
+        html_text(&p->h, log);
+        html_raw(&p->h, "</pre>\n");
+    }
+    free(log);
+    if (engine_debug_job_state(p->w->e, j->id, &st) == 0) {
+        pending = json_object_get(st, "pendingTriggersSet");
+        if (json_array_size(pending) > 0) {
+            html_raw(&p->h, "<h3>Pending triggers</h3>\n");
+            page_trigger_list(p, pending);
+        }
+    }
+    json_decref(st);
+}
+
+static void invocation_row(struct page *p, const struct engine_job *j,
+                           const struct engine_invocation *inv)
+{
+    const char *status = inv_display_status(inv);
+    char rel[HUMANIZE_MAX] = "", dur[HUMANIZE_MAX] = "", id[24];
+
+    snprintf(id, sizeof(id), "%" PRId64, inv->id);
+    humanize_time(inv->started, p->now, rel, sizeof(rel));
+    humanize_duration(inv->started, inv->final ? inv->finished : p->now, dur, sizeof(dur));
+    html_raw(&p->h, "<tr");
+    html_attr(&p->h, "class", inv_row_class(status));
+    html_raw(&p->h, "><td><a");
+    page_href_job(p, j->project, j->name, id);
+    html_raw(&p->h, ">");
+    html_text(&p->h, id);
+    html_raw(&p->h, "</a></td><td>");
+    html_text(&p->h, rel);
+    html_raw(&p->h, "</td><td>");
+    html_text(&p->h, who_display(inv->triggered_by));
+    html_raw(&p->h, "</td><td>");
+    html_text(&p->h, dur);
+    html_raw(&p->h, "</td><td>");
+    if (*inv->view_url && html_url_is_safe(inv->view_url)) {
+        html_raw(&p->h, "<a");
+        html_attr_url(&p->h, "href", inv->view_url);
+        html_raw(&p->h, " rel=\"noopener noreferrer\" target=\"_blank\">");
+    }
+    page_label(p, inv_status_class(status), status);
+    if (*inv->view_url && html_url_is_safe(inv->view_url))
+        html_raw(&p->h, "</a>");
+    html_raw(&p->h, "</td></tr>\n");
+}
+
+/* "← Newer" and "Older →"; prev NULL = no Newer page known, "" = the first page. */
+static void pager(struct page *p, const struct engine_job *j, const char *cursor,
+                  const char *prev, const char *next)
+{
+    html_raw(&p->h, "<nav class=\"pager\">");
+    if (!cursor || !prev) {
+        html_raw(&p->h, "<span class=\"disabled\">&larr; Newer</span>");
+    } else {
+        html_raw(&p->h, "<a class=\"newer\"");
+        html_attr_begin(&p->h, "href");
+        html_attr_part(&p->h, "/jobs/");
+        html_attr_segment(&p->h, j->project);
+        html_attr_part(&p->h, "/");
+        html_attr_segment(&p->h, j->name);
+        if (*prev) {
+            html_attr_part(&p->h, "?c=");
+            html_attr_segment(&p->h, prev);
+        }
+        html_attr_end(&p->h);
+        html_raw(&p->h, ">&larr; Newer</a>");
+    }
+    if (!next) {
+        html_raw(&p->h, "<span class=\"disabled\">Older &rarr;</span>");
+    } else {
+        html_raw(&p->h, "<a class=\"older\"");
+        html_attr_begin(&p->h, "href");
+        html_attr_part(&p->h, "/jobs/");
+        html_attr_segment(&p->h, j->project);
+        html_attr_part(&p->h, "/");
+        html_attr_segment(&p->h, j->name);
+        html_attr_part(&p->h, "?c=");
+        html_attr_segment(&p->h, next);
+        html_attr_end(&p->h);
+        html_raw(&p->h, ">Older &rarr;</a>");
+    }
+    html_raw(&p->h, "</nav>\n");
+}
+
+static void invocations_table(struct page *p, const struct engine_job *j,
+                              const struct engine_invocation *invs, size_t n)
+{
+    html_raw(&p->h, "<table id=\"invocations\"><thead><tr><th>ID</th><th>Started</th>"
+                    "<th>Triggered by</th><th>Duration</th><th>Status</th></tr></thead>"
+                    "<tbody>\n");
+    for (size_t i = 0; i < n; i++)
+        invocation_row(p, j, &invs[i]);
+    html_raw(&p->h, "</tbody></table>\n");
+}
+
+/*
+ * Spec 7.4: a just-finished invocation must not keep the job RUNNING on
+ * this page.  The first page lists the newest invocations, active ones
+ * among them; if none of them is still running, the state is the one the
+ * job would have without it.
+ */
+static void tidy_state(struct engine_job *j, const struct engine_invocation *invs, size_t n)
+{
+    if (j->state != ENGINE_JOB_RUNNING)
+        return;
+    for (size_t i = 0; i < n; i++)
+        if (!invs[i].final)
+            return;
+    j->state = j->paused ? ENGINE_JOB_PAUSED
+               : j->next_tick != 0 ? ENGINE_JOB_SCHEDULED : ENGINE_JOB_WAITING;
+    j->state_name = engine_job_state_name(j->state);
+}
+
+int page_job(struct page *p, const char *project, const char *job)
+{
+    struct engine_job j;
+    struct engine_invocation *invs = NULL;
+    size_t n = 0;
+    char *next = NULL, *prev = NULL;
+    const char *cursor = http_request_query(p->req, "c");
+    int r;
+
+    p->project = project;
+    p->job = job;
+    r = page_load_job(p, project, job, &j);
+
+    if (r != 0)
+        return r < 0 ? r : 0;
+    if (cursor && !*cursor)
+        cursor = NULL;
+    r = engine_list_invocations(p->w->e, j.id, cursor, ENGINE_PAGE_SIZE_DEFAULT, &invs, &n,
+                                &next);
+    if (r == -EINVAL)
+        return page_error(p, 400, "Bad cursor.", false);
+    if (r < 0)
+        return r;
+    if (!cursor)
+        tidy_state(&j, invs, n);
+    if (next)
+        web_cursor_remember(p->w, j.id, next, cursor ? cursor : "");
+    if (cursor && web_cursor_prev(p->w, j.id, cursor, &prev) < 0)
+        prev = NULL;
+    p->project = j.project;
+    p->job = j.name;
+    page_begin(p);
+    summary(p, &j);
+    if (!cursor) {
+        definition(p, &j, n > 0 ? &invs[0] : NULL);
+        triage_and_pending(p, &j);
+    }
+    html_raw(&p->h, "<h3>Invocations</h3>\n");
+    pager(p, &j, cursor, prev, next);
+    invocations_table(p, &j, invs, n);
+    pager(p, &j, cursor, prev, next);
+    page_end(p);
+    engine_invocations_free(invs, n);
+    free(next);
+    free(prev);
+    return page_send(p, 200);
+}

@@ -1,0 +1,214 @@
+/*
+ * pages-list.c - the index page "/" (spec 7.2) and the project page
+ * "/jobs/<project>[?filter=...]" (7.3).
+ */
+#include "base/compat.h"
+
+#include <strings.h>
+
+#include "auth/auth.h"
+#include "web/web-internal.h"
+
+/* The four columns of the index and the filters of the project page. */
+enum column { COL_RUNNING, COL_SCHEDULED, COL_WAITING, COL_PAUSED, _COL_MAX };
+
+static const char *const column_filters[_COL_MAX] = {"running", "scheduled", "waiting",
+                                                     "paused"};
+static const char *const column_classes[_COL_MAX] = {"label-info", "label-primary",
+                                                     "label-warning", "label-default"};
+
+static enum column column_of(enum engine_job_state s)
+{
+    switch (s) {
+    case ENGINE_JOB_RUNNING: return COL_RUNNING;
+    case ENGINE_JOB_SCHEDULED: return COL_SCHEDULED;
+    case ENGINE_JOB_PAUSED: return COL_PAUSED;
+    default: return COL_WAITING; /* DISABLED is counted as waiting */
+    }
+}
+
+/* The visible jobs of project (NULL = all), in *ret (free()) and *n. */
+static int visible_jobs(struct page *p, const char *project, struct engine_job **ret, size_t *n)
+{
+    struct engine_job *v = NULL;
+    size_t nv = 0, k = 0;
+    int r = engine_list_jobs(p->w->e, project, &v, &nv);
+
+    if (r < 0)
+        return r;
+    for (size_t i = 0; i < nv; i++)
+        if (page_can(p, &v[i], AUTH_PERM_GET))
+            v[k++] = v[i];
+    *ret = v;
+    *n = k;
+    return 0;
+}
+
+static void count_cell(struct page *p, const char *project, enum column c, size_t count)
+{
+    html_raw(&p->h, "<td><a");
+    html_attr_begin(&p->h, "class");
+    html_attr_part(&p->h, "label ");
+    html_attr_part(&p->h, column_classes[c]);
+    html_attr_end(&p->h);
+    html_attr_begin(&p->h, "href");
+    html_attr_part(&p->h, "/jobs/");
+    html_attr_segment(&p->h, project);
+    html_attr_part(&p->h, "?filter=");
+    html_attr_part(&p->h, column_filters[c]);
+    html_attr_end(&p->h);
+    html_raw(&p->h, ">");
+    if (count == 0)
+        html_raw(&p->h, "NONE");
+    else if (count == 1)
+        html_raw(&p->h, "1 JOB");
+    else
+        html_textf(&p->h, "%zu JOBS", count);
+    html_raw(&p->h, "</a></td>");
+}
+
+static void project_row(struct page *p, const char *project, const size_t counts[_COL_MAX])
+{
+    html_raw(&p->h, "<tr><td><a");
+    page_href_job(p, project, NULL, NULL);
+    html_raw(&p->h, ">");
+    html_text(&p->h, project);
+    html_raw(&p->h, "</a></td>");
+    for (int c = 0; c < _COL_MAX; c++)
+        count_cell(p, project, (enum column)c, counts[c]);
+    html_raw(&p->h, "</tr>\n");
+}
+
+int page_index(struct page *p)
+{
+    struct engine_job *jobs = NULL;
+    size_t n = 0, counts[_COL_MAX] = {0};
+    int r = visible_jobs(p, NULL, &jobs, &n);
+
+    if (r < 0)
+        return r;
+    page_begin(p);
+    html_raw(&p->h, "<table id=\"projects\"><thead><tr><th>Project</th><th>Running</th>"
+                    "<th>Scheduled</th><th>Waiting</th><th>Paused</th></tr></thead><tbody>\n");
+    /* engine_list_jobs sorts by id, so the jobs of a project are adjacent. */
+    for (size_t i = 0; i < n; i++) {
+        counts[column_of(jobs[i].state)]++;
+        if (i + 1 == n || strcmp(jobs[i].project, jobs[i + 1].project) != 0) {
+            project_row(p, jobs[i].project, counts);
+            memset(counts, 0, sizeof(counts));
+        }
+    }
+    html_raw(&p->h, "</tbody></table>\n");
+    if (n == 0)
+        html_raw(&p->h, "<p>No projects with jobs you may see.</p>\n");
+    page_end(p);
+    free(jobs);
+    return page_send(p, 200);
+}
+
+/* Regular jobs (periodic, triggered) before triggering jobs, then by name. */
+static int job_order(const void *a, const void *b)
+{
+    const struct engine_job *x = a, *y = b;
+    int tx = x->flavor == ENGINE_FLAVOR_TRIGGER, ty = y->flavor == ENGINE_FLAVOR_TRIGGER;
+
+    if (tx != ty)
+        return tx - ty;
+    return strcmp(x->name, y->name);
+}
+
+/* "Next run" of spec 7.3. */
+static void next_run(struct page *p, const struct engine_job *j)
+{
+    char rel[HUMANIZE_MAX];
+
+    if (j->paused || strcmp(j->schedule, "triggered") == 0)
+        html_raw(&p->h, "-");
+    else if (j->next_tick == 0)
+        html_raw(&p->h, "not scheduled yet");
+    else if (humanize_time(j->next_tick, p->now, rel, sizeof(rel)) == 0)
+        html_text(&p->h, rel);
+}
+
+static void job_row(struct page *p, const struct engine_job *j)
+{
+    html_raw(&p->h, "<tr><td>");
+    page_flavor_icon(p, j->flavor);
+    html_raw(&p->h, " <a");
+    page_href_job(p, j->project, j->name, NULL);
+    html_raw(&p->h, ">");
+    html_text(&p->h, j->name);
+    html_raw(&p->h, "</a></td><td class=\"mono\">");
+    html_text(&p->h, j->schedule);
+    html_raw(&p->h, "</td><td>");
+    page_label(p, job_state_class(j->state), j->state_name);
+    if (j->paused) {
+        char rel[HUMANIZE_MAX] = "";
+        humanize_time(j->paused_or_resumed_when, p->now, rel, sizeof(rel));
+        html_raw(&p->h, "<div class=\"paused-by\">Paused by ");
+        html_text(&p->h, *j->paused_or_resumed_by ? who_display(j->paused_or_resumed_by)
+                                                  : "unknown");
+        html_raw(&p->h, " ");
+        html_text(&p->h, rel);
+        html_raw(&p->h, "</div>");
+    }
+    html_raw(&p->h, "</td><td>");
+    next_run(p, j);
+    html_raw(&p->h, "</td></tr>\n");
+}
+
+/* The filter of ?filter= (case-insensitive), or -1 (none or unknown: ignored). */
+static int parse_filter(struct page *p)
+{
+    const char *f = http_request_query(p->req, "filter");
+
+    for (int c = 0; f && c < _COL_MAX; c++)
+        if (strcasecmp(f, column_filters[c]) == 0)
+            return c;
+    return -1;
+}
+
+static void jobs_table(struct page *p, struct engine_job *jobs, size_t n, int filter)
+{
+    size_t shown = 0;
+
+    qsort(jobs, n, sizeof(*jobs), job_order);
+    html_raw(&p->h, "<table id=\"jobs\"><thead><tr><th>Job</th><th>Schedule</th><th>State</th>"
+                    "<th>Next run</th></tr></thead><tbody>\n");
+    for (size_t i = 0; i < n; i++) {
+        if (filter >= 0 && column_of(jobs[i].state) != (enum column)filter)
+            continue;
+        job_row(p, &jobs[i]);
+        shown++;
+    }
+    html_raw(&p->h, "</tbody></table>\n");
+    if (shown == 0 && filter >= 0) {
+        html_raw(&p->h, "<p>No ");
+        html_text(&p->h, column_filters[filter]);
+        html_raw(&p->h, " jobs</p>\n");
+    }
+}
+
+int page_project(struct page *p, const char *project)
+{
+    struct engine_job *jobs = NULL;
+    size_t n = 0;
+    int filter = parse_filter(p);
+    int r = visible_jobs(p, project, &jobs, &n);
+
+    if (r < 0)
+        return r;
+    p->project = project;
+    p->filter = filter >= 0 ? column_filters[filter] : NULL;
+    page_begin(p);
+    if (n == 0) {
+        html_raw(&p->h, "<p>No jobs in this project or no READER permission to view them.</p>");
+        if (p->anonymous)
+            html_raw(&p->h, "<p>You may need to login first.</p>");
+    } else {
+        jobs_table(p, jobs, n, filter);
+    }
+    page_end(p);
+    free(jobs);
+    return page_send(p, 200);
+}

@@ -1,0 +1,65 @@
+/*
+ * static.c - the web UI's assets, embedded in the binary (no CDN).  The
+ * style sheet follows Bootstrap 3's class names (label-info, ...) so the
+ * pages read like LUCI's, in a few hundred bytes of our own CSS.
+ */
+#include "base/compat.h"
+
+#include "web/web-internal.h"
+
+static const char style_css[] =
+    "body{font:14px/1.45 -apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;"
+    "margin:0;color:#222;background:#fff}\n"
+    "body.anonymous{background:#f4f4f4}\n"
+    ".navbar{display:flex;justify-content:space-between;align-items:center;"
+    "background:#222;color:#ddd;padding:8px 16px}\n"
+    ".navbar a.brand{color:#fff;font-size:18px;text-decoration:none}\n"
+    "main{max-width:1240px;margin:0 auto;padding:8px 16px}\n"
+    "a{color:#2a64a8}\n"
+    ".crumbs{padding:8px 0;margin-bottom:8px;border-bottom:1px solid #ddd}\n"
+    ".crumbs .sep{padding:0 6px;color:#999}\n"
+    "table{border-collapse:collapse;width:100%;margin:8px 0}\n"
+    "th,td{text-align:left;padding:5px 8px;border-top:1px solid #ddd;vertical-align:top}\n"
+    "tr.success{background:#dff0d8}tr.danger{background:#f2dede}tr.info{background:#d9edf7}\n"
+    "tr.warning{background:#fcf8e3}tr.active{background:#f5f5f5}tr.sep td{background:#eee;"
+    "padding:2px}\n"
+    ".label{display:inline-block;padding:2px 6px;border-radius:3px;font-size:12px;"
+    "font-weight:bold;color:#fff;background:#777;text-decoration:none}\n"
+    ".label-default{background:#777}.label-primary{background:#337ab7}"
+    ".label-success{background:#5cb85c}.label-info{background:#31b0d5}"
+    ".label-warning{background:#ec971f}.label-danger{background:#c9302c}\n"
+    "pre{background:#f7f7f7;border:1px solid #ccc;border-radius:3px;padding:8px;"
+    "overflow-x:auto;white-space:pre-wrap;word-break:break-all;font-size:12.5px}\n"
+    ".mono,code{font-family:Menlo,Consolas,'DejaVu Sans Mono',monospace}\n"
+    ".summary{display:flex;flex-wrap:wrap;gap:8px 28px;margin:8px 0 16px}\n"
+    ".summary dt{font-weight:bold;display:inline}.summary dd{display:inline;margin:0 0 0 4px}\n"
+    ".alert{padding:10px 14px;border-radius:4px;margin:8px 0}\n"
+    ".alert-warning{background:#fcf8e3;border:1px solid #faebcc}\n"
+    ".alert-danger{background:#f2dede;border:1px solid #ebccd1}\n"
+    ".alert h1{font-size:20px;margin:0 0 6px}\n"
+    ".columns{display:flex;flex-wrap:wrap;gap:16px}.columns>div{flex:1 1 380px;min-width:0}\n"
+    ".pager{display:flex;justify-content:space-between;margin:6px 0}\n"
+    ".pager .disabled{color:#aaa}\n"
+    "button[disabled]{opacity:.5;cursor:not-allowed}\n"
+    "footer{max-width:1240px;margin:24px auto;padding:8px 16px;color:#888;font-size:12px;"
+    "border-top:1px solid #ddd}\n"
+    "@media (max-width:600px){th,td{padding:4px}.hide-narrow{display:none}}\n";
+
+static const struct {
+    const char *name, *type, *data;
+    size_t len;
+} assets[] = {
+    {"style.css", "text/css; charset=utf-8", style_css, sizeof(style_css) - 1},
+};
+
+const char *web_static_find(const char *name, size_t *ret_len, const char **ret_type)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(assets); i++) {
+        if (strcmp(name, assets[i].name) == 0) {
+            *ret_len = assets[i].len;
+            *ret_type = assets[i].type;
+            return assets[i].data;
+        }
+    }
+    return NULL;
+}

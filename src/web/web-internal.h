@@ -1,0 +1,146 @@
+/*
+ * web-internal.h - what the pages of src/web/ share: the server state, one
+ * request's page context, the common layout and widgets.  Private to
+ * src/web/.
+ */
+#ifndef TOCK_WEB_WEB_INTERNAL_H
+#define TOCK_WEB_WEB_INTERNAL_H
+
+#include "base/compat.h"
+
+#include <pthread.h>
+
+#include <jansson.h>
+
+#include "base/clock.h"
+#include "base/limits.h"
+#include "engine/engine.h"
+#include "net/http.h"
+#include "web/html.h"
+#include "web/web.h"
+
+struct auth;
+
+/* One remembered "Newer" link: the page at cursor came after prev ("" = first page). */
+struct web_cursor {
+    char *key;  /* job id + "\n" + cursor */
+    char *prev;
+};
+
+struct web {
+    struct engine *e;
+    struct auth *a;
+    const struct clock *clock;
+    char version[64];
+    pthread_mutex_t lock; /* guards cursors */
+    struct web_cursor cursors[WEB_CURSOR_MAP];
+    size_t next_cursor;   /* ring position */
+};
+
+/* One request being answered. */
+struct page {
+    struct web *w;
+    const struct http_request *req;
+    struct http_response *resp;
+    char identity[LIMIT_IDENTITY_LEN + 1];
+    bool anonymous;
+    int64_t now;      /* wall clock, ns */
+    int64_t started;  /* monotonic, ns: "Handled in" */
+    struct html h;
+    /* Breadcrumbs and title: NULL = absent. */
+    const char *project;
+    const char *filter;
+    const char *job;
+    const char *inv;
+};
+
+/* ---- layout.c ---- */
+
+/* The doctype, head, navbar and breadcrumbs (from p's project/job/inv). */
+void page_begin(struct page *p);
+/* The footer and the closing tags. */
+void page_end(struct page *p);
+
+/*
+ * Finishes p as the answer: status, Content-Type text/html and the
+ * security headers (web.c), the page as body.  Returns 0 or the page's
+ * error (-E2BIG past WEB_MAX_PAGE_BYTES, -ENOMEM).
+ */
+int page_send(struct page *p, int status);
+
+/*
+ * The error page (spec 7.6) with status and message; relogin adds "You
+ * may need to login first." for anonymous callers.
+ */
+int page_error(struct page *p, int status, const char *message, bool relogin);
+
+/* href="/jobs/<project>[/<job>[/<inv>]]" with percent-encoded segments. */
+void page_href_job(struct page *p, const char *project, const char *job, const char *inv);
+
+/* A label span <span class="label label-<cls>">text</span>. */
+void page_label(struct page *p, const char *cls, const char *text);
+
+/* The label class of a job state (spec 3.2) and of an invocation status (7.4). */
+const char *job_state_class(enum engine_job_state s);
+const char *inv_status_class(const char *status);
+/* The row class of an invocation status (7.4). */
+const char *inv_row_class(const char *status);
+
+/* The status the UI shows: STARTING is RUNNING for non-multistage managers (3.3). */
+const char *inv_display_status(const struct engine_invocation *inv);
+
+/* "Triggered by": "-" if empty, the email of a user identity, else the identity. */
+const char *who_display(const char *identity);
+
+/* The flavor glyph and its title (7.1). */
+void page_flavor_icon(struct page *p, enum engine_flavor f);
+
+/*
+ * A <ul> of triggers (internal JSON, tasks/task.h) oldest first: title (or
+ * id; a link to url when set) and "(<relative created>[ by <emitter>])".
+ */
+void page_trigger_list(struct page *p, const json_t *triggers);
+
+/* Whether identity may see / act on job (auth_check on its realm). */
+bool page_can(const struct page *p, const struct engine_job *j, int perm);
+
+/*
+ * The job project/job if it exists and the caller may see it: 0 and *ret;
+ * otherwise the 404 page "No such job or no permission to view it." is
+ * sent and 1 returned; -EIO etc. on failure.
+ */
+int page_load_job(struct page *p, const char *project, const char *job, struct engine_job *ret);
+
+/* "Definition (rev <revision>)", the revision a link to url when that is http(s). */
+void page_definition_heading(struct page *p, const char *revision, const char *url);
+
+/* ---- textpb.c ---- */
+
+/*
+ * The protobuf text format (spec A.4) of a task definition (the JSON of
+ * tasks/task.h: {"buildbucket": {...}}): "buildbucket: <\n  server: ...\n>\n".
+ * Returns 0, -EINVAL (not a definition), -E2BIG, -ENOMEM.
+ */
+int textpb_task(const json_t *def, struct buf *out);
+
+/* ---- pages ---- */
+
+int page_index(struct page *p);
+int page_project(struct page *p, const char *project);
+int page_job(struct page *p, const char *project, const char *job);
+int page_invocation(struct page *p, const char *project, const char *job, const char *inv);
+
+/* ---- web.c: the cursor map of the job page's "Newer" link ---- */
+
+/* Remembers that the page at cursor (non-empty) follows the page at prev ("" = first). */
+void web_cursor_remember(struct web *w, const char *job_id, const char *cursor,
+                         const char *prev);
+/* The page before cursor: 0 and a malloc'ed *ret ("" = first page), or -ENOENT, -ENOMEM. */
+int web_cursor_prev(struct web *w, const char *job_id, const char *cursor, char **ret);
+
+/* ---- static.c ---- */
+
+/* The embedded asset at name ("style.css"): its bytes, length and type; NULL if none. */
+const char *web_static_find(const char *name, size_t *ret_len, const char **ret_type);
+
+#endif

@@ -1,0 +1,411 @@
+/*
+ * test-web-pages.c - the web UI's pages over a real engine (temporary
+ * SQLite store, manual clock) and a real HTTP server on 127.0.0.1, fetched
+ * with libcurl.
+ *
+ * Hostile input: a job's config strings (url_fetch method and URL), a
+ * trigger's title, URL, emitter, properties and tags, a pause reason, and
+ * the debug-log lines they produce carry <script>, quotes and '&'; every
+ * page must show them as text: the escaped forms (HTML's entities, written
+ * out by hand here) are present and no raw markup from them is.  Error
+ * pages, statuses and messages are spec 7.6's; the security headers are
+ * the ones docs/web.md promises.
+ */
+#include "base/compat.h"
+#include "web/web.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "auth/auth.h"
+#include "base/buf.h"
+#include "base/clock.h"
+#include "base/time.h"
+#include "config/config.h"
+#include "engine/engine.h"
+#include "net/http.h"
+#include "store/store.h"
+#include "tasks/registry.h"
+
+#define T0 "2026-01-01T00:00:00Z"
+
+/* Not validated (the engine does not validate): the strings reach the pages as they are. */
+static const char cfg_text[] =
+    "job {\n"
+    "  id: \"hostile\"\n"
+    "  realm: \"public\"\n"
+    "  schedule: \"triggered\"\n"
+    "  url_fetch { method: \"<b>&\\\"'</b>\"\n"
+    "              url: \"http://h/<script>alert(1)</script>?a=1&b='2'\" }\n"
+    "}\n"
+    "job { id: \"hidden\" realm: \"private\" schedule: \"triggered\" noop { sleep_ms: 1 } }\n";
+
+static const char realms[] =
+    "realms { name: \"public\"\n"
+    "  bindings { role: \"role/scheduler.reader\" principals: \"anonymous:anonymous\"\n"
+    "             principals: \"user:one@example.com\" } }\n"
+    "realms { name: \"private\"\n"
+    "  bindings { role: \"role/scheduler.reader\" principals: \"user:one@example.com\" } }\n";
+
+static const char tokens[] = "tok-one user:one@example.com\n";
+
+static const char trigger_json[] =
+    "[{\"id\": \"t<1>&\\\"\", \"created\": \"" T0 "\", \"orderInBatch\": \"0\","
+    "  \"title\": \"<script>alert('title')</script> & \\\"q\\\"\","
+    "  \"url\": \"javascript:alert(1)\","
+    "  \"emittedByUser\": \"user:<img src=x onerror=alert(1)>@example.com\","
+    "  \"buildbucket\": {\"properties\": {\"<k>\": \"</pre><script>p</script>\"},"
+    "                  \"tags\": [\"a:<script>tag</script>\"]}}]";
+
+struct fixture {
+    char dir[64];
+    struct manual_clock clock;
+    struct store *store;
+    struct task_registry *reg;
+    struct engine *e;
+    struct auth *a;
+    struct http_server *http;
+    char base[64];
+    uint64_t rnd;
+    int64_t inv_id;
+};
+
+static uint64_t test_random(void *ctx)
+{
+    uint64_t *x = ctx;
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return *x;
+}
+
+static void apply(struct fixture *f)
+{
+    struct cfg_project *cfg = NULL;
+    struct cfg_diags d;
+    char err[256] = "";
+
+    cfg_diags_init(&d);
+    assert_int_equal(cfg_project_parse(cfg_text, strlen(cfg_text), &cfg, &d), 0);
+    assert_int_equal(engine_apply_project(f->e, "p", cfg, NULL, "rev<1>", "javascript:x"), 0);
+    if (auth_set_project(f->a, "p", cfg, realms, strlen(realms), err, sizeof(err)) != 0)
+        fail_msg("auth_set_project: %s", err);
+    cfg_project_free(cfg);
+    cfg_diags_release(&d);
+}
+
+/* Emits the hostile trigger and runs the engine until its invocation is final. */
+static void run_invocation(struct fixture *f)
+{
+    json_t *t = json_loads(trigger_json, 0, NULL);
+    struct engine_invocation *v = NULL;
+    size_t n = 0;
+    char *next = NULL;
+
+    assert_non_null(t);
+    assert_int_equal(engine_emit_triggers(f->e, "p/hostile", t), 0);
+    json_decref(t);
+    for (int i = 0; i < 60; i++) {
+        assert_true(engine_run_due(f->e, 0) >= 0);
+        manual_clock_advance(&f->clock, NS_PER_SEC);
+        assert_int_equal(engine_list_invocations(f->e, "p/hostile", NULL, 1, &v, &n, &next), 0);
+        free(next);
+        if (n == 1 && v[0].final) {
+            f->inv_id = v[0].id;
+            engine_invocations_free(v, n);
+            return;
+        }
+        engine_invocations_free(v, n);
+    }
+    fail_msg("the invocation did not finish");
+}
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    char url[128], err[256] = "";
+    int64_t t0;
+    struct task_options topts = {.noop_default_sleep_ns = NS_PER_MS};
+    struct http_server_options ho = {.host = "127.0.0.1"};
+    struct web_options wo;
+
+    assert_non_null(f);
+    snprintf(f->dir, sizeof(f->dir), "/tmp/test-web-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(url, sizeof(url), "sqlite:%s/tock.db", f->dir);
+    assert_int_equal(time_parse_rfc3339(T0, &t0), 0);
+    manual_clock_init(&f->clock, t0);
+    if (store_open(url, &f->store, err, sizeof(err)) != 0)
+        fail_msg("store_open: %s", err);
+    assert_int_equal(task_registry_default(&topts, &f->reg), 0);
+    f->rnd = 0x9e3779b97f4a7c15u;
+    struct engine_options eo = {
+        .store = f->store, .clock = &f->clock.base, .registry = f->reg,
+        .random = test_random, .random_ctx = &f->rnd,
+    };
+    assert_int_equal(engine_new(&eo, &f->e), 0);
+    f->a = auth_new();
+    assert_int_equal(auth_load_tokens(f->a, tokens, strlen(tokens), err, sizeof(err)), 0);
+    apply(f);
+    run_invocation(f);
+    assert_int_equal(engine_pause_job(f->e, "p/hostile", "user:o'neil@example.com",
+                                      "<script>alert('reason')</script> & more"), 0);
+    for (int i = 0; i < 5; i++) { /* the triage that tidies the finished invocation */
+        assert_true(engine_run_due(f->e, 0) >= 0);
+        manual_clock_advance(&f->clock, NS_PER_SEC);
+    }
+    assert_int_equal(http_server_new(&ho, &f->http), 0);
+    wo = (struct web_options){.clock = &f->clock.base, .version = "v<1>"};
+    assert_int_equal(web_register(f->http, f->e, f->a, &wo), 0);
+    assert_int_equal(http_server_start(f->http), 0);
+    snprintf(f->base, sizeof(f->base), "http://127.0.0.1:%u", http_server_port(f->http));
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    static const char *const files[] = {"tock.db", "tock.db-wal", "tock.db-shm"};
+    char path[128];
+
+    f->http = http_server_free(f->http);
+    f->e = engine_free(f->e);
+    f->store = store_close(f->store);
+    f->reg = task_registry_free(f->reg);
+    f->a = auth_free(f->a);
+    manual_clock_release(&f->clock);
+    for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+        snprintf(path, sizeof(path), "%s/%s", f->dir, files[i]);
+        unlink(path);
+    }
+    rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+/* ---- the client ---- */
+
+struct reply {
+    long status;
+    struct buf body;
+    struct buf headers;
+};
+
+static size_t on_data(char *p, size_t size, size_t n, void *ud)
+{
+    return buf_append(ud, p, size * n) == 0 ? size * n : 0;
+}
+
+static void get(struct fixture *f, const char *path, const char *token, struct reply *r)
+{
+    CURL *c = curl_easy_init();
+    struct curl_slist *h = NULL;
+    char url[512], auth[128];
+
+    assert_non_null(c);
+    buf_init(&r->body, 32u << 20);
+    buf_init(&r->headers, 1u << 20);
+    snprintf(url, sizeof(url), "%s%s", f->base, path);
+    if (token) {
+        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+        h = curl_slist_append(h, auth);
+    }
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r->body);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_data);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &r->headers);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    assert_int_equal(curl_easy_perform(c), CURLE_OK);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+}
+
+static void release(struct reply *r)
+{
+    buf_release(&r->body);
+    buf_release(&r->headers);
+}
+
+static bool has_ci(const char *hay, const char *needle)
+{
+    size_t n = strlen(needle);
+
+    for (; *hay; hay++)
+        if (strncasecmp(hay, needle, n) == 0)
+            return true;
+    return false;
+}
+
+static void expect_has(const struct reply *r, const char *path, const char *needle)
+{
+    if (!strstr(r->body.data, needle))
+        fail_msg("%s: missing [%s] in:\n%s", path, needle, r->body.data);
+}
+
+/* The headers every answer must carry (docs/web.md, web.h). */
+static void expect_safe_headers(const struct reply *r, const char *path)
+{
+    static const char *const want[] = {
+        "Content-Security-Policy: default-src 'none'; style-src 'self'; img-src 'self' data:; "
+        "script-src 'self'",
+        "X-Content-Type-Options: nosniff",
+        "X-Frame-Options: DENY",
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(want); i++)
+        if (!has_ci(r->headers.data, want[i]))
+            fail_msg("%s: no [%s] in headers:\n%s", path, want[i], r->headers.data);
+}
+
+/* No markup made of the hostile strings; no inline script or style at all. */
+static void expect_no_raw(const struct reply *r, const char *path)
+{
+    static const char *const bad[] = {
+        "<script", "<img", "<b>&\"", "<k>", "</pre><script", "href=\"javascript:", " style=",
+        "<style",
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+        if (has_ci(r->body.data, bad[i]))
+            fail_msg("%s: raw [%s] in:\n%s", path, bad[i], r->body.data);
+}
+
+static void page_ok(struct fixture *f, const char *path, const char *token,
+                    const char *const *needles)
+{
+    struct reply r;
+
+    get(f, path, token, &r);
+    if (r.status != 200)
+        fail_msg("%s: HTTP %ld:\n%s", path, r.status, r.body.data);
+    expect_safe_headers(&r, path);
+    expect_no_raw(&r, path);
+    for (size_t i = 0; needles && needles[i]; i++)
+        expect_has(&r, path, needles[i]);
+    release(&r);
+}
+
+/* ---- tests ---- */
+
+static void test_hostile_escaped(void **state)
+{
+    struct fixture *f = *state;
+    char path[128];
+    const char *const index_needles[] = {"href=\"/jobs/p\"", "1 JOB", NULL};
+    const char *const project_needles[] = {
+        "href=\"/jobs/p/hostile\"", "PAUSED", "Paused by o&#39;neil@example.com", NULL};
+    const char *const job_needles[] = {
+        /* the pause reason */
+        "&lt;script&gt;alert(&#39;reason&#39;)&lt;/script&gt; &amp; more",
+        /* the revision, its javascript: URL not linked */
+        "Definition (rev rev&lt;1&gt;)",
+        /* the config strings in the task text */
+        "method: &quot;&lt;b&gt;&amp;\\&quot;&#39;&lt;/b&gt;&quot;",
+        "url: &quot;http://h/&lt;script&gt;alert(1)&lt;/script&gt;?a=1&amp;b=&#39;2&#39;&quot;",
+        NULL};
+    const char *const inv_needles[] = {
+        /* the trigger: title as text, javascript: URL not a link, emitter */
+        "&lt;script&gt;alert(&#39;title&#39;)&lt;/script&gt; &amp; &quot;q&quot;",
+        "by <b>&lt;img src=x onerror=alert(1)&gt;@example.com</b>",
+        /* properties and tags of the trigger's payload */
+        "&quot;&lt;k&gt;&quot;: &quot;&lt;/pre&gt;&lt;script&gt;p&lt;/script&gt;&quot;",
+        "<li>a:&lt;script&gt;tag&lt;/script&gt;</li>",
+        /* the debug log line url_fetch writes: "<method> <url>" */
+        "&lt;b&gt;&amp;&quot;&#39;&lt;/b&gt; http://h/&lt;script&gt;alert(1)&lt;/script&gt;"
+        "?a=1&amp;b=&#39;2&#39;",
+        "Version: v&lt;1&gt;",
+        NULL};
+
+    page_ok(f, "/", NULL, index_needles);
+    page_ok(f, "/jobs/p", NULL, project_needles);
+    page_ok(f, "/jobs/p/hostile", NULL, job_needles);
+    snprintf(path, sizeof(path), "/jobs/p/hostile/%" PRId64, f->inv_id);
+    page_ok(f, path, NULL, inv_needles);
+    /* Escaping holds for a signed-in caller too. */
+    page_ok(f, path, "tok-one", inv_needles);
+}
+
+/* Spec 7.6: statuses and messages; relogin hint for anonymous callers only. */
+static void test_error_pages(void **state)
+{
+    static const struct {
+        const char *path, *token;
+        long status;
+        const char *message;
+        bool relogin;
+    } cases[] = {
+        {"/jobs/p/hidden", NULL, 404, "No such job or no permission to view it.", true},
+        {"/jobs/p/missing", NULL, 404, "No such job or no permission to view it.", true},
+        {"/jobs/p/missing", "tok-one", 404, "No such job or no permission to view it.", false},
+        {"/jobs/p/hostile/x12", NULL, 400, "Malformed invocation ID.", false},
+        {"/jobs/p/hostile/12345", NULL, 404, "The requested invocation is not found.", false},
+        {"/jobs/p/hidden/12345", NULL, 404, "No such job or no permission to view it.", true},
+        {"/jobs/p", "bad-token", 401, "Bad or unknown bearer token.", false},
+        {"/nope", NULL, 404, "Not found.", false},
+    };
+    struct fixture *f = *state;
+
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+        struct reply r;
+        get(f, cases[i].path, cases[i].token, &r);
+        if (r.status != cases[i].status)
+            fail_msg("%s: HTTP %ld, want %ld", cases[i].path, r.status, cases[i].status);
+        expect_safe_headers(&r, cases[i].path);
+        expect_has(&r, cases[i].path, cases[i].message);
+        if (cases[i].relogin != (strstr(r.body.data, "You may need to login first.") != NULL))
+            fail_msg("%s: relogin hint %s", cases[i].path, cases[i].relogin ? "missing" : "shown");
+        release(&r);
+    }
+}
+
+/* Visibility (spec 6): the private job is seen by its reader only. */
+static void test_visibility(void **state)
+{
+    struct fixture *f = *state;
+    const char *const reader[] = {"href=\"/jobs/p/hidden\"", NULL};
+    struct reply r;
+
+    page_ok(f, "/jobs/p/hidden", "tok-one", NULL);
+    page_ok(f, "/jobs/p", "tok-one", reader);
+    get(f, "/jobs/p", NULL, &r);
+    assert_null(strstr(r.body.data, "/jobs/p/hidden"));
+    release(&r);
+}
+
+static void test_static(void **state)
+{
+    struct fixture *f = *state;
+    struct reply r;
+
+    get(f, "/static/style.css", NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_true(has_ci(r.headers.data, "Content-Type: text/css"));
+    expect_safe_headers(&r, "/static/style.css");
+    release(&r);
+    get(f, "/static/nope.js", NULL, &r);
+    assert_int_equal(r.status, 404);
+    release(&r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_hostile_escaped),
+        cmocka_unit_test(test_error_pages),
+        cmocka_unit_test(test_visibility),
+        cmocka_unit_test(test_static),
+    };
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    int r = cmocka_run_group_tests(tests, setup, teardown);
+    curl_global_cleanup();
+    return r;
+}
