@@ -142,8 +142,12 @@ want(props.get("branch") == "refs/heads/main", "properties.branch %r" % props.ge
 want(props.get("revision") == sha, "properties.revision %r" % props.get("revision"))
 tags = req.get("tags", [])
 want("buildset:commit/git/%s" % sha in tags, "tags %r" % tags)
-want(not any(t.startswith("gitiles_ref:") or t.startswith("buildset:commit/gitiles/") for t in tags),
-     "gitiles tags for a non-Gitiles URL: %r" % tags)
+# docs/tasks.md: a git URL with a host is mapped as a Gitiles URL would be
+# (host[:port] / path without ".git"), so the request has LUCI's gitiles tags.
+ghost = url.split("/")[2]
+gproject = url.split("/", 3)[3][:-len(".git")]
+want("buildset:commit/gitiles/%s/%s/+/%s" % (ghost, gproject, sha) in tags, "gitiles buildset in %r" % tags)
+want("gitiles_ref:refs/heads/main" in tags, "gitiles_ref in %r" % tags)
 trig = req.get("incomingTriggers", [{}])[-1]
 want(trig.get("id") == "%s/+/refs/heads/main@%s" % (url, sha), "trigger id %r" % trig.get("id"))
 want(trig.get("title") == sha, "trigger title %r" % trig.get("title"))
@@ -165,11 +169,11 @@ if builds:
     tr = (sched.get("triggers") or [{}])[-1]
     want(tr.get("gitiles", {}).get("revision") == sha and tr.get("gitiles", {}).get("git") is True,
          "$recipe_engine/scheduler triggers %r" % sched.get("triggers"))
-    # Not asserted (src/tasks/buildbucket pops them as LUCI does, so the
-    # build's input lacks them): the properties repository/branch/revision.
+    # The build's own properties lack repository/branch/revision: the v2
+    # request pops them into gitilesCommit as LUCI does (docs/tasks.md).
     bp = b.get("input", {}).get("properties", {})
-    if "revision" not in bp:
-        print("KNOWN GAP: the build's input has no repository/branch/revision properties")
+    want(not any(k in bp for k in ("repository", "branch", "revision")),
+         "reserved properties sent to Buildbucket: %r" % sorted(bp))
 if bad:
     print("\n".join(bad), file=sys.stderr)
     sys.exit(1)
