@@ -24,6 +24,9 @@ enum {
     OPT_APP_ID,
     OPT_DATA_DIR,
     OPT_GIT_CREDENTIALS,
+    OPT_GIT_TIMEOUT,
+    OPT_GIT_CACHE_MAX,
+    OPT_GIT_CACHE_IDLE,
 };
 
 const struct option serve_remote_options[] = {
@@ -39,6 +42,9 @@ const struct option serve_remote_options[] = {
     {"app-id", required_argument, NULL, OPT_APP_ID},
     {"data-dir", required_argument, NULL, OPT_DATA_DIR},
     {"git-credentials", required_argument, NULL, OPT_GIT_CREDENTIALS},
+    {"git-timeout", required_argument, NULL, OPT_GIT_TIMEOUT},
+    {"git-cache-max", required_argument, NULL, OPT_GIT_CACHE_MAX},
+    {"git-cache-idle", required_argument, NULL, OPT_GIT_CACHE_IDLE},
     {NULL, 0, NULL, 0},
 };
 
@@ -59,7 +65,10 @@ const char serve_remote_help[] =
     "  --data-dir DIR          the git poller's repository caches (default: tock-data\n"
     "                          next to the sqlite file, else ./tock-data)\n"
     "  --git-credentials F     the git poller's credentials: one line 'bearer TOKEN',\n"
-    "                          'basic USER:PASSWORD' or 'ssh-key PATH' (never logged)\n";
+    "                          'basic USER:PASSWORD' or 'ssh-key PATH' (never logged)\n"
+    "  --git-timeout D         one git poll's deadline (connect, fetch; default 5m)\n"
+    "  --git-cache-max N[K|M|G]  one remote's cache size bound (default 4G)\n"
+    "  --git-cache-idle D      remove caches no poll used for D (default 336h)\n";
 
 void serve_remote_init(struct serve_remote *r)
 {
@@ -116,6 +125,49 @@ static int parse_api(struct serve_remote *r, const char *arg)
     return 1;
 }
 
+/* A Go duration > 0 (--git-timeout, --git-cache-idle). */
+static int parse_positive_duration(const char *name, const char *arg, int64_t *ret)
+{
+    char opt[64];
+    int64_t v;
+
+    snprintf(opt, sizeof(opt), "--%s", name);
+    if (cli_parse_duration(opt, arg, &v) < 0)
+        return -EINVAL;
+    if (v <= 0) {
+        cli_error("--%s wants a duration above 0, not '%s'", name, arg);
+        return -EINVAL;
+    }
+    *ret = v;
+    return 1;
+}
+
+/* "N" bytes, or N with a K/M/G suffix (powers of 1024), from 1 MiB. */
+static int parse_size(const char *name, const char *arg, uint64_t *ret)
+{
+    char *end = NULL;
+    unsigned long long v;
+    unsigned shift = 0;
+
+    errno = 0;
+    v = strtoull(arg, &end, 10);
+    if (end && *end) {
+        const char *units = "KMG";
+        const char *u = strchr(units, *end);
+        if (!u || end[1])
+            goto bad;
+        shift = 10 * (unsigned)(u - units + 1);
+    }
+    if (errno || arg[0] < '0' || arg[0] > '9' || v > (UINT64_MAX >> shift) ||
+        (v << shift) < (1ull << 20))
+        goto bad;
+    *ret = (uint64_t)v << shift;
+    return 1;
+bad:
+    cli_error("--%s wants a size of at least 1M, e.g. 512M or 4G, not '%s'", name, arg);
+    return -EINVAL;
+}
+
 int serve_remote_parse(struct serve_remote *r, int c, const char *arg)
 {
     switch (c) {
@@ -137,6 +189,10 @@ int serve_remote_parse(struct serve_remote *r, int c, const char *arg)
     case OPT_APP_ID: r->app_id = arg; return 1;
     case OPT_DATA_DIR: r->data_dir = arg; return 1;
     case OPT_GIT_CREDENTIALS: r->git_credentials = arg; return 1;
+    case OPT_GIT_TIMEOUT: return parse_positive_duration("git-timeout", arg, &r->git_timeout_ns);
+    case OPT_GIT_CACHE_MAX: return parse_size("git-cache-max", arg, &r->git_cache_max);
+    case OPT_GIT_CACHE_IDLE:
+        return parse_positive_duration("git-cache-idle", arg, &r->git_cache_idle_ns);
     default: return 0;
     }
 }
@@ -215,6 +271,9 @@ static int setup_git(struct serve_remote *r, struct task_registry *registry)
     struct gitpoll_options o = {
         .data_dir = r->data_dir ? r->data_dir : default_data_dir(r),
         .credentials_file = r->git_credentials,
+        .timeout_ns = r->git_timeout_ns,
+        .max_cache_bytes = r->git_cache_max,
+        .cache_idle_sec = r->git_cache_idle_ns / NS_PER_SEC,
     };
     int rc = gitpoll_manager_new(&o, &r->git);
 

@@ -45,6 +45,8 @@ struct serve_remote {
      * --git-credentials.  db is set by the caller before setup.
      */
     const char *data_dir, *git_credentials, *db;
+    int64_t git_timeout_ns, git_cache_idle_ns; /* --git-timeout, --git-cache-idle; 0 = default */
+    uint64_t git_cache_max;                     /* --git-cache-max; 0 = default */
     char data_dir_default[4096];
 
     struct client *client;

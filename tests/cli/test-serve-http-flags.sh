@@ -1,5 +1,5 @@
 #!/bin/sh
-# tock serve's --http-* flags (docs/cli.md "serve: HTTP settings"): bad
+# tock serve's --http-* and --git-* flags (docs/cli.md "serve: HTTP settings"): bad
 # values exit 2 with the reason before anything starts; good ones serve.
 set -eu
 . "$(dirname "$0")/lib.sh"
@@ -7,7 +7,9 @@ set -eu
 mkdir -p "$tmp/cfg"
 for bad in "--http-threads 0" "--http-threads 257" "--http-max-connections x" \
            "--http-max-per-client -1" "--http-body-min-rate 0" \
-           "--http-header-timeout 1.5s" "--http-idle-timeout 0s" "--http-header-timeout 2h"; do
+           "--http-header-timeout 1.5s" "--http-idle-timeout 0s" "--http-header-timeout 2h" \
+           "--git-timeout 0s" "--git-timeout soon" "--git-cache-max 12" \
+           "--git-cache-max 4T" "--git-cache-idle -1h"; do
     # shellcheck disable=SC2086
     run "$TOCK" serve --config "$tmp/cfg" --db "sqlite:$tmp/db" $bad
     expect_rc 2 "serve $bad"
@@ -19,6 +21,7 @@ done
 "$TOCK" serve --config "$tmp/cfg" --db "sqlite:$tmp/db" --listen 127.0.0.1:0 \
     --http-threads 2 --http-max-connections 64 --http-max-per-client 8 \
     --http-header-timeout 2s --http-body-min-rate 100 --http-idle-timeout 5s \
+    --git-timeout 30s --git-cache-max 512M --git-cache-idle 24h \
     >"$tmp/serve.out" 2>"$tmp/serve.err" &
 pid=$!
 port=
