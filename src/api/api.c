@@ -107,6 +107,9 @@ static int limited_caller(struct api *api, struct prpc_call *c, char *id)
     if (ratelimit_take(api->buckets, key, clock_mono(api->clock), &retry_ns))
         return GRPC_OK;
     rate_limit_describe(&api->limit, what, sizeof(what));
+    c->retry_after_sec = (unsigned)((retry_ns + NS_PER_SEC - 1) / NS_PER_SEC); /* whole s, >= 1 */
+    if (c->retry_after_sec == 0)
+        c->retry_after_sec = 1;
     return prpc_fail(c, GRPC_RESOURCE_EXHAUSTED,
                      "rate limit exceeded for %.200s: at most %s per caller; retry in %" PRId64
                      " ms",

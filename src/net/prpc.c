@@ -553,6 +553,11 @@ out:
         if (from_handler && status >= 500 && grpc_code_public_message(code))
             msg = grpc_code_public_message(code);
         answer_error(resp, code, http, msg);
+        if (from_handler && call->retry_after_sec > 0) {
+            char v[16];
+            snprintf(v, sizeof(v), "%u", call->retry_after_sec);
+            http_response_set_header(resp, "Retry-After", v);
+        }
     }
     free(dump);
     json_decref(call->response);

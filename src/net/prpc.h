@@ -129,6 +129,8 @@ struct prpc_call {
     json_t *response;         /* set by the handler on success */
     int code;                 /* set by prpc_fail */
     char message[LIMIT_PRPC_ERROR_BYTES]; /* set by prpc_fail */
+    /* A handler failing with a code may set this (> 0): the HTTP answer carries "Retry-After". */
+    unsigned retry_after_sec;
 };
 
 /*

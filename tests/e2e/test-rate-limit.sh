@@ -40,6 +40,11 @@ checks=$((checks + 1))
 [ "$code" = 8 ] || fail "past the burst: want RESOURCE_EXHAUSTED (8), got $code"
 checks=$((checks + 1))
 grep -q '^HTTP/1.1 429' "$tmp/rpc.h" || fail "past the burst: want HTTP 429"
+checks=$((checks + 1))
+# 1 call per minute: the next token is 1..60 s away.
+ra=$(tr -d '\r' <"$tmp/rpc.h" | sed -n 's/^Retry-After: *//Ip')
+[ -n "$ra" ] && [ "$ra" -ge 1 ] && [ "$ra" -le 60 ] ||
+    fail "past the burst: want Retry-After of 1..60 s, got '$ra'"
 expect_out_has "rate limit exceeded for anonymous:anonymous@127.0.0.1" \
     "the message names the caller"
 expect_out_has "at most 1 call per minute with bursts of 3 per caller" "the message says the limit"
