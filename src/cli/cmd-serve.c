@@ -67,6 +67,8 @@ static const char serve_help[] =
     "  --http-header-timeout D request line + headers must arrive within D (10s)\n"
     "  --http-body-min-rate N  bytes/s a body must average after 10s (default 4096)\n"
     "  --http-idle-timeout D   close a connection silent for D (30s)\n"
+    "  --http-keep-alive       keep connections open between requests (default: one\n"
+    "                          request per connection, each checked by the front door)\n"
     "  --rate-limit N[/s|/m],BURST  per-caller limit on the expensive API calls (GetJobs,\n"
     "                          GetInvocation(s), EmitTriggers, ...); past it 429\n"
     "                          RESOURCE_EXHAUSTED (default off; e.g. 20/s,100)\n"
@@ -270,6 +272,7 @@ static const struct option serve_http_options[] = {
     {"http-header-timeout", required_argument, NULL, OPT_HTTP_FIRST + 3},
     {"http-body-min-rate", required_argument, NULL, OPT_HTTP_FIRST + 4},
     {"http-idle-timeout", required_argument, NULL, OPT_HTTP_FIRST + 5},
+    {"http-keep-alive", no_argument, NULL, OPT_HTTP_FIRST + 6},
 };
 
 /*
@@ -288,6 +291,10 @@ static int serve_parse_http(struct http_server_options *h, int c, const char *ar
 
     if (i < 0 || i >= (int)ARRAY_SIZE(serve_http_options))
         return 0;
+    if (i == 6) {
+        h->keep_alive = true;
+        return 1;
+    }
     name = serve_http_options[i].name;
     if (max[i] == 0) {
         if (cli_parse_duration(name, arg, &ns) < 0)

@@ -80,6 +80,7 @@ struct http_server {
 
 struct http_req_state {
     const struct http_route *route;
+    bool keep_alive;        /* the server's keep_alive: the answer may leave the connection open */
     bool method_mismatch;
     bool too_large;
     bool answered;
@@ -708,7 +709,7 @@ static enum MHD_Result run_handler(struct MHD_Connection *conn, struct http_req_
     http_response_init(&resp);
     if (st->route->fn(st->route->ctx, &req, &resp) < 0)
         http_response_text(&resp, 500, "internal server error");
-    ok = send_response(conn, &resp, st->too_large);
+    ok = send_response(conn, &resp, st->too_large || !st->keep_alive);
     http_response_release(&resp);
     return ok;
 }
@@ -780,6 +781,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (!st)
             return MHD_NO;
         buf_init(&st->body, s->opts.max_body);
+        st->keep_alive = s->opts.keep_alive;
         *con_cls = st;
         return on_headers(s, conn, st, url, method);
     }

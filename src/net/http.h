@@ -53,7 +53,8 @@
  * idle_timeout_sec is closed (also an idle keep-alive one).  Running
  * handlers and responses being sent have no deadline.
  *
- * Strict parsing of keep-alive requests (parsed by libmicrohttpd): several
+ * Strict parsing of keep-alive requests (with keep_alive set; parsed by
+ * libmicrohttpd after the front door handed the connection over): several
  * Content-Length headers, Content-Length with Transfer-Encoding, a
  * Transfer-Encoding other than "chunked", several Authorization headers
  * and a control byte in a header value are answered 400 before any
@@ -160,6 +161,14 @@ struct http_server_options {
     unsigned body_grace_sec;    /* LIMIT_HTTP_BODY_GRACE_SEC */
     unsigned body_min_rate;     /* bytes/s: LIMIT_HTTP_BODY_MIN_RATE */
     size_t max_body;            /* LIMIT_HTTP_BODY_BYTES; never above it */
+    /*
+     * false (the default): every answer carries "Connection: close", so each
+     * request arrives on a new connection and is checked on its raw bytes by
+     * the front door (no request smuggling across requests, exact header
+     * deadlines).  true: keep-alive; follow-up requests are parsed by
+     * libmicrohttpd alone (see "Strict parsing").
+     */
+    bool keep_alive;
 };
 
 struct http_server;

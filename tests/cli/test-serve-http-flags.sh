@@ -21,7 +21,7 @@ done
 "$TOCK" serve --config "$tmp/cfg" --db "sqlite:$tmp/db" --listen 127.0.0.1:0 \
     --http-threads 2 --http-max-connections 64 --http-max-per-client 8 \
     --http-header-timeout 2s --http-body-min-rate 100 --http-idle-timeout 5s \
-    --git-timeout 30s --git-cache-max 512M --git-cache-idle 24h \
+    --git-timeout 30s --git-cache-max 512M --git-cache-idle 24h --http-keep-alive \
     >"$tmp/serve.out" 2>"$tmp/serve.err" &
 pid=$!
 port=
