@@ -1127,6 +1127,28 @@ static int policy_from_acls(struct policy *p, const struct cfg_project *cfg)
     return 0;
 }
 
+/* The index of project's policy in a->policies (a->lock held), or -1. */
+static ssize_t policy_index_locked(const struct auth *a, const char *project)
+{
+    for (size_t i = 0; i < a->n_policies; i++) {
+        if (strcmp(a->policies[i]->project, project) == 0)
+            return (ssize_t)i;
+    }
+    return -1;
+}
+
+/* The realm name of a realm id ("project:name" or "name"); "@legacy" when empty. */
+static const char *realm_name_of(const char *realm_id)
+{
+    const char *colon;
+
+    if (!realm_id || !*realm_id)
+        return "@legacy";
+    colon = strchr(realm_id, ':');
+    return colon ? colon + 1 : realm_id;
+}
+
+
 int auth_set_project(struct auth *a, const char *project, const struct cfg_project *cfg,
                      const char *realms_cfg, size_t realms_len, char *reterr_msg, size_t errlen)
 {
@@ -1155,13 +1177,11 @@ int auth_set_project(struct auth *a, const char *project, const struct cfg_proje
         goto out;
 
     pthread_rwlock_wrlock(&a->lock);
-    for (size_t i = 0; i < a->n_policies; i++) {
-        if (strcmp(a->policies[i]->project, project) == 0) {
-            old = a->policies[i];
-            a->policies[i] = p;
-            p = NULL;
-            break;
-        }
+    ssize_t at = policy_index_locked(a, project);
+    if (at >= 0) {
+        old = a->policies[at];
+        a->policies[at] = p;
+        p = NULL;
     }
     if (p) {
         struct policy **slot = array_push((void **)&a->policies, &a->n_policies,
@@ -1185,12 +1205,10 @@ void auth_remove_project(struct auth *a, const char *project)
     struct policy *old = NULL;
 
     pthread_rwlock_wrlock(&a->lock);
-    for (size_t i = 0; i < a->n_policies; i++) {
-        if (strcmp(a->policies[i]->project, project) == 0) {
-            old = a->policies[i];
-            a->policies[i] = a->policies[--a->n_policies];
-            break;
-        }
+    ssize_t at = policy_index_locked(a, project);
+    if (at >= 0) {
+        old = a->policies[at];
+        a->policies[at] = a->policies[--a->n_policies];
     }
     pthread_rwlock_unlock(&a->lock);
     policy_free(old);
@@ -1261,24 +1279,17 @@ bool auth_check(const struct auth *a, const char *identity, const char *project,
 {
     struct auth *mut = (struct auth *)a;
     const struct policy *p = NULL;
-    const char *realm = "@legacy";
+    const char *realm = realm_name_of(realm_id);
     unsigned bit;
     bool ok = false;
 
     if (!identity || !project || (int)perm < 0 || perm >= _AUTH_PERM_MAX)
         return false;
     bit = PERM_BIT(perm);
-    if (realm_id && *realm_id) {
-        const char *colon = strchr(realm_id, ':');
-        realm = colon ? colon + 1 : realm_id;
-    }
     pthread_rwlock_rdlock(&mut->lock);
-    for (size_t i = 0; i < a->n_policies; i++) {
-        if (strcmp(a->policies[i]->project, project) == 0) {
-            p = a->policies[i];
-            break;
-        }
-    }
+    ssize_t at = policy_index_locked(a, project);
+    if (at >= 0)
+        p = a->policies[at];
     if (p && p->has_realms) {
         const struct realm *root = realm_find(p, "@root");
         const struct realm *r = realm_find(p, realm);
@@ -1360,28 +1371,21 @@ enum auth_view auth_realm_view(const struct auth *a, const char *identity, const
 {
     struct auth *mut = (struct auth *)a;
     const struct policy *p = NULL;
-    const char *realm = "@legacy";
+    const char *realm = realm_name_of(realm_id);
     enum auth_view v = AUTH_VIEW_NONE;
     unsigned bit;
 
     if (!identity || !project || (int)perm < 0 || perm >= _AUTH_PERM_MAX)
         return AUTH_VIEW_NONE;
     bit = PERM_BIT(perm);
-    if (realm_id && *realm_id) {
-        const char *colon = strchr(realm_id, ':');
-        realm = colon ? colon + 1 : realm_id;
-    }
     pthread_rwlock_rdlock(&mut->lock);
     if (is_member_locked(a, identity, AUTH_ADMIN_GROUP)) {
         pthread_rwlock_unlock(&mut->lock);
         return AUTH_VIEW_ALL;
     }
-    for (size_t i = 0; i < a->n_policies; i++) {
-        if (strcmp(a->policies[i]->project, project) == 0) {
-            p = a->policies[i];
-            break;
-        }
-    }
+    ssize_t at = policy_index_locked(a, project);
+    if (at >= 0)
+        p = a->policies[at];
     if (p && p->has_realms) {
         const struct realm *root = realm_find(p, "@root");
         const struct realm *r = realm_find(p, realm);
