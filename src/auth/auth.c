@@ -1148,7 +1148,6 @@ static const char *realm_name_of(const char *realm_id)
     return colon ? colon + 1 : realm_id;
 }
 
-
 int auth_set_project(struct auth *a, const char *project, const struct cfg_project *cfg,
                      const char *realms_cfg, size_t realms_len, char *reterr_msg, size_t errlen)
 {

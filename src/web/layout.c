@@ -198,6 +198,16 @@ const char *inv_display_status(const struct engine_invocation *inv)
     return inv->status_name;
 }
 
+void page_paused_by(struct page *p, const struct engine_job *j)
+{
+    char rel[HUMANIZE_MAX] = "";
+
+    humanize_time(j->paused_or_resumed_when, p->now, rel, sizeof(rel));
+    html_text(&p->h, *j->paused_or_resumed_by ? who_display(j->paused_or_resumed_by) : "unknown");
+    html_raw(&p->h, " ");
+    html_text(&p->h, rel);
+}
+
 const char *who_display(const char *identity)
 {
     if (!identity || !*identity)

@@ -52,12 +52,8 @@ static void summary(struct page *p, const struct engine_job *j)
     action_buttons(p, j);
     html_raw(&p->h, "</dd></div></dl>\n");
     if (j->paused) {
-        humanize_time(j->paused_or_resumed_when, p->now, rel, sizeof(rel));
         html_raw(&p->h, "<div class=\"alert alert-warning\" id=\"paused\">Paused by ");
-        html_text(&p->h, *j->paused_or_resumed_by ? who_display(j->paused_or_resumed_by)
-                                                  : "unknown");
-        html_raw(&p->h, " ");
-        html_text(&p->h, rel);
+        page_paused_by(p, j);
         html_raw(&p->h, ": ");
         html_text(&p->h, *j->paused_or_resumed_reason ? j->paused_or_resumed_reason
                                                       : "Unknown reason.");

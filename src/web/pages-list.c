@@ -143,13 +143,8 @@ static void job_row(struct page *p, const struct engine_job *j)
     html_raw(&p->h, "</td><td>");
     page_label(p, job_state_class(j->state), j->state_name);
     if (j->paused) {
-        char rel[HUMANIZE_MAX] = "";
-        humanize_time(j->paused_or_resumed_when, p->now, rel, sizeof(rel));
         html_raw(&p->h, "<div class=\"paused-by\">Paused by ");
-        html_text(&p->h, *j->paused_or_resumed_by ? who_display(j->paused_or_resumed_by)
-                                                  : "unknown");
-        html_raw(&p->h, " ");
-        html_text(&p->h, rel);
+        page_paused_by(p, j);
         html_raw(&p->h, "</div>");
     }
     html_raw(&p->h, "</td><td>");

@@ -92,6 +92,9 @@ const char *inv_display_status(const struct engine_invocation *inv);
 /* "Triggered by": "-" if empty, the email of a user identity, else the identity. */
 const char *who_display(const char *identity);
 
+/* A paused job's "<who> <relative time>" (who: "unknown" when not recorded), escaped. */
+void page_paused_by(struct page *p, const struct engine_job *j);
+
 /* The flavor glyph and its title (7.1). */
 void page_flavor_icon(struct page *p, enum engine_flavor f);
 
