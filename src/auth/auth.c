@@ -576,7 +576,7 @@ static int groups_finish(struct groups *g)
     if (g->n == 0)
         return 0;
     /* qsort is not stable; members of repeated lines may join in any order, which is fine. */
-    qsort(g->v, g->n, sizeof(*g->v), group_cmp);
+    sort_array(g->v, g->n, sizeof(*g->v), group_cmp);
     for (size_t i = 1; i < g->n; i++) {
         struct group *dst = &g->v[out];
         if (strcmp(dst->name, g->v[i].name) == 0) {

@@ -49,4 +49,16 @@
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
+/*
+ * qsort for arrays that may be empty: qsort(NULL, 0, ...) is undefined
+ * behaviour (UBSan reports it), and an empty array's pointer is often NULL.
+ * Use this, never qsort directly.
+ */
+static inline void sort_array(void *base, size_t n, size_t size,
+                              int (*cmp)(const void *, const void *))
+{
+    if (n > 1)
+        qsort(base, n, size, cmp);
+}
+
 #endif

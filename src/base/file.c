@@ -137,7 +137,7 @@ static int collect_dir(struct path_list *l, const char *dir, const char *suffix,
         if (r < 0)
             goto out;
     }
-    qsort(names.paths, names.n, sizeof(char *), compare_names);
+    sort_array(names.paths, names.n, sizeof(char *), compare_names);
 
     for (size_t i = 0; i < names.n; i++) {
         char path[PATH_MAX];

@@ -419,7 +419,7 @@ static int print_jobs(const json_t *jobs)
     }
     if (r == 0) {
         static const char *const head[] = {"JOB", "STATE", "SCHEDULE", "PAUSED"};
-        qsort(rows, n, 4 * sizeof(*rows), job_cmp);
+        sort_array(rows, n, 4 * sizeof(*rows), job_cmp);
         r = cli_table_init(&t, 4, head);
         for (size_t i = 0; r == 0 && i < n; i++)
             r = cli_table_add(&t, (const char *const *)&rows[4 * i]);

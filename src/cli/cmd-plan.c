@@ -247,7 +247,7 @@ int cmd_plan(int argc, char **argv)
         goto out;
     }
 
-    qsort(plan.ticks, plan.n, sizeof(*plan.ticks), compare_ticks);
+    sort_array(plan.ticks, plan.n, sizeof(*plan.ticks), compare_ticks);
     for (size_t i = 0; i < plan.n; i++) {
         char text[TIME_RFC3339_MAX];
         time_format_rfc3339(plan.ticks[i].when, text, sizeof(text));

@@ -151,7 +151,7 @@ int project_set_read(const char *dir, struct project_set *ret)
                          rr == -EFBIG ? "larger than the limit" : strerror(-rr));
         }
     }
-    qsort(s.v, s.n, sizeof(*s.v), compare_sources);
+    sort_array(s.v, s.n, sizeof(*s.v), compare_sources);
     *ret = s;
     s = (struct project_set){0};
 out:

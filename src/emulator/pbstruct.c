@@ -147,7 +147,7 @@ static int encode_struct(const json_t *obj, struct buf *out, unsigned depth)
         return -ENOMEM;
     json_object_foreach((json_t *)obj, key, v)
         keys[k++] = key;
-    qsort(keys, n, sizeof(*keys), cmp_str);
+    sort_array(keys, n, sizeof(*keys), cmp_str);
     buf_init(&entry, out->max);
     buf_init(&val, out->max);
     for (k = 0; k < n && r == 0; k++) {

@@ -289,7 +289,7 @@ json_t *emu_build_tags(const json_t *req_tags, const char *builder, const json_t
         if (n < ARRAY_SIZE(items))
             items[n++] = (json_t *)t;
     }
-    qsort(items, n, sizeof(items[0]), tag_cmp);
+    sort_array(items, n, sizeof(items[0]), tag_cmp);
     sorted = json_array();
     for (i = 0; i < n; i++)
         json_array_append(sorted, items[i]);
@@ -667,7 +667,7 @@ static int search_locked(struct emulator *e, struct prpc_call *call, const struc
     for (struct emu_build *b = e->oldest; b; b = b->newer)
         if (b->id > after && pred_match(p, b))
             v[n++] = b;
-    qsort(v, n, sizeof(*v), id_cmp);
+    sort_array(v, n, sizeof(*v), id_cmp);
     for (k = 0; k < n && k < (size_t)size; k++)
         json_array_append_new(builds, render_masked(e, v[k], m));
     if (json_array_size(builds))

@@ -289,7 +289,7 @@ static int definition_build(struct engine *e, const char *project, const struct 
             }
             names[n++] = j->triggers.v[i];
         }
-        qsort(names, n, sizeof(*names), cmp_str);
+        sort_array(names, n, sizeof(*names), cmp_str);
         for (size_t i = 0; i < n; i++) {
             char id[ENGINE_ID_MAX];
             if (i > 0 && strcmp(names[i], names[i - 1]) == 0)

@@ -260,7 +260,7 @@ int request_tags_sorted(const json_t *tags, json_t **ret, char *err, size_t errl
         }
         v[i] = s;
     }
-    qsort(v, n, sizeof(*v), cmp_str);
+    sort_array(v, n, sizeof(*v), cmp_str);
     for (size_t i = 0; i < n; i++) {
         if (json_array_append_new(out, json_string(v[i])) < 0)
             goto out;

@@ -307,7 +307,7 @@ static int dump_response(struct fetch *f, size_t dump_limit, struct buf *out)
         r = buf_printf(out, "%ld %s\n", f->status, status_text(f->status));
     if (r < 0)
         return r;
-    qsort(f->headers, f->n_headers, sizeof(f->headers[0]), header_cmp);
+    sort_array(f->headers, f->n_headers, sizeof(f->headers[0]), header_cmp);
     for (size_t i = 0; i < f->n_headers; i++) {
         if ((r = append_utf8(out, f->headers[i].key, strlen(f->headers[i].key))) < 0 ||
             (r = buf_puts(out, ": ")) < 0 ||

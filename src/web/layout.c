@@ -300,7 +300,7 @@ void page_trigger_list(struct page *p, const json_t *triggers)
         if (time_parse_rfc3339(jstr(v[i].t, "created"), &v[i].created) < 0)
             v[i].created = 0;
     }
-    qsort(v, n, sizeof(*v), trigger_order);
+    sort_array(v, n, sizeof(*v), trigger_order);
     html_raw(&p->h, "<ul class=\"triggers\">\n");
     for (size_t i = 0; i < n; i++)
         trigger_item(p, v[i].t);

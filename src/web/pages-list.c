@@ -167,7 +167,7 @@ static void jobs_table(struct page *p, struct engine_job *jobs, size_t n, int fi
 {
     size_t shown = 0;
 
-    qsort(jobs, n, sizeof(*jobs), job_order);
+    sort_array(jobs, n, sizeof(*jobs), job_order);
     html_raw(&p->h, "<table id=\"jobs\"><thead><tr><th>Job</th><th>Schedule</th><th>State</th>"
                     "<th>Next run</th></tr></thead><tbody>\n");
     for (size_t i = 0; i < n; i++) {

@@ -121,7 +121,7 @@ static int object_keys(const json_t *obj, bool sorted, const char ***ret, size_t
         keys[i++] = key;
     }
     if (sorted)
-        qsort(keys, size, sizeof(*keys), key_cmp);
+        sort_array(keys, size, sizeof(*keys), key_cmp);
     *ret = keys;
     return 0;
 }

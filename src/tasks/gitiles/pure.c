@@ -89,7 +89,7 @@ void gt_refs_sort(struct gt_refs *m)
     size_t o = 0;
 
     if (m->n > 1)
-        qsort(m->v, m->n, sizeof(*m->v), ref_cmp);
+        sort_array(m->v, m->n, sizeof(*m->v), ref_cmp);
     for (size_t i = 0; i < m->n; i++) {
         if (o > 0 && strcmp(m->v[o - 1].name, m->v[i].name) == 0) {
             free(m->v[i].name);

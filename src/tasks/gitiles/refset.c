@@ -156,7 +156,7 @@ int gt_refset_new(const char *const *refs, size_t n, struct gt_refset *ret, char
         return r;
     }
     if (rs.n_ns > 1)
-        qsort(rs.ns, rs.n_ns, sizeof(*rs.ns), ns_cmp);
+        sort_array(rs.ns, rs.n_ns, sizeof(*rs.ns), ns_cmp);
     *ret = rs;
     return 0;
 }
