@@ -140,6 +140,9 @@
 #define LIMIT_ENGINE_LIST_JOBS 100000      /* jobs one engine_list_jobs() returns */
 #define LIMIT_ENGINE_EMIT_TRIGGERS 100000  /* triggers one engine_emit_triggers() takes */
 #define LIMIT_ENGINE_PENDING_TRIGGERS 1000 /* pending triggers one triage considers (LUCI) */
+#define LIMIT_ENGINE_STATE_CACHE_SLOTS 8        /* large job states the engine keeps parsed */
+#define LIMIT_ENGINE_STATE_CACHE_MIN (64 << 10) /* smaller job states are parsed each time */
+#define LIMIT_ENGINE_STATE_CACHE_MAX (4 << 20)  /* and so are larger ones */
 
 /* ---- tasks/ ---- */
 #define LIMIT_TASK_MANAGERS 32 /* most managers one registry holds */

@@ -213,7 +213,7 @@ void ctl_adopt_job_state(struct ctl *c, char *st)
     c->pub.job_state_unchanged = false;
     if (!st[0])
         return;
-    c->pub.job_state = json_loads(st, JSON_DECODE_ANY, &err);
+    c->pub.job_state = engine__state_parse(c->e, st, &err);
     if (!c->pub.job_state)
         log_warn("engine", "%s: the stored manager state is not JSON (%s), reading it as none",
                  c->saved.job_id, err.text);

@@ -20,6 +20,7 @@
 #include <pthread.h>
 
 #include "base/buf.h"
+#include "base/limits.h"
 #include "base/time.h"
 #include "engine/cron_machine.h"
 #include "engine/push-token.h"
@@ -27,6 +28,12 @@
 #include "store/store.h"
 
 struct tz_db;
+
+struct state_cache_slot {
+    char *text; /* NULL = empty slot */
+    size_t len;
+    json_t *value;
+};
 
 /* Task kinds of the durable queue (docs/internals/ENGINE.md lists them). */
 #define TASK_CRON_TICK "cron-tick"
@@ -99,7 +106,23 @@ struct engine {
     pthread_mutex_t push_lock;
     struct push_token_key push_keys[2];
     int n_push_keys;
+
+    /* Parsed large manager states (statecache.c), round robin. */
+    pthread_mutex_t state_lock;
+    struct state_cache_slot state_cache[LIMIT_ENGINE_STATE_CACHE_SLOTS];
+    size_t state_cache_next;
 };
+
+/*
+ * The parsed-state cache (statecache.c): engine__state_parse(e, text,
+ * err) is json_loads(text, JSON_DECODE_ANY, err) (a new reference, NULL
+ * with err on bad JSON or ENOMEM) that remembers the parse of texts of
+ * LIMIT_ENGINE_STATE_CACHE_MIN..MAX bytes in LIMIT_ENGINE_STATE_CACHE_SLOTS slots
+ * and hands out deep copies (the caller may change its copy).  Threads:
+ * any (state_lock).  engine__state_cache_release frees the slots.
+ */
+json_t *engine__state_parse(struct engine *e, const char *text, json_error_t *err);
+void engine__state_cache_release(struct engine *e);
 
 /*
  * A leased task handed to a handler.

@@ -67,6 +67,7 @@ int engine_new(const struct engine_options *opts, struct engine **ret)
     pthread_mutex_init(&e->lock, NULL);
     pthread_mutex_init(&e->push_lock, NULL);
     pthread_mutex_init(&e->remote_lock, NULL);
+    pthread_mutex_init(&e->state_lock, NULL);
     pthread_cond_init(&e->remote_cond, NULL);
     pthread_cond_init(&e->wake, NULL);
     snprintf(e->owner_prefix, sizeof(e->owner_prefix), "%ld-%016" PRIx64, (long)getpid(),
@@ -86,6 +87,8 @@ struct engine *engine_free(struct engine *e)
     pthread_mutex_destroy(&e->lock);
     pthread_mutex_destroy(&e->push_lock);
     pthread_mutex_destroy(&e->remote_lock);
+    engine__state_cache_release(e);
+    pthread_mutex_destroy(&e->state_lock);
     pthread_cond_destroy(&e->remote_cond);
     pthread_cond_destroy(&e->wake);
     free(e);

@@ -1308,11 +1308,45 @@ static void test_huge_debug_log(void **state)
     engine_invocations_free(v, 1);
 }
 
+/* A large manager state parsed twice gives equal, independent values (statecache.c). */
+static void test_state_cache(void **state)
+{
+    struct fx *f = *state;
+    size_t big = LIMIT_ENGINE_STATE_CACHE_MIN + 100;
+    char *text = malloc(big + 64);
+    json_error_t err;
+    json_t *v1, *v2;
+
+    assert_non_null(text);
+    for (int round = 0; round < LIMIT_ENGINE_STATE_CACHE_SLOTS + 2; round++) {
+        int n = snprintf(text, 64, "{\"n\": %d, \"tips\": \"", round);
+        memset(text + n, 'a', big);
+        memcpy(text + n + big, "\"}", 3);
+        v1 = engine__state_parse(f->e, text, &err);
+        assert_non_null(v1);
+        assert_int_equal(json_integer_value(json_object_get(v1, "n")), round);
+        json_object_set_new(v1, "n", json_integer(-1)); /* the caller's copy */
+        json_string_set(json_object_get(v1, "tips"), "changed");
+        v2 = engine__state_parse(f->e, text, &err);
+        assert_non_null(v2);
+        assert_ptr_not_equal(v1, v2);
+        assert_int_equal(json_integer_value(json_object_get(v2, "n")), round);
+        assert_int_equal(json_string_length(json_object_get(v2, "tips")), big);
+        json_decref(v1);
+        json_decref(v2);
+    }
+    memcpy(text + big, "}", 2); /* an unterminated string: bad JSON, twice */
+    assert_null(engine__state_parse(f->e, text, &err));
+    assert_null(engine__state_parse(f->e, text, &err));
+    free(text);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(test_relative_schedule),
+        T(test_state_cache),
         T(test_absolute_schedule_overrun),
         T(test_emit_triggers_and_fates),
         T(test_one_job_triggers_another),

@@ -294,6 +294,140 @@ static void test_refsets(void **state)
     gt_refset_release(&rs);
 }
 
+#define SHA1 "1111111111111111111111111111111111111111"
+#define SHA2 "2222222222222222222222222222222222222222"
+
+/*
+ * Parses body with the scanner and with jansson: a reply the scanner
+ * takes gives jansson's refs exactly; one it declines leaves out alone;
+ * gt_parse_refs answers as jansson.  Returns the scanner's answer.
+ */
+static int scan_vs_jansson(const char *body, size_t len, struct gt_refs *ret)
+{
+    struct gt_refs j = {0}, s = {0}, both = {0};
+    char err[256];
+    int rj = gt_parse_refs_jansson(body, len, "refs/heads", &j, err, sizeof(err));
+    int rs = gt_scan_refs(body, len, "refs/heads", &s);
+    int rb = gt_parse_refs(body, len, "refs/heads", &both, err, sizeof(err));
+
+    assert_int_equal(rb, rj);
+    assert_true(rs == 0 || rs == -EPROTO);
+    if (rs == 0) {
+        assert_int_equal(rj, 0);
+        gt_refs_sort(&j);
+        gt_refs_sort(&s);
+        assert_int_equal(s.n, j.n);
+        for (size_t i = 0; i < s.n; i++) {
+            assert_string_equal(s.v[i].name, j.v[i].name);
+            assert_string_equal(s.v[i].sha, j.v[i].sha);
+        }
+    } else {
+        assert_int_equal(s.n, 0);
+    }
+    gt_refs_release(&j);
+    gt_refs_release(&both);
+    if (ret)
+        *ret = s;
+    else
+        gt_refs_release(&s);
+    return rs;
+}
+
+static int scan_str(const char *body, struct gt_refs *ret)
+{
+    return scan_vs_jansson(body, strlen(body), ret);
+}
+
+/* The "+refs" fast path against jansson: Gitiles' shape, escapes (RFC 8259 7). */
+static void test_refs_scanner(void **state)
+{
+    struct gt_refs out = {0};
+    /* wire-formats 3.2's shape, pretty-printed as Gitiles sends it */
+    static const char plain[] = ")]}'\n{\n  \"HEAD\": {\n    \"value\": \"" SHA1 "\",\n"
+                                "    \"target\": \"refs/heads/main\"\n  },\n"
+                                "  \"main\": {\n    \"value\": \"" SHA1 "\"\n  },\n"
+                                "  \"refs/heads\": {\"value\": \"" SHA2 "\"},\n"
+                                "  \"v1\": {\"value\": \"" SHA2 "\", \"peeled\": \"" SHA1 "\"},\n"
+                                "  \"x\": {\"value\": \"\"},\n  \"y\": {}\n}\n";
+    static const char escaped[] = ")]}'{\"a\\/b\": {\"value\": \"\\u0031111111111111111111111111"
+                                  "111111111111111\"}, \"caf\\u00E9\": {\"value\": \"" SHA2 "\"},"
+                                  " \"t\\tq\\\"\\\\\": {\"value\": \"" SHA1 "\"},"
+                                  " \"\\ud83d\\ude00\": {\"value\": \"" SHA2 "\"}}";
+
+    (void)state;
+    assert_int_equal(scan_str(plain, &out), 0);
+    assert_int_equal(out.n, 3);
+    assert_string_equal(out.v[0].name, "refs/heads");
+    assert_string_equal(out.v[0].sha, SHA2);
+    assert_string_equal(out.v[1].name, "refs/heads/main");
+    assert_string_equal(out.v[2].name, "refs/heads/v1");
+    assert_string_equal(out.v[2].sha, SHA2);
+    gt_refs_release(&out);
+    assert_int_equal(scan_str(escaped, &out), 0);
+    assert_int_equal(out.n, 4);
+    assert_string_equal(out.v[0].name, "refs/heads/a/b");
+    assert_string_equal(out.v[0].sha, SHA1);
+    assert_string_equal(out.v[1].name, "refs/heads/caf\xc3\xa9");
+    assert_string_equal(out.v[2].name, "refs/heads/t\tq\"\\");
+    assert_string_equal(out.v[3].name, "refs/heads/\xf0\x9f\x98\x80");
+    gt_refs_release(&out);
+    assert_int_equal(scan_str(")]}'\n{}", NULL), 0);
+    assert_int_equal(scan_str(")]}' \r\n\t{ }\n\n", NULL), 0);
+}
+
+/* What the scanner declines: jansson decides (accepts, or rejects as -EPROTO). */
+static void test_refs_scanner_declines(void **state)
+{
+    static const char *const declined[] = {
+        ")]}'{\"b\": {\"value\": \"" SHA1 "\"}, \"a\": {\"value\": \"" SHA2 "\"}}", /* unsorted */
+        ")]}'{\"a\": {\"value\": \"" SHA1 "\"}, \"a\": {\"value\": \"" SHA2 "\"}}", /* duplicate */
+        ")]}'{\"a\": {\"value\": \"" SHA1 "\", \"value\": \"" SHA2 "\"}}",
+        ")]}'{\"caf\xc3\xa9\": {\"value\": \"" SHA1 "\"}}", /* raw UTF-8: jansson's */
+        ")]}'{\"\xff\": {\"value\": \"" SHA1 "\"}}",        /* bad UTF-8 */
+        ")]}'{\"a\x01\": {\"value\": \"" SHA1 "\"}}",       /* raw control character */
+        ")]}'{\"\\ud800\": {\"value\": \"" SHA1 "\"}}",     /* lone surrogates */
+        ")]}'{\"\\udc00x\": {\"value\": \"" SHA1 "\"}}",
+        ")]}'{\"\\ud800\\u0041\": {\"value\": \"" SHA1 "\"}}",
+        ")]}'{\"a\\u0000\": {\"value\": \"" SHA1 "\"}}",
+        ")]}'{\"\\u12g4\": {\"value\": \"" SHA1 "\"}}",
+        ")]}'{\"\\x\": {\"value\": \"" SHA1 "\"}}",
+        ")]}'{\"\": {\"value\": \"" SHA1 "\"}}",
+        ")]}'{\"a\": {\"value\": 1}}",
+        ")]}'{\"a\": {\"value\": null, \"target\": 2}}",
+        ")]}'{\"a\": {\"value\": \"" SHA1 "\", \"x\": {\"y\": [1]}}}",
+        ")]}'{\"a\": {\"value\": \"" SHA1 "1\"}}",
+        ")]}'{\"a\": {\"value\": \"zz11111111111111111111111111111111111111\"}}",
+        ")]}'{\"a\": {\"value\": \"" SHA1 "\"}} x",
+        ")]}'{\"a\": {\"value\": \"" SHA1 "\"},}",
+        ")]}'{\"a\": \"" SHA1 "\"}",
+        ")]}'[]",
+        "{}",
+    };
+    char body[512];
+    size_t len;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(declined) / sizeof(declined[0]); i++)
+        assert_int_equal(scan_str(declined[i], NULL), -EPROTO);
+    /* every prefix of a good reply, and every byte of it replaced */
+    len = (size_t)snprintf(body, sizeof(body),
+                           ")]}'\n{\"HEAD\": {\"value\": \"%s\", \"target\": \"refs/heads/m\"},"
+                           " \"m\\u00e9\": {\"value\": \"%s\"}, \"n\\/\\\"\": {\"value\": \"%s\"}}",
+                           SHA1, SHA2, SHA1);
+    for (size_t cut = 0; cut < len; cut++)
+        assert_int_equal(scan_vs_jansson(body, cut, NULL), -EPROTO);
+    for (size_t at = 0; at < len; at++) {
+        static const char subst[] = "\"\\{}[],:u0 \x01\xc3";
+        char saved = body[at];
+        for (size_t k = 0; k < sizeof(subst); k++) { /* the NUL too */
+            body[at] = subst[k];
+            (void)scan_vs_jansson(body, len, NULL);
+        }
+        body[at] = saved;
+    }
+    assert_int_equal(scan_vs_jansson(body, len, NULL), 0);
+}
+
 static void test_hostile_replies(void **state)
 {
     struct gt_refs out = {0};
@@ -953,6 +1087,8 @@ int main(void)
         cmocka_unit_test(test_times),
         cmocka_unit_test(test_refsets),
         cmocka_unit_test(test_hostile_replies),
+        cmocka_unit_test(test_refs_scanner),
+        cmocka_unit_test(test_refs_scanner_declines),
         T(test_new_updated_deleted),
         T(test_path_filters),
         T(test_first_run_and_tags),

@@ -144,6 +144,26 @@ int gt_parse_refs(const char *body, size_t len, const char *prefix, struct gt_re
                   char *err, size_t errlen);
 
 /*
+ * gt_parse_refs's two paths, for tests: jansson (every valid reply, and
+ * the errors) and the fast scanner (refscan.c), which reads only the
+ * plain shape Gitiles sends (an object of objects of string members,
+ * keys strictly increasing, ASCII, at most GT_MAX_REFS) and returns
+ * -EPROTO, out unchanged, for anything else, including a reply jansson
+ * accepts; when it returns 0 it has added exactly what jansson's path
+ * would.  gt_parse_refs tries the scanner, then jansson.
+ */
+int gt_parse_refs_jansson(const char *body, size_t len, const char *prefix, struct gt_refs *out,
+                          char *err, size_t errlen);
+int gt_scan_refs(const char *body, size_t len, const char *prefix, struct gt_refs *out);
+
+/*
+ * Adds ref key of a "+refs/<prefix>" reply with value sha to out (the
+ * name rules of gt_parse_refs).  -EPROTO, -E2BIG, -ENOMEM.
+ */
+int gt_refs_entry_add(const char *prefix, const char *key, const char *sha, struct gt_refs *out,
+                      char *err, size_t errlen);
+
+/*
  * Appends the commits of a "+log" reply to out, at most limit in total
  * (out->n <= limit), and copies its "next" cursor to next ("" = none).
  * -EPROTO (bad reply, a bad SHA or time), -ENOMEM.

@@ -36,18 +36,12 @@ int gt_parse_json(const char *body, size_t len, json_t **ret, char *err, size_t 
     return 0;
 }
 
-/* Adds one "+refs" entry; 1 when it is dropped. */
-static int refs_entry(const char *prefix, const char *key, const json_t *val, struct gt_refs *out,
+int gt_refs_entry_add(const char *prefix, const char *key, const char *sha, struct gt_refs *out,
                       char *err, size_t errlen)
 {
-    const char *sha = json_string_value(json_object_get(val, "value"));
     char name[GT_MAX_REF + 1];
     int n;
 
-    if (!json_is_object(val))
-        return gt_fail(err, errlen, -EPROTO, "ref %.200s: not an object", key);
-    if (!sha || !sha[0] || json_object_get(val, "target"))
-        return 1;
     if (!gt_sha_valid(sha))
         return gt_fail(err, errlen, -EPROTO, "ref %.200s: bad SHA %.100s", key, sha);
     if (strcmp(key, prefix) == 0)
@@ -62,8 +56,29 @@ static int refs_entry(const char *prefix, const char *key, const json_t *val, st
     return n;
 }
 
+/* Adds one "+refs" entry; 1 when it is dropped. */
+static int refs_entry(const char *prefix, const char *key, const json_t *val, struct gt_refs *out,
+                      char *err, size_t errlen)
+{
+    const char *sha = json_string_value(json_object_get(val, "value"));
+
+    if (!json_is_object(val))
+        return gt_fail(err, errlen, -EPROTO, "ref %.200s: not an object", key);
+    if (!sha || !sha[0] || json_object_get(val, "target"))
+        return 1;
+    return gt_refs_entry_add(prefix, key, sha, out, err, errlen);
+}
+
 int gt_parse_refs(const char *body, size_t len, const char *prefix, struct gt_refs *out,
                   char *err, size_t errlen)
+{
+    if (gt_scan_refs(body, len, prefix, out) == 0)
+        return 0;
+    return gt_parse_refs_jansson(body, len, prefix, out, err, errlen);
+}
+
+int gt_parse_refs_jansson(const char *body, size_t len, const char *prefix, struct gt_refs *out,
+                          char *err, size_t errlen)
 {
     json_t *v = NULL, *val;
     const char *key;
