@@ -1322,18 +1322,19 @@ static void test_state_cache(void **state)
         int n = snprintf(text, 64, "{\"n\": %d, \"tips\": \"", round);
         memset(text + n, 'a', big);
         memcpy(text + n + big, "\"}", 3);
-        v1 = engine__state_parse(f->e, text, &err);
-        assert_non_null(v1);
-        assert_int_equal(json_integer_value(json_object_get(v1, "n")), round);
-        json_object_set_new(v1, "n", json_integer(-1)); /* the caller's copy */
-        json_string_set(json_object_get(v1, "tips"), "changed");
-        v2 = engine__state_parse(f->e, text, &err);
-        assert_non_null(v2);
-        assert_ptr_not_equal(v1, v2);
-        assert_int_equal(json_integer_value(json_object_get(v2, "n")), round);
-        assert_int_equal(json_string_length(json_object_get(v2, "tips")), big);
+        v1 = NULL;
+        for (int k = 0; k < 3; k++) { /* a miss, then hits: each copy is the caller's */
+            v2 = engine__state_parse(f->e, text, &err);
+            assert_non_null(v2);
+            assert_ptr_not_equal(v1, v2);
+            assert_int_equal(json_integer_value(json_object_get(v2, "n")), round);
+            assert_int_equal(json_string_length(json_object_get(v2, "tips")), big);
+            json_object_set_new(v2, "n", json_integer(-1));
+            json_string_set(json_object_get(v2, "tips"), "changed");
+            json_decref(v1);
+            v1 = v2;
+        }
         json_decref(v1);
-        json_decref(v2);
     }
     memcpy(text + big, "}", 2); /* an unterminated string: bad JSON, twice */
     assert_null(engine__state_parse(f->e, text, &err));

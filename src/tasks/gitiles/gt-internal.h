@@ -59,6 +59,8 @@ int gt_refs_add(struct gt_refs *m, const char *name, const char *sha);
 void gt_refs_sort(struct gt_refs *m);
 /* The entry called name of a sorted map, or NULL. */
 const struct gt_ref *gt_refs_find(const struct gt_refs *m, const char *name);
+/* Drops the entries from n on; a map left empty has its array freed too. */
+void gt_refs_truncate(struct gt_refs *m, size_t n);
 /* Removes entry i (keeps the order). */
 void gt_refs_remove(struct gt_refs *m, size_t i);
 /* Sets name to sha in a sorted map (inserting in order).  -ENOMEM, -E2BIG. */

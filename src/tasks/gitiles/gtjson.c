@@ -100,8 +100,7 @@ int gt_parse_refs_jansson(const char *body, size_t len, const char *prefix, stru
     }
 out:
     if (r < 0)
-        while (out->n > n0)
-            free(out->v[--out->n].name);
+        gt_refs_truncate(out, n0);
     json_decref(v);
     return r;
 }

@@ -79,6 +79,17 @@ int gt_refs_add(struct gt_refs *m, const char *name, const char *sha)
     return 0;
 }
 
+void gt_refs_truncate(struct gt_refs *m, size_t n)
+{
+    while (m->n > n)
+        free(m->v[--m->n].name);
+    if (m->n == 0) {
+        free(m->v);
+        m->v = NULL;
+        m->alloc = 0;
+    }
+}
+
 static int ref_cmp(const void *a, const void *b)
 {
     return strcmp(((const struct gt_ref *)a)->name, ((const struct gt_ref *)b)->name);

@@ -213,7 +213,6 @@ end:
     r = s.p == s.end ? 0 : -1;
 out:
     if (r < 0)
-        while (out->n > n0)
-            free(out->v[--out->n].name);
+        gt_refs_truncate(out, n0);
     return r < 0 ? -EPROTO : 0;
 }
