@@ -198,6 +198,18 @@ const char *inv_display_status(const struct engine_invocation *inv)
     return inv->status_name;
 }
 
+void page_next_run(struct page *p, const struct engine_job *j)
+{
+    char rel[HUMANIZE_MAX];
+
+    if (j->paused || strcmp(j->schedule, "triggered") == 0)
+        html_raw(&p->h, "-");
+    else if (j->next_tick == 0)
+        html_raw(&p->h, "not scheduled yet");
+    else if (humanize_time(j->next_tick, p->now, rel, sizeof(rel)) == 0)
+        html_text(&p->h, rel);
+}
+
 void page_paused_by(struct page *p, const struct engine_job *j)
 {
     char rel[HUMANIZE_MAX] = "";

@@ -35,19 +35,12 @@ static void action_buttons(struct page *p, const struct engine_job *j)
 
 static void summary(struct page *p, const struct engine_job *j)
 {
-    char rel[HUMANIZE_MAX] = "";
-
     html_raw(&p->h, "<dl class=\"summary\"><div><dt>State:</dt> <dd>");
     page_label(p, job_state_class(j->state), j->state_name);
     html_raw(&p->h, "</dd></div><div><dt>Schedule:</dt> <dd class=\"mono\">");
     html_text(&p->h, j->schedule);
     html_raw(&p->h, "</dd></div><div><dt>Next run:</dt> <dd>");
-    if (j->paused || strcmp(j->schedule, "triggered") == 0)
-        html_raw(&p->h, "-");
-    else if (j->next_tick == 0)
-        html_raw(&p->h, "not scheduled yet");
-    else if (humanize_time(j->next_tick, p->now, rel, sizeof(rel)) == 0)
-        html_text(&p->h, rel);
+    page_next_run(p, j);
     html_raw(&p->h, "</dd></div><div><dt>Actions:</dt> <dd>");
     action_buttons(p, j);
     html_raw(&p->h, "</dd></div></dl>\n");

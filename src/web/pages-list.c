@@ -117,19 +117,6 @@ static int job_order(const void *a, const void *b)
     return strcmp(x->name, y->name);
 }
 
-/* "Next run" of spec 7.3. */
-static void next_run(struct page *p, const struct engine_job *j)
-{
-    char rel[HUMANIZE_MAX];
-
-    if (j->paused || strcmp(j->schedule, "triggered") == 0)
-        html_raw(&p->h, "-");
-    else if (j->next_tick == 0)
-        html_raw(&p->h, "not scheduled yet");
-    else if (humanize_time(j->next_tick, p->now, rel, sizeof(rel)) == 0)
-        html_text(&p->h, rel);
-}
-
 static void job_row(struct page *p, const struct engine_job *j)
 {
     html_raw(&p->h, "<tr><td>");
@@ -148,7 +135,7 @@ static void job_row(struct page *p, const struct engine_job *j)
         html_raw(&p->h, "</div>");
     }
     html_raw(&p->h, "</td><td>");
-    next_run(p, j);
+    page_next_run(p, j);
     html_raw(&p->h, "</td></tr>\n");
 }
 

@@ -92,6 +92,9 @@ const char *inv_display_status(const struct engine_invocation *inv);
 /* "Triggered by": "-" if empty, the email of a user identity, else the identity. */
 const char *who_display(const char *identity);
 
+/* A job's "Next run" (spec 7.3/7.4): "-" when paused or triggered, "not scheduled yet", or relative. */
+void page_next_run(struct page *p, const struct engine_job *j);
+
 /* A paused job's "<who> <relative time>" (who: "unknown" when not recorded), escaped. */
 void page_paused_by(struct page *p, const struct engine_job *j);
 

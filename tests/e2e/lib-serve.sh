@@ -53,3 +53,12 @@ wait_until() {
         sleep 0.2
     done
 }
+
+# poller_logs PROJECT/JOB N: the debug logs of the job's newest N invocations
+# (through the client, from $server).
+poller_logs() {
+    "$TOCK" invocations "$1" --server "$server" --limit "$2" >"$tmp/pinvs"
+    for i in $(awk 'NR > 1 { print $1 }' "$tmp/pinvs"); do
+        "$TOCK" invocation "$1" "$i" --server "$server"
+    done
+}

@@ -180,13 +180,6 @@ if bad:
 PY
 }
 
-# poller_logs PROJECT/JOB: the debug logs of the poller's newest 50 invocations.
-poller_logs() {
-    "$TOCK" invocations "$1" --server "$server" --limit 50 >"$tmp/pinvs"
-    for i in $(awk 'NR > 1 { print $1 }' "$tmp/pinvs"); do
-        "$TOCK" invocation "$1" "$i" --server "$server"
-    done
-}
 
 # --- 1. a new ref, then a pushed commit ----------------------------------------------
 check_build first "$c0"
@@ -194,7 +187,7 @@ stamp "the first poll's trigger (a new ref: its tip) built $c0"
 c1=$(commit)
 git -C "$tmp/work" push -q "$tmp/repos/app.git" main
 check_build update "$c1"
-poller_logs team/app-poller >"$tmp/app-poller.log"
+poller_logs team/app-poller 50 >"$tmp/app-poller.log"
 checks=$((checks + 1))
 grep -q "Ref refs/heads/main is new: $c0" "$tmp/app-poller.log" ||
     fail "no 'Ref ... is new' in the poller's logs: $(head -c 3000 "$tmp/app-poller.log")"
@@ -209,7 +202,7 @@ stamp "a pushed commit built $c1"
 # --- 2. a refused credential, and no secret anywhere ---------------------------------
 locked_failed() {
     [ "$(inv_status team/locked-poller)" = FAILED ] || return 1
-    poller_logs team/locked-poller >"$tmp/locked-poller.log"
+    poller_logs team/locked-poller 50 >"$tmp/locked-poller.log"
     grep -q "refused the bearer credential" "$tmp/locked-poller.log"
 }
 checks=$((checks + 1))

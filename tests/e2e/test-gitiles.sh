@@ -191,13 +191,6 @@ if bad:
 PY
 }
 
-# poller_logs PROJECT/JOB: the debug logs of the poller's newest 200 invocations.
-poller_logs() {
-    "$TOCK" invocations "$1" --server "$server" --limit 200 >"$tmp/pinvs"
-    for i in $(awk 'NR > 1 { print $1 }' "$tmp/pinvs"); do
-        "$TOCK" invocation "$1" "$i" --server "$server"
-    done
-}
 
 # --- 1. a commit on a googlesource.com name, through --host-map ---------------
 check_case first chromium/linux https://chromium.googlesource.com/chromium/src \
@@ -206,7 +199,7 @@ stamp "the first poll's trigger (a new ref: its tip) built $src0"
 src1=$(push chromium/src '["src/a.c", "docs/b.md"]')
 check_case update chromium/linux https://chromium.googlesource.com/chromium/src \
     chromium.googlesource.com chromium/src "$src1" linux
-poller_logs chromium/src-poller >"$tmp/src-poller.log"
+poller_logs chromium/src-poller 200 >"$tmp/src-poller.log"
 checks=$((checks + 1))
 grep -q "Ref refs/heads/main is new: $src0" "$tmp/src-poller.log" ||
     fail "no 'Ref ... is new' in the poller's logs: $(head -c 3000 "$tmp/src-poller.log")"
