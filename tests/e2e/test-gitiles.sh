@@ -51,10 +51,6 @@ push() {
     fg_post commit "{\"project\": \"$1\", \"ref\": \"refs/heads/main\", \"paths\": ${2:-[\"f\"]}}"
     printf '%s' "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["sha"])'
 }
-# log_requests: how many +log requests the fake has answered or is answering.
-log_requests() {
-    curl -sf "$fg/admin/requests" | python3 -c 'import json,sys; print(sum("/+log/" in r for r in json.load(sys.stdin)))'
-}
 
 src0=$(push chromium/src)
 app0=$(push team/app)
@@ -222,13 +218,16 @@ fg_post faults '{"log_delay_ms": 1500}'
 r=0
 while [ $r -lt "$rounds" ]; do
     r=$((r + 1))
-    before=$(log_requests)
     push chromium/src >>"$tmp/pushed"
-    push chromium/src >>"$tmp/pushed"
+    tip=$(push chromium/src)
+    echo "$tip" >>"$tmp/pushed"
     if [ $((r % 2)) = 1 ]; then
-        # Mid-poll: the poll has asked for the new commits and waits.
-        wait_until 20 sh -c "[ \$(curl -sf '$fg/admin/requests' | grep -o '/+log/' | wc -l) -gt $before ]" ||
-            die "round $r: the poller never asked for the new commits"
+        # Mid-poll: a poll that saw the new tip has asked for the commits up
+        # to it and waits (1.5 s); its state cannot have been saved yet.  (A
+        # poll may have run between the two pushes and asked "..<first>": that
+        # one is not the interrupted one, so wait for the range to the tip.)
+        wait_until 20 sh -c "curl -sf '$fg/admin/requests' | grep -q '/+log/[0-9a-f]*\.\.$tip'" ||
+            die "round $r: the poller never asked for the commits up to $tip"
         sleep 0.3
     else
         # At a random moment in the next 2 s.
