@@ -3,7 +3,9 @@
  * servers this test starts on 127.0.0.1 and repositories it makes with the
  * git command: the cases table runs over every transport (file://, a local
  * path, smart HTTP through git http-backend (tests/fakes/git-http-server.py),
- * the same behind HTTP basic and bearer auth, git:// through git daemon
+ * the same behind HTTP basic and bearer auth, the same over TLS (https://
+ * with a throwaway CA made here by openssl and given as ca_file; one more
+ * server with a certificate of a CA nobody trusts), git:// through git daemon
  * (git-daemon-server.py) and, with --ssh, ssh:// through sshd
  * (git-ssh-server.py) with a key).  Then credentials that are wrong or
  * missing, remotes that accept and never answer (the poll's deadline) and
@@ -36,10 +38,14 @@
 #include "tasks/git/gitpoll.h"
 #include "test-tasks-fakectl.h"
 
-enum transport { T_FILE, T_LOCAL, T_HTTP, T_HTTP_BASIC, T_HTTP_BEARER, T_GIT, T_SSH, T_N };
+enum transport {
+    T_FILE, T_LOCAL, T_HTTP, T_HTTP_BASIC, T_HTTP_BEARER, T_GIT, T_HTTPS_BASIC, T_HTTPS_BEARER,
+    T_SSH, T_N
+};
 
 static const char *const transport_names[T_N] = {
-    "file", "local", "http", "http-basic", "http-bearer", "git", "ssh",
+    "file", "local", "http", "http-basic", "http-bearer", "git", "https-basic", "https-bearer",
+    "ssh",
 };
 
 /* Secrets of the authenticated HTTP server (never to be seen in a log or error). */
@@ -57,8 +63,9 @@ struct server {
 /* The servers, shared by every test of a run. */
 static struct {
     char base[128]; /* every test's repositories live below; the servers serve it */
-    struct server http, http_auth, git, ssh;
+    struct server http, http_auth, https_auth, https_untrusted, git, ssh;
     char ssh_key[512], known_hosts[512];
+    char ca[200]; /* the CA that signed https_auth's certificate (the managers' ca_file) */
 } G;
 
 static struct {
@@ -205,6 +212,59 @@ static char *fake(const char *name)
     return p;
 }
 
+static char *tls_path(const char *name)
+{
+    static char path[8][256];
+    static int k;
+    char *p = path[k++ % 8];
+
+    snprintf(p, 256, "%s/tls/%s", G.base, name);
+    return p;
+}
+
+/*
+ * An https server's URL by the name its certificate carries: "localhost"
+ * for "127.0.0.1" (Debian's libgit2 verifies with mbedTLS 2.28, which
+ * matches DNS names only, never an IP address).
+ */
+static void url_by_name(struct server *srv)
+{
+    const char *ip = "https://127.0.0.1:";
+    char url[sizeof(srv->url)];
+
+    if (strncmp(srv->url, ip, strlen(ip)) != 0)
+        return;
+    snprintf(url, sizeof(url), "https://localhost:%s", srv->url + strlen(ip));
+    memcpy(srv->url, url, sizeof(url));
+}
+
+/*
+ * Two throwaway CAs and a certificate for localhost (and 127.0.0.1) from each (as
+ * tests/e2e/test-tls.sh does): srv.* from ca.pem (G.ca, trusted), bad.*
+ * from other-ca.pem (trusted by nobody).
+ */
+static int make_certs(void)
+{
+    char cmd[2048];
+    int n = snprintf(
+        cmd, sizeof(cmd),
+        "(cd %s && mkdir tls && cd tls && printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\n' >san.ext && "
+        "for p in ca:srv other-ca:bad; do ca=${p%%%%:*}; s=${p#*:}; "
+        "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj \"/CN=tock test $ca\" "
+        "-keyout $ca.key -out $ca.pem && "
+        "openssl req -newkey rsa:2048 -nodes -subj /CN=localhost -keyout $s.key -out $s.csr && "
+        "openssl x509 -req -in $s.csr -CA $ca.pem -CAkey $ca.key -CAcreateserial -days 2 "
+        "-extfile san.ext -out $s.pem || exit 1; done) >/dev/null 2>&1",
+        G.base);
+
+    if (n < 0 || (size_t)n >= sizeof(cmd) || system(cmd) != 0) {
+        fprintf(stderr, "openssl could not make the test certificates\n");
+        return -1;
+    }
+    snprintf(G.ca, sizeof(G.ca), "%s", tls_path("ca.pem"));
+    return 0;
+}
+
 static int start_servers(bool ssh)
 {
     char sshdir[300];
@@ -223,8 +283,22 @@ static int start_servers(bool ssh)
                                    "--basic", BASIC_USER ":" BASIC_PASSWORD,
                                    "--bearer", BEARER_TOKEN, NULL});
     spawn(&G.git, (char *[]){"python3", fake("git-daemon-server.py"), "--root", G.base, NULL});
-    if (G.http.skip[0] || G.http_auth.skip[0] || G.git.skip[0]) {
-        fprintf(stderr, "servers: %s %s %s\n", G.http.skip, G.http_auth.skip, G.git.skip);
+    if (make_certs() < 0)
+        return -1;
+    spawn(&G.https_auth, (char *[]){"python3", fake("git-http-server.py"), "--root", G.base,
+                                    "--basic", BASIC_USER ":" BASIC_PASSWORD,
+                                    "--bearer", BEARER_TOKEN, "--tls-cert", tls_path("srv.pem"),
+                                    "--tls-key", tls_path("srv.key"), NULL});
+    spawn(&G.https_untrusted, (char *[]){"python3", fake("git-http-server.py"), "--root", G.base,
+                                         "--basic", BASIC_USER ":" BASIC_PASSWORD,
+                                         "--tls-cert", tls_path("bad.pem"),
+                                         "--tls-key", tls_path("bad.key"), NULL});
+    url_by_name(&G.https_auth);
+    url_by_name(&G.https_untrusted);
+    if (G.http.skip[0] || G.http_auth.skip[0] || G.git.skip[0] || G.https_auth.skip[0] ||
+        G.https_untrusted.skip[0]) {
+        fprintf(stderr, "servers: %s %s %s %s %s\n", G.http.skip, G.http_auth.skip, G.git.skip,
+                G.https_auth.skip, G.https_untrusted.skip);
         return -1;
     }
     return 0;
@@ -243,6 +317,8 @@ static int group_teardown(void **state)
     (void)state;
     stop(&G.http);
     stop(&G.http_auth);
+    stop(&G.https_auth);
+    stop(&G.https_untrusted);
     stop(&G.git);
     stop(&G.ssh);
     snprintf(cmd, sizeof(cmd), "rm -rf %s", G.base);
@@ -275,6 +351,7 @@ static struct task_manager *manager(const char *cred, int64_t timeout_ns, uint64
     o.credentials_file = cred ? cred_file(cred) : NULL;
     o.timeout_ns = timeout_ns;
     o.max_cache_bytes = max_cache;
+    o.ca_file = G.ca[0] ? G.ca : NULL;
     assert_int_equal(gitpoll_manager_new(&o, &m), 0);
     return m;
 }
@@ -299,6 +376,14 @@ static void transport_url(enum transport t, const char **cred)
         snprintf(F.url, sizeof(F.url), "%s/%s/remote.git", G.http_auth.url, name);
         break;
     case T_GIT: snprintf(F.url, sizeof(F.url), "%s/%s/remote.git", G.git.url, name); break;
+    case T_HTTPS_BASIC:
+        *cred = "basic " BASIC_USER ":" BASIC_PASSWORD;
+        snprintf(F.url, sizeof(F.url), "%s/%s/remote.git", G.https_auth.url, name);
+        break;
+    case T_HTTPS_BEARER:
+        *cred = "bearer " BEARER_TOKEN;
+        snprintf(F.url, sizeof(F.url), "%s/%s/remote.git", G.https_auth.url, name);
+        break;
     case T_SSH:
         snprintf(line, sizeof(line), "ssh-key %s", G.ssh_key);
         *cred = line;
@@ -749,6 +834,34 @@ static void test_http_credentials(void **state)
     run_release(&r);
 }
 
+/*
+ * An https:// server whose certificate no trusted CA signed fails the poll
+ * with an error that names TLS and the certificate, and no secret.
+ */
+static void test_https_untrusted(void **state)
+{
+    struct task_manager *saved = F.m;
+    const char *name = strrchr(F.dir, '/') + 1;
+    struct run r = {0};
+    json_t *st = NULL;
+
+    (void)state;
+    commit("a.txt");
+    push("main");
+    snprintf(F.url, sizeof(F.url), "%s/%s/remote.git", G.https_untrusted.url, name);
+    F.m = manager("basic " BASIC_USER ":" BASIC_PASSWORD, 60 * NS_PER_SEC, 0);
+    poll_(&r, "[\"refs/heads/main\"]", &st);
+    assert_int_equal(r.rc, TASK_ERR_TRANSIENT);
+    assert_non_null(strstr(r.f.ctl.err, "TLS failed"));
+    assert_non_null(strstr(r.f.ctl.err, "certificate"));
+    assert_int_equal(n_triggers(&r), 0);
+    assert_secret_absent(&r, BASIC_PASSWORD);
+    run_release(&r);
+    gitpoll_manager_free(F.m);
+    F.m = saved;
+    json_decref(st);
+}
+
 /* An ssh key that the server does not authorize fails clearly. */
 static void test_ssh_wrong_key(void **state)
 {
@@ -926,7 +1039,8 @@ static void test_idle_cache_removed(void **state)
 /* ---- main ---- */
 
 static const enum transport all_transports[T_N] = {
-    T_FILE, T_LOCAL, T_HTTP, T_HTTP_BASIC, T_HTTP_BEARER, T_GIT, T_SSH,
+    T_FILE, T_LOCAL, T_HTTP, T_HTTP_BASIC, T_HTTP_BEARER, T_GIT, T_HTTPS_BASIC, T_HTTPS_BEARER,
+    T_SSH,
 };
 
 /*
@@ -957,7 +1071,8 @@ static size_t table(struct CMUnitTest *v, size_t n, enum transport from, enum tr
 {
     for (enum transport t = from; t < to; t++)
         for (size_t i = 0; i < N_CASES; i++) {
-            if ((t == T_HTTP_BASIC || t == T_HTTP_BEARER || t == T_SSH) && !cases[i].auth)
+            if ((t == T_HTTP_BASIC || t == T_HTTP_BEARER || t == T_HTTPS_BASIC ||
+                 t == T_HTTPS_BEARER || t == T_SSH) && !cases[i].auth)
                 continue;
             snprintf(names[n], sizeof(names[n]), "%s: %s", transport_names[t], cases[i].name);
             v[n] = (struct CMUnitTest){names[n], cases[i].f, setup, teardown,
@@ -995,6 +1110,8 @@ int main(int argc, char **argv)
     n = table(v, 0, T_FILE, T_SSH);
     v[n++] = (struct CMUnitTest){"http credentials", test_http_credentials, setup, teardown, NULL};
     v[n++] = (struct CMUnitTest){"hanging remote", test_hanging_remote, setup, teardown, NULL};
+    v[n++] = (struct CMUnitTest){"https: untrusted certificate", test_https_untrusted, setup,
+                                 teardown, NULL};
     v[n++] = (struct CMUnitTest){"cache bound", test_cache_bound, setup, teardown, NULL};
     v[n++] = (struct CMUnitTest){"idle cache removed", test_idle_cache_removed, setup, teardown,
                                  NULL};

@@ -21,6 +21,7 @@
 #include "tasks/taskjson.h"
 
 #define GP_MAX_PATH 4096
+#define GP_SYSTEM_CA_DIR "/etc/ssl/certs" /* Debian's ca-certificates */
 
 struct gp_manager {
     struct task_manager m; /* first; m.ctx points back here */
@@ -80,6 +81,10 @@ static int git_failed(struct gp_source *s, const char *what, struct client_error
         client_error_set(e, GRPC_DEADLINE_EXCEEDED, true,
                          "%s: timed out: no answer within the git poll's deadline of %lld s "
                          "(%.300s)", what, (long long)(s->gm->timeout_ns / NS_PER_SEC), msg);
+    else if (ge && ge->klass == GIT_ERROR_SSL)
+        client_error_set(e, GRPC_UNAVAILABLE, true, "%s: TLS failed, the server's certificate is "
+                         "not trusted or the handshake failed (give a private CA with --ca-file): "
+                         "%.300s", what, msg);
     else if (s->cred.refused && s->cred.kind == GP_CRED_NONE)
         client_error_set(e, GRPC_UNAUTHENTICATED, false, "%s: authentication failed: the remote "
                          "asks for credentials and --git-credentials gives none", what);
@@ -743,9 +748,24 @@ static int gp_launch(const struct task_manager *m, struct task_ctl *c)
     return r;
 }
 
+/*
+ * The CAs libgit2 trusts for https://: ca_file and the system's directory.
+ * Both are given because libgit2's mbedTLS back end (Debian's) replaces
+ * its whole chain with what this call names.
+ */
+static int gp_tls_set_cas(const char *ca_file)
+{
+    struct stat st;
+    const char *dir = stat(GP_SYSTEM_CA_DIR, &st) == 0 && S_ISDIR(st.st_mode) ? GP_SYSTEM_CA_DIR
+                                                                              : NULL;
+
+    return git_libgit2_opts(GIT_OPT_SET_SSL_CERT_LOCATIONS, ca_file, dir) < 0 ? -EIO : 0;
+}
+
 int gitpoll_manager_new(const struct gitpoll_options *o, struct task_manager **ret)
 {
     struct gp_manager *gm;
+    int r = -ENOMEM;
 
     if (!o || !o->data_dir || !o->data_dir[0] || !ret)
         return -EINVAL;
@@ -754,24 +774,14 @@ int gitpoll_manager_new(const struct gitpoll_options *o, struct task_manager **r
         return -ENOMEM;
     gm->data_dir = strdup(o->data_dir);
     gm->credentials_file = o->credentials_file ? strdup(o->credentials_file) : NULL;
-    if (!gm->data_dir || (o->credentials_file && !gm->credentials_file)) {
-        free(gm->data_dir);
-        free(gm->credentials_file);
-        free(gm);
-        return -ENOMEM;
-    }
-    if (git_libgit2_init() < 0) {
-        free(gm->data_dir);
-        free(gm->credentials_file);
-        free(gm);
-        return -EIO;
-    }
-    if (gp_stream_install() < 0) {
+    if (!gm->data_dir || (o->credentials_file && !gm->credentials_file))
+        goto fail;
+    r = -EIO;
+    if (git_libgit2_init() < 0)
+        goto fail;
+    if (gp_stream_install() < 0 || (o->ca_file && gp_tls_set_cas(o->ca_file) < 0)) {
         git_libgit2_shutdown();
-        free(gm->data_dir);
-        free(gm->credentials_file);
-        free(gm);
-        return -EIO;
+        goto fail;
     }
     gm->max_fetch_bytes = o->max_fetch_bytes ? o->max_fetch_bytes : GITPOLL_MAX_FETCH_BYTES;
     gm->timeout_ns = o->timeout_ns > 0 ? o->timeout_ns : GITPOLL_TIMEOUT_NS;
@@ -786,6 +796,11 @@ int gitpoll_manager_new(const struct gitpoll_options *o, struct task_manager **r
     };
     *ret = &gm->m;
     return 0;
+fail:
+    free(gm->data_dir);
+    free(gm->credentials_file);
+    free(gm);
+    return r;
 }
 
 struct task_manager *gitpoll_manager_free(struct task_manager *m)
