@@ -630,6 +630,59 @@ static void test_tags_and_deleted(void **state)
     json_decref(st);
 }
 
+/*
+ * A remote with 100,000 tags (over smart HTTP): the first poll lists them
+ * all and emits only the branch's trigger (the tags already existed), the
+ * next one finds nothing, a new tag is emitted; past GT_MAX_REFS refs
+ * (200,000) the poll fails clearly and the state does not move.
+ */
+static void test_many_refs(void **state)
+{
+    const char *refs = "[\"refs/heads/main\", \"regexp:refs/tags/t.*\"]";
+    struct run r = {0};
+    json_t *st = NULL;
+    const char *c1, *c2;
+
+    (void)state;
+    c1 = commit("a.txt");
+    push("main");
+    sh("cd remote.git && sha=$(git rev-parse main) && "
+       "seq -f \"$sha refs/tags/t%%06g\" 0 99999 >packed-refs");
+    poll_(&r, refs, &st);
+    assert_int_equal(r.rc, 0);
+    assert_int_equal(n_triggers(&r), 1);
+    assert_trigger(&r, 0, F.url, "refs/heads/main", c1, F.when);
+    assert_true(logged(&r, "Tag refs/tags/t000000 newly matched but already existed"));
+    assert_string_equal(known(st, "refs/tags/t054321"), c1);
+    assert_string_equal(known(st, "refs/tags/t099999"), c1);
+    run_release(&r);
+
+    poll_(&r, refs, &st);
+    assert_int_equal(r.rc, 0);
+    assert_int_equal(n_triggers(&r), 0);
+    assert_true(logged(&r, "No changes detected"));
+    run_release(&r);
+
+    c2 = commit("b.txt");
+    sh("cd work && git tag tnew");
+    push("tnew");
+    poll_(&r, refs, &st);
+    assert_int_equal(r.rc, 0);
+    assert_int_equal(n_triggers(&r), 1);
+    assert_trigger(&r, 0, F.url, "refs/tags/tnew", c2, F.when);
+    run_release(&r);
+
+    sh("cd remote.git && sha=$(git rev-parse main) && "
+       "seq -f \"$sha refs/tags/u%%06g\" 0 99999 >>packed-refs");
+    poll_(&r, refs, &st);
+    assert_true(r.rc < 0);
+    assert_non_null(strstr(r.f.ctl.err, "more than 200000 refs"));
+    assert_int_equal(n_triggers(&r), 0);
+    assert_string_equal(known(st, "refs/tags/tnew"), c2);
+    run_release(&r);
+    json_decref(st);
+}
+
 /* A force push: the commits of the new tip not reachable from the old one. */
 static void test_force_push(void **state)
 {
@@ -1112,6 +1165,8 @@ int main(int argc, char **argv)
     v[n++] = (struct CMUnitTest){"hanging remote", test_hanging_remote, setup, teardown, NULL};
     v[n++] = (struct CMUnitTest){"https: untrusted certificate", test_https_untrusted, setup,
                                  teardown, NULL};
+    v[n++] = (struct CMUnitTest){"http: 100,000 refs", test_many_refs, setup, teardown,
+                                 (void *)&all_transports[T_HTTP]};
     v[n++] = (struct CMUnitTest){"cache bound", test_cache_bound, setup, teardown, NULL};
     v[n++] = (struct CMUnitTest){"idle cache removed", test_idle_cache_removed, setup, teardown,
                                  NULL};

@@ -454,7 +454,8 @@ static int list_remote(struct gp_source *s, struct client_error *e)
         }
         git_oid_tostr(sha, sizeof(sha), &heads[i]->oid);
         if (gt_refs_add(&s->all, name, sha) < 0) {
-            client_error_set(e, GRPC_RESOURCE_EXHAUSTED, false, "too many refs");
+            client_error_set(e, GRPC_RESOURCE_EXHAUSTED, false, "the remote lists more than %d "
+                             "refs, more than a poll takes", GT_MAX_REFS);
             r = -EIO;
         }
     }
@@ -504,29 +505,58 @@ static bool have_object(git_repository *repo, const char *sha)
     return have;
 }
 
-/* "+<ref>:refs/tock/<ref minus refs/>" of each watched ref whose tip the cache lacks. */
+static int ref_by_sha(const void *a, const void *b)
+{
+    const struct gt_ref *x = *(const struct gt_ref *const *)a, *y = *(const struct gt_ref *const *)b;
+
+    return strcmp(x->sha, y->sha);
+}
+
+static void free_refspecs(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+/*
+ * "+<ref>:refs/tock/<ref minus refs/>" for each tip the cache lacks, once
+ * per distinct tip: 100,000 tags on one commit are one refspec, not
+ * 100,000 (which libgit2 would negotiate and write one by one).
+ */
 static int wanted_refspecs(struct gp_source *s, const struct gt_refs *current, char ***ret,
                            size_t *ret_n)
 {
+    const struct gt_ref **by = malloc((current->n + 1) * sizeof(*by));
     char **v = calloc(current->n + 1, sizeof(*v));
     size_t n = 0;
+    int r = -ENOMEM;
 
-    if (!v)
-        return -ENOMEM;
+    if (!by || !v)
+        goto out;
+    for (size_t i = 0; i < current->n; i++)
+        by[i] = &current->v[i];
+    sort_array(by, current->n, sizeof(*by), ref_by_sha);
     for (size_t i = 0; i < current->n; i++) {
-        const struct gt_ref *ref = &current->v[i];
+        const struct gt_ref *ref = by[i];
         size_t len = 2 * strlen(ref->name) + 16;
-        if (have_object(s->repo, ref->sha))
+        if ((i > 0 && strcmp(by[i - 1]->sha, ref->sha) == 0) || have_object(s->repo, ref->sha))
             continue;
         v[n] = malloc(len);
         if (!v[n])
-            break;
+            goto out;
         snprintf(v[n], len, "+%s:refs/tock/%s", ref->name, ref->name + 5);
         n++;
     }
     *ret = v;
     *ret_n = n;
-    return 0;
+    v = NULL;
+    r = 0;
+out:
+    if (v)
+        free_refspecs(v, n);
+    free(by);
+    return r;
 }
 
 /* Fetches what the watched refs need into the cache (only new objects travel). */
@@ -562,9 +592,7 @@ static int gp_prepare(void *src, const struct gt_refs *current, struct client_er
         if (r == 0)
             r = check_cache_size(s, e);
     }
-    for (size_t i = 0; i < n; i++)
-        free(v[i]);
-    free(v);
+    free_refspecs(v, n);
     return r;
 }
 
