@@ -29,6 +29,9 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <errno.h>
 #include <time.h>
 #include <unistd.h>
@@ -1013,6 +1016,167 @@ static void test_hanging_remote(void **state)
     json_decref(st);
 }
 
+/* ---- a remote that disconnects ---- */
+
+/*
+ * A TCP proxy in front of the smart HTTP server that closes each
+ * connection once `cut` bytes of the server's answer have passed: the
+ * remote disconnects at byte `cut` of the ref listing, the negotiation or
+ * the pack.  Connections are served one at a time (libgit2 uses one).
+ */
+struct cutter {
+    pthread_t t;
+    int ls;
+    int port, upstream_port;
+    size_t cut;
+    atomic_bool stop;
+};
+
+static int connect_port(int port)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+                             .sin_port = htons((uint16_t)port)};
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
+/* Forwards between c and u until either closes, the cut or 10 s of silence. */
+static void cutter_pipe(struct cutter *k, int c, int u)
+{
+    size_t passed = 0;
+    char buf[4096];
+
+    while (!atomic_load(&k->stop)) {
+        struct pollfd p[2] = {{.fd = c, .events = POLLIN}, {.fd = u, .events = POLLIN}};
+        if (poll(p, 2, 10000) <= 0)
+            return;
+        if (p[0].revents) {
+            ssize_t n = read(c, buf, sizeof(buf));
+            if (n <= 0 || write(u, buf, (size_t)n) != n)
+                return;
+        }
+        if (p[1].revents) {
+            ssize_t n = read(u, buf, sizeof(buf));
+            size_t give = n > 0 ? (size_t)n : 0;
+            if (passed + give > k->cut)
+                give = k->cut - passed;
+            if (n <= 0 || (give > 0 && write(c, buf, give) != (ssize_t)give) ||
+                (passed += give) >= k->cut)
+                return;
+        }
+    }
+}
+
+static void *cutter_main(void *arg)
+{
+    struct cutter *k = arg;
+
+    while (!atomic_load(&k->stop)) {
+        struct pollfd p = {.fd = k->ls, .events = POLLIN};
+        int c, u;
+        if (poll(&p, 1, 100) <= 0 || (c = accept(k->ls, NULL, NULL)) < 0)
+            continue;
+        u = connect_port(k->upstream_port);
+        if (u >= 0)
+            cutter_pipe(k, c, u);
+        if (u >= 0)
+            close(u);
+        close(c);
+    }
+    return NULL;
+}
+
+static void cutter_start(struct cutter *k, const char *upstream_url)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(sa);
+    const char *colon = strrchr(upstream_url, ':');
+
+    memset(k, 0, sizeof(*k));
+    k->upstream_port = colon ? (int)strtol(colon + 1, NULL, 10) : 0;
+    k->cut = SIZE_MAX;
+    k->ls = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(k->ls >= 0 && k->upstream_port > 0);
+    assert_int_equal(bind(k->ls, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(listen(k->ls, 16), 0);
+    assert_int_equal(getsockname(k->ls, (struct sockaddr *)&sa, &len), 0);
+    k->port = ntohs(sa.sin_port);
+    assert_int_equal(pthread_create(&k->t, NULL, cutter_main, k), 0);
+}
+
+static void cutter_stop(struct cutter *k)
+{
+    atomic_store(&k->stop, true);
+    pthread_join(k->t, NULL);
+    close(k->ls);
+}
+
+/*
+ * The remote disconnects at byte N of its answers, for N from 1 to 64 KiB:
+ * each poll either fails (transient: retried), emitting nothing and
+ * leaving the state as it was, or succeeds whole; at least one fails.
+ * Then, with no cut, the three new commits arrive once, oldest first.
+ */
+static void test_disconnecting_remote(void **state)
+{
+    const char *refs = "[\"refs/heads/main\"]";
+    struct cutter k;
+    struct run r = {0};
+    json_t *st = NULL, *st1;
+    const char *c[3];
+    char *before;
+    int failed = 0;
+
+    (void)state;
+    cutter_start(&k, G.http.url);
+    snprintf(F.url, sizeof(F.url), "http://127.0.0.1:%d/%s/remote.git", k.port,
+             strrchr(F.dir, '/') + 1);
+    commit("a.txt");
+    push("main");
+    poll_(&r, refs, &st);
+    assert_int_equal(r.rc, 0);
+    run_release(&r);
+    for (int i = 0; i < 3; i++) {
+        sh("cd work && head -c 20000 /dev/urandom | base64 >big%d.txt && git add big%d.txt", i, i);
+        c[i] = commit("a.txt");
+    }
+    push("main");
+    before = json_dumps(st, JSON_SORT_KEYS);
+    for (size_t cut = 1; cut <= 65536 && failed >= 0; cut *= 4) {
+        st1 = json_deep_copy(st);
+        k.cut = cut;
+        poll_(&r, refs, &st1);
+        if (r.rc == 0) {
+            assert_int_equal(n_triggers(&r), 3);
+        } else {
+            char *after = json_dumps(st1, JSON_SORT_KEYS);
+            assert_int_equal(r.rc, TASK_ERR_TRANSIENT);
+            assert_int_equal(n_triggers(&r), 0);
+            assert_string_equal(after, before);
+            free(after);
+            failed++;
+        }
+        run_release(&r);
+        json_decref(st1);
+    }
+    assert_true(failed > 0);
+    k.cut = SIZE_MAX;
+    poll_(&r, refs, &st);
+    assert_int_equal(r.rc, 0);
+    assert_int_equal(n_triggers(&r), 3);
+    for (int i = 0; i < 3; i++)
+        assert_trigger(&r, (size_t)i, F.url, "refs/heads/main", c[i], F.when - 60 * (2 - i));
+    run_release(&r);
+    free(before);
+    json_decref(st);
+    cutter_stop(&k);
+}
+
 /* ---- the cache's size bound ---- */
 
 static void test_cache_bound(void **state)
@@ -1165,6 +1329,8 @@ int main(int argc, char **argv)
     v[n++] = (struct CMUnitTest){"hanging remote", test_hanging_remote, setup, teardown, NULL};
     v[n++] = (struct CMUnitTest){"https: untrusted certificate", test_https_untrusted, setup,
                                  teardown, NULL};
+    v[n++] = (struct CMUnitTest){"http: disconnecting remote", test_disconnecting_remote, setup,
+                                 teardown, (void *)&all_transports[T_HTTP]};
     v[n++] = (struct CMUnitTest){"http: 100,000 refs", test_many_refs, setup, teardown,
                                  (void *)&all_transports[T_HTTP]};
     v[n++] = (struct CMUnitTest){"cache bound", test_cache_bound, setup, teardown, NULL};
