@@ -54,7 +54,8 @@ const char serve_remote_help[] =
     "  --service-account-json F  credentials: a Google service-account key (JWT, RS256)\n"
     "  --token-file F          credentials: a bearer token file, re-read when it changes\n"
     "  --token-command CMD     credentials: a command printing a bearer token\n"
-    "  --ca-file F             extra CA bundle for TLS (verification is always on)\n"
+    "  --ca-file F             extra CA bundle for all outgoing TLS, git https:// too\n"
+    "                          (verification is always on)\n"
     "  --pubsub-topic T        Pub/Sub topic prefix given to Buildbucket\n"
     "                          (default projects/tock/topics/scheduler.buildbucket)\n"
     "  --buildbucket-poll MIN,MAX[,LONG]  status-check timer: random in [MIN,MAX)\n"
@@ -271,6 +272,7 @@ static int setup_git(struct serve_remote *r, struct task_registry *registry)
     struct gitpoll_options o = {
         .data_dir = r->data_dir ? r->data_dir : default_data_dir(r),
         .credentials_file = r->git_credentials,
+        .ca_file = r->ca_file,
         .timeout_ns = r->git_timeout_ns,
         .max_cache_bytes = r->git_cache_max,
         .cache_idle_sec = r->git_cache_idle_ns / NS_PER_SEC,

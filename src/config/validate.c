@@ -658,7 +658,35 @@ static void v_gitiles(struct vctx *v, const struct cfg_job *j)
     v_refs_and_paths(v, t);
 }
 
-/* A git remote the git poller can reach: a URL of a known scheme or an absolute path. */
+/*
+ * Whether a URL's authority carries credentials: a password ("user:pw@")
+ * in any scheme, any user at all in http(s) ("https://TOKEN@host" is how
+ * tokens are often pasted).  ssh://git@host and git://user@host name an
+ * account, not a secret.
+ */
+static bool v_url_has_credentials(const char *url)
+{
+    const char *a = strstr(url, "://"), *at = NULL;
+    size_t n;
+
+    if (!a || url[0] == '/')
+        return false;
+    a += 3;
+    n = strcspn(a, "/?#");
+    for (size_t i = 0; i < n; i++)
+        if (a[i] == '@')
+            at = a + i;
+    if (!at)
+        return false;
+    return memchr(a, ':', (size_t)(at - a)) != NULL || v_prefix(url, "http");
+}
+
+/*
+ * A git remote the git poller can reach: a URL of a known scheme or an
+ * absolute path, with no credentials in it (they would be shown in every
+ * trigger id, property and page: --git-credentials keeps them).  The
+ * credentials error does not repeat the URL.
+ */
 static void v_git_url(struct vctx *v, const char *url, struct cfg_pos pos)
 {
     static const char *const schemes[] = {"https://", "http://", "ssh://", "git://", "file://"};
@@ -673,6 +701,9 @@ static void v_git_url(struct vctx *v, const char *url, struct cfg_pos pos)
     else if (!known)
         v_error(v, pos, "url %s must start with https://, http://, ssh://, git://, file:// "
                 "or be an absolute path", q1(v, url));
+    else if (v_url_has_credentials(url))
+        v_error(v, pos, "url must not carry credentials (user:password@ or token@): they would "
+                "show in every trigger and page; give them to tock serve with --git-credentials");
 }
 
 /* tock's git task: not LUCI's, so --strict-luci refuses it. */

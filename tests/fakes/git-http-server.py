@@ -3,6 +3,7 @@
 
   git-http-server.py --root DIR [--listen 127.0.0.1:0] [--basic USER:PASSWORD]
                      [--bearer TOKEN] [--log FILE]
+                     [--tls-cert CERT.pem --tls-key KEY.pem]
 
 Serves every repository under DIR (GIT_PROJECT_ROOT, GIT_HTTP_EXPORT_ALL)
 at http://HOST:PORT/<path under DIR>, read-only (upload-pack; pushes are
@@ -14,12 +15,17 @@ TOKEN" (either, when both are given); otherwise the answer is 401 with
 "WWW-Authenticate: Basic realm=\"git\"".  --log appends one line per request:
 "<method> <path> <status> auth=<ok|missing|bad>" (never the credential).
 
+With --tls-cert and --tls-key the server speaks TLS (python's ssl module;
+the test makes a throwaway CA and a server certificate with openssl) and
+prints "listening on https://HOST:PORT".
+
 Python 3 standard library only; one thread per connection.
 """
 import argparse
 import base64
 import hmac
 import os
+import ssl
 import subprocess
 import sys
 import threading
@@ -159,13 +165,24 @@ def main():
     ap.add_argument("--basic")
     ap.add_argument("--bearer")
     ap.add_argument("--log")
+    ap.add_argument("--tls-cert")
+    ap.add_argument("--tls-key")
     o = ap.parse_args()
     o.root = os.path.abspath(o.root)
     host, _, port = o.listen.rpartition(":")
     Handler.opts = o
     srv = ThreadingHTTPServer((host, int(port)), Handler)
     srv.daemon_threads = True
-    print("listening on http://%s:%d" % srv.server_address[:2], flush=True)
+    scheme = "http"
+    if o.tls_cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(o.tls_cert, o.tls_key)
+        # The handshake happens in the connection's thread (first read), so
+        # a client that fails it does not stall the accept loop.
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True,
+                                     do_handshake_on_connect=False)
+        scheme = "https"
+    print("listening on %s://%s:%d" % ((scheme,) + srv.server_address[:2]), flush=True)
     try:
         srv.serve_forever()
     except KeyboardInterrupt:

@@ -178,6 +178,28 @@ static const struct validate_case cases[] = {
       "http://, ssh://, git://, file:// or be an absolute path\n"
       "f:1:40: error: (trigger / g / task / refs / regexp:[): invalid regexp: error parsing "
       "regexp: missing closing ]: `[`\n" },
+    /* Credentials in a git URL are refused, without repeating the URL. */
+    { __LINE__, false,
+      "trigger { id: \"g\" git { url: \"https://me:s3cret@h.example/r.git\" } }",
+      "f:1:25: error: (trigger / g / task / url): url must not carry credentials "
+      "(user:password@ or token@): they would show in every trigger and page; give them to "
+      "tock serve with --git-credentials\n" },
+    { __LINE__, false,
+      "trigger { id: \"g\" git { url: \"https://ghp_t0ken@h.example/r.git\" } }",
+      "f:1:25: error: (trigger / g / task / url): url must not carry credentials "
+      "(user:password@ or token@): they would show in every trigger and page; give them to "
+      "tock serve with --git-credentials\n" },
+    { __LINE__, false,
+      "trigger { id: \"g\" git { url: \"ssh://u:pw@h.example/r.git\" } }",
+      "f:1:25: error: (trigger / g / task / url): url must not carry credentials "
+      "(user:password@ or token@): they would show in every trigger and page; give them to "
+      "tock serve with --git-credentials\n" },
+    { __LINE__, false,
+      "trigger { id: \"g\" git { url: \"ssh://git@h.example/r@x.git\" } }",
+      "" },
+    { __LINE__, false,
+      "trigger { id: \"g\" git { url: \"https://h.example/a@b/r.git\" } }",
+      "" },
     { __LINE__, false,
       "trigger { id: \"g1\" gitiles { } }",
       "f:1:20: error: (trigger / g1 / task / repo): field 'repository' is"

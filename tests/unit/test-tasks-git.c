@@ -3,7 +3,9 @@
  * servers this test starts on 127.0.0.1 and repositories it makes with the
  * git command: the cases table runs over every transport (file://, a local
  * path, smart HTTP through git http-backend (tests/fakes/git-http-server.py),
- * the same behind HTTP basic and bearer auth, git:// through git daemon
+ * the same behind HTTP basic and bearer auth, the same over TLS (https://
+ * with a throwaway CA made here by openssl and given as ca_file; one more
+ * server with a certificate of a CA nobody trusts), git:// through git daemon
  * (git-daemon-server.py) and, with --ssh, ssh:// through sshd
  * (git-ssh-server.py) with a key).  Then credentials that are wrong or
  * missing, remotes that accept and never answer (the poll's deadline) and
@@ -27,6 +29,9 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <errno.h>
 #include <time.h>
 #include <unistd.h>
@@ -36,10 +41,14 @@
 #include "tasks/git/gitpoll.h"
 #include "test-tasks-fakectl.h"
 
-enum transport { T_FILE, T_LOCAL, T_HTTP, T_HTTP_BASIC, T_HTTP_BEARER, T_GIT, T_SSH, T_N };
+enum transport {
+    T_FILE, T_LOCAL, T_HTTP, T_HTTP_BASIC, T_HTTP_BEARER, T_GIT, T_HTTPS_BASIC, T_HTTPS_BEARER,
+    T_SSH, T_N
+};
 
 static const char *const transport_names[T_N] = {
-    "file", "local", "http", "http-basic", "http-bearer", "git", "ssh",
+    "file", "local", "http", "http-basic", "http-bearer", "git", "https-basic", "https-bearer",
+    "ssh",
 };
 
 /* Secrets of the authenticated HTTP server (never to be seen in a log or error). */
@@ -57,8 +66,9 @@ struct server {
 /* The servers, shared by every test of a run. */
 static struct {
     char base[128]; /* every test's repositories live below; the servers serve it */
-    struct server http, http_auth, git, ssh;
+    struct server http, http_auth, https_auth, https_untrusted, git, ssh;
     char ssh_key[512], known_hosts[512];
+    char ca[200]; /* the CA that signed https_auth's certificate (the managers' ca_file) */
 } G;
 
 static struct {
@@ -205,6 +215,59 @@ static char *fake(const char *name)
     return p;
 }
 
+static char *tls_path(const char *name)
+{
+    static char path[8][256];
+    static int k;
+    char *p = path[k++ % 8];
+
+    snprintf(p, 256, "%s/tls/%s", G.base, name);
+    return p;
+}
+
+/*
+ * An https server's URL by the name its certificate carries: "localhost"
+ * for "127.0.0.1" (Debian's libgit2 verifies with mbedTLS 2.28, which
+ * matches DNS names only, never an IP address).
+ */
+static void url_by_name(struct server *srv)
+{
+    const char *ip = "https://127.0.0.1:";
+    char url[sizeof(srv->url)];
+
+    if (strncmp(srv->url, ip, strlen(ip)) != 0)
+        return;
+    snprintf(url, sizeof(url), "https://localhost:%s", srv->url + strlen(ip));
+    memcpy(srv->url, url, sizeof(url));
+}
+
+/*
+ * Two throwaway CAs and a certificate for localhost (and 127.0.0.1) from each (as
+ * tests/e2e/test-tls.sh does): srv.* from ca.pem (G.ca, trusted), bad.*
+ * from other-ca.pem (trusted by nobody).
+ */
+static int make_certs(void)
+{
+    char cmd[2048];
+    int n = snprintf(
+        cmd, sizeof(cmd),
+        "(cd %s && mkdir tls && cd tls && printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\n' >san.ext && "
+        "for p in ca:srv other-ca:bad; do ca=${p%%%%:*}; s=${p#*:}; "
+        "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj \"/CN=tock test $ca\" "
+        "-keyout $ca.key -out $ca.pem && "
+        "openssl req -newkey rsa:2048 -nodes -subj /CN=localhost -keyout $s.key -out $s.csr && "
+        "openssl x509 -req -in $s.csr -CA $ca.pem -CAkey $ca.key -CAcreateserial -days 2 "
+        "-extfile san.ext -out $s.pem || exit 1; done) >/dev/null 2>&1",
+        G.base);
+
+    if (n < 0 || (size_t)n >= sizeof(cmd) || system(cmd) != 0) {
+        fprintf(stderr, "openssl could not make the test certificates\n");
+        return -1;
+    }
+    snprintf(G.ca, sizeof(G.ca), "%s", tls_path("ca.pem"));
+    return 0;
+}
+
 static int start_servers(bool ssh)
 {
     char sshdir[300];
@@ -223,8 +286,22 @@ static int start_servers(bool ssh)
                                    "--basic", BASIC_USER ":" BASIC_PASSWORD,
                                    "--bearer", BEARER_TOKEN, NULL});
     spawn(&G.git, (char *[]){"python3", fake("git-daemon-server.py"), "--root", G.base, NULL});
-    if (G.http.skip[0] || G.http_auth.skip[0] || G.git.skip[0]) {
-        fprintf(stderr, "servers: %s %s %s\n", G.http.skip, G.http_auth.skip, G.git.skip);
+    if (make_certs() < 0)
+        return -1;
+    spawn(&G.https_auth, (char *[]){"python3", fake("git-http-server.py"), "--root", G.base,
+                                    "--basic", BASIC_USER ":" BASIC_PASSWORD,
+                                    "--bearer", BEARER_TOKEN, "--tls-cert", tls_path("srv.pem"),
+                                    "--tls-key", tls_path("srv.key"), NULL});
+    spawn(&G.https_untrusted, (char *[]){"python3", fake("git-http-server.py"), "--root", G.base,
+                                         "--basic", BASIC_USER ":" BASIC_PASSWORD,
+                                         "--tls-cert", tls_path("bad.pem"),
+                                         "--tls-key", tls_path("bad.key"), NULL});
+    url_by_name(&G.https_auth);
+    url_by_name(&G.https_untrusted);
+    if (G.http.skip[0] || G.http_auth.skip[0] || G.git.skip[0] || G.https_auth.skip[0] ||
+        G.https_untrusted.skip[0]) {
+        fprintf(stderr, "servers: %s %s %s %s %s\n", G.http.skip, G.http_auth.skip, G.git.skip,
+                G.https_auth.skip, G.https_untrusted.skip);
         return -1;
     }
     return 0;
@@ -243,6 +320,8 @@ static int group_teardown(void **state)
     (void)state;
     stop(&G.http);
     stop(&G.http_auth);
+    stop(&G.https_auth);
+    stop(&G.https_untrusted);
     stop(&G.git);
     stop(&G.ssh);
     snprintf(cmd, sizeof(cmd), "rm -rf %s", G.base);
@@ -275,6 +354,7 @@ static struct task_manager *manager(const char *cred, int64_t timeout_ns, uint64
     o.credentials_file = cred ? cred_file(cred) : NULL;
     o.timeout_ns = timeout_ns;
     o.max_cache_bytes = max_cache;
+    o.ca_file = G.ca[0] ? G.ca : NULL;
     assert_int_equal(gitpoll_manager_new(&o, &m), 0);
     return m;
 }
@@ -299,6 +379,14 @@ static void transport_url(enum transport t, const char **cred)
         snprintf(F.url, sizeof(F.url), "%s/%s/remote.git", G.http_auth.url, name);
         break;
     case T_GIT: snprintf(F.url, sizeof(F.url), "%s/%s/remote.git", G.git.url, name); break;
+    case T_HTTPS_BASIC:
+        *cred = "basic " BASIC_USER ":" BASIC_PASSWORD;
+        snprintf(F.url, sizeof(F.url), "%s/%s/remote.git", G.https_auth.url, name);
+        break;
+    case T_HTTPS_BEARER:
+        *cred = "bearer " BEARER_TOKEN;
+        snprintf(F.url, sizeof(F.url), "%s/%s/remote.git", G.https_auth.url, name);
+        break;
     case T_SSH:
         snprintf(line, sizeof(line), "ssh-key %s", G.ssh_key);
         *cred = line;
@@ -545,6 +633,59 @@ static void test_tags_and_deleted(void **state)
     json_decref(st);
 }
 
+/*
+ * A remote with 100,000 tags (over smart HTTP): the first poll lists them
+ * all and emits only the branch's trigger (the tags already existed), the
+ * next one finds nothing, a new tag is emitted; past GT_MAX_REFS refs
+ * (200,000) the poll fails clearly and the state does not move.
+ */
+static void test_many_refs(void **state)
+{
+    const char *refs = "[\"refs/heads/main\", \"regexp:refs/tags/t.*\"]";
+    struct run r = {0};
+    json_t *st = NULL;
+    const char *c1, *c2;
+
+    (void)state;
+    c1 = commit("a.txt");
+    push("main");
+    sh("cd remote.git && sha=$(git rev-parse main) && "
+       "seq -f \"$sha refs/tags/t%%06g\" 0 99999 >packed-refs");
+    poll_(&r, refs, &st);
+    assert_int_equal(r.rc, 0);
+    assert_int_equal(n_triggers(&r), 1);
+    assert_trigger(&r, 0, F.url, "refs/heads/main", c1, F.when);
+    assert_true(logged(&r, "Tag refs/tags/t000000 newly matched but already existed"));
+    assert_string_equal(known(st, "refs/tags/t054321"), c1);
+    assert_string_equal(known(st, "refs/tags/t099999"), c1);
+    run_release(&r);
+
+    poll_(&r, refs, &st);
+    assert_int_equal(r.rc, 0);
+    assert_int_equal(n_triggers(&r), 0);
+    assert_true(logged(&r, "No changes detected"));
+    run_release(&r);
+
+    c2 = commit("b.txt");
+    sh("cd work && git tag tnew");
+    push("tnew");
+    poll_(&r, refs, &st);
+    assert_int_equal(r.rc, 0);
+    assert_int_equal(n_triggers(&r), 1);
+    assert_trigger(&r, 0, F.url, "refs/tags/tnew", c2, F.when);
+    run_release(&r);
+
+    sh("cd remote.git && sha=$(git rev-parse main) && "
+       "seq -f \"$sha refs/tags/u%%06g\" 0 99999 >>packed-refs");
+    poll_(&r, refs, &st);
+    assert_true(r.rc < 0);
+    assert_non_null(strstr(r.f.ctl.err, "more than 200000 refs"));
+    assert_int_equal(n_triggers(&r), 0);
+    assert_string_equal(known(st, "refs/tags/tnew"), c2);
+    run_release(&r);
+    json_decref(st);
+}
+
 /* A force push: the commits of the new tip not reachable from the old one. */
 static void test_force_push(void **state)
 {
@@ -749,6 +890,34 @@ static void test_http_credentials(void **state)
     run_release(&r);
 }
 
+/*
+ * An https:// server whose certificate no trusted CA signed fails the poll
+ * with an error that names TLS and the certificate, and no secret.
+ */
+static void test_https_untrusted(void **state)
+{
+    struct task_manager *saved = F.m;
+    const char *name = strrchr(F.dir, '/') + 1;
+    struct run r = {0};
+    json_t *st = NULL;
+
+    (void)state;
+    commit("a.txt");
+    push("main");
+    snprintf(F.url, sizeof(F.url), "%s/%s/remote.git", G.https_untrusted.url, name);
+    F.m = manager("basic " BASIC_USER ":" BASIC_PASSWORD, 60 * NS_PER_SEC, 0);
+    poll_(&r, "[\"refs/heads/main\"]", &st);
+    assert_int_equal(r.rc, TASK_ERR_TRANSIENT);
+    assert_non_null(strstr(r.f.ctl.err, "TLS failed"));
+    assert_non_null(strstr(r.f.ctl.err, "certificate"));
+    assert_int_equal(n_triggers(&r), 0);
+    assert_secret_absent(&r, BASIC_PASSWORD);
+    run_release(&r);
+    gitpoll_manager_free(F.m);
+    F.m = saved;
+    json_decref(st);
+}
+
 /* An ssh key that the server does not authorize fails clearly. */
 static void test_ssh_wrong_key(void **state)
 {
@@ -847,6 +1016,167 @@ static void test_hanging_remote(void **state)
     json_decref(st);
 }
 
+/* ---- a remote that disconnects ---- */
+
+/*
+ * A TCP proxy in front of the smart HTTP server that closes each
+ * connection once `cut` bytes of the server's answer have passed: the
+ * remote disconnects at byte `cut` of the ref listing, the negotiation or
+ * the pack.  Connections are served one at a time (libgit2 uses one).
+ */
+struct cutter {
+    pthread_t t;
+    int ls;
+    int port, upstream_port;
+    size_t cut;
+    atomic_bool stop;
+};
+
+static int connect_port(int port)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+                             .sin_port = htons((uint16_t)port)};
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
+/* Forwards between c and u until either closes, the cut or 10 s of silence. */
+static void cutter_pipe(struct cutter *k, int c, int u)
+{
+    size_t passed = 0;
+    char buf[4096];
+
+    while (!atomic_load(&k->stop)) {
+        struct pollfd p[2] = {{.fd = c, .events = POLLIN}, {.fd = u, .events = POLLIN}};
+        if (poll(p, 2, 10000) <= 0)
+            return;
+        if (p[0].revents) {
+            ssize_t n = read(c, buf, sizeof(buf));
+            if (n <= 0 || write(u, buf, (size_t)n) != n)
+                return;
+        }
+        if (p[1].revents) {
+            ssize_t n = read(u, buf, sizeof(buf));
+            size_t give = n > 0 ? (size_t)n : 0;
+            if (passed + give > k->cut)
+                give = k->cut - passed;
+            if (n <= 0 || (give > 0 && write(c, buf, give) != (ssize_t)give) ||
+                (passed += give) >= k->cut)
+                return;
+        }
+    }
+}
+
+static void *cutter_main(void *arg)
+{
+    struct cutter *k = arg;
+
+    while (!atomic_load(&k->stop)) {
+        struct pollfd p = {.fd = k->ls, .events = POLLIN};
+        int c, u;
+        if (poll(&p, 1, 100) <= 0 || (c = accept(k->ls, NULL, NULL)) < 0)
+            continue;
+        u = connect_port(k->upstream_port);
+        if (u >= 0)
+            cutter_pipe(k, c, u);
+        if (u >= 0)
+            close(u);
+        close(c);
+    }
+    return NULL;
+}
+
+static void cutter_start(struct cutter *k, const char *upstream_url)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(sa);
+    const char *colon = strrchr(upstream_url, ':');
+
+    memset(k, 0, sizeof(*k));
+    k->upstream_port = colon ? (int)strtol(colon + 1, NULL, 10) : 0;
+    k->cut = SIZE_MAX;
+    k->ls = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(k->ls >= 0 && k->upstream_port > 0);
+    assert_int_equal(bind(k->ls, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(listen(k->ls, 16), 0);
+    assert_int_equal(getsockname(k->ls, (struct sockaddr *)&sa, &len), 0);
+    k->port = ntohs(sa.sin_port);
+    assert_int_equal(pthread_create(&k->t, NULL, cutter_main, k), 0);
+}
+
+static void cutter_stop(struct cutter *k)
+{
+    atomic_store(&k->stop, true);
+    pthread_join(k->t, NULL);
+    close(k->ls);
+}
+
+/*
+ * The remote disconnects at byte N of its answers, for N from 1 to 64 KiB:
+ * each poll either fails (transient: retried), emitting nothing and
+ * leaving the state as it was, or succeeds whole; at least one fails.
+ * Then, with no cut, the three new commits arrive once, oldest first.
+ */
+static void test_disconnecting_remote(void **state)
+{
+    const char *refs = "[\"refs/heads/main\"]";
+    struct cutter k;
+    struct run r = {0};
+    json_t *st = NULL, *st1;
+    const char *c[3];
+    char *before;
+    int failed = 0;
+
+    (void)state;
+    cutter_start(&k, G.http.url);
+    snprintf(F.url, sizeof(F.url), "http://127.0.0.1:%d/%s/remote.git", k.port,
+             strrchr(F.dir, '/') + 1);
+    commit("a.txt");
+    push("main");
+    poll_(&r, refs, &st);
+    assert_int_equal(r.rc, 0);
+    run_release(&r);
+    for (int i = 0; i < 3; i++) {
+        sh("cd work && head -c 20000 /dev/urandom | base64 >big%d.txt && git add big%d.txt", i, i);
+        c[i] = commit("a.txt");
+    }
+    push("main");
+    before = json_dumps(st, JSON_SORT_KEYS);
+    for (size_t cut = 1; cut <= 65536 && failed >= 0; cut *= 4) {
+        st1 = json_deep_copy(st);
+        k.cut = cut;
+        poll_(&r, refs, &st1);
+        if (r.rc == 0) {
+            assert_int_equal(n_triggers(&r), 3);
+        } else {
+            char *after = json_dumps(st1, JSON_SORT_KEYS);
+            assert_int_equal(r.rc, TASK_ERR_TRANSIENT);
+            assert_int_equal(n_triggers(&r), 0);
+            assert_string_equal(after, before);
+            free(after);
+            failed++;
+        }
+        run_release(&r);
+        json_decref(st1);
+    }
+    assert_true(failed > 0);
+    k.cut = SIZE_MAX;
+    poll_(&r, refs, &st);
+    assert_int_equal(r.rc, 0);
+    assert_int_equal(n_triggers(&r), 3);
+    for (int i = 0; i < 3; i++)
+        assert_trigger(&r, (size_t)i, F.url, "refs/heads/main", c[i], F.when - 60 * (2 - i));
+    run_release(&r);
+    free(before);
+    json_decref(st);
+    cutter_stop(&k);
+}
+
 /* ---- the cache's size bound ---- */
 
 static void test_cache_bound(void **state)
@@ -926,7 +1256,8 @@ static void test_idle_cache_removed(void **state)
 /* ---- main ---- */
 
 static const enum transport all_transports[T_N] = {
-    T_FILE, T_LOCAL, T_HTTP, T_HTTP_BASIC, T_HTTP_BEARER, T_GIT, T_SSH,
+    T_FILE, T_LOCAL, T_HTTP, T_HTTP_BASIC, T_HTTP_BEARER, T_GIT, T_HTTPS_BASIC, T_HTTPS_BEARER,
+    T_SSH,
 };
 
 /*
@@ -957,7 +1288,8 @@ static size_t table(struct CMUnitTest *v, size_t n, enum transport from, enum tr
 {
     for (enum transport t = from; t < to; t++)
         for (size_t i = 0; i < N_CASES; i++) {
-            if ((t == T_HTTP_BASIC || t == T_HTTP_BEARER || t == T_SSH) && !cases[i].auth)
+            if ((t == T_HTTP_BASIC || t == T_HTTP_BEARER || t == T_HTTPS_BASIC ||
+                 t == T_HTTPS_BEARER || t == T_SSH) && !cases[i].auth)
                 continue;
             snprintf(names[n], sizeof(names[n]), "%s: %s", transport_names[t], cases[i].name);
             v[n] = (struct CMUnitTest){names[n], cases[i].f, setup, teardown,
@@ -995,6 +1327,12 @@ int main(int argc, char **argv)
     n = table(v, 0, T_FILE, T_SSH);
     v[n++] = (struct CMUnitTest){"http credentials", test_http_credentials, setup, teardown, NULL};
     v[n++] = (struct CMUnitTest){"hanging remote", test_hanging_remote, setup, teardown, NULL};
+    v[n++] = (struct CMUnitTest){"https: untrusted certificate", test_https_untrusted, setup,
+                                 teardown, NULL};
+    v[n++] = (struct CMUnitTest){"http: disconnecting remote", test_disconnecting_remote, setup,
+                                 teardown, (void *)&all_transports[T_HTTP]};
+    v[n++] = (struct CMUnitTest){"http: 100,000 refs", test_many_refs, setup, teardown,
+                                 (void *)&all_transports[T_HTTP]};
     v[n++] = (struct CMUnitTest){"cache bound", test_cache_bound, setup, teardown, NULL};
     v[n++] = (struct CMUnitTest){"idle cache removed", test_idle_cache_removed, setup, teardown,
                                  NULL};

@@ -35,6 +35,13 @@
  * per LIMIT_GIT_CACHE_SWEEP_SEC, caches whose lock is older than
  * cache_idle_sec and not held are removed (remotes no longer polled).
  * A failed poll also writes its error to the invocation's debug log.
+ * TLS (https://): verification is always on, against the system's CAs
+ * (/etc/ssl/certs) plus ca_file (the CLI passes the outgoing client's --ca-file: one CA
+ * setting for all of tock's outgoing TLS).  The CA locations are
+ * libgit2's, so process-wide: the last manager made with a ca_file sets
+ * them for every libgit2 user of the process.  A certificate that does
+ * not verify fails the poll (UNAVAILABLE, transient) with "TLS failed,
+ * the server's certificate is not trusted ..." and libgit2's reason.
  *
  * Triggers are the gitiles poller's: id "<url>/+/<ref>@<sha>", title the
  * SHA, url "<url>/+/<sha>", created the committer time, orderInBatch, and
@@ -77,12 +84,13 @@ struct gitpoll_options {
     int64_t timeout_ns;           /* per poll; 0 = GITPOLL_TIMEOUT_NS */
     uint64_t max_cache_bytes;     /* one remote's cache; 0 = LIMIT_GIT_CACHE_BYTES */
     int64_t cache_idle_sec;       /* remove caches idle this long; 0 = LIMIT_GIT_CACHE_IDLE_SEC */
+    const char *ca_file;          /* extra CA bundle (PEM) for https://; NULL = the system's only */
 };
 
 /*
  * Makes the manager (name "git") with copies of o's strings and
  * initializes libgit2.  Returns 0 and *ret, -EINVAL (no data_dir),
- * -ENOMEM, -EIO (libgit2 would not initialize).
+ * -ENOMEM, -EIO (libgit2 would not initialize, or would not load ca_file).
  */
 int gitpoll_manager_new(const struct gitpoll_options *o, struct task_manager **ret);
 

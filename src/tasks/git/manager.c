@@ -21,6 +21,7 @@
 #include "tasks/taskjson.h"
 
 #define GP_MAX_PATH 4096
+#define GP_SYSTEM_CA_DIR "/etc/ssl/certs" /* Debian's ca-certificates */
 
 struct gp_manager {
     struct task_manager m; /* first; m.ctx points back here */
@@ -80,6 +81,10 @@ static int git_failed(struct gp_source *s, const char *what, struct client_error
         client_error_set(e, GRPC_DEADLINE_EXCEEDED, true,
                          "%s: timed out: no answer within the git poll's deadline of %lld s "
                          "(%.300s)", what, (long long)(s->gm->timeout_ns / NS_PER_SEC), msg);
+    else if (ge && ge->klass == GIT_ERROR_SSL)
+        client_error_set(e, GRPC_UNAVAILABLE, true, "%s: TLS failed, the server's certificate is "
+                         "not trusted or the handshake failed (give a private CA with --ca-file): "
+                         "%.300s", what, msg);
     else if (s->cred.refused && s->cred.kind == GP_CRED_NONE)
         client_error_set(e, GRPC_UNAUTHENTICATED, false, "%s: authentication failed: the remote "
                          "asks for credentials and --git-credentials gives none", what);
@@ -449,7 +454,8 @@ static int list_remote(struct gp_source *s, struct client_error *e)
         }
         git_oid_tostr(sha, sizeof(sha), &heads[i]->oid);
         if (gt_refs_add(&s->all, name, sha) < 0) {
-            client_error_set(e, GRPC_RESOURCE_EXHAUSTED, false, "too many refs");
+            client_error_set(e, GRPC_RESOURCE_EXHAUSTED, false, "the remote lists more than %d "
+                             "refs, more than a poll takes", GT_MAX_REFS);
             r = -EIO;
         }
     }
@@ -499,29 +505,58 @@ static bool have_object(git_repository *repo, const char *sha)
     return have;
 }
 
-/* "+<ref>:refs/tock/<ref minus refs/>" of each watched ref whose tip the cache lacks. */
+static int ref_by_sha(const void *a, const void *b)
+{
+    const struct gt_ref *x = *(const struct gt_ref *const *)a, *y = *(const struct gt_ref *const *)b;
+
+    return strcmp(x->sha, y->sha);
+}
+
+static void free_refspecs(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+/*
+ * "+<ref>:refs/tock/<ref minus refs/>" for each tip the cache lacks, once
+ * per distinct tip: 100,000 tags on one commit are one refspec, not
+ * 100,000 (which libgit2 would negotiate and write one by one).
+ */
 static int wanted_refspecs(struct gp_source *s, const struct gt_refs *current, char ***ret,
                            size_t *ret_n)
 {
+    const struct gt_ref **by = malloc((current->n + 1) * sizeof(*by));
     char **v = calloc(current->n + 1, sizeof(*v));
     size_t n = 0;
+    int r = -ENOMEM;
 
-    if (!v)
-        return -ENOMEM;
+    if (!by || !v)
+        goto out;
+    for (size_t i = 0; i < current->n; i++)
+        by[i] = &current->v[i];
+    sort_array(by, current->n, sizeof(*by), ref_by_sha);
     for (size_t i = 0; i < current->n; i++) {
-        const struct gt_ref *ref = &current->v[i];
+        const struct gt_ref *ref = by[i];
         size_t len = 2 * strlen(ref->name) + 16;
-        if (have_object(s->repo, ref->sha))
+        if ((i > 0 && strcmp(by[i - 1]->sha, ref->sha) == 0) || have_object(s->repo, ref->sha))
             continue;
         v[n] = malloc(len);
         if (!v[n])
-            break;
+            goto out;
         snprintf(v[n], len, "+%s:refs/tock/%s", ref->name, ref->name + 5);
         n++;
     }
     *ret = v;
     *ret_n = n;
-    return 0;
+    v = NULL;
+    r = 0;
+out:
+    if (v)
+        free_refspecs(v, n);
+    free(by);
+    return r;
 }
 
 /* Fetches what the watched refs need into the cache (only new objects travel). */
@@ -557,9 +592,7 @@ static int gp_prepare(void *src, const struct gt_refs *current, struct client_er
         if (r == 0)
             r = check_cache_size(s, e);
     }
-    for (size_t i = 0; i < n; i++)
-        free(v[i]);
-    free(v);
+    free_refspecs(v, n);
     return r;
 }
 
@@ -743,9 +776,24 @@ static int gp_launch(const struct task_manager *m, struct task_ctl *c)
     return r;
 }
 
+/*
+ * The CAs libgit2 trusts for https://: ca_file and the system's directory.
+ * Both are given because libgit2's mbedTLS back end (Debian's) replaces
+ * its whole chain with what this call names.
+ */
+static int gp_tls_set_cas(const char *ca_file)
+{
+    struct stat st;
+    const char *dir = stat(GP_SYSTEM_CA_DIR, &st) == 0 && S_ISDIR(st.st_mode) ? GP_SYSTEM_CA_DIR
+                                                                              : NULL;
+
+    return git_libgit2_opts(GIT_OPT_SET_SSL_CERT_LOCATIONS, ca_file, dir) < 0 ? -EIO : 0;
+}
+
 int gitpoll_manager_new(const struct gitpoll_options *o, struct task_manager **ret)
 {
     struct gp_manager *gm;
+    int r = -ENOMEM;
 
     if (!o || !o->data_dir || !o->data_dir[0] || !ret)
         return -EINVAL;
@@ -754,24 +802,14 @@ int gitpoll_manager_new(const struct gitpoll_options *o, struct task_manager **r
         return -ENOMEM;
     gm->data_dir = strdup(o->data_dir);
     gm->credentials_file = o->credentials_file ? strdup(o->credentials_file) : NULL;
-    if (!gm->data_dir || (o->credentials_file && !gm->credentials_file)) {
-        free(gm->data_dir);
-        free(gm->credentials_file);
-        free(gm);
-        return -ENOMEM;
-    }
-    if (git_libgit2_init() < 0) {
-        free(gm->data_dir);
-        free(gm->credentials_file);
-        free(gm);
-        return -EIO;
-    }
-    if (gp_stream_install() < 0) {
+    if (!gm->data_dir || (o->credentials_file && !gm->credentials_file))
+        goto fail;
+    r = -EIO;
+    if (git_libgit2_init() < 0)
+        goto fail;
+    if (gp_stream_install() < 0 || (o->ca_file && gp_tls_set_cas(o->ca_file) < 0)) {
         git_libgit2_shutdown();
-        free(gm->data_dir);
-        free(gm->credentials_file);
-        free(gm);
-        return -EIO;
+        goto fail;
     }
     gm->max_fetch_bytes = o->max_fetch_bytes ? o->max_fetch_bytes : GITPOLL_MAX_FETCH_BYTES;
     gm->timeout_ns = o->timeout_ns > 0 ? o->timeout_ns : GITPOLL_TIMEOUT_NS;
@@ -786,6 +824,11 @@ int gitpoll_manager_new(const struct gitpoll_options *o, struct task_manager **r
     };
     *ret = &gm->m;
     return 0;
+fail:
+    free(gm->data_dir);
+    free(gm->credentials_file);
+    free(gm);
+    return r;
 }
 
 struct task_manager *gitpoll_manager_free(struct task_manager *m)
