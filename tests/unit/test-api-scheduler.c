@@ -921,6 +921,76 @@ static void test_get_jobs_pages(void **state)
     buf_release(&got);
 }
 
+/* Applies project "grow" with its jobs g<i> for every i < 200 with have[i]. */
+static void apply_grow(struct fixture *f, const bool *have)
+{
+    struct buf b;
+
+    buf_init(&b, 1u << 20);
+    for (int i = 199; i >= 0; i--)
+        if (have[i])
+            buf_printf(&b, "job { id: \"g%03d\" realm: \"public\" schedule: \"triggered\" "
+                           "noop {} }\n", i);
+    apply(f, "grow", b.data, realms_many);
+    buf_release(&b);
+}
+
+/*
+ * Pages through project "grow" while jobs are added between pages, some
+ * before the cursor and some after it: every job there from the start is
+ * listed exactly once, no job twice, and the pages keep name order.
+ */
+static void test_get_jobs_pages_growing(void **state)
+{
+    struct fixture *f = *state;
+    bool have[200] = {false}, seen[200] = {false};
+    char cursor[1024] = "", body[1200];
+    int pages = 0, last = -1;
+
+    for (int i = 0; i < 200; i += 2)
+        have[i] = true; /* the even ones first */
+    apply_grow(f, have);
+    for (;;) {
+        if (cursor[0])
+            snprintf(body, sizeof(body), "{\"project\":\"grow\",\"pageSize\":7,\"cursor\":\"%s\"}",
+                     cursor);
+        else
+            snprintf(body, sizeof(body), "{\"project\":\"grow\",\"pageSize\":7}");
+        json_t *reply = expect_ok(f, __LINE__, caller_token(ADMIN), SCHED, "GetJobs", body);
+        const char *next = json_string_value(json_object_get(reply, "nextCursor"));
+        size_t k;
+        json_t *j;
+
+        json_array_foreach(json_object_get(reply, "jobs"), k, j) {
+            const char *name =
+                json_string_value(json_object_get(json_object_get(j, "jobRef"), "job"));
+            int i = name && name[0] == 'g' ? (int)strtol(name + 1, NULL, 10) : -1;
+            if (i < 0 || i >= 200 || seen[i] || i <= last)
+                fail_msg("page %d: job %s again or out of order (last g%03d)", pages,
+                         name ? name : "?", last);
+            seen[i] = true;
+            last = i;
+        }
+        pages++;
+        if (next)
+            snprintf(cursor, sizeof(cursor), "%s", next);
+        json_decref(reply);
+        if (!next || pages > 200)
+            break;
+        /* Odd jobs: one just before the cursor's job, one just after it, one far on. */
+        for (int d = -1; d <= 1; d += 2)
+            if (last + d >= 0 && last + d < 200)
+                have[last + d] = true;
+        if (last + 41 < 200)
+            have[last + 41] = true;
+        apply_grow(f, have);
+    }
+    assert_true(pages <= 200);
+    for (int i = 0; i < 200; i += 2)
+        if (!seen[i])
+            fail_msg("job g%03d, there from the start, was never listed", i);
+}
+
 /* A cursor in the server's own form, to build good and bad ones. */
 static void cursor_of(const char *raw, size_t len, char *out, size_t outlen)
 {
@@ -1037,6 +1107,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_admin, setup, teardown),
         cmocka_unit_test_setup_teardown(test_get_jobs_pages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_get_jobs_bad_cursor, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_get_jobs_pages_growing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rate_limit, setup_limited, teardown),
     };
     int r;

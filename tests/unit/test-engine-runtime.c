@@ -999,6 +999,55 @@ static void test_list_pages(void **state)
     engine_invocations_free(all, na);
 }
 
+/*
+ * Pages of 2 through 9 invocations while new ones start between pages:
+ * each of the first 9 is listed exactly once, newest first, and nothing
+ * is listed twice (new ones are newer than the cursor, so before it).
+ */
+static void test_list_pages_growing(void **state)
+{
+    struct fx *f = *state;
+    struct engine_invocation *all = NULL, *v = NULL;
+    char *cur = NULL, *next = NULL, tid[32];
+    int seen[9] = {0}, pages = 0, emitted = 0;
+    size_t na, n;
+    int64_t last = 0;
+
+    set_mode("proj/job", M_SUCCEED, 0);
+    apply(f, "job { id: \"job\" schedule: \"triggered\" noop {} }", "rev1");
+    for (; emitted < 9; emitted++) {
+        snprintf(tid, sizeof(tid), "t%d", emitted);
+        emit(f, "proj/job", (const char *const[]){tid}, 1);
+        run_until(f, now(f) + 10 * S);
+    }
+    na = invs(f, "proj/job", &all);
+    assert_int_equal(na, 9);
+    do {
+        assert_int_equal(engine_list_invocations(f->e, "proj/job", cur, 2, &v, &n, &next), 0);
+        for (size_t i = 0; i < n; i++) {
+            size_t k = 0;
+            while (k < na && all[k].id != v[i].id)
+                k++;
+            if (k == na || seen[k]++ || (last && v[i].id <= last))
+                fail_msg("page %d: invocation %lld new, again or out of order", pages,
+                         (long long)v[i].id);
+            last = v[i].id;
+        }
+        engine_invocations_free(v, n);
+        free(cur);
+        cur = next;
+        next = NULL;
+        snprintf(tid, sizeof(tid), "t%d", emitted++);
+        emit(f, "proj/job", (const char *const[]){tid}, 1);
+        run_until(f, now(f) + 10 * S);
+    } while (cur && ++pages < 20);
+    free(cur);
+    for (size_t k = 0; k < na; k++)
+        if (seen[k] != 1)
+            fail_msg("invocation %zu of 9 listed %d times", k, seen[k]);
+    engine_invocations_free(all, na);
+}
+
 static void test_workers(void **state)
 {
     struct fx *f = *state;
@@ -1362,6 +1411,7 @@ int main(void)
         T(test_crash_and_recover),
         T(test_config_apply),
         T(test_list_pages),
+        T(test_list_pages_growing),
         T(test_overflow_drops_oldest),
         T(test_newest_first_expires),
         T(test_workers),
