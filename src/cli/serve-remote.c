@@ -266,13 +266,17 @@ static const char *default_data_dir(struct serve_remote *r)
     return r->data_dir_default;
 }
 
-/* The git poller (any git remote, libgit2): its own credentials, not the client's. */
+/*
+ * The git poller (any git remote, libgit2): its own credentials, not the
+ * client's; the client carries its v2 ref listings (with those credentials).
+ */
 static int setup_git(struct serve_remote *r, struct task_registry *registry)
 {
     struct gitpoll_options o = {
         .data_dir = r->data_dir ? r->data_dir : default_data_dir(r),
         .credentials_file = r->git_credentials,
         .ca_file = r->ca_file,
+        .client = r->client, /* protocol v2 ls-refs for http(s) remotes */
         .timeout_ns = r->git_timeout_ns,
         .max_cache_bytes = r->git_cache_max,
         .cache_idle_sec = r->git_cache_idle_ns / NS_PER_SEC,

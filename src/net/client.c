@@ -420,6 +420,13 @@ static int transfer_error(const struct client *c, const struct transfer *t, CURL
         client_error_set(reterr, GRPC_INTERNAL, true, "out of memory");
         return -ENOMEM;
     }
+    if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CONNECT_ERROR ||
+        rc == CURLE_SSL_CERTPROBLEM || rc == CURLE_SSL_CACERT_BADFILE) {
+        client_error_set(reterr, GRPC_UNAVAILABLE, true, "TLS failed with %s, the server's "
+                         "certificate is not trusted or the handshake failed (give a private CA "
+                         "with --ca-file): %s", t->base, why);
+        return -ECONNREFUSED;
+    }
     client_error_set(reterr, GRPC_UNAVAILABLE, true, "cannot reach %s: %s", t->base, why);
     return -ECONNREFUSED;
 }
@@ -506,6 +513,7 @@ struct request_parts {
     const char *path;
     const char *content_type; /* NULL = none */
     const char *accept;
+    const char *const *extra; /* NULL-terminated "Name: value" lines, checked */
     bool prpc;
 };
 
@@ -577,6 +585,9 @@ static int request(struct client *c, const struct request_parts *p,
     }
     if (auth && !add_header(&headers, auth))
         goto oom;
+    for (size_t i = 0; p->extra && p->extra[i]; i++)
+        if (!add_header(&headers, p->extra[i]))
+            goto oom;
     t->base = base;
     t->url = url;
     t->headers = headers;
@@ -719,6 +730,20 @@ int client_prpc(struct client *c, const char *host, const char *service, const c
 
 /* ---- plain HTTP --------------------------------------------------------------- */
 
+/* At most CLIENT_MAX_EXTRA_HEADERS lines, each "Name: value", bounded, no CR/LF. */
+static bool extra_headers_ok(const char *const *h)
+{
+    size_t i = 0;
+
+    for (; h && h[i]; i++) {
+        size_t n = strlen(h[i]);
+        if (i >= CLIENT_MAX_EXTRA_HEADERS || n > CLIENT_MAX_EXTRA_HEADER ||
+            strpbrk(h[i], "\r\n") || !strchr(h[i], ':') || h[i][0] == ':')
+            return false;
+    }
+    return true;
+}
+
 int client_http(struct client *c, const struct client_http_request *rq,
                 const struct client_call_options *o, struct client_http_response *ret,
                 struct client_error *reterr)
@@ -732,7 +757,7 @@ int client_http(struct client *c, const struct client_http_request *rq,
         known = known || (rq->method && strcmp(rq->method, methods[i]) == 0);
     if (!known || !rq->host || !rq->path ||
         (rq->content_type && strlen(rq->content_type) > 100) ||
-        (rq->accept && strlen(rq->accept) > 100)) {
+        (rq->accept && strlen(rq->accept) > 100) || !extra_headers_ok(rq->headers)) {
         client_error_set(reterr, GRPC_INVALID_ARGUMENT, true, "bad HTTP request");
         return -EINVAL;
     }
@@ -742,6 +767,7 @@ int client_http(struct client *c, const struct client_http_request *rq,
         .path = rq->path,
         .content_type = rq->content_type,
         .accept = rq->accept ? rq->accept : "application/json",
+        .extra = rq->headers,
     };
     r = request(c, &p, o, &t, reterr);
     if (r == 0) {

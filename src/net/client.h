@@ -174,7 +174,14 @@ struct client_http_request {
     const char *body;         /* NULL = no body */
     size_t body_len;
     const char *accept;       /* NULL = "application/json" */
+    /* NULL or a NULL-terminated list of "Name: value" lines sent as they are
+     * (e.g. a git poller's own Authorization); at most CLIENT_MAX_EXTRA_HEADERS,
+     * each at most CLIENT_MAX_EXTRA_HEADER bytes, no CR or LF (else -EINVAL). */
+    const char *const *headers;
 };
+
+#define CLIENT_MAX_EXTRA_HEADERS 8
+#define CLIENT_MAX_EXTRA_HEADER 8192
 
 struct client_http_response {
     long status;  /* HTTP status */

@@ -3,7 +3,7 @@
 
   git-http-server.py --root DIR [--listen 127.0.0.1:0] [--basic USER:PASSWORD]
                      [--bearer TOKEN] [--log FILE]
-                     [--tls-cert CERT.pem --tls-key KEY.pem]
+                     [--tls-cert CERT.pem --tls-key KEY.pem] [--protocol-v0]
 
 Serves every repository under DIR (GIT_PROJECT_ROOT, GIT_HTTP_EXPORT_ALL)
 at http://HOST:PORT/<path under DIR>, read-only (upload-pack; pushes are
@@ -14,6 +14,10 @@ ready.  With --basic and/or --bearer every request must carry
 TOKEN" (either, when both are given); otherwise the answer is 401 with
 "WWW-Authenticate: Basic realm=\"git\"".  --log appends one line per request:
 "<method> <path> <status> auth=<ok|missing|bad>" (never the credential).
+
+The client's Git-Protocol header reaches git http-backend (GIT_PROTOCOL), so
+it answers protocol v2 when asked; --protocol-v0 drops the header, as an
+older server would, and the answers are v0.
 
 With --tls-cert and --tls-key the server speaks TLS (python's ssl module;
 the test makes a throwaway CA and a server certificate with openssl) and
@@ -125,7 +129,7 @@ class Handler(BaseHTTPRequestHandler):
         }
         if self.opts.basic:
             env["REMOTE_USER"] = self.opts.basic.split(":", 1)[0]
-        if self.headers.get("Git-Protocol"):
+        if self.headers.get("Git-Protocol") and not self.opts.protocol_v0:
             env["GIT_PROTOCOL"] = self.headers["Git-Protocol"]
         if self.headers.get("Content-Encoding"):
             env["HTTP_CONTENT_ENCODING"] = self.headers["Content-Encoding"]
@@ -165,6 +169,7 @@ def main():
     ap.add_argument("--basic")
     ap.add_argument("--bearer")
     ap.add_argument("--log")
+    ap.add_argument("--protocol-v0", action="store_true")
     ap.add_argument("--tls-cert")
     ap.add_argument("--tls-key")
     o = ap.parse_args()

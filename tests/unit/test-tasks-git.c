@@ -38,17 +38,18 @@
 #include <cmocka.h>
 
 #include "base/time.h"
+#include "net/client.h"
 #include "tasks/git/gitpoll.h"
 #include "test-tasks-fakectl.h"
 
 enum transport {
-    T_FILE, T_LOCAL, T_HTTP, T_HTTP_BASIC, T_HTTP_BEARER, T_GIT, T_HTTPS_BASIC, T_HTTPS_BEARER,
-    T_SSH, T_N
+    T_FILE, T_LOCAL, T_HTTP, T_HTTP_V0, T_HTTP_BASIC, T_HTTP_BEARER, T_GIT, T_HTTPS_BASIC,
+    T_HTTPS_BEARER, T_SSH, T_N
 };
 
 static const char *const transport_names[T_N] = {
-    "file", "local", "http", "http-basic", "http-bearer", "git", "https-basic", "https-bearer",
-    "ssh",
+    "file", "local", "http", "http-v0", "http-basic", "http-bearer", "git", "https-basic",
+    "https-bearer", "ssh",
 };
 
 /* Secrets of the authenticated HTTP server (never to be seen in a log or error). */
@@ -66,7 +67,8 @@ struct server {
 /* The servers, shared by every test of a run. */
 static struct {
     char base[128]; /* every test's repositories live below; the servers serve it */
-    struct server http, http_auth, https_auth, https_untrusted, git, ssh;
+    struct server http, http_v0, http_auth, https_auth, https_untrusted, git, ssh;
+    struct client *client; /* the managers' outgoing client: v2 ls-refs over http(s) */
     char ssh_key[512], known_hosts[512];
     char ca[200]; /* the CA that signed https_auth's certificate (the managers' ca_file) */
 } G;
@@ -268,6 +270,19 @@ static int make_certs(void)
     return 0;
 }
 
+/* The outgoing client the managers list v2 refs with (trusting the test CA). */
+static int make_client(void)
+{
+    struct client_options co = {.ca_file = G.ca, .user_agent = "test-tasks-git"};
+    struct client_error err;
+
+    if (client_new(&co, &G.client, &err) < 0) {
+        fprintf(stderr, "client: %s\n", err.message);
+        return -1;
+    }
+    return 0;
+}
+
 static int start_servers(bool ssh)
 {
     char sshdir[300];
@@ -285,6 +300,8 @@ static int start_servers(bool ssh)
     spawn(&G.http_auth, (char *[]){"python3", fake("git-http-server.py"), "--root", G.base,
                                    "--basic", BASIC_USER ":" BASIC_PASSWORD,
                                    "--bearer", BEARER_TOKEN, NULL});
+    spawn(&G.http_v0, (char *[]){"python3", fake("git-http-server.py"), "--root", G.base,
+                                 "--protocol-v0", NULL});
     spawn(&G.git, (char *[]){"python3", fake("git-daemon-server.py"), "--root", G.base, NULL});
     if (make_certs() < 0)
         return -1;
@@ -298,8 +315,10 @@ static int start_servers(bool ssh)
                                          "--tls-key", tls_path("bad.key"), NULL});
     url_by_name(&G.https_auth);
     url_by_name(&G.https_untrusted);
-    if (G.http.skip[0] || G.http_auth.skip[0] || G.git.skip[0] || G.https_auth.skip[0] ||
-        G.https_untrusted.skip[0]) {
+    if (make_client() < 0)
+        return -1;
+    if (G.http.skip[0] || G.http_v0.skip[0] || G.http_auth.skip[0] || G.git.skip[0] ||
+        G.https_auth.skip[0] || G.https_untrusted.skip[0]) {
         fprintf(stderr, "servers: %s %s %s %s %s\n", G.http.skip, G.http_auth.skip, G.git.skip,
                 G.https_auth.skip, G.https_untrusted.skip);
         return -1;
@@ -319,7 +338,9 @@ static int group_teardown(void **state)
 
     (void)state;
     stop(&G.http);
+    stop(&G.http_v0);
     stop(&G.http_auth);
+    G.client = client_free(G.client);
     stop(&G.https_auth);
     stop(&G.https_untrusted);
     stop(&G.git);
@@ -355,6 +376,7 @@ static struct task_manager *manager(const char *cred, int64_t timeout_ns, uint64
     o.timeout_ns = timeout_ns;
     o.max_cache_bytes = max_cache;
     o.ca_file = G.ca[0] ? G.ca : NULL;
+    o.client = G.client;
     assert_int_equal(gitpoll_manager_new(&o, &m), 0);
     return m;
 }
@@ -370,6 +392,9 @@ static void transport_url(enum transport t, const char **cred)
     case T_FILE: snprintf(F.url, sizeof(F.url), "file://%s/remote.git", F.dir); break;
     case T_LOCAL: snprintf(F.url, sizeof(F.url), "%s/remote.git", F.dir); break;
     case T_HTTP: snprintf(F.url, sizeof(F.url), "%s/%s/remote.git", G.http.url, name); break;
+    case T_HTTP_V0:
+        snprintf(F.url, sizeof(F.url), "%s/%s/remote.git", G.http_v0.url, name);
+        break;
     case T_HTTP_BASIC:
         *cred = "basic " BASIC_USER ":" BASIC_PASSWORD;
         snprintf(F.url, sizeof(F.url), "%s/%s/remote.git", G.http_auth.url, name);
@@ -637,7 +662,10 @@ static void test_tags_and_deleted(void **state)
  * A remote with 100,000 tags (over smart HTTP): the first poll lists them
  * all and emits only the branch's trigger (the tags already existed), the
  * next one finds nothing, a new tag is emitted; past GT_MAX_REFS refs
- * (200,000) the poll fails clearly and the state does not move.
+ * (200,000) the poll fails clearly and the state does not move.  A job
+ * watching only the branch still polls where the server speaks protocol
+ * v2 (ls-refs with "ref-prefix refs/heads/" never lists the tags), and
+ * fails where it speaks v0 (T_HTTP_V0: every ref is listed).
  */
 static void test_many_refs(void **state)
 {
@@ -682,6 +710,19 @@ static void test_many_refs(void **state)
     assert_non_null(strstr(r.f.ctl.err, "more than 200000 refs"));
     assert_int_equal(n_triggers(&r), 0);
     assert_string_equal(known(st, "refs/tags/tnew"), c2);
+    run_release(&r);
+    json_decref(st);
+
+    st = NULL;
+    poll_(&r, "[\"refs/heads/main\"]", &st);
+    if (F.t == T_HTTP_V0) {
+        assert_true(r.rc < 0);
+        assert_non_null(strstr(r.f.ctl.err, "more than 200000 refs"));
+    } else {
+        assert_int_equal(r.rc, 0);
+        assert_int_equal(n_triggers(&r), 1);
+        assert_trigger(&r, 0, F.url, "refs/heads/main", c1, F.when - 60);
+    }
     run_release(&r);
     json_decref(st);
 }
@@ -1256,8 +1297,8 @@ static void test_idle_cache_removed(void **state)
 /* ---- main ---- */
 
 static const enum transport all_transports[T_N] = {
-    T_FILE, T_LOCAL, T_HTTP, T_HTTP_BASIC, T_HTTP_BEARER, T_GIT, T_HTTPS_BASIC, T_HTTPS_BEARER,
-    T_SSH,
+    T_FILE, T_LOCAL, T_HTTP, T_HTTP_V0, T_HTTP_BASIC, T_HTTP_BEARER, T_GIT, T_HTTPS_BASIC,
+    T_HTTPS_BEARER, T_SSH,
 };
 
 /*
@@ -1333,6 +1374,8 @@ int main(int argc, char **argv)
                                  teardown, (void *)&all_transports[T_HTTP]};
     v[n++] = (struct CMUnitTest){"http: 100,000 refs", test_many_refs, setup, teardown,
                                  (void *)&all_transports[T_HTTP]};
+    v[n++] = (struct CMUnitTest){"http-v0: 100,000 refs", test_many_refs, setup, teardown,
+                                 (void *)&all_transports[T_HTTP_V0]};
     v[n++] = (struct CMUnitTest){"cache bound", test_cache_bound, setup, teardown, NULL};
     v[n++] = (struct CMUnitTest){"idle cache removed", test_idle_cache_removed, setup, teardown,
                                  NULL};

@@ -14,8 +14,10 @@
  *   ...
  *   gitpoll_manager_free(m);
  *
- * One poll is one launch(): list the remote's refs (git_remote_ls, the
- * smart protocol; v2 ls-refs where libgit2 and the server speak it), fetch
+ * One poll is one launch(): list the remote's refs — for http(s) remotes
+ * whose server speaks protocol v2, one ls-refs per watched namespace
+ * through the outgoing client (gp-lsrefs.h; when o->client is given),
+ * else git_remote_ls (libgit2 1.5: protocol v0/v1, every ref) — fetch
  * the watched refs whose tips the cache lacks into a bare cache at
  * <data_dir>/git/<sha1 of the url>.git (refs/tock/<ref minus "refs/">;
  * only new objects travel), then walk old..new there (newest first, at
@@ -71,6 +73,8 @@
 
 #include "tasks/task.h"
 
+struct client; /* net/client.h */
+
 /* Default bounds of one fetch. */
 #define GITPOLL_MAX_FETCH_BYTES (512ull << 20)
 #define GITPOLL_TIMEOUT_NS (300ll * 1000000000)
@@ -85,6 +89,8 @@ struct gitpoll_options {
     uint64_t max_cache_bytes;     /* one remote's cache; 0 = LIMIT_GIT_CACHE_BYTES */
     int64_t cache_idle_sec;       /* remove caches idle this long; 0 = LIMIT_GIT_CACHE_IDLE_SEC */
     const char *ca_file;          /* extra CA bundle (PEM) for https://; NULL = the system's only */
+    struct client *client;        /* borrowed, outlives the manager; NULL = refs of http(s)
+                                   * remotes listed by libgit2 (v0/v1) only */
 };
 
 /*

@@ -15,7 +15,9 @@
 
 #include "base/limits.h"
 #include "base/time.h"
+#include "tasks/git/gp-lsrefs.h"
 #include "tasks/git/gp-stream.h"
+#include "base/base64.h"
 #include "net/prpc.h"
 #include "tasks/gitiles/gt-poll.h"
 #include "tasks/taskjson.h"
@@ -31,6 +33,7 @@ struct gp_manager {
     int64_t timeout_ns;
     uint64_t max_cache_bytes;
     int64_t cache_idle_sec;
+    struct client *client; /* borrowed; NULL = no protocol v2 listing */
     _Atomic int64_t last_sweep; /* CLOCK_MONOTONIC s of the last idle-cache sweep; 0 = never */
 };
 
@@ -58,11 +61,27 @@ struct gp_source {
     int64_t deadline;
     bool too_big, too_slow, cache_full;
     uint64_t cache_bytes; /* measured before a fetch */
+    bool v2;                 /* refs are listed with ls-refs (gp-lsrefs.h) */
+    struct gp_v2_caps caps;
+    char v2_auth[GITPOLL_MAX_CREDENTIALS * 2 + 64]; /* its Authorization line, or "" */
 };
 
 /* ---- errors ---- */
 
 static const char *const cred_names[] = {"none", "bearer", "basic", "ssh-key"};
+
+/* The remote refused the credential (or wants one): FAILED, naming the kind, never the value. */
+static int auth_failed(const struct gp_source *s, const char *what, struct client_error *e)
+{
+    if (s->cred.kind == GP_CRED_NONE)
+        client_error_set(e, GRPC_UNAUTHENTICATED, false, "%s: authentication failed: the remote "
+                         "asks for credentials and --git-credentials gives none", what);
+    else
+        client_error_set(e, GRPC_UNAUTHENTICATED, false, "%s: authentication failed: the remote "
+                         "refused the %s credential of the git credentials file", what,
+                         cred_names[s->cred.kind]);
+    return -EIO;
+}
 
 /* The last libgit2 error as *e (transient unless one of our bounds cut it). */
 static int git_failed(struct gp_source *s, const char *what, struct client_error *e)
@@ -85,13 +104,8 @@ static int git_failed(struct gp_source *s, const char *what, struct client_error
         client_error_set(e, GRPC_UNAVAILABLE, true, "%s: TLS failed, the server's certificate is "
                          "not trusted or the handshake failed (give a private CA with --ca-file): "
                          "%.300s", what, msg);
-    else if (s->cred.refused && s->cred.kind == GP_CRED_NONE)
-        client_error_set(e, GRPC_UNAUTHENTICATED, false, "%s: authentication failed: the remote "
-                         "asks for credentials and --git-credentials gives none", what);
     else if (s->cred.refused)
-        client_error_set(e, GRPC_UNAUTHENTICATED, false, "%s: authentication failed: the remote "
-                         "refused the %s credential of the git credentials file", what,
-                         cred_names[s->cred.kind]);
+        return auth_failed(s, what, e);
     else
         client_error_set(e, GRPC_UNAVAILABLE, true, "%s: %.400s", what, msg);
     return -EIO;
@@ -467,6 +481,88 @@ out:
     return r;
 }
 
+/* ---- protocol v2 listing (gp-lsrefs.h) ---- */
+
+static void v2_remote(const struct gp_source *s, struct gp_v2_remote *rm)
+{
+    *rm = (struct gp_v2_remote){
+        .client = s->gm->client,
+        .url = s->url,
+        .auth = s->v2_auth[0] ? s->v2_auth : NULL,
+        .timeout_ns = s->deadline - gp_mono_ns(),
+    };
+}
+
+/* A v2 call's error as the poll reports it (the libgit2 path's wording). */
+static int v2_failed(struct gp_source *s, long status, struct client_error *e)
+{
+    char msg[sizeof(e->message)];
+
+    if (status == 401 || status == 403) {
+        s->cred.refused = true;
+        return auth_failed(s, "failed to list the remote's refs", e);
+    }
+    snprintf(msg, sizeof(msg), "%s", e->message);
+    if (e->code == GRPC_DEADLINE_EXCEEDED)
+        client_error_set(e, GRPC_DEADLINE_EXCEEDED, true, "failed to list the remote's refs: "
+                         "timed out: no answer within the git poll's deadline of %lld s (%.300s)",
+                         (long long)(s->gm->timeout_ns / NS_PER_SEC), msg);
+    else
+        client_error_set(e, e->code, e->transport, "failed to list the remote's refs: %.400s",
+                         msg);
+    return -EIO;
+}
+
+/* "Authorization: Basic <base64 user:password>" into s->v2_auth. */
+static int v2_basic(struct gp_source *s)
+{
+    static const char head[] = "Authorization: Basic ";
+    ssize_t n;
+
+    memcpy(s->v2_auth, head, sizeof(head));
+    n = base64_encode(BASE64_STD, s->cred.value, strlen(s->cred.value),
+                      s->v2_auth + sizeof(head) - 1, sizeof(s->v2_auth) - sizeof(head) + 1);
+    return n < 0 ? -E2BIG : 0;
+}
+
+/*
+ * Asks an http(s) remote whether it speaks v2 (s->v2).  A bearer token is
+ * sent at once (as libgit2's custom header is); basic only when the
+ * server asks (401), as libgit2 does.
+ */
+static int v2_start(struct gp_source *s, struct client_error *e)
+{
+    struct gp_v2_remote rm;
+    long status = 0;
+    int r;
+
+    if (s->cred.kind == GP_CRED_BEARER)
+        snprintf(s->v2_auth, sizeof(s->v2_auth), "%s", s->cred.header);
+    v2_remote(s, &rm);
+    r = gp_v2_probe(&rm, &s->caps, &status, e);
+    if (r < 0 && status == 401 && s->cred.kind == GP_CRED_BASIC && v2_basic(s) == 0) {
+        v2_remote(s, &rm);
+        r = gp_v2_probe(&rm, &s->caps, &status, e);
+    }
+    if (r < 0)
+        return v2_failed(s, status, e);
+    s->v2 = s->caps.v2 && s->caps.ls_refs;
+    return 0;
+}
+
+static int v2_fetch_refs(struct gp_source *s, const char *prefix, struct gt_refs *out,
+                         struct client_error *e)
+{
+    struct gp_v2_remote rm;
+    long status = 0;
+
+    v2_remote(s, &rm);
+    if (gp_v2_ls_refs(&rm, &s->caps, prefix, out, &status, e) < 0)
+        return e->code == GRPC_RESOURCE_EXHAUSTED ? -EIO : v2_failed(s, status, e);
+    gt_refs_sort(out);
+    return 0;
+}
+
 static int gp_fetch_refs(void *src, const char *prefix, struct gt_refs *out,
                          struct client_error *e)
 {
@@ -476,12 +572,16 @@ static int gp_fetch_refs(void *src, const char *prefix, struct gt_refs *out,
 
     if (!s->listed) {
         r = cache_open(s, e);
-        if (r == 0)
+        if (r == 0 && s->gm->client && url_is_http(s->url))
+            r = v2_start(s, e);
+        if (r == 0 && !s->v2)
             r = list_remote(s, e);
         if (r < 0)
             return r;
         s->listed = true;
     }
+    if (s->v2)
+        return v2_fetch_refs(s, prefix, out, e);
     for (size_t i = 0; i < s->all.n && r == 0; i++) {
         const char *name = s->all.v[i].name;
         if (strncmp(name, prefix, pl) == 0 && (name[pl] == '/' || name[pl] == '\0'))
@@ -743,6 +843,7 @@ static void source_release(struct gp_source *s)
     if (s->lock_fd >= 0)
         close(s->lock_fd);
     explicit_bzero(&s->cred, sizeof(s->cred));
+    explicit_bzero(s->v2_auth, sizeof(s->v2_auth));
 }
 
 static int gp_launch(const struct task_manager *m, struct task_ctl *c)
@@ -815,6 +916,7 @@ int gitpoll_manager_new(const struct gitpoll_options *o, struct task_manager **r
     gm->timeout_ns = o->timeout_ns > 0 ? o->timeout_ns : GITPOLL_TIMEOUT_NS;
     gm->max_cache_bytes = o->max_cache_bytes ? o->max_cache_bytes : LIMIT_GIT_CACHE_BYTES;
     gm->cache_idle_sec = o->cache_idle_sec > 0 ? o->cache_idle_sec : LIMIT_GIT_CACHE_IDLE_SEC;
+    gm->client = o->client;
     gm->m = (struct task_manager){
         .name = "git",
         .multistage = false,

@@ -153,6 +153,7 @@ static int resolve(struct gt_poll *p)
         const char *prefix = p->rs.ns[i].prefix;
         if (p->ops->fetch_refs(p->src, prefix, &got, &e) < 0) {
             r = call_failed(p->c, "failed to resolve refs", &e);
+            gt_refs_release(&got); /* a source may fail with refs added */
             break;
         }
         /* A name git forbids (control characters) can be neither built nor stored: ignored. */
