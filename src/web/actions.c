@@ -119,7 +119,11 @@ bool page_cross_site(const struct page *p)
     const char *site = http_request_header(p->req, "Sec-Fetch-Site");
     const char *origin = http_request_header(p->req, "Origin");
     const char *host = http_request_header(p->req, "Host");
+    const char *fwd = p->from_proxy ? http_request_header(p->req, "X-Forwarded-Host") : NULL;
     const char *rest;
+
+    if (fwd && *fwd)
+        host = fwd;
 
     if (site && strcmp(site, "same-origin") != 0 && strcmp(site, "none") != 0)
         return true;

@@ -71,6 +71,7 @@ struct page {
     bool anonymous;
     char session[WEB_SESSION_ID_LEN + 1]; /* "" = not a cookie session */
     bool secure;      /* came over TLS (X-Forwarded-Proto from the trusted proxy) */
+    bool from_proxy;  /* the peer is inside --trusted-proxy */
     int64_t now;      /* wall clock, ns */
     int64_t started;  /* monotonic, ns: "Handled in" */
     struct html h;
@@ -216,7 +217,8 @@ void page_actions_invocation(struct page *p, const struct engine_job *j,
 
 /*
  * Whether a POST may be a cross-site one: Sec-Fetch-Site other than
- * same-origin/none, or an Origin that is not http(s)://<Host>.
+ * same-origin/none, or an Origin that is not http(s)://<Host> (Host: the
+ * trusted proxy's X-Forwarded-Host when it sends one, else the Host header).
  */
 bool page_cross_site(const struct page *p);
 

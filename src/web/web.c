@@ -136,6 +136,7 @@ static int proxy_identity(struct page *p)
 
     if (!*w->proxy_header || !web_cidr_contains(&w->proxy, p->req->remote_addr))
         return 0;
+    p->from_proxy = true;
     proto = http_request_header(p->req, "X-Forwarded-Proto");
     p->secure = proto && strcmp(proto, "https") == 0;
     v = http_request_header(p->req, w->proxy_header);

@@ -729,6 +729,47 @@ static void test_proxy_header(void **state)
     release(&r);
 }
 
+/*
+ * Behind the proxy the browser's Origin is the proxy's public name, given
+ * by the proxy as X-Forwarded-Host; believed from the trusted range only.
+ */
+static void test_proxy_origin(void **state)
+{
+    struct fixture *f = *state;
+    const char *const proxied[] = {"X-Forwarded-Email: o@example.com",
+                                   "Origin: https://sched.example", "X-Forwarded-Host: sched.example",
+                                   NULL};
+    char token[128], body[256];
+    struct reply r;
+    struct engine_job j;
+
+    {
+        const char *const email[] = {"X-Forwarded-Email: o@example.com", NULL};
+        request(f->base, "/jobs/p/j", NULL, NULL, email, &r);
+        expect_status(&r, "proxied job page", 200);
+        const char *v = strstr(r.body.data, "name=\"xsrf_token\" value=\"");
+        assert_non_null(v);
+        v += strlen("name=\"xsrf_token\" value=\"");
+        snprintf(token, sizeof(token), "%.*s", (int)strcspn(v, "\""), v);
+        release(&r);
+    }
+    snprintf(body, sizeof(body), "xsrf_token=%s&reason=proxied", token);
+    request(f->base_untrusted, "/actions/pauseJob/p/j", NULL, body, proxied, &r);
+    expect_status(&r, "X-Forwarded-Host from an untrusted peer", 403);
+    expect_has(&r, "X-Forwarded-Host from an untrusted peer", "Cross-site request refused.");
+    release(&r);
+    get_job(f, &j);
+    assert_false(j.paused);
+    request(f->base, "/actions/pauseJob/p/j", NULL, body, proxied, &r);
+    expect_status(&r, "X-Forwarded-Host from the proxy", 302);
+    release(&r);
+    get_job(f, &j);
+    assert_true(j.paused);
+    assert_string_equal(j.paused_or_resumed_by, "user:o@example.com");
+    assert_string_equal(j.paused_or_resumed_reason, "proxied");
+    assert_int_equal(engine_resume_job(f->e, "p/j", "user:o@example.com", ""), 0);
+}
+
 /* web_cidr_check: what --trusted-proxy accepts. */
 static void test_cidr_check(void **state)
 {
@@ -756,6 +797,7 @@ int main(void)
         cmocka_unit_test(test_bad_posts),
         cmocka_unit_test(test_login_logout),
         cmocka_unit_test(test_proxy_header),
+        cmocka_unit_test(test_proxy_origin),
         cmocka_unit_test(test_cidr_check),
     };
     curl_global_init(CURL_GLOBAL_DEFAULT);
