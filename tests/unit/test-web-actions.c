@@ -34,6 +34,7 @@
 #include "net/http.h"
 #include "store/store.h"
 #include "tasks/registry.h"
+#include "web/web-internal.h" /* form_get, the session table */
 
 #define T0 "2026-01-01T00:00:00Z"
 
@@ -786,6 +787,66 @@ static void test_cidr_check(void **state)
             fail_msg("accepted [%s]", bad[i]);
 }
 
+/* application/x-www-form-urlencoded as browsers send it (WHATWG URL, "urlencoded"). */
+static void test_form_get(void **state)
+{
+    static const struct {
+        const char *body, *name;
+        int r;
+        const char *want;
+    } cases[] = {
+        {"a=1&reason=x+y%26z%3D&b=2", "reason", 0, "x y&z="},
+        {"reason=%3cb%3E", "reason", 0, "<b>"},
+        {"reasonx=1&reason=2", "reason", 0, "2"},
+        {"reason=1&reason=2", "reason", 0, "1"},
+        {"reason", "reason", 0, ""},
+        {"reason=", "reason", 0, ""},
+        {"a=1", "reason", -ENOENT, NULL},
+        {"", "reason", -ENOENT, NULL},
+        {"reason=%4", "reason", -EINVAL, NULL},
+        {"reason=%zz", "reason", -EINVAL, NULL},
+        {"reason=a%00b", "reason", -EINVAL, NULL},
+        {"reason=0123456789", "reason", -E2BIG, NULL},
+    };
+    char out[8];
+
+    (void)state;
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+        int r = form_get(cases[i].body, cases[i].name, out, sizeof(out));
+        if (r != cases[i].r)
+            fail_msg("[%s]: %d, want %d", cases[i].body, r, cases[i].r);
+        if (r == 0)
+            assert_string_equal(out, cases[i].want);
+    }
+}
+
+/* The table is bounded: past WEB_SESSIONS the session expiring first goes. */
+static void test_session_table_bound(void **state)
+{
+    struct fixture *f = *state;
+    struct web w = {.clock = &f->clock.base};
+    char first[WEB_SESSION_ID_LEN + 1], second[WEB_SESSION_ID_LEN + 1], id[WEB_SESSION_ID_LEN + 1];
+    char who[LIMIT_IDENTITY_LEN + 1];
+
+    assert_int_equal(web_sessions_init(&w), 0);
+    assert_int_equal(web_session_create(&w, "user:first@example.com", first), 0);
+    manual_clock_advance(&f->clock, NS_PER_SEC);
+    assert_int_equal(web_session_create(&w, "user:second@example.com", second), 0);
+    for (int i = 0; i < WEB_SESSIONS - 2; i++)
+        assert_int_equal(web_session_create(&w, "user:x@example.com", id), 0);
+    assert_int_equal(web_session_lookup(&w, first, who), 0);
+    assert_string_equal(who, "user:first@example.com");
+    assert_int_equal(web_session_create(&w, "user:new@example.com", id), 0); /* one too many */
+    assert_int_equal(web_session_lookup(&w, first, who), -ENOENT);
+    assert_int_equal(web_session_lookup(&w, second, who), 0);
+    assert_string_equal(who, "user:second@example.com");
+    assert_int_equal(web_session_lookup(&w, id, who), 0);
+    assert_string_equal(who, "user:new@example.com");
+    web_session_drop(&w, id);
+    assert_int_equal(web_session_lookup(&w, id, who), -ENOENT);
+    web_sessions_free(&w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -799,6 +860,8 @@ int main(void)
         cmocka_unit_test(test_proxy_header),
         cmocka_unit_test(test_proxy_origin),
         cmocka_unit_test(test_cidr_check),
+        cmocka_unit_test(test_form_get),
+        cmocka_unit_test(test_session_table_bound),
     };
     curl_global_init(CURL_GLOBAL_DEFAULT);
     int r = cmocka_run_group_tests(tests, setup, teardown);
