@@ -180,6 +180,18 @@
  */
 #define WEB_MAX_PAGE_BYTES (16u * 1024 * 1024)
 #define WEB_CURSOR_MAP 1024
+/*
+ * Sign-in and actions (docs/web.md): WEB_SESSIONS signed-in browser
+ * sessions are kept in memory (past it the one expiring first is dropped),
+ * each for WEB_SESSION_TTL_SEC; a form post (/actions/..., /login,
+ * /logout) is at most WEB_FORM_BYTES; the name given to
+ * --trust-proxy-header is shorter than WEB_PROXY_HEADER_NAME bytes (its
+ * value is bounded by LIMIT_IDENTITY_LEN as an identity).
+ */
+#define WEB_SESSIONS 4096
+#define WEB_SESSION_TTL_SEC (12 * 3600)
+#define WEB_FORM_BYTES (8u * 1024)
+#define WEB_PROXY_HEADER_NAME 64
 
 /* ---- cli/ client ---- */
 /*

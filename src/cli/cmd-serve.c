@@ -72,6 +72,11 @@ static const char serve_help[] =
     "  --rate-limit N[/s|/m],BURST  per-caller limit on the expensive API calls (GetJobs,\n"
     "                          GetInvocation(s), EmitTriggers, ...); past it 429\n"
     "                          RESOURCE_EXHAUSTED (default off; e.g. 20/s,100)\n"
+    "Web UI sign-in (docs/web.md; browsers sign in at /login with an --auth-tokens token):\n"
+    "  --trust-proxy-header H  behind an authenticating proxy: the identity is\n"
+    "                          user:<value of header H> (e.g. X-Forwarded-Email)...\n"
+    "  --trusted-proxy CIDR    ...only when the peer address is in CIDR (required\n"
+    "                          with --trust-proxy-header; e.g. 127.0.0.1/32)\n"
     ;
 static const char serve_help_tail[] =
     "\n"
@@ -261,6 +266,8 @@ struct serve_args {
     struct rate_limit rate_limit;
     struct serve_remote remote;
     struct http_server_options http; /* --http-*: 0 = default */
+    const char *proxy_header;        /* --trust-proxy-header */
+    const char *trusted_proxy;       /* --trusted-proxy CIDR */
 };
 
 /* The --http-* flags: getopt codes from OPT_HTTP_FIRST, in serve_http_options order. */
@@ -329,6 +336,8 @@ static const struct option serve_options[] = {
     {"noop-sleep", required_argument, NULL, 'N'},
     {"rotate-pubsub-key", no_argument, NULL, 'K'},
     {"rate-limit", required_argument, NULL, 'X'},
+    {"trust-proxy-header", required_argument, NULL, 'P'},
+    {"trusted-proxy", required_argument, NULL, 'C'},
 };
 
 /* One option of serve's own; 0, or -EINVAL after printing why. */
@@ -356,6 +365,14 @@ static int serve_parse_one(struct serve_args *a, struct serve *s, int c, const c
     case 'L':
         return cli_parse_duration("--launch-delay", arg, &a->settings.launch_batch_delay_ns);
     case 'K': a->rotate_pubsub_key = true; return 0;
+    case 'P': a->proxy_header = arg; return 0;
+    case 'C':
+        if (web_cidr_check(arg) < 0) {
+            cli_error("--trusted-proxy wants an address or ADDRESS/BITS, not '%s'", arg);
+            return -EINVAL;
+        }
+        a->trusted_proxy = arg;
+        return 0;
     case 'X': {
         char err[256];
         if (rate_limit_parse(arg, &a->rate_limit, err, sizeof(err)) < 0) {
@@ -417,6 +434,10 @@ static int serve_parse_args(int argc, char **argv, struct serve_args *a, struct 
     }
     if (!s->config_dir || optind != argc) {
         serve_usage(stderr);
+        return -EINVAL;
+    }
+    if (!a->proxy_header != !a->trusted_proxy) {
+        cli_error("--trust-proxy-header and --trusted-proxy go together");
         return -EINVAL;
     }
     if (a->reload_ns < NS_PER_SEC)
@@ -499,12 +520,14 @@ static int serve_start(struct serve_args *a, struct serve *s, struct serve_parts
     int r = http_server_new(&hopts, &p->http);
 
     struct api_options aopts = {.rate_limit = a->rate_limit};
+    struct web_options wopts = {.trust_proxy_header = a->proxy_header,
+                                .trusted_proxy = a->trusted_proxy};
     if (r == 0)
         r = api_register_with(p->http, s->engine, s->auth, &aopts);
     if (r == 0)
         r = api_register_pubsub(p->http, s->engine);
     if (r == 0)
-        r = web_register(p->http, s->engine, s->auth, NULL);
+        r = web_register(p->http, s->engine, s->auth, &wopts);
     if (r == 0)
         r = http_server_start(p->http);
     if (r < 0) {

@@ -70,6 +70,27 @@ static void breadcrumbs(struct page *p)
     html_raw(&p->h, "</nav>\n");
 }
 
+/* The navbar's right side: "Login", or "Signed in as <who>" and a Logout button. */
+static void user_box(struct page *p)
+{
+    char token[WEB_CSRF_LEN + 1];
+
+    if (p->anonymous) {
+        html_raw(&p->h, "<a id=\"login\" href=\"/login\">Login</a>");
+        return;
+    }
+    html_raw(&p->h, "Signed in as <b id=\"identity\">");
+    html_text(&p->h, who_display(p->identity));
+    html_raw(&p->h, "</b>");
+    if (!*p->session)
+        return; /* a bearer token or the proxy: nothing to sign out of here */
+    page_csrf_token(p, token);
+    html_raw(&p->h, " | <form method=\"post\" action=\"/logout\" class=\"logout\">"
+                    "<input type=\"hidden\" name=\"xsrf_token\"");
+    html_attr(&p->h, "value", token);
+    html_raw(&p->h, "><button type=\"submit\" id=\"logout\">Logout</button></form>");
+}
+
 void page_begin(struct page *p)
 {
     html_raw(&p->h, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
@@ -82,10 +103,7 @@ void page_begin(struct page *p)
         html_raw(&p->h, " class=\"anonymous\"");
     html_raw(&p->h, ">\n<header class=\"navbar\"><a class=\"brand\" href=\"/\">LUCI Scheduler</a>"
                     "<span class=\"user\">");
-    if (p->anonymous)
-        html_raw(&p->h, "anonymous");
-    else
-        html_text(&p->h, who_display(p->identity));
+    user_box(p);
     html_raw(&p->h, "</span></header>\n<main>\n");
     breadcrumbs(p);
 }
@@ -113,7 +131,7 @@ int page_error(struct page *p, int status, const char *message, bool relogin)
     html_text(&p->h, message);
     html_raw(&p->h, "</p>");
     if (relogin && p->anonymous)
-        html_raw(&p->h, "<p>You may need to login first.</p>");
+        html_raw(&p->h, "<p><a href=\"/login\">You may need to login first.</a></p>");
     html_raw(&p->h, "</div>\n");
     page_end(p);
     return page_send(p, status);

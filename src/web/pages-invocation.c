@@ -9,7 +9,7 @@
 #include "web/web-internal.h"
 
 /* Go's strconv.ParseInt(s, 10, 64): optional sign, decimal digits, in range. */
-static int parse_inv_id(const char *s, int64_t *ret)
+int page_parse_inv_id(const char *s, int64_t *ret)
 {
     char *end = NULL;
     long long v;
@@ -24,7 +24,8 @@ static int parse_inv_id(const char *s, int64_t *ret)
     return 0;
 }
 
-static void summary(struct page *p, const struct engine_invocation *inv)
+static void summary(struct page *p, const struct engine_job *j,
+                    const struct engine_invocation *inv)
 {
     const char *status = inv_display_status(inv), *by = who_display(inv->triggered_by);
     char dur[HUMANIZE_MAX] = "";
@@ -46,9 +47,9 @@ static void summary(struct page *p, const struct engine_invocation *inv)
     html_text(&p->h, by);
     html_raw(&p->h, "</dd></div><div><dt>Duration:</dt> <dd>");
     html_text(&p->h, dur);
-    /* Abort (POST /actions/abortInvocation/...) is a later slice: disabled. */
-    html_raw(&p->h, "</dd></div><div><dt>Actions:</dt> <dd><button type=\"button\" "
-                    "class=\"danger\" disabled>Abort</button></dd></div></dl>\n");
+    html_raw(&p->h, "</dd></div><div><dt>Actions:</dt> <dd>");
+    page_actions_invocation(p, j, inv);
+    html_raw(&p->h, "</dd></div></dl>\n");
 }
 
 static void definition(struct page *p, const struct engine_invocation *inv)
@@ -94,12 +95,12 @@ static void properties_and_tags(struct page *p, const json_t *req)
     }
 }
 
-static void body(struct page *p, const struct engine_invocation *inv)
+static void body(struct page *p, const struct engine_job *j, const struct engine_invocation *inv)
 {
     json_t *req = inv->request_json ? json_loads(inv->request_json, 0, NULL) : NULL;
     json_t *out = inv->outgoing_json ? json_loads(inv->outgoing_json, 0, NULL) : NULL;
 
-    summary(p, inv);
+    summary(p, j, inv);
     definition(p, inv);
     html_raw(&p->h, "<h3>Incoming triggers</h3>\n");
     page_trigger_list(p, json_object_get(req, "incomingTriggers"));
@@ -124,7 +125,7 @@ int page_invocation(struct page *p, const char *project, const char *job, const 
 
     p->project = project;
     p->job = job;
-    if (parse_inv_id(inv_text, &id) < 0)
+    if (page_parse_inv_id(inv_text, &id) < 0)
         return page_error(p, 400, "Malformed invocation ID.", false);
     r = page_load_job(p, project, job, &j);
     if (r != 0)
@@ -138,7 +139,7 @@ int page_invocation(struct page *p, const char *project, const char *job, const 
     if (r < 0)
         return r;
     page_begin(p);
-    body(p, &inv);
+    body(p, &j, &inv);
     page_end(p);
     engine_invocation_release(&inv);
     return page_send(p, 200);

@@ -21,18 +21,6 @@ int page_load_job(struct page *p, const char *project, const char *job, struct e
     return r;
 }
 
-static void action_buttons(struct page *p, const struct engine_job *j)
-{
-    /* The POST /actions/... handlers (with CSRF tokens) are a later slice: disabled. */
-    html_raw(&p->h, "<span class=\"actions\">");
-    if (j->paused)
-        html_raw(&p->h, "<button type=\"button\" disabled>Resume</button>");
-    else
-        html_raw(&p->h, "<button type=\"button\" disabled>Pause</button>");
-    html_raw(&p->h, "<button type=\"button\" class=\"danger\" disabled>Abort</button>"
-                    "<button type=\"button\" class=\"success\" disabled>Trigger</button></span>");
-}
-
 static void summary(struct page *p, const struct engine_job *j)
 {
     html_raw(&p->h, "<dl class=\"summary\"><div><dt>State:</dt> <dd>");
@@ -42,7 +30,7 @@ static void summary(struct page *p, const struct engine_job *j)
     html_raw(&p->h, "</dd></div><div><dt>Next run:</dt> <dd>");
     page_next_run(p, j);
     html_raw(&p->h, "</dd></div><div><dt>Actions:</dt> <dd>");
-    action_buttons(p, j);
+    page_actions(p, j);
     html_raw(&p->h, "</dd></div></dl>\n");
     if (j->paused) {
         html_raw(&p->h, "<div class=\"alert alert-warning\" id=\"paused\">Paused by ");

@@ -41,6 +41,13 @@ static const char style_css[] =
     ".pager{display:flex;justify-content:space-between;margin:6px 0}\n"
     ".pager .disabled{color:#aaa}\n"
     "button[disabled]{opacity:.5;cursor:not-allowed}\n"
+    ".actions form,form.logout{display:inline-flex;gap:4px;margin:0 4px 0 0;vertical-align:middle}\n"
+    ".actions input[name=reason]{width:14em;max-width:50vw}\n"
+    "button{padding:2px 10px;border:1px solid #aaa;border-radius:3px;background:#f7f7f7;cursor:pointer}\n"
+    "button.danger{background:#d9534f;border-color:#d43f3a;color:#fff}\n"
+    "button.success{background:#5cb85c;border-color:#4cae4c;color:#fff}\n"
+    ".navbar form.logout button{padding:0 6px}\n"
+    "form.login{display:flex;flex-wrap:wrap;gap:6px;align-items:center}\n"
     "footer{max-width:1240px;margin:24px auto;padding:8px 16px;color:#888;font-size:12px;"
     "border-top:1px solid #ddd}\n"
     "@media (max-width:600px){th,td{padding:4px}.hide-narrow{display:none}}\n";

@@ -27,6 +27,26 @@ struct web_cursor {
     char *prev;
 };
 
+/* A session id: 32 random bytes as 64 hex digits. */
+#define WEB_SESSION_ID_LEN 64
+#define WEB_SESSION_COOKIE "tock_session"
+/* A CSRF token: HMAC-SHA256 as 64 hex digits. */
+#define WEB_CSRF_LEN 64
+
+/* One signed-in browser (expires == 0: a free slot). */
+struct web_session {
+    char id[WEB_SESSION_ID_LEN + 1];
+    char identity[LIMIT_IDENTITY_LEN + 1];
+    int64_t expires; /* wall clock, ns */
+};
+
+/* An address range: family AF_INET or AF_INET6, prefix bits. */
+struct web_cidr {
+    int family;
+    unsigned char addr[16];
+    unsigned bits;
+};
+
 struct web {
     struct engine *e;
     struct auth *a;
@@ -35,6 +55,11 @@ struct web {
     pthread_mutex_t lock; /* guards cursors */
     struct web_cursor cursors[WEB_CURSOR_MAP];
     size_t next_cursor;   /* ring position */
+    unsigned char key[32]; /* CSRF tokens' HMAC key, random per process */
+    pthread_mutex_t session_lock; /* guards sessions */
+    struct web_session *sessions; /* WEB_SESSIONS slots */
+    char proxy_header[WEB_PROXY_HEADER_NAME]; /* "" = no trusted proxy */
+    struct web_cidr proxy;
 };
 
 /* One request being answered. */
@@ -44,6 +69,9 @@ struct page {
     struct http_response *resp;
     char identity[LIMIT_IDENTITY_LEN + 1];
     bool anonymous;
+    char session[WEB_SESSION_ID_LEN + 1]; /* "" = not a cookie session */
+    bool secure;      /* came over TLS (X-Forwarded-Proto from the trusted proxy) */
+    bool from_proxy;  /* the peer is inside --trusted-proxy */
     int64_t now;      /* wall clock, ns */
     int64_t started;  /* monotonic, ns: "Handled in" */
     struct html h;
@@ -143,6 +171,75 @@ void web_cursor_remember(struct web *w, const char *job_id, const char *cursor,
                          const char *prev);
 /* The page before cursor: 0 and a malloc'ed *ret ("" = first page), or -ENOENT, -ENOMEM. */
 int web_cursor_prev(struct web *w, const char *job_id, const char *cursor, char **ret);
+
+/* ---- session.c: sessions, CSRF tokens, proxy addresses ---- */
+
+/* Allocates the session table and the random key.  0, -ENOMEM, -EIO. */
+int web_sessions_init(struct web *w);
+void web_sessions_free(struct web *w);
+
+/* A new session for identity: 0 and its id in ret (WEB_SESSION_ID_LEN + 1 bytes), -EIO. */
+int web_session_create(struct web *w, const char *identity, char *ret);
+/* The identity of a live session: 0 and ret (LIMIT_IDENTITY_LEN + 1 bytes), or -ENOENT. */
+int web_session_lookup(struct web *w, const char *id, char *ret);
+/* Forgets a session (unknown ids are ignored). */
+void web_session_drop(struct web *w, const char *id);
+
+/* The session id in a Cookie header value: 0 and ret, or -ENOENT. */
+int web_cookie_session(const char *cookie, char *ret);
+
+/* p's CSRF token (WEB_CSRF_LEN + 1 bytes): bound to its session, else its identity. */
+void page_csrf_token(const struct page *p, char *ret);
+/* Whether token is p's CSRF token (constant time). */
+bool page_csrf_ok(const struct page *p, const char *token);
+
+/* Parses "addr[/bits]": 0 or -EINVAL. */
+int web_cidr_parse(const char *text, struct web_cidr *ret);
+/* Whether the textual address addr is inside c (IPv4-mapped IPv6 counts as IPv4). */
+bool web_cidr_contains(const struct web_cidr *c, const char *addr);
+
+/* ---- form.c: application/x-www-form-urlencoded ---- */
+
+/*
+ * The decoded value of field name in body (the first occurrence): 0 and
+ * ret (NUL-terminated), -ENOENT, -E2BIG (longer than retlen - 1), -EINVAL
+ * (a bad %-escape or a NUL byte).
+ */
+int form_get(const char *body, const char *name, char *ret, size_t retlen);
+
+/* ---- actions.c / login.c ---- */
+
+/* The job page's action forms (Pause with a reason or Resume, Abort, Trigger). */
+void page_actions(struct page *p, const struct engine_job *j);
+/* The invocation page's Abort form. */
+void page_actions_invocation(struct page *p, const struct engine_job *j,
+                             const struct engine_invocation *inv);
+
+/*
+ * Whether a POST may be a cross-site one: Sec-Fetch-Site other than
+ * same-origin/none, or an Origin that is not http(s)://<Host> (Host: the
+ * trusted proxy's X-Forwarded-Host when it sends one, else the Host header).
+ */
+bool page_cross_site(const struct page *p);
+
+/*
+ * The checks of every POST: method (405), size (413, WEB_FORM_BYTES), a
+ * form content type (415), page_cross_site (403).  0 to go on, 1 when an
+ * error page was sent, or a negative errno.
+ */
+int page_post_checks(struct page *p);
+
+/* An invocation ID as Go's strconv.ParseInt(s, 10, 64): 0 and *ret, or -EINVAL. */
+int page_parse_inv_id(const char *s, int64_t *ret);
+
+/* POST /actions/...; the page is sent (302 or an error page). */
+int page_action(struct page *p, const char *rest);
+/* GET/POST /login, POST /logout. */
+int page_login(struct page *p);
+int page_logout(struct page *p);
+
+/* A 302 to the same-origin path made of "/jobs/" + segments (0..3 of them). */
+int page_redirect_job(struct page *p, const char *project, const char *job, const char *inv);
 
 /* ---- static.c ---- */
 

@@ -20,6 +20,7 @@ static void web_free(void *ctx)
         free(w->cursors[i].prev);
     }
     pthread_mutex_destroy(&w->lock);
+    web_sessions_free(w);
     free(w);
 }
 
@@ -101,6 +102,12 @@ static int dispatch(struct page *p)
 
     if (strncmp(path, "/static/", 8) == 0)
         return serve_static(p, path + 8);
+    if (strncmp(path, "/actions/", 9) == 0)
+        return page_action(p, path + 9);
+    if (strcmp(path, "/login") == 0)
+        return page_login(p);
+    if (strcmp(path, "/logout") == 0)
+        return page_logout(p);
     if (strcmp(p->req->method, "GET") != 0 && strcmp(p->req->method, "HEAD") != 0) {
         int r = page_error(p, 405, "Method not allowed.", false);
         if (r == 0)
@@ -118,6 +125,57 @@ static int dispatch(struct page *p)
     return page_invocation(p, seg[0], seg[1], seg[2]);
 }
 
+/*
+ * The identity from the trusted proxy's header: 1 when taken, 0 when the
+ * peer is not the proxy or sent no header, -EINVAL for a bad value.
+ */
+static int proxy_identity(struct page *p)
+{
+    const struct web *w = p->w;
+    const char *v, *proto;
+
+    if (!*w->proxy_header || !web_cidr_contains(&w->proxy, p->req->remote_addr))
+        return 0;
+    p->from_proxy = true;
+    proto = http_request_header(p->req, "X-Forwarded-Proto");
+    p->secure = proto && strcmp(proto, "https") == 0;
+    v = http_request_header(p->req, w->proxy_header);
+    if (!v || !*v)
+        return 0;
+    if (strncmp(v, "user:", 5) == 0)
+        v += 5;
+    if ((size_t)snprintf(p->identity, sizeof(p->identity), "user:%s", v) >= sizeof(p->identity) ||
+        auth_identity_check(p->identity) < 0)
+        return -EINVAL;
+    return 1;
+}
+
+/* Who is asking: bearer token, trusted proxy header, session cookie, anonymous.  0 or -EACCES. */
+static int caller(struct page *p)
+{
+    const char *authz = http_request_header(p->req, "Authorization");
+    char sid[WEB_SESSION_ID_LEN + 1];
+    int r;
+
+    p->anonymous = false;
+    r = proxy_identity(p); /* sets p->secure for the cookie too */
+    if (authz) {
+        r = auth_authenticate(p->w->a, authz, p->identity, sizeof(p->identity));
+        if (r < 0)
+            return -EACCES;
+    } else if (r < 0) {
+        return -EACCES;
+    } else if (r == 0) {
+        if (web_cookie_session(http_request_header(p->req, "Cookie"), sid) == 0 &&
+            web_session_lookup(p->w, sid, p->identity) == 0)
+            memcpy(p->session, sid, sizeof(sid));
+        else
+            snprintf(p->identity, sizeof(p->identity), "%s", AUTH_ANONYMOUS);
+    }
+    p->anonymous = strcmp(p->identity, AUTH_ANONYMOUS) == 0;
+    return 0;
+}
+
 static int handle(void *ctx, const struct http_request *req, struct http_response *resp)
 {
     struct web *w = ctx;
@@ -127,24 +185,38 @@ static int handle(void *ctx, const struct http_request *req, struct http_respons
     p.now = clock_now(w->clock);
     p.started = clock_mono(w->clock);
     html_init(&p.h, WEB_MAX_PAGE_BYTES);
-    r = auth_authenticate(w->a, http_request_header(req, "Authorization"), p.identity,
-                          sizeof(p.identity));
-    if (r < 0) {
+    if (caller(&p) < 0) {
         snprintf(p.identity, sizeof(p.identity), "%s", AUTH_ANONYMOUS);
         p.anonymous = true;
+        p.session[0] = '\0';
         r = page_error(&p, 401, "Bad or unknown bearer token.", false);
     } else {
-        p.anonymous = strcmp(p.identity, AUTH_ANONYMOUS) == 0;
         r = dispatch(&p);
     }
     html_release(&p.h);
     return r;
 }
 
+/* Copies the proxy options of o into w: 0 or -EINVAL. */
+static int proxy_options(struct web *w, const struct web_options *o)
+{
+    const char *h = o ? o->trust_proxy_header : NULL, *cidr = o ? o->trusted_proxy : NULL;
+
+    if (!h && !cidr)
+        return 0;
+    if (!h || !cidr || !*h || strlen(h) >= sizeof(w->proxy_header) ||
+        strcspn(h, " \t\r\n:") != strlen(h) || web_cidr_parse(cidr, &w->proxy) < 0)
+        return -EINVAL;
+    snprintf(w->proxy_header, sizeof(w->proxy_header), "%s", h);
+    return 0;
+}
+
 int web_register(struct http_server *http, struct engine *e, struct auth *a,
                  const struct web_options *o)
 {
+    static const char *const more[] = {"/actions/", "/login", "/logout"};
     struct web *w;
+    int r;
 
     if (!http || !e || !a)
         return -EINVAL;
@@ -155,11 +227,24 @@ int web_register(struct http_server *http, struct engine *e, struct auth *a,
     w->a = a;
     w->clock = o && o->clock ? o->clock : clock_real();
     snprintf(w->version, sizeof(w->version), "%s", o && o->version ? o->version : "tock");
+    if ((r = proxy_options(w, o)) < 0) {
+        free(w);
+        return r;
+    }
+    if ((r = web_sessions_init(w)) < 0) {
+        free(w);
+        return r;
+    }
     if (pthread_mutex_init(&w->lock, NULL) != 0) {
+        web_sessions_free(w);
         free(w);
         return -ENOMEM;
     }
-    return http_server_route(http, NULL, "/", handle, w, web_free, 0);
+    /* "/" owns w (freed with the server); the others borrow it. */
+    r = http_server_route(http, NULL, "/", handle, w, web_free, 0);
+    for (size_t i = 0; r == 0 && i < ARRAY_SIZE(more); i++)
+        r = http_server_route(http, NULL, more[i], handle, w, NULL, 0);
+    return r;
 }
 
 /* ---------------------------------------------------------------------------

@@ -7,6 +7,10 @@
  *   GET /jobs/<project>/<job>[?c=<cursor>]     a job and its invocations
  *   GET /jobs/<project>/<job>/<invocationID>   one invocation
  *   GET /static/<name>                         embedded CSS
+ *   POST /actions/<action>/<project>/<job>[/<invocationID>]
+ *        pauseJob (field reason), resumeJob, abortJob, triggerJob,
+ *        abortInvocation: form posts with the field xsrf_token; 302 back
+ *   GET /login, POST /login (field token), POST /logout: browser sessions
  *
  * Wiring (cli/cmd-serve.c), next to api_register:
  *
@@ -14,9 +18,17 @@
  *
  * The pages read the engine's query API (engine.h) and check every job
  * with auth_check: the caller is the identity of "Authorization: Bearer
- * <token>" (auth_authenticate; no header = anonymous:anonymous, a bad or
- * unknown token = a 401 page).  Invisible jobs are "No such job or no
- * permission to view it." (404).
+ * <token>" (auth_authenticate; a bad or unknown token = a 401 page), else
+ * of the trusted proxy header (web_options), else of the session cookie
+ * set by POST /login (a random id mapped in memory to the identity,
+ * WEB_SESSIONS at most, WEB_SESSION_TTL_SEC each; a restart signs every
+ * browser out), else anonymous:anonymous.  Invisible jobs are "No such job
+ * or no permission to view it." (404).  Actions check the same permissions
+ * as the pRPC API (scheduler.jobs.pause etc.): 403 "No permission to
+ * execute the attempted action."; every POST needs a same-origin Origin /
+ * Sec-Fetch-Site when sent and actions and /logout the caller's CSRF token
+ * (HMAC-SHA256 under a random per-process key of the session id, or of the
+ * identity for non-cookie callers), otherwise 403.
  *
  * Safety (docs/web.md): every value is HTML-escaped by web/html.h; every
  * answer carries a strict Content-Security-Policy (no inline script or
@@ -25,8 +37,9 @@
  * embedded in the binary; the pages need no JavaScript.
  *
  * The engine and the auth policy are borrowed and must outlive the HTTP
- * server.  Handlers run on the server's threads; the only shared mutable
- * state (the "Newer" cursor map, WEB_CURSOR_MAP entries) is locked.
+ * server.  Handlers run on the server's threads; the shared mutable state
+ * (the "Newer" cursor map, WEB_CURSOR_MAP entries; the session table) is
+ * locked.
  * The room does not log.
  */
 #ifndef TOCK_WEB_WEB_H
@@ -42,14 +55,27 @@ struct auth;
 struct web_options {
     const struct clock *clock; /* "now" of relative times; NULL = clock_real() */
     const char *version;       /* footer "Version:"; NULL = "tock" */
+    /*
+     * An authenticating proxy (`--trust-proxy-header X-Forwarded-Email
+     * --trusted-proxy CIDR`): when both are set, a request whose peer
+     * address is inside trusted_proxy and that carries the header is the
+     * identity "user:<value>"; from any other peer the header is ignored.
+     * trusted_proxy: "10.0.0.0/8", "::1/128", a bare address = one host.
+     */
+    const char *trust_proxy_header;
+    const char *trusted_proxy;
 };
 
+/* Whether cidr ("a.b.c.d/n", "v6/n" or a bare address) parses: 0 or -EINVAL. */
+int web_cidr_check(const char *cidr);
+
 /*
- * Registers the pages on http (not yet started): one route, "/", for every
- * path no longer route claims (GET and HEAD; other methods get 405, paths
- * that are no page get the 404 page).  o may be NULL.  Returns 0,
- * -EINVAL, -EBUSY (http already runs), -EEXIST (a route is taken),
- * -ENOMEM.
+ * Registers the pages on http (not yet started): "/" for every path no
+ * longer route claims (GET and HEAD; other methods get 405, paths that are
+ * no page get the 404 page), and "/actions/", "/login", "/logout".  o may
+ * be NULL.  Returns 0, -EINVAL (also a bad trusted_proxy, or only one of
+ * the two proxy options), -EBUSY (http already runs), -EEXIST (a route is
+ * taken), -EIO (no random bytes for the key), -ENOMEM.
  */
 int web_register(struct http_server *http, struct engine *e, struct auth *a,
                  const struct web_options *o);
