@@ -260,15 +260,12 @@ static int run(struct page *p, enum action a, const struct engine_job *j, const 
         if (page_parse_inv_id(inv_text, &inv_id) < 0)
             return page_error(p, 400, "Malformed invocation ID.", false);
         r = engine_get_invocation(p->w->e, j->id, inv_id, &inv);
-        if (r == 0 && inv.final)
-            r = -EALREADY;
-        engine_invocation_release(&inv);
-        if (r == 0)
+        /* Aborting a final invocation is a no-op, as LUCI's (spec 7.5): back to the page. */
+        if (r == 0 && !inv.final)
             r = engine_abort_invocation(p->w->e, j->id, inv_id, p->identity);
+        engine_invocation_release(&inv);
         if (r == -ENOENT)
             return page_error(p, 404, "The requested invocation is not found.", false);
-        if (r == -EALREADY)
-            return page_error(p, 409, "The invocation has already finished.", false);
         break;
     }
     if (r == -ENOENT)

@@ -580,15 +580,19 @@ static void test_trigger_abort(void **state)
     assert_int_equal(engine_get_invocation(f->e, "p/j", id, &inv), 0);
     assert_true(inv.final);
     engine_invocation_release(&inv);
-    /* the invocation page's Abort is now disabled; posting it anyway is a conflict */
+    /* the invocation page's Abort is now disabled; posting it anyway is LUCI's no-op */
     request(f->base, path, cookie, NULL, NULL, &r);
     action_form(&r, "abortInvocation", form, sizeof(form));
     assert_true(form_disabled(form));
     release(&r);
     snprintf(path, sizeof(path), "/actions/abortInvocation/p/j/%" PRId64, id);
     post_action(f, path, cookie, body, &r);
-    expect_status(&r, "abort a finished invocation", 409);
+    expect_status(&r, "abort a finished invocation", 302);
     release(&r);
+    assert_int_equal(engine_get_invocation(f->e, "p/j", id, &inv), 0);
+    assert_true(inv.final);
+    assert_string_equal(inv.status_name, "ABORTED"); /* as it was: nothing changed */
+    engine_invocation_release(&inv);
     post_action(f, "/actions/abortInvocation/p/j/x1", cookie, body, &r);
     expect_status(&r, "abort a malformed id", 400);
     expect_has(&r, "abort a malformed id", "Malformed invocation ID.");
