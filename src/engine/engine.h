@@ -358,6 +358,22 @@ int engine_debug_job_state(struct engine *e, const char *job_id, json_t **ret);
  */
 int engine_triage_log(struct engine *e, const char *job_id, char **ret_log, int64_t *ret_when);
 
+/*
+ * The current definition of an enabled job (what the job page's
+ * "Definition" shows, spec 7.4): *ret_task_json, the task definition JSON
+ * of the job's current config (tasks/task.h: {"buildbucket": {...}}; ""
+ * when the store has none); *ret_policy_json, its triggering policy with
+ * the defaults filled in, as the triage uses it (spec 3.9: no block, or
+ * one that cannot be instantiated, is the default policy) in protobuf JSON
+ * field order: {"kind": "GREEDY_BATCHING", "maxConcurrentInvocations": 1,
+ * "maxBatchSize": 1000} plus "logBase" (LOGARITHMIC_BATCHING) or
+ * "pendingTimeout": "604800s" (NEWEST_FIRST).  Both malloc'ed (free()),
+ * written only on success.  One read transaction.  Returns 0, -EINVAL,
+ * -ENOENT (no enabled job), -EIO, -ENOMEM.
+ */
+int engine_job_definition(struct engine *e, const char *job_id, char **ret_task_json,
+                          char **ret_policy_json);
+
 /* ---------------------------------------------------------------------------
  * Actions (spec 3.16).  who is the caller's identity ("user:a@b.c").
  */

@@ -69,35 +69,40 @@ void page_definition_heading(struct page *p, const char *revision, const char *u
     html_raw(&p->h, ")</h3>\n");
 }
 
-/* The task of the job's current revision, from its newest invocation's snapshot. */
-static void definition(struct page *p, const struct engine_job *j,
-                       const struct engine_invocation *newest)
+/* One column of the definition: a heading and the text format of json (or a note). */
+static void definition_column(struct page *p, const char *title, const char *id,
+                              const char *json, int (*fmt)(const json_t *, struct buf *))
 {
-    struct engine_invocation inv = {0};
+    json_t *v = json && *json ? json_loads(json, 0, NULL) : NULL;
     struct buf text;
-    json_t *def = NULL;
 
-    if (!*j->revision)
+    buf_init(&text, WEB_MAX_PAGE_BYTES / 4);
+    html_raw(&p->h, "<div><h4>");
+    html_text(&p->h, title);
+    html_raw(&p->h, "</h4><pre");
+    html_attr(&p->h, "id", id);
+    html_raw(&p->h, ">");
+    if (v && fmt(v, &text) == 0)
+        html_text(&p->h, text.data);
+    html_raw(&p->h, "</pre></div>");
+    buf_release(&text);
+    json_decref(v);
+}
+
+/* "Definition (rev ...)": the job's current task and triggering policy (spec 7.4). */
+static void definition(struct page *p, const struct engine_job *j)
+{
+    char *task = NULL, *policy = NULL;
+
+    if (!*j->revision || engine_job_definition(p->w->e, j->id, &task, &policy) < 0)
         return;
     page_definition_heading(p, j->revision, j->revision_url);
-    buf_init(&text, WEB_MAX_PAGE_BYTES / 4);
-    if (newest && strcmp(newest->revision, j->revision) == 0 &&
-        engine_get_invocation(p->w->e, j->id, newest->id, &inv) == 0 && inv.task_json)
-        def = json_loads(inv.task_json, 0, NULL);
-    html_raw(&p->h, "<div class=\"columns\"><div><h4>Task</h4>");
-    if (def && textpb_task(def, &text) == 0) {
-        html_raw(&p->h, "<pre id=\"task\">");
-        html_text(&p->h, text.data);
-        html_raw(&p->h, "</pre>");
-    } else {
-        html_raw(&p->h, "<p>");
-        html_text(&p->h, j->task_kind);
-        html_raw(&p->h, " task (its text is shown once the job has run at this revision)</p>");
-    }
-    html_raw(&p->h, "</div></div>\n");
-    json_decref(def);
-    buf_release(&text);
-    engine_invocation_release(&inv);
+    html_raw(&p->h, "<div class=\"columns\">");
+    definition_column(p, "Task", "task", task, textpb_task);
+    definition_column(p, "Triggering policy", "policy", policy, textpb_policy);
+    html_raw(&p->h, "</div>\n");
+    free(task);
+    free(policy);
 }
 
 static void triage_and_pending(struct page *p, const struct engine_job *j)
@@ -259,7 +264,7 @@ int page_job(struct page *p, const char *project, const char *job)
     page_begin(p);
     summary(p, &j);
     if (!cursor) {
-        definition(p, &j, n > 0 ? &invs[0] : NULL);
+        definition(p, &j);
         triage_and_pending(p, &j);
     }
     html_raw(&p->h, "<h3>Invocations</h3>\n");

@@ -129,6 +129,14 @@ void page_definition_heading(struct page *p, const char *revision, const char *u
  */
 int textpb_task(const json_t *def, struct buf *out);
 
+/*
+ * The protobuf text format of a triggering policy (the JSON of
+ * engine_job_definition): "kind: GREEDY_BATCHING\nmax_concurrent_invocations:
+ * 1\n...", a Duration as "pending_timeout: <\n  seconds: N\n>".  Returns 0,
+ * -EINVAL (a field it does not know), -E2BIG, -ENOMEM.
+ */
+int textpb_policy(const json_t *policy, struct buf *out);
+
 /* ---- pages ---- */
 
 int page_index(struct page *p);
