@@ -180,6 +180,12 @@
  */
 #define WEB_MAX_PAGE_BYTES (16u * 1024 * 1024)
 #define WEB_CURSOR_MAP 1024
+/*
+ * WEB_ACTIVE_MAX: most active invocations the first job page lists above
+ * the separator.  WEB_FATES_MAX: most trigger fates a page reads.
+ */
+#define WEB_ACTIVE_MAX 100
+#define WEB_FATES_MAX 200
 
 /* ---- cli/ client ---- */
 /*

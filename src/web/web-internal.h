@@ -52,6 +52,7 @@ struct page {
     const char *filter;
     const char *job;
     const char *inv;
+    bool live; /* page_end adds /static/live.js */
 };
 
 /* ---- layout.c ---- */
@@ -107,6 +108,10 @@ void page_flavor_icon(struct page *p, enum engine_flavor f);
  */
 void page_trigger_list(struct page *p, const json_t *triggers);
 
+/* The same, each trigger followed by page_fate_badge (layout.c; fates NULL = none). */
+void page_trigger_list_fates(struct page *p, const char *project, const char *job,
+                             const json_t *triggers, const json_t *fates);
+
 /* Whether identity may see / act on job (auth_check on its realm). */
 bool page_can(const struct page *p, const struct engine_job *j, int perm);
 
@@ -143,6 +148,50 @@ int page_index(struct page *p);
 int page_project(struct page *p, const char *project);
 int page_job(struct page *p, const char *project, const char *job);
 int page_invocation(struct page *p, const char *project, const char *job, const char *inv);
+
+/* Like page_send with a JSON body (application/json), the same headers. */
+int page_send_json(struct page *p, int status, const char *json);
+
+/* ---- pages-job.c ---- */
+
+/*
+ * The job page's invocations table: active ones (if any), a separator
+ * row, then invs minus those already shown.  The table has data-active="1"
+ * while n_active > 0 (live.js polls then).
+ */
+void page_invocations_table(struct page *p, const struct engine_job *j,
+                            const struct engine_invocation *active, size_t n_active,
+                            const struct engine_invocation *invs, size_t n);
+
+/* ---- live.c ---- */
+
+/* Sends the invocations table alone (?fragment=invocations). */
+int live_job_fragment(struct page *p, const struct engine_job *j,
+                      const struct engine_invocation *active, size_t n_active,
+                      const struct engine_invocation *invs, size_t n);
+
+/* Sends the invocation's status and debug log after ?after=N as JSON (?view=json). */
+int live_invocation_json(struct page *p, const struct engine_invocation *inv);
+
+/* ---- fates.c ---- */
+
+/*
+ * The job's recent trigger fates (engine_trigger_fates, at most
+ * WEB_FATES_MAX), or NULL when they cannot be read; owned by the caller.
+ */
+json_t *fates_load(struct page *p, const char *job_id, const char *trigger_id);
+
+/*
+ * After a trigger: its fate label (the newest decision of fates for
+ * trigger_id; nothing when fates has none), the reason, and a link to the
+ * invocation of project/job it went to.
+ */
+void page_fate_badge(struct page *p, const char *project, const char *job,
+                     const char *trigger_id, const json_t *fates);
+
+/* "Recent trigger fates": a table of fates (newest first), "why" for each trigger. */
+void page_fates_table(struct page *p, const char *project, const char *job,
+                      const json_t *fates);
 
 /* ---- web.c: the cursor map of the job page's "Newer" link ---- */
 

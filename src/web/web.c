@@ -53,6 +53,21 @@ int page_send(struct page *p, int status)
     return security_headers(p->resp);
 }
 
+int page_send_json(struct page *p, int status, const char *json)
+{
+    int r;
+
+    buf_reset(&p->resp->body);
+    if ((r = buf_puts(&p->resp->body, json)) < 0)
+        return r;
+    p->resp->status = status;
+    if ((r = http_response_set_header(p->resp, "Content-Type",
+                                      "application/json; charset=utf-8")) < 0 ||
+        (r = http_response_set_header(p->resp, "Cache-Control", "no-store")) < 0)
+        return r;
+    return security_headers(p->resp);
+}
+
 static int serve_static(struct page *p, const char *name)
 {
     size_t len;
