@@ -44,7 +44,13 @@ static const char cfg_text[] =
     "  url_fetch { method: \"<b>&\\\"'</b>\"\n"
     "              url: \"http://h/<script>alert(1)</script>?a=1&b='2'\" }\n"
     "}\n"
-    "job { id: \"hidden\" realm: \"private\" schedule: \"triggered\" noop { sleep_ms: 1 } }\n";
+    "job { id: \"hidden\" realm: \"private\" schedule: \"triggered\" noop { sleep_ms: 1 } }\n"
+    /* Never runs: its Definition can only come from the job's config. */
+    "job { id: \"newest\" realm: \"public\" schedule: \"triggered\" noop { sleep_ms: 5 }\n"
+    "      triggering_policy { kind: NEWEST_FIRST } }\n"
+    /* Two invocations of an hour each at once: one is aborted, one stays active. */
+    "job { id: \"mixed\" realm: \"public\" schedule: \"triggered\" noop { sleep_ms: 3600000 }\n"
+    "      triggering_policy { max_concurrent_invocations: 2 } }\n";
 
 static const char realms[] =
     "realms { name: \"public\"\n"
@@ -74,6 +80,8 @@ struct fixture {
     char base[64];
     uint64_t rnd;
     int64_t inv_id;
+    int64_t active_id;  /* p/mixed: the older invocation, still RUNNING */
+    int64_t aborted_id; /* p/mixed: the newer one, ABORTED */
 };
 
 static uint64_t test_random(void *ctx)
@@ -126,6 +134,45 @@ static void run_invocation(struct fixture *f)
     fail_msg("the invocation did not finish");
 }
 
+/* Emits one trigger {id, title} to job and runs the engine until it has want invocations. */
+static int64_t start_one(struct fixture *f, const char *job, const char *id, size_t want)
+{
+    json_t *t = json_pack("[{s:s, s:s, s:s, s:s}]", "id", id, "created", T0, "orderInBatch",
+                          "0", "title", id);
+    struct engine_invocation *v = NULL;
+    size_t n = 0;
+    char *next = NULL;
+    int64_t newest = 0;
+
+    assert_non_null(t);
+    assert_int_equal(engine_emit_triggers(f->e, job, t), 0);
+    json_decref(t);
+    for (int i = 0; i < 30 && newest == 0; i++) {
+        assert_true(engine_run_due(f->e, 0) >= 0);
+        manual_clock_advance(&f->clock, NS_PER_SEC);
+        assert_int_equal(engine_list_invocations(f->e, job, NULL, 10, &v, &n, &next), 0);
+        free(next);
+        if (n == want && !v[0].final)
+            newest = v[0].id;
+        engine_invocations_free(v, n);
+    }
+    if (newest == 0)
+        fail_msg("%s: no invocation %zu", job, want);
+    return newest;
+}
+
+/* p/mixed: an older active invocation and a newer finished one. */
+static void run_mixed(struct fixture *f)
+{
+    f->active_id = start_one(f, "p/mixed", "mixed-1", 1);
+    f->aborted_id = start_one(f, "p/mixed", "mixed-2", 2);
+    assert_int_equal(engine_abort_invocation(f->e, "p/mixed", f->aborted_id, "user:a@b.c"), 0);
+    for (int i = 0; i < 5; i++) {
+        assert_true(engine_run_due(f->e, 0) >= 0);
+        manual_clock_advance(&f->clock, NS_PER_SEC);
+    }
+}
+
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
@@ -156,6 +203,13 @@ static int setup(void **state)
     run_invocation(f);
     assert_int_equal(engine_pause_job(f->e, "p/hostile", "user:o'neil@example.com",
                                       "<script>alert('reason')</script> & more"), 0);
+    {   /* a trigger that reaches the paused job: its fate says why nothing ran */
+        json_t *t = json_pack("[{s:s, s:s, s:s, s:s}]", "id", "late<&>", "created", T0,
+                              "orderInBatch", "0", "title", "late <commit> & \"x\"");
+        assert_int_equal(engine_emit_triggers(f->e, "p/hostile", t), 0);
+        json_decref(t);
+    }
+    run_mixed(f);
     for (int i = 0; i < 5; i++) { /* the triage that tidies the finished invocation */
         assert_true(engine_run_due(f->e, 0) >= 0);
         manual_clock_advance(&f->clock, NS_PER_SEC);
@@ -267,16 +321,28 @@ static void expect_safe_headers(const struct reply *r, const char *path)
             fail_msg("%s: no [%s] in headers:\n%s", path, want[i], r->headers.data);
 }
 
-/* No markup made of the hostile strings; no inline script or style at all. */
+/* The one script tag a page may have: the embedded live-update script. */
+#define LIVE_SCRIPT "<script src=\"/static/live.js\" defer></script>"
+
+/*
+ * No markup made of the hostile strings; no inline script or style at all
+ * (the only script is LIVE_SCRIPT, same-origin).
+ */
 static void expect_no_raw(const struct reply *r, const char *path)
 {
     static const char *const bad[] = {
         "<script", "<img", "<b>&\"", "<k>", "</pre><script", "href=\"javascript:", " style=",
         "<style",
     };
+    char *body = strdup(r->body.data), *at;
+
+    assert_non_null(body);
+    while ((at = strstr(body, LIVE_SCRIPT)) != NULL)
+        memset(at, ' ', strlen(LIVE_SCRIPT));
     for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
-        if (has_ci(r->body.data, bad[i]))
+        if (has_ci(body, bad[i]))
             fail_msg("%s: raw [%s] in:\n%s", path, bad[i], r->body.data);
+    free(body);
 }
 
 static void page_ok(struct fixture *f, const char *path, const char *token,
@@ -396,6 +462,180 @@ static void test_static(void **state)
     release(&r);
 }
 
+/*
+ * Spec 7.4 / A.4: the job's current task (a job that never ran has one
+ * too) and its triggering policy with the defaults of spec 3.9 filled in.
+ */
+static void test_definition(void **state)
+{
+    struct fixture *f = *state;
+    const char *const hostile[] = {
+        "<h4>Triggering policy</h4><pre id=\"policy\">kind: GREEDY_BATCHING\n"
+        "max_concurrent_invocations: 1\nmax_batch_size: 1000\n</pre>",
+        NULL};
+    const char *const newest[] = {
+        "Definition (rev rev&lt;1&gt;)",
+        "<pre id=\"task\">noop: &lt;\n  sleep_ms: 5\n&gt;\n</pre>",
+        "<pre id=\"policy\">kind: NEWEST_FIRST\nmax_concurrent_invocations: 1\n"
+        "max_batch_size: 1000\npending_timeout: &lt;\n  seconds: 604800\n&gt;\n</pre>",
+        NULL};
+    const char *const mixed[] = {
+        "<pre id=\"policy\">kind: GREEDY_BATCHING\nmax_concurrent_invocations: 2\n"
+        "max_batch_size: 1000\n</pre>",
+        NULL};
+
+    page_ok(f, "/jobs/p/hostile", NULL, hostile);
+    page_ok(f, "/jobs/p/newest", NULL, newest);
+    page_ok(f, "/jobs/p/mixed", NULL, mixed);
+}
+
+/* Where needle is in the body, failing when absent. */
+static size_t pos_of(const struct reply *r, const char *needle)
+{
+    const char *at = strstr(r->body.data, needle);
+
+    if (!at)
+        fail_msg("missing [%s] in:\n%s", needle, r->body.data);
+    return (size_t)(at - r->body.data);
+}
+
+/* Spec 7.4: the first page lists the active invocations, a separator, then finished ones. */
+static void test_active_first(void **state)
+{
+    struct fixture *f = *state;
+    char active[64], aborted[64];
+    struct reply r;
+
+    snprintf(active, sizeof(active), ">%" PRId64 "</a>", f->active_id);
+    snprintf(aborted, sizeof(aborted), ">%" PRId64 "</a>", f->aborted_id);
+    assert_true(f->aborted_id != f->active_id);
+    get(f, "/jobs/p/mixed", NULL, &r);
+    assert_int_equal(r.status, 200);
+    /* The newer (aborted) invocation comes after the older active one and the separator. */
+    assert_true(pos_of(&r, active) < pos_of(&r, "<tr class=\"sep\">"));
+    assert_true(pos_of(&r, "<tr class=\"sep\">") < pos_of(&r, aborted));
+    assert_true(pos_of(&r, "<table id=\"invocations\" data-active=\"1\"") > 0);
+    pos_of(&r, LIVE_SCRIPT);
+    pos_of(&r, "RUNNING");
+    release(&r);
+    /* A job without active invocations: no separator, not live. */
+    get(f, "/jobs/p/hostile", NULL, &r);
+    assert_null(strstr(r.body.data, "<tr class=\"sep\">"));
+    assert_null(strstr(r.body.data, "data-active"));
+    assert_null(strstr(r.body.data, "live.js"));
+    release(&r);
+}
+
+static json_t *get_json(struct fixture *f, const char *path)
+{
+    struct reply r;
+    json_t *v;
+
+    get(f, path, NULL, &r);
+    if (r.status != 200)
+        fail_msg("%s: HTTP %ld", path, r.status);
+    assert_true(has_ci(r.headers.data, "Content-Type: application/json"));
+    expect_safe_headers(&r, path);
+    v = json_loads(r.body.data, 0, NULL);
+    if (!v)
+        fail_msg("%s: not JSON: %s", path, r.body.data);
+    release(&r);
+    return v;
+}
+
+/* The live endpoints: the invocation's JSON view (log after an offset) and the table fragment. */
+static void test_live(void **state)
+{
+    struct fixture *f = *state;
+    struct engine_invocation inv = {0};
+    char path[160];
+    json_t *v;
+    struct reply r;
+    size_t len;
+
+    assert_int_equal(engine_get_invocation(f->e, "p/mixed", f->active_id, &inv), 0);
+    len = strlen(inv.debug_log);
+    assert_true(len > 0);
+    snprintf(path, sizeof(path), "/jobs/p/mixed/%" PRId64 "?view=json&after=0", f->active_id);
+    v = get_json(f, path);
+    assert_false(json_is_true(json_object_get(v, "final")));
+    assert_string_equal(json_string_value(json_object_get(v, "status")), "RUNNING");
+    /* spec 7.4: RUNNING is label-info */
+    assert_string_equal(json_string_value(json_object_get(v, "statusClass")), "label label-info");
+    assert_int_equal(json_integer_value(json_object_get(v, "offset")), len);
+    assert_string_equal(json_string_value(json_object_get(v, "log")), inv.debug_log);
+    assert_false(json_is_true(json_object_get(v, "reset")));
+    json_decref(v);
+    /* Nothing new after the end; a bad offset sends the whole log again. */
+    snprintf(path, sizeof(path), "/jobs/p/mixed/%" PRId64 "?view=json&after=%zu", f->active_id,
+             len);
+    v = get_json(f, path);
+    assert_string_equal(json_string_value(json_object_get(v, "log")), "");
+    json_decref(v);
+    snprintf(path, sizeof(path), "/jobs/p/mixed/%" PRId64 "?view=json&after=%zu", f->active_id,
+             len + 1);
+    v = get_json(f, path);
+    assert_true(json_is_true(json_object_get(v, "reset")));
+    assert_string_equal(json_string_value(json_object_get(v, "log")), inv.debug_log);
+    json_decref(v);
+    /* The aborted one is final: ABORTED, label-danger (spec 7.4). */
+    snprintf(path, sizeof(path), "/jobs/p/mixed/%" PRId64 "?view=json", f->aborted_id);
+    v = get_json(f, path);
+    assert_true(json_is_true(json_object_get(v, "final")));
+    assert_string_equal(json_string_value(json_object_get(v, "status")), "ABORTED");
+    assert_string_equal(json_string_value(json_object_get(v, "statusClass")),
+                        "label label-danger");
+    json_decref(v);
+    /* The page of the running invocation polls from the log's end; a final one does not. */
+    snprintf(path, sizeof(path), "/jobs/p/mixed/%" PRId64, f->active_id);
+    get(f, path, NULL, &r);
+    snprintf(path, sizeof(path), "<pre id=\"debug-log\" data-offset=\"%zu\">", len);
+    pos_of(&r, path);
+    pos_of(&r, LIVE_SCRIPT);
+    expect_no_raw(&r, path);
+    release(&r);
+    snprintf(path, sizeof(path), "/jobs/p/hostile/%" PRId64, f->inv_id);
+    get(f, path, NULL, &r);
+    assert_null(strstr(r.body.data, "data-offset"));
+    assert_null(strstr(r.body.data, "live.js"));
+    release(&r);
+    /* The fragment is the table alone. */
+    get(f, "/jobs/p/mixed?fragment=invocations", NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(pos_of(&r, "<table id=\"invocations\" data-active=\"1\">"), 0);
+    assert_null(strstr(r.body.data, "<html"));
+    release(&r);
+    get(f, "/static/live.js", NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_true(has_ci(r.headers.data, "Content-Type: text/javascript"));
+    release(&r);
+    engine_invocation_release(&inv);
+}
+
+/* "tock why": each trigger shows what became of it. */
+static void test_fates(void **state)
+{
+    struct fixture *f = *state;
+    char path[128], link[160];
+    const char *const job[] = {
+        "Recent trigger fates",
+        /* the trigger that reached the paused job, escaped */
+        "late &lt;commit&gt; &amp; &quot;x&quot;",
+        "label-warning\">DROPPED_PAUSED</span>",
+        NULL};
+    const char *const inv[] = {"label-success\">CONSUMED</span>", link, NULL};
+
+    page_ok(f, "/jobs/p/hostile", NULL, job);
+    snprintf(path, sizeof(path), "/jobs/p/hostile/%" PRId64, f->inv_id);
+    snprintf(link, sizeof(link), "href=\"/jobs/p/hostile/%" PRId64 "\">invocation %" PRId64
+             "</a>", f->inv_id, f->inv_id);
+    page_ok(f, path, NULL, inv);
+    snprintf(path, sizeof(path), "/jobs/p/mixed/%" PRId64, f->active_id);
+    snprintf(link, sizeof(link), "href=\"/jobs/p/mixed/%" PRId64 "\">invocation %" PRId64
+             "</a>", f->active_id, f->active_id);
+    page_ok(f, path, NULL, inv);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -403,6 +643,10 @@ int main(void)
         cmocka_unit_test(test_error_pages),
         cmocka_unit_test(test_visibility),
         cmocka_unit_test(test_static),
+        cmocka_unit_test(test_definition),
+        cmocka_unit_test(test_active_first),
+        cmocka_unit_test(test_live),
+        cmocka_unit_test(test_fates),
     };
     curl_global_init(CURL_GLOBAL_DEFAULT);
     int r = cmocka_run_group_tests(tests, setup, teardown);
