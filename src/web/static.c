@@ -43,7 +43,12 @@ static const char style_css[] =
     "button[disabled]{opacity:.5;cursor:not-allowed}\n"
     "footer{max-width:1240px;margin:24px auto;padding:8px 16px;color:#888;font-size:12px;"
     "border-top:1px solid #ddd}\n"
-    "@media (max-width:600px){th,td{padding:4px}.hide-narrow{display:none}}\n";
+    ".fate{margin-left:6px}.fate-reason{color:#666;font-size:12px;margin-left:4px}\n"
+    "tr.sep td{height:4px}\n"
+    "main{overflow-wrap:anywhere}\n"
+    "@media (max-width:600px){th,td{padding:4px}.hide-narrow{display:none}"
+    "table{display:block;overflow-x:auto}main,footer{padding:6px 8px}"
+    ".summary{gap:4px 14px}.navbar{padding:8px}}\n";
 
 /* live.js: the live updates of live.c (no inline script; CSP script-src 'self'). */
 static const char live_js[] =

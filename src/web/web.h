@@ -22,7 +22,8 @@
  * answer carries a strict Content-Security-Policy (no inline script or
  * style, same-origin assets only), X-Content-Type-Options: nosniff,
  * X-Frame-Options: DENY and Referrer-Policy: same-origin.  Assets are
- * embedded in the binary; the pages need no JavaScript.
+ * embedded in the binary; the pages need no JavaScript (the live updates of
+ * /static/live.js fetch same-origin only: connect-src 'self').
  *
  * The engine and the auth policy are borrowed and must outlive the HTTP
  * server.  Handlers run on the server's threads; the only shared mutable
@@ -57,6 +58,6 @@ int web_register(struct http_server *http, struct engine *e, struct auth *a,
 /* The Content-Security-Policy every answer of the web UI carries. */
 #define WEB_CSP                                                                                  \
     "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; "            \
-    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'; connect-src 'self'"
 
 #endif
