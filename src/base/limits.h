@@ -186,6 +186,8 @@
  */
 #define WEB_ACTIVE_MAX 100
 #define WEB_FATES_MAX 200
+/* WEB_TIMELINE_MAX: invocations the job page's timeline draws. */
+#define WEB_TIMELINE_MAX 50
 
 /* ---- cli/ client ---- */
 /*

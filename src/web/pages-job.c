@@ -354,6 +354,8 @@ int page_job(struct page *p, const char *project, const char *job)
     page_begin(p);
     summary(p, &j);
     if (!cursor) {
+        page_next_fires(p, &j);
+        page_timeline(p, &j, active.v, active.n, invs, n);
         definition(p, &j);
         triage_and_pending(p, &j, st);
     }

@@ -173,6 +173,21 @@ int live_job_fragment(struct page *p, const struct engine_job *j,
 /* Sends the invocation's status and debug log after ?after=N as JSON (?view=json). */
 int live_invocation_json(struct page *p, const struct engine_invocation *inv);
 
+/* ---- svg.c ---- */
+
+/*
+ * The job page's timeline: an inline <svg class="timeline"> of the newest
+ * WEB_TIMELINE_MAX invocations (active ones first, then invs), one
+ * <a><rect class="label-..."><title>id STATUS (duration)</title></rect></a>
+ * per invocation, x = start, width = duration, over [oldest start, now].
+ */
+void page_timeline(struct page *p, const struct engine_job *j,
+                   const struct engine_invocation *active, size_t n_active,
+                   const struct engine_invocation *invs, size_t n);
+
+/* "Next runs": the next few fire times of a cron schedule (nothing for others or when paused). */
+void page_next_fires(struct page *p, const struct engine_job *j);
+
 /* ---- fates.c ---- */
 
 /*

@@ -50,7 +50,9 @@ static const char cfg_text[] =
     "      triggering_policy { kind: NEWEST_FIRST } }\n"
     /* Two invocations of an hour each at once: one is aborted, one stays active. */
     "job { id: \"mixed\" realm: \"public\" schedule: \"triggered\" noop { sleep_ms: 3600000 }\n"
-    "      triggering_policy { max_concurrent_invocations: 2 } }\n";
+    "      triggering_policy { max_concurrent_invocations: 2 } }\n"
+    /* Hourly: its next fire times after T0 are 01:00, 02:00, ... */
+    "job { id: \"hourly\" realm: \"public\" schedule: \"0 * * * *\" noop { sleep_ms: 5 } }\n";
 
 static const char realms[] =
     "realms { name: \"public\"\n"
@@ -636,6 +638,99 @@ static void test_fates(void **state)
     page_ok(f, path, NULL, inv);
 }
 
+/*
+ * A well-formedness check of an XML fragment: every tag closed in order,
+ * attribute values double-quoted, no raw '<' or '&' in text or values
+ * other than entities.  Returns NULL or what is wrong.
+ */
+static const char *xml_check(const char *s, size_t n)
+{
+    char stack[32][16];
+    int depth = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '&') {
+            size_t k = i + 1;
+            while (k < n && k < i + 10 && ((s[k] >= 'a' && s[k] <= 'z') || s[k] == '#' ||
+                                           (s[k] >= '0' && s[k] <= '9')))
+                k++;
+            if (k >= n || s[k] != ';' || k == i + 1)
+                return "raw &";
+            continue;
+        }
+        if (s[i] != '<')
+            continue;
+        bool close = s[i + 1] == '/';
+        size_t k = i + (close ? 2 : 1), len = 0;
+        char name[16];
+        while (k < n && s[k] != ' ' && s[k] != '>' && len < sizeof(name) - 1)
+            name[len++] = s[k++];
+        name[len] = '\0';
+        if (len == 0)
+            return "empty tag";
+        for (bool quoted = false; k < n && (quoted || s[k] != '>'); k++) {
+            if (s[k] == '"')
+                quoted = !quoted;
+            else if (s[k] == '<')
+                return "raw < in a tag";
+            else if (!quoted && s[k] == '=' && s[k + 1] != '"')
+                return "unquoted attribute";
+        }
+        if (k >= n)
+            return "unterminated tag";
+        if (close) {
+            if (depth == 0 || strcmp(stack[depth - 1], name) != 0)
+                return "mismatched close tag";
+            depth--;
+        } else if (s[k - 1] != '/') {
+            if (depth == 32)
+                return "too deep";
+            snprintf(stack[depth++], sizeof(stack[0]), "%s", name);
+        }
+        i = k;
+    }
+    return depth == 0 ? NULL : "unclosed tag";
+}
+
+/* The pictures: the timeline SVG and the next fire times of a cron schedule. */
+static void test_pictures(void **state)
+{
+    struct fixture *f = *state;
+    char title[96];
+    const char *svg, *end, *bad, *at;
+    size_t rects = 0;
+    struct reply r;
+    /* "0 * * * *" after T0 (setup runs a few minutes past it): the next five hours (spec 2). */
+    const char *const hourly[] = {
+        "<h3>Next runs</h3>", "2026-01-01T01:00:00Z", "2026-01-01T02:00:00Z",
+        "2026-01-01T03:00:00Z", "2026-01-01T04:00:00Z", "2026-01-01T05:00:00Z", NULL};
+
+    get(f, "/jobs/p/mixed", NULL, &r);
+    svg = strstr(r.body.data, "<svg class=\"timeline\"");
+    end = svg ? strstr(svg, "</svg>") : NULL;
+    if (!svg || !end)
+        fail_msg("no timeline in:\n%s", r.body.data);
+    end += strlen("</svg>");
+    bad = xml_check(svg, (size_t)(end - svg));
+    if (bad)
+        fail_msg("timeline not well-formed (%s): %.*s", bad, (int)(end - svg), svg);
+    for (at = svg; (at = strstr(at, "<rect")) && at < end; at++)
+        rects++;
+    assert_int_equal(rects, 2); /* p/mixed has two invocations */
+    snprintf(title, sizeof(title), "<title>%" PRId64 " RUNNING (", f->active_id);
+    assert_non_null(strstr(svg, title));
+    snprintf(title, sizeof(title), "<title>%" PRId64 " ABORTED (", f->aborted_id);
+    assert_non_null(strstr(svg, title));
+    assert_null(strstr(r.body.data, "Next runs")); /* a triggered job has none */
+    release(&r);
+    page_ok(f, "/jobs/p/hourly", NULL, hourly);
+    /* The xml checker itself finds what it must. */
+    static const char *const broken[] = {"<a><b></a></b>", "<a x=1></a>", "<a>&</a>", "<a>"};
+    for (size_t i = 0; i < ARRAY_SIZE(broken); i++)
+        assert_non_null(xml_check(broken[i], strlen(broken[i])));
+    assert_null(xml_check("<a x=\"1\"><b/>&amp;</a>", strlen("<a x=\"1\"><b/>&amp;</a>")));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -647,6 +742,7 @@ int main(void)
         cmocka_unit_test(test_active_first),
         cmocka_unit_test(test_live),
         cmocka_unit_test(test_fates),
+        cmocka_unit_test(test_pictures),
     };
     curl_global_init(CURL_GLOBAL_DEFAULT);
     int r = cmocka_run_group_tests(tests, setup, teardown);
