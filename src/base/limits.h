@@ -188,6 +188,8 @@
 #define WEB_FATES_MAX 200
 /* WEB_TIMELINE_MAX: invocations the job page's timeline draws. */
 #define WEB_TIMELINE_MAX 50
+/* WEB_CONFIG_URL_MAX: the longest --config-view-url template. */
+#define WEB_CONFIG_URL_MAX 1024
 
 /* ---- cli/ client ---- */
 /*

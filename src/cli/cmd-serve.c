@@ -72,6 +72,9 @@ static const char serve_help[] =
     "  --rate-limit N[/s|/m],BURST  per-caller limit on the expensive API calls (GetJobs,\n"
     "                          GetInvocation(s), EmitTriggers, ...); past it 429\n"
     "                          RESOURCE_EXHAUSTED (default off; e.g. 20/s,100)\n"
+    "  --config-view-url T     link the pages' \"Definition (rev X)\" to T with {rev},\n"
+    "                          {project} and {path} filled in, e.g.\n"
+    "                          https://git.example.com/cfg/+/{rev}/{path}\n"
     ;
 static const char serve_help_tail[] =
     "\n"
@@ -252,6 +255,7 @@ static int load_auth_file(struct auth *a, const char *path, bool groups)
 /* The command line of `tock serve`. */
 struct serve_args {
     const char *db, *listen, *tokens, *groups;
+    const char *config_view_url; /* --config-view-url template or NULL */
     int64_t reload_ns;
     struct engine_settings settings;
     struct task_options task_opts;
@@ -329,6 +333,7 @@ static const struct option serve_options[] = {
     {"noop-sleep", required_argument, NULL, 'N'},
     {"rotate-pubsub-key", no_argument, NULL, 'K'},
     {"rate-limit", required_argument, NULL, 'X'},
+    {"config-view-url", required_argument, NULL, 'V'},
 };
 
 /* One option of serve's own; 0, or -EINVAL after printing why. */
@@ -356,6 +361,15 @@ static int serve_parse_one(struct serve_args *a, struct serve *s, int c, const c
     case 'L':
         return cli_parse_duration("--launch-delay", arg, &a->settings.launch_batch_delay_ns);
     case 'K': a->rotate_pubsub_key = true; return 0;
+    case 'V':
+        if (strlen(arg) > WEB_CONFIG_URL_MAX ||
+            (strncmp(arg, "https://", 8) != 0 && strncmp(arg, "http://", 7) != 0)) {
+            cli_error("--config-view-url wants an http(s) URL template of at most %u bytes, "
+                      "not '%s'", WEB_CONFIG_URL_MAX, arg);
+            return -EINVAL;
+        }
+        a->config_view_url = arg;
+        return 0;
     case 'X': {
         char err[256];
         if (rate_limit_parse(arg, &a->rate_limit, err, sizeof(err)) < 0) {
@@ -504,7 +518,8 @@ static int serve_start(struct serve_args *a, struct serve *s, struct serve_parts
     if (r == 0)
         r = api_register_pubsub(p->http, s->engine);
     if (r == 0)
-        r = web_register(p->http, s->engine, s->auth, NULL);
+        r = web_register(p->http, s->engine, s->auth,
+                         &(struct web_options){.config_view_url = a->config_view_url});
     if (r == 0)
         r = http_server_start(p->http);
     if (r < 0) {

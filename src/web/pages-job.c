@@ -56,6 +56,11 @@ static void summary(struct page *p, const struct engine_job *j)
 
 void page_definition_heading(struct page *p, const char *revision, const char *url)
 {
+    char *own = NULL;
+
+    if (p->w->config_view_url && p->project &&
+        web_config_url(p->w->config_view_url, p->project, revision, &own) == 0)
+        url = own;
     html_raw(&p->h, "<h3>Definition (rev ");
     if (*url && html_url_is_safe(url)) {
         html_raw(&p->h, "<a");
@@ -67,6 +72,7 @@ void page_definition_heading(struct page *p, const char *revision, const char *u
         html_text(&p->h, revision);
     }
     html_raw(&p->h, ")</h3>\n");
+    free(own);
 }
 
 /* One column of the definition: a heading and the text format of json (or a note). */

@@ -32,6 +32,7 @@ struct web {
     struct auth *a;
     const struct clock *clock;
     char version[64];
+    char *config_view_url; /* the --config-view-url template or NULL */
     pthread_mutex_t lock; /* guards cursors */
     struct web_cursor cursors[WEB_CURSOR_MAP];
     size_t next_cursor;   /* ring position */
@@ -122,7 +123,11 @@ bool page_can(const struct page *p, const struct engine_job *j, int perm);
  */
 int page_load_job(struct page *p, const char *project, const char *job, struct engine_job *ret);
 
-/* "Definition (rev <revision>)", the revision a link to url when that is http(s). */
+/*
+ * "Definition (rev <revision>)", the revision a link to the
+ * --config-view-url template filled in for p->project (when configured),
+ * else to url when that is http(s).
+ */
 void page_definition_heading(struct page *p, const char *revision, const char *url);
 
 /* ---- textpb.c ---- */
@@ -172,6 +177,17 @@ int live_job_fragment(struct page *p, const struct engine_job *j,
 
 /* Sends the invocation's status and debug log after ?after=N as JSON (?view=json). */
 int live_invocation_json(struct page *p, const struct engine_invocation *inv);
+
+/* ---- cfgurl.c ---- */
+
+/* Whether tmpl may be a --config-view-url: http(s), at most WEB_CONFIG_URL_MAX bytes. */
+bool web_config_url_template_ok(const char *tmpl);
+
+/*
+ * The template with {rev}, {project} and {path} ("<project>/luci-scheduler.cfg")
+ * filled in, percent-encoded: a malloc'ed *ret.  Returns 0, -EINVAL, -E2BIG, -ENOMEM.
+ */
+int web_config_url(const char *tmpl, const char *project, const char *revision, char **ret);
 
 /* ---- svg.c ---- */
 

@@ -20,6 +20,7 @@ static void web_free(void *ctx)
         free(w->cursors[i].prev);
     }
     pthread_mutex_destroy(&w->lock);
+    free(w->config_view_url);
     free(w);
 }
 
@@ -161,16 +162,22 @@ int web_register(struct http_server *http, struct engine *e, struct auth *a,
 {
     struct web *w;
 
-    if (!http || !e || !a)
+    if (!http || !e || !a ||
+        (o && o->config_view_url && !web_config_url_template_ok(o->config_view_url)))
         return -EINVAL;
     w = calloc(1, sizeof(*w));
     if (!w)
         return -ENOMEM;
+    if (o && o->config_view_url && !(w->config_view_url = strdup(o->config_view_url))) {
+        free(w);
+        return -ENOMEM;
+    }
     w->e = e;
     w->a = a;
     w->clock = o && o->clock ? o->clock : clock_real();
     snprintf(w->version, sizeof(w->version), "%s", o && o->version ? o->version : "tock");
     if (pthread_mutex_init(&w->lock, NULL) != 0) {
+        free(w->config_view_url);
         free(w);
         return -ENOMEM;
     }

@@ -43,13 +43,21 @@ struct auth;
 struct web_options {
     const struct clock *clock; /* "now" of relative times; NULL = clock_real() */
     const char *version;       /* footer "Version:"; NULL = "tock" */
+    /*
+     * Where "Definition (rev X)" links: an http(s) template with {rev},
+     * {project} and {path} ("<project>/luci-scheduler.cfg"), e.g.
+     * "https://git.example.com/cfg/+/{rev}/{path}" (copied); NULL = the
+     * revision URL the engine stores, if any.
+     */
+    const char *config_view_url;
 };
 
 /*
  * Registers the pages on http (not yet started): one route, "/", for every
  * path no longer route claims (GET and HEAD; other methods get 405, paths
  * that are no page get the 404 page).  o may be NULL.  Returns 0,
- * -EINVAL, -EBUSY (http already runs), -EEXIST (a route is taken),
+ * -EINVAL (also: o->config_view_url not http(s) or longer than
+ * WEB_CONFIG_URL_MAX), -EBUSY (http already runs), -EEXIST (a route is taken),
  * -ENOMEM.
  */
 int web_register(struct http_server *http, struct engine *e, struct auth *a,

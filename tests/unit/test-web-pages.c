@@ -731,6 +731,38 @@ static void test_pictures(void **state)
     assert_null(xml_check("<a x=\"1\"><b/>&amp;</a>", strlen("<a x=\"1\"><b/>&amp;</a>")));
 }
 
+/* --config-view-url: the revision links to the template with {rev} and {path} encoded. */
+static void test_config_view_url(void **state)
+{
+    struct fixture *f = *state;
+    struct http_server_options ho = {.host = "127.0.0.1"};
+    struct web_options wo = {.clock = &f->clock.base,
+                             .config_view_url = "https://git.example.com/cfg/+/{rev}/{path}?a=1&b=2"};
+    struct http_server *http = NULL;
+    char base[64], path[128];
+    /* rev<1> percent-encoded in the URL, the URL's & escaped in the attribute */
+    const char *link = "Definition (rev <a href=\"https://git.example.com/cfg/+/rev%3C1%3E/"
+                       "p/luci-scheduler.cfg?a=1&amp;b=2\" rel=\"noopener noreferrer\" "
+                       "target=\"_blank\">rev&lt;1&gt;</a>)";
+    const char *const needles[] = {link, NULL};
+
+    wo.version = "v";
+    assert_int_equal(http_server_new(&ho, &http), 0);
+    /* Not http(s): refused. */
+    wo.config_view_url = "javascript:alert(1)//{rev}";
+    assert_int_equal(web_register(http, f->e, f->a, &wo), -EINVAL);
+    wo.config_view_url = "https://git.example.com/cfg/+/{rev}/{path}?a=1&b=2";
+    assert_int_equal(web_register(http, f->e, f->a, &wo), 0);
+    assert_int_equal(http_server_start(http), 0);
+    snprintf(base, sizeof(base), "%s", f->base);
+    snprintf(f->base, sizeof(f->base), "http://127.0.0.1:%u", http_server_port(http));
+    page_ok(f, "/jobs/p/hostile", NULL, needles);
+    snprintf(path, sizeof(path), "/jobs/p/hostile/%" PRId64, f->inv_id);
+    page_ok(f, path, NULL, needles);
+    snprintf(f->base, sizeof(f->base), "%s", base);
+    http_server_free(http);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -743,6 +775,7 @@ int main(void)
         cmocka_unit_test(test_live),
         cmocka_unit_test(test_fates),
         cmocka_unit_test(test_pictures),
+        cmocka_unit_test(test_config_view_url),
     };
     curl_global_init(CURL_GLOBAL_DEFAULT);
     int r = cmocka_run_group_tests(tests, setup, teardown);
