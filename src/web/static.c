@@ -54,6 +54,8 @@ static const char style_css[] =
     "svg.timeline line.axis{stroke:#bbb;stroke-width:1}\n"
     ".timeline-axis{display:flex;justify-content:space-between;color:#888;font-size:12px}\n"
     "#next-runs .rel{color:#888}\n"
+    "svg.sparkline{width:96px;height:20px;vertical-align:middle}"
+    "svg.sparkline rect{fill:#31b0d5}svg.sparkline line{stroke:#ccc;stroke-width:1}\n"
     "@media (max-width:600px){th,td{padding:4px}.hide-narrow{display:none}"
     "table{display:block;overflow-x:auto}main,footer{padding:6px 8px}"
     ".summary{gap:4px 14px}.navbar{padding:8px}}\n";

@@ -129,3 +129,50 @@ void page_next_fires(struct page *p, const struct engine_job *j)
     html_raw(&p->h, "</ul>\n");
     schedule_free(s);
 }
+
+/* Hours the index page's sparklines cover. */
+#define SPARK_HOURS 24
+#define SPARK_BAR_W 4
+#define SPARK_H 20
+
+void page_sparkline(struct page *p, const char *project, const struct engine_job *jobs, size_t n)
+{
+    const char **ids = n ? calloc(n, sizeof(*ids)) : NULL;
+    unsigned counts[SPARK_HOURS], max = 0, total = 0;
+    int r;
+
+    if (n && !ids)
+        return;
+    for (size_t i = 0; i < n; i++)
+        ids[i] = jobs[i].id; /* sorted: engine_list_jobs sorts by id */
+    r = engine_project_activity(p->w->e, project, ids, n, p->now, SPARK_HOURS, counts);
+    free(ids);
+    if (r < 0)
+        return;
+    for (int i = 0; i < SPARK_HOURS; i++) {
+        total += counts[i];
+        if (counts[i] > max)
+            max = counts[i];
+    }
+    html_raw(&p->h, "<svg class=\"sparkline\" xmlns=\"http://www.w3.org/2000/svg\" "
+                    "viewBox=\"0 0 96 20\" role=\"img\"");
+    html_attr_begin(&p->h, "aria-label");
+    html_attr_part(&p->h, "Invocations per hour, last 24 hours");
+    html_attr_end(&p->h);
+    html_raw(&p->h, "><title>");
+    html_textf(&p->h, "%s%u invocations in the last 24 h", r == 1 ? "at least " : "", total);
+    html_raw(&p->h, "</title>");
+    for (int i = 0; i < SPARK_HOURS && max > 0; i++) {
+        unsigned h = counts[i] == 0 ? 0 : 1 + (unsigned)((SPARK_H - 1) * counts[i] / max);
+        if (h == 0)
+            continue;
+        html_raw(&p->h, "<rect x=\"");
+        html_textf(&p->h, "%d", i * SPARK_BAR_W);
+        html_raw(&p->h, "\" y=\"");
+        html_textf(&p->h, "%u", SPARK_H - h);
+        html_raw(&p->h, "\" width=\"3\" height=\"");
+        html_textf(&p->h, "%u", h);
+        html_raw(&p->h, "\"></rect>");
+    }
+    html_raw(&p->h, "<line x1=\"0\" y1=\"19.5\" x2=\"96\" y2=\"19.5\"></line></svg>");
+}

@@ -212,6 +212,11 @@ static int setup(void **state)
         json_decref(t);
     }
     run_mixed(f);
+    {   /* one invocation of the private job: counted for its reader only */
+        json_t *t = json_pack("[{s:s, s:s, s:s}]", "id", "h-1", "created", T0, "orderInBatch", "0");
+        assert_int_equal(engine_emit_triggers(f->e, "p/hidden", t), 0);
+        json_decref(t);
+    }
     for (int i = 0; i < 5; i++) { /* the triage that tidies the finished invocation */
         assert_true(engine_run_due(f->e, 0) >= 0);
         manual_clock_advance(&f->clock, NS_PER_SEC);
@@ -724,6 +729,22 @@ static void test_pictures(void **state)
     assert_null(strstr(r.body.data, "Next runs")); /* a triggered job has none */
     release(&r);
     page_ok(f, "/jobs/p/hourly", NULL, hourly);
+    /*
+     * The index sparkline counts the invocations of the caller's visible
+     * jobs in the last 24 h: hostile 1 + mixed 2 for anonymous, and the
+     * private job's one more for its reader; all in the newest hour.
+     */
+    get(f, "/", NULL, &r);
+    svg = strstr(r.body.data, "<svg class=\"sparkline\"");
+    assert_non_null(svg);
+    end = strstr(svg, "</svg>") + strlen("</svg>");
+    assert_null(xml_check(svg, (size_t)(end - svg)));
+    assert_non_null(strstr(svg, "<title>3 invocations in the last 24 h</title>"));
+    assert_non_null(strstr(svg, "<rect x=\"92\" y=\"0\" width=\"3\" height=\"20\">"));
+    release(&r);
+    get(f, "/", "tok-one", &r);
+    assert_non_null(strstr(r.body.data, "<title>4 invocations in the last 24 h</title>"));
+    release(&r);
     /* The xml checker itself finds what it must. */
     static const char *const broken[] = {"<a><b></a></b>", "<a x=1></a>", "<a>&</a>", "<a>"};
     for (size_t i = 0; i < ARRAY_SIZE(broken); i++)
