@@ -1,8 +1,9 @@
 /*
  * live.c - what the pages' live updates poll (docs/web.md "Live pages"):
  *
- *   GET /jobs/<p>/<j>?fragment=invocations   the job page's invocations
- *                                            table alone (HTML)
+ *   GET /jobs/<p>/<j>?fragment=invocations   the job's state label
+ *                                            (<div id="state">) and the
+ *                                            invocations table (HTML)
  *   GET /jobs/<p>/<j>/<inv>?view=json[&after=N]
  *       {"final", "status", "statusClass", "viewUrl" (only when safe),
  *        "duration", "offset", "log", "reset"}: the invocation's status and
@@ -23,6 +24,9 @@ int live_job_fragment(struct page *p, const struct engine_job *j,
 {
     html_release(&p->h);
     html_init(&p->h, WEB_MAX_PAGE_BYTES);
+    html_raw(&p->h, "<div id=\"state\">");
+    page_label(p, job_state_class(j->state), j->state_name);
+    html_raw(&p->h, "</div>\n");
     page_invocations_table(p, j, active, n_active, invs, n);
     return page_send(p, 200);
 }

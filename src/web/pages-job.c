@@ -35,7 +35,7 @@ static void action_buttons(struct page *p, const struct engine_job *j)
 
 static void summary(struct page *p, const struct engine_job *j)
 {
-    html_raw(&p->h, "<dl class=\"summary\"><div><dt>State:</dt> <dd>");
+    html_raw(&p->h, "<dl class=\"summary\"><div><dt>State:</dt> <dd id=\"state\">");
     page_label(p, job_state_class(j->state), j->state_name);
     html_raw(&p->h, "</dd></div><div><dt>Schedule:</dt> <dd class=\"mono\">");
     html_text(&p->h, j->schedule);

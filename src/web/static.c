@@ -129,6 +129,8 @@ static const char live_js[] =
     "          if (!fresh) throw new Error('no table');\n"
     "          table.replaceWith(fresh);\n"
     "          table = fresh;\n"
+    "          var state = doc.getElementById('state'), here = document.getElementById('state');\n"
+    "          if (state && here) here.replaceChildren(...state.childNodes);\n"
     "          var more = fresh.getAttribute('data-active') === '1';\n"
     "          if (!more) document.body.setAttribute('data-live', 'final');\n"
     "          return more;\n"

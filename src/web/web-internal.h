@@ -170,7 +170,7 @@ void page_invocations_table(struct page *p, const struct engine_job *j,
 
 /* ---- live.c ---- */
 
-/* Sends the invocations table alone (?fragment=invocations). */
+/* Sends the state label in <div id="state"> and the invocations table (?fragment=invocations). */
 int live_job_fragment(struct page *p, const struct engine_job *j,
                       const struct engine_invocation *active, size_t n_active,
                       const struct engine_invocation *invs, size_t n);

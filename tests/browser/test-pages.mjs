@@ -223,6 +223,8 @@ async function liveCheck(browser, server, firstId) {
     null, { timeout: 30000, polling: 250 });
   const row = await jobPage.page.locator(`#invocations tr:has(a:text-is("${id2}"))`).innerText();
   check(/SUCCEEDED/.test(row), `job-live: the table shows ${id2} SUCCEEDED without reload`);
+  const state = (await jobPage.page.locator('#state').innerText()).trim();
+  check(state === 'WAITING', `job-live: the state became ${state} (a triggered job, spec 3.2) without reload`);
   check(navigations === 0, 'live pages: no reload');
   await screenshots(inv.page, 'invocation-live-final');
   await screenshots(jobPage.page, 'job-live-final');

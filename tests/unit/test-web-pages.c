@@ -606,10 +606,12 @@ static void test_live(void **state)
     assert_null(strstr(r.body.data, "data-offset"));
     assert_null(strstr(r.body.data, "live.js"));
     release(&r);
-    /* The fragment is the table alone. */
+    /* The fragment is the job's state and the table, no page around them. */
     get(f, "/jobs/p/mixed?fragment=invocations", NULL, &r);
     assert_int_equal(r.status, 200);
-    assert_int_equal(pos_of(&r, "<table id=\"invocations\" data-active=\"1\">"), 0);
+    assert_int_equal(pos_of(&r, "<div id=\"state\"><span class=\"label"), 0);
+    assert_true(pos_of(&r, "RUNNING</span></div>") <
+                pos_of(&r, "<table id=\"invocations\" data-active=\"1\">"));
     assert_null(strstr(r.body.data, "<html"));
     release(&r);
     get(f, "/static/live.js", NULL, &r);
