@@ -89,8 +89,9 @@ void page_timeline(struct page *p, const struct engine_job *j,
     span = p->now - t0 < TL_MIN_SPAN_NS ? TL_MIN_SPAN_NS : p->now - t0;
     t0 = p->now - span;
     humanize_time(t0, p->now, rel, sizeof(rel));
-    html_raw(&p->h, "<h3>Timeline</h3>\n<svg class=\"timeline\" xmlns=\"http://www.w3.org/2000/svg\""
-                    " viewBox=\"0 0 1000 48\" preserveAspectRatio=\"none\" role=\"img\"");
+    html_raw(&p->h, "<h3>Timeline</h3>\n<svg class=\"timeline\" "
+                    "xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 1000 48\" "
+                    "preserveAspectRatio=\"none\" role=\"img\"");
     html_attr(&p->h, "aria-label", "The newest invocations by start time and duration");
     html_raw(&p->h, "><line class=\"axis\" x1=\"0\" y1=\"36\" x2=\"1000\" y2=\"36\"></line>");
     for (size_t i = k; i-- > 0;) /* oldest first: newer bars drawn on top */

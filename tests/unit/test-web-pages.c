@@ -759,8 +759,7 @@ static void test_config_view_url(void **state)
 {
     struct fixture *f = *state;
     struct http_server_options ho = {.host = "127.0.0.1"};
-    struct web_options wo = {.clock = &f->clock.base,
-                             .config_view_url = "https://git.example.com/cfg/+/{rev}/{path}?a=1&b=2"};
+    struct web_options wo = {.clock = &f->clock.base};
     struct http_server *http = NULL;
     char base[64], path[128];
     /* rev<1> percent-encoded in the URL, the URL's & escaped in the attribute */
