@@ -343,7 +343,7 @@ int page_job(struct page *p, const char *project, const char *job)
         json_decref(st);
         return r;
     }
-    if (!cursor)
+    if (!cursor && st) /* without the debug state the active set is unknown: keep the state */
         tidy_state(&j, &active);
     if (next)
         web_cursor_remember(p->w, j.id, next, cursor ? cursor : "");
