@@ -94,15 +94,71 @@ static int put_field(const char *key, const json_t *v, int depth, struct buf *ou
     return r == 0 ? buf_putc(out, '\n') : r;
 }
 
+/*
+ * The text format writes fields by field number (spec 1.6): the fields of
+ * the task messages in that order; fields not listed keep their order,
+ * after the listed ones.
+ */
+static const char *const field_order[] = {
+    /* NoopTask */ "sleepMs", "triggersCount",
+    /* GitilesTask */ "repo", "refs", "pathRegexps", "pathRegexpsExclude",
+    /* UrlFetchTask */ "method", "url", "timeoutSec",
+    /* BuildbucketTask */ "server", "bucket", "builder", "properties", "tags",
+};
+
+#define TEXTPB_MAX_FIELDS 64
+
+struct field {
+    const char *key;
+    json_t *v;
+    size_t rank;
+};
+
+static size_t field_rank(const char *key, size_t index)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(field_order); i++)
+        if (strcmp(key, field_order[i]) == 0)
+            return i;
+    return ARRAY_SIZE(field_order) + index;
+}
+
+/* The fields of msg in text-format order into v (at most TEXTPB_MAX_FIELDS). */
+static int order_fields(const json_t *msg, struct field *v, size_t *ret_n)
+{
+    const char *key;
+    json_t *val;
+    size_t n = 0;
+
+    json_object_foreach((json_t *)msg, key, val) {
+        if (n == TEXTPB_MAX_FIELDS)
+            return -E2BIG;
+        struct field f = {key, val, field_rank(key, n)};
+        size_t at = n++;
+        while (at > 0 && v[at - 1].rank > f.rank) { /* insertion sort: stable, small n */
+            v[at] = v[at - 1];
+            at--;
+        }
+        v[at] = f;
+    }
+    *ret_n = n;
+    return 0;
+}
+
 static int put_fields(const json_t *msg, int depth, struct buf *out)
 {
+    struct field fields[TEXTPB_MAX_FIELDS];
+    size_t nf = 0;
     const char *key;
     json_t *v;
     int r = 0;
 
     if (depth > TEXTPB_MAX_DEPTH)
         return -EINVAL;
-    json_object_foreach((json_t *)msg, key, v) {
+    if ((r = order_fields(msg, fields, &nf)) < 0)
+        return r;
+    for (size_t fi = 0; fi < nf; fi++) {
+        key = fields[fi].key;
+        v = fields[fi].v;
         if (json_is_array(v)) {
             size_t i;
             json_t *item;

@@ -72,6 +72,8 @@ const want = {
     .filter((m) => m && !/\d\d/.test(m[1].replace(/[0-9a-f]{40}/g, '')))
     .map((m) => m[1]))],
   finalStatus: / with status (\w+)$/.exec(seed.trim().split('\n').pop())[1],
+  // "buildbucket: <" ... ">" between "Definition (rev ...)" and "Incoming triggers".
+  definition: /\nDefinition \(rev [^)]*\)\n\n([\s\S]*?)\n\nIncoming triggers\n/.exec(seed)[1].trim(),
 };
 
 // --- servers ----------------------------------------------------------------------
@@ -261,7 +263,9 @@ async function main() {
     const text = await inv.page.locator('main').innerText();
     check(text.split('\n').includes(want.status), `invocation: "${want.status}"`);
     check(text.includes('Definition (rev '), 'invocation: Definition (rev ...)');
-    check((await inv.page.locator('#task').innerText()).includes('buildbucket: <'), 'invocation: task in text format');
+    const task = (await inv.page.locator('#task').innerText()).trim();
+    check(task === want.definition, 'invocation: the task text is the seed\'s Definition');
+    if (task !== want.definition) console.log(`got:\n${task}\nwant:\n${want.definition}`);
     check(text.includes('Incoming triggers'), 'invocation: Incoming triggers');
     const props = (await inv.page.locator('#properties').innerText()).trim();
     check(props === want.properties, 'invocation: Incoming properties as the seed shows them');

@@ -477,6 +477,9 @@ static void test_definition(void **state)
 {
     struct fixture *f = *state;
     const char *const hostile[] = {
+        /* fields by number (spec 1.6): method = 1 before url = 2 */
+        "<pre id=\"task\">url_fetch: &lt;\n  method: &quot;&lt;b&gt;",
+        "&lt;/b&gt;&quot;\n  url: &quot;http://h/",
         "<h4>Triggering policy</h4><pre id=\"policy\">kind: GREEDY_BATCHING\n"
         "max_concurrent_invocations: 1\nmax_batch_size: 1000\n</pre>",
         NULL};
