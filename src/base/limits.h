@@ -192,6 +192,16 @@
 #define WEB_SESSION_TTL_SEC (12 * 3600)
 #define WEB_FORM_BYTES (8u * 1024)
 #define WEB_PROXY_HEADER_NAME 64
+/*
+ * WEB_ACTIVE_MAX: most active invocations the first job page lists above
+ * the separator.  WEB_FATES_MAX: most trigger fates a page reads.
+ */
+#define WEB_ACTIVE_MAX 100
+#define WEB_FATES_MAX 200
+/* WEB_TIMELINE_MAX: invocations the job page's timeline draws. */
+#define WEB_TIMELINE_MAX 50
+/* WEB_CONFIG_URL_MAX: the longest --config-view-url template. */
+#define WEB_CONFIG_URL_MAX 1024
 
 /* ---- cli/ client ---- */
 /*

@@ -77,6 +77,9 @@ static const char serve_help[] =
     "                          user:<value of header H> (e.g. X-Forwarded-Email)...\n"
     "  --trusted-proxy CIDR    ...only when the peer address is in CIDR (required\n"
     "                          with --trust-proxy-header; e.g. 127.0.0.1/32)\n"
+    "  --config-view-url T     link the pages' \"Definition (rev X)\" to T with {rev},\n"
+    "                          {project} and {path} filled in, e.g.\n"
+    "                          https://git.example.com/cfg/+/{rev}/{path}\n"
     ;
 static const char serve_help_tail[] =
     "\n"
@@ -257,6 +260,7 @@ static int load_auth_file(struct auth *a, const char *path, bool groups)
 /* The command line of `tock serve`. */
 struct serve_args {
     const char *db, *listen, *tokens, *groups;
+    const char *config_view_url; /* --config-view-url template or NULL */
     int64_t reload_ns;
     struct engine_settings settings;
     struct task_options task_opts;
@@ -338,6 +342,7 @@ static const struct option serve_options[] = {
     {"rate-limit", required_argument, NULL, 'X'},
     {"trust-proxy-header", required_argument, NULL, 'P'},
     {"trusted-proxy", required_argument, NULL, 'C'},
+    {"config-view-url", required_argument, NULL, 'V'},
 };
 
 /* One option of serve's own; 0, or -EINVAL after printing why. */
@@ -372,6 +377,15 @@ static int serve_parse_one(struct serve_args *a, struct serve *s, int c, const c
             return -EINVAL;
         }
         a->trusted_proxy = arg;
+        return 0;
+    case 'V':
+        if (strlen(arg) > WEB_CONFIG_URL_MAX ||
+            (strncmp(arg, "https://", 8) != 0 && strncmp(arg, "http://", 7) != 0)) {
+            cli_error("--config-view-url wants an http(s) URL template of at most %u bytes, "
+                      "not '%s'", WEB_CONFIG_URL_MAX, arg);
+            return -EINVAL;
+        }
+        a->config_view_url = arg;
         return 0;
     case 'X': {
         char err[256];
@@ -521,7 +535,8 @@ static int serve_start(struct serve_args *a, struct serve *s, struct serve_parts
 
     struct api_options aopts = {.rate_limit = a->rate_limit};
     struct web_options wopts = {.trust_proxy_header = a->proxy_header,
-                                .trusted_proxy = a->trusted_proxy};
+                                .trusted_proxy = a->trusted_proxy,
+                                .config_view_url = a->config_view_url};
     if (r == 0)
         r = api_register_with(p->http, s->engine, s->auth, &aopts);
     if (r == 0)

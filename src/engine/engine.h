@@ -358,6 +358,40 @@ int engine_debug_job_state(struct engine *e, const char *job_id, json_t **ret);
  */
 int engine_triage_log(struct engine *e, const char *job_id, char **ret_log, int64_t *ret_when);
 
+/*
+ * The current definition of an enabled job (what the job page's
+ * "Definition" shows, spec 7.4): *ret_task_json, the task definition JSON
+ * of the job's current config (tasks/task.h: {"buildbucket": {...}}; ""
+ * when the store has none); *ret_policy_json, its triggering policy with
+ * the defaults filled in, as the triage uses it (spec 3.9: no block, or
+ * one that cannot be instantiated, is the default policy) in protobuf JSON
+ * field order: {"kind": "GREEDY_BATCHING", "maxConcurrentInvocations": 1,
+ * "maxBatchSize": 1000} plus "logBase" (LOGARITHMIC_BATCHING) or
+ * "pendingTimeout": "604800s" (NEWEST_FIRST).  Both malloc'ed (free()),
+ * written only on success.  One read transaction.  Returns 0, -EINVAL,
+ * -ENOENT (no enabled job), -EIO, -ENOMEM.
+ */
+int engine_job_definition(struct engine *e, const char *job_id, char **ret_task_json,
+                          char **ret_policy_json);
+
+/* Most hours and most invocation ids engine_project_activity looks at. */
+#define ENGINE_ACTIVITY_HOURS_MAX 168
+#define ENGINE_ACTIVITY_MAX_ROWS 20000
+
+/*
+ * Invocations created per hour in the last hours hours before now_ns, of
+ * the jobs of project whose ids are in job_ids (sorted by strcmp; n_jobs
+ * of them: the caller's visible jobs): ret_counts[0] is the oldest hour,
+ * ret_counts[hours - 1] the hour up to now.  Creation times come from the
+ * ids (spec 3.4).  Cost: one scan of the (job_id, id) index of the
+ * project's recent invocations, at most ENGINE_ACTIVITY_MAX_ROWS ids; no
+ * row is read.  Returns 0, 1 (the counts stop at that bound: fewer than
+ * the truth), -EINVAL (hours outside 1..ENGINE_ACTIVITY_HOURS_MAX), -EIO,
+ * -ENOMEM.  ret_counts written only on success.
+ */
+int engine_project_activity(struct engine *e, const char *project, const char *const *job_ids,
+                            size_t n_jobs, int64_t now_ns, int hours, unsigned *ret_counts);
+
 /* ---------------------------------------------------------------------------
  * Actions (spec 3.16).  who is the caller's identity ("user:a@b.c").
  */

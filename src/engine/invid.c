@@ -20,3 +20,12 @@ int64_t invid_make(int64_t now_ns, uint16_t rand16)
     uint64_t id = (high << 20) | ((uint64_t)rand16 << 4);
     return (int64_t)id;
 }
+
+int64_t invid_time(int64_t id)
+{
+    uint64_t mask = (UINT64_C(1) << INVID_TIME_BITS) - 1;
+    uint64_t high = ((uint64_t)id >> 20) & mask;
+    int64_t ms = (int64_t)(~high & mask);
+
+    return INVID_EPOCH_NS + ms * NS_PER_MS;
+}

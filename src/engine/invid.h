@@ -29,4 +29,10 @@
  */
 int64_t invid_make(int64_t now_ns, uint16_t rand16);
 
+/*
+ * The creation time of id to the millisecond (ns since 1970), for ids made
+ * after the epoch and within 2^43 ms of it: the inverse of invid_make.
+ */
+int64_t invid_time(int64_t id);
+
 #endif

@@ -850,6 +850,32 @@ static int sqlite_inv_list(struct store_tx *tx, const char *job_id, int64_t afte
                      (int64_t)limit);
 }
 
+/* Job ids of project are "<project>/<name>": the range ["<project>/", "<project>0"). */
+static int sqlite_inv_ids_project(struct store_tx *tx, const char *project, int64_t max_id,
+                                  size_t limit,
+                                  void (*fn)(void *ctx, const char *job_id, int64_t id),
+                                  void *ctx)
+{
+    static const char sql[] = "SELECT job_id, id FROM invocations WHERE job_id >= ? || '/' "
+                              "AND job_id < ? || '0' AND id <= ? LIMIT ?";
+    struct sqlite_store *ss = ss_of(tx);
+    sqlite3_stmt *st = NULL;
+    int r, rc;
+
+    r = prep(ss, sql, &st);
+    if (r == 0 && (r = bind_text(ss, st, 1, project)) == 0 &&
+        (r = bind_text(ss, st, 2, project)) == 0 && (r = bind_i64(ss, st, 3, max_id)) == 0)
+        r = bind_i64(ss, st, 4, (int64_t)limit);
+    while (r == 0 && (rc = sqlite3_step(st)) != SQLITE_DONE) {
+        if (rc != SQLITE_ROW)
+            r = db_err(ss, rc);
+        else
+            fn(ctx, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1));
+    }
+    unprep(st);
+    return r;
+}
+
 /* ---- pending triggers ---- */
 
 static int sqlite_trigger_add(struct store_tx *tx, const struct store_trigger *t, int64_t now,
@@ -1307,6 +1333,7 @@ const struct store_ops store_sqlite_ops = {
     .inv_update = sqlite_inv_update,
     .inv_set_aborted_by = sqlite_inv_set_aborted_by,
     .inv_list = sqlite_inv_list,
+    .inv_ids_project = sqlite_inv_ids_project,
     .trigger_add = sqlite_trigger_add,
     .trigger_list = sqlite_trigger_list,
     .trigger_count = sqlite_trigger_count,

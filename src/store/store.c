@@ -180,6 +180,13 @@ int store_inv_list(struct store_tx *tx, const char *job_id, int64_t after_id, si
     return txops(tx)->inv_list(tx, job_id, after_id, limit, ret, n);
 }
 
+int store_inv_ids_project(struct store_tx *tx, const char *project, int64_t max_id, size_t limit,
+                          void (*fn)(void *ctx, const char *job_id, int64_t id), void *ctx)
+{
+    CHECK(tx && project && fn && limit <= LIMIT_STORE_ROWS);
+    return txops(tx)->inv_ids_project(tx, project, max_id, limit, fn, ctx);
+}
+
 int store_trigger_add(struct store_tx *tx, const struct store_trigger *t, int64_t now,
                       int64_t dedup_window)
 {

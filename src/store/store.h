@@ -237,6 +237,9 @@ struct store_ops {
     int (*inv_set_aborted_by)(struct store_tx *tx, int64_t id, const char *who);
     int (*inv_list)(struct store_tx *tx, const char *job_id, int64_t after_id, size_t limit,
                     struct store_inv **ret, size_t *n);
+    int (*inv_ids_project)(struct store_tx *tx, const char *project, int64_t max_id,
+                           size_t limit, void (*fn)(void *ctx, const char *job_id, int64_t id),
+                           void *ctx);
 
     int (*trigger_add)(struct store_tx *tx, const struct store_trigger *t, int64_t now,
                        int64_t dedup_window);
@@ -360,6 +363,15 @@ int store_inv_set_aborted_by(struct store_tx *tx, int64_t id, const char *who);
  * first, spec 3.4), at most limit (<= LIMIT_STORE_ROWS).  Rows carry no
  * debug_log (it is "").
  */
+/*
+ * Calls fn(ctx, job_id, id) for the invocations (at most limit) of
+ * project's jobs (enabled or not) with id <= max_id, in index order.
+ * Since ids fall with time (spec 3.4), max_id = the largest id of a time
+ * selects those created at or after it.  Reads only the (job_id, id)
+ * index; fn must not use the store.  Returns 0, -EIO.
+ */
+int store_inv_ids_project(struct store_tx *tx, const char *project, int64_t max_id, size_t limit,
+                          void (*fn)(void *ctx, const char *job_id, int64_t id), void *ctx);
 int store_inv_list(struct store_tx *tx, const char *job_id, int64_t after_id, size_t limit,
                    struct store_inv **ret, size_t *n);
 

@@ -117,7 +117,10 @@ void page_end(struct page *p)
     html_text(&p->h, d);
     html_raw(&p->h, " &middot; Version: ");
     html_text(&p->h, p->w->version);
-    html_raw(&p->h, "</footer>\n</body>\n</html>\n");
+    html_raw(&p->h, "</footer>\n");
+    if (p->live) /* live.c: the page polls while it is not final */
+        html_raw(&p->h, "<script src=\"/static/live.js\" defer></script>\n");
+    html_raw(&p->h, "</body>\n</html>\n");
 }
 
 int page_error(struct page *p, int status, const char *message, bool relogin)
@@ -271,7 +274,8 @@ static const char *jstr(const json_t *o, const char *key)
     return s ? s : "";
 }
 
-static void trigger_item(struct page *p, const json_t *t)
+static void trigger_item(struct page *p, const json_t *t, const char *project, const char *job,
+                         const json_t *fates)
 {
     const char *title = jstr(t, "title"), *url = jstr(t, "url"), *by = jstr(t, "emittedByUser");
     char rel[HUMANIZE_MAX] = "";
@@ -295,7 +299,10 @@ static void trigger_item(struct page *p, const json_t *t)
         html_text(&p->h, strncmp(by, "user:", 5) == 0 ? by + 5 : by);
         html_raw(&p->h, "</b>");
     }
-    html_raw(&p->h, ")</li>\n");
+    html_raw(&p->h, ")");
+    if (fates)
+        page_fate_badge(p, project, job, jstr(t, "id"), fates);
+    html_raw(&p->h, "</li>\n");
 }
 
 struct sorted_trigger {
@@ -316,6 +323,12 @@ static int trigger_order(const void *a, const void *b)
 
 void page_trigger_list(struct page *p, const json_t *triggers)
 {
+    page_trigger_list_fates(p, NULL, NULL, triggers, NULL);
+}
+
+void page_trigger_list_fates(struct page *p, const char *project, const char *job,
+                             const json_t *triggers, const json_t *fates)
+{
     size_t n = json_array_size(triggers);
     struct sorted_trigger *v = n ? calloc(n, sizeof(*v)) : NULL;
 
@@ -333,7 +346,7 @@ void page_trigger_list(struct page *p, const json_t *triggers)
     sort_array(v, n, sizeof(*v), trigger_order);
     html_raw(&p->h, "<ul class=\"triggers\">\n");
     for (size_t i = 0; i < n; i++)
-        trigger_item(p, v[i].t);
+        trigger_item(p, v[i].t, project, job, fates);
     html_raw(&p->h, "</ul>\n");
     free(v);
 }

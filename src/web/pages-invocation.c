@@ -45,7 +45,7 @@ static void summary(struct page *p, const struct engine_job *j,
     html_attr(&p->h, "title", by);
     html_raw(&p->h, ">");
     html_text(&p->h, by);
-    html_raw(&p->h, "</dd></div><div><dt>Duration:</dt> <dd>");
+    html_raw(&p->h, "</dd></div><div><dt>Duration:</dt> <dd id=\"duration\">");
     html_text(&p->h, dur);
     html_raw(&p->h, "</dd></div><div><dt>Actions:</dt> <dd>");
     page_actions_invocation(p, j, inv);
@@ -99,17 +99,27 @@ static void body(struct page *p, const struct engine_job *j, const struct engine
 {
     json_t *req = inv->request_json ? json_loads(inv->request_json, 0, NULL) : NULL;
     json_t *out = inv->outgoing_json ? json_loads(inv->outgoing_json, 0, NULL) : NULL;
+    json_t *fates;
 
     summary(p, j, inv);
     definition(p, inv);
     html_raw(&p->h, "<h3>Incoming triggers</h3>\n");
-    page_trigger_list(p, json_object_get(req, "incomingTriggers"));
+    fates = fates_load(p, inv->job_id, NULL);
+    page_trigger_list_fates(p, p->project, p->job, json_object_get(req, "incomingTriggers"),
+                            fates);
+    json_decref(fates);
     properties_and_tags(p, req);
     if (json_array_size(out) > 0) {
         html_raw(&p->h, "<h3>Outgoing triggers</h3>\n");
         page_trigger_list(p, out);
     }
-    html_raw(&p->h, "<h3>Debug log (UTC)</h3>\n<pre id=\"debug-log\">");
+    html_raw(&p->h, "<h3>Debug log (UTC)</h3>\n<pre id=\"debug-log\"");
+    if (!inv->final) { /* live.js asks for the log after this offset */
+        char off[24];
+        snprintf(off, sizeof(off), "%zu", inv->debug_log ? strlen(inv->debug_log) : 0);
+        html_attr(&p->h, "data-offset", off);
+    }
+    html_raw(&p->h, ">");
     html_text(&p->h, inv->debug_log);
     html_raw(&p->h, "</pre>\n");
     json_decref(req);
@@ -138,6 +148,12 @@ int page_invocation(struct page *p, const char *project, const char *job, const 
         return page_error(p, 404, "The requested invocation is not found.", false);
     if (r < 0)
         return r;
+    if (http_request_query(p->req, "view")) {
+        r = live_invocation_json(p, &inv);
+        engine_invocation_release(&inv);
+        return r;
+    }
+    p->live = !inv.final;
     page_begin(p);
     body(p, &j, &inv);
     page_end(p);

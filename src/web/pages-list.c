@@ -67,7 +67,8 @@ static void count_cell(struct page *p, const char *project, enum column c, size_
     html_raw(&p->h, "</a></td>");
 }
 
-static void project_row(struct page *p, const char *project, const size_t counts[_COL_MAX])
+static void project_row(struct page *p, const char *project, const size_t counts[_COL_MAX],
+                        const struct engine_job *jobs, size_t n)
 {
     html_raw(&p->h, "<tr><td><a");
     page_href_job(p, project, NULL, NULL);
@@ -76,7 +77,9 @@ static void project_row(struct page *p, const char *project, const size_t counts
     html_raw(&p->h, "</a></td>");
     for (int c = 0; c < _COL_MAX; c++)
         count_cell(p, project, (enum column)c, counts[c]);
-    html_raw(&p->h, "</tr>\n");
+    html_raw(&p->h, "<td class=\"hide-narrow\">");
+    page_sparkline(p, project, jobs, n);
+    html_raw(&p->h, "</td></tr>\n");
 }
 
 int page_index(struct page *p)
@@ -89,13 +92,15 @@ int page_index(struct page *p)
         return r;
     page_begin(p);
     html_raw(&p->h, "<table id=\"projects\"><thead><tr><th>Project</th><th>Running</th>"
-                    "<th>Scheduled</th><th>Waiting</th><th>Paused</th></tr></thead><tbody>\n");
+                    "<th>Scheduled</th><th>Waiting</th><th>Paused</th>"
+                    "<th class=\"hide-narrow\">Last 24 h</th></tr></thead><tbody>\n");
     /* engine_list_jobs sorts by id, so the jobs of a project are adjacent. */
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0, first = 0; i < n; i++) {
         counts[column_of(jobs[i].state)]++;
         if (i + 1 == n || strcmp(jobs[i].project, jobs[i + 1].project) != 0) {
-            project_row(p, jobs[i].project, counts);
+            project_row(p, jobs[i].project, counts, jobs + first, i + 1 - first);
             memset(counts, 0, sizeof(counts));
+            first = i + 1;
         }
     }
     html_raw(&p->h, "</tbody></table>\n");

@@ -52,6 +52,7 @@ struct web {
     struct auth *a;
     const struct clock *clock;
     char version[64];
+    char *config_view_url; /* the --config-view-url template or NULL */
     pthread_mutex_t lock; /* guards cursors */
     struct web_cursor cursors[WEB_CURSOR_MAP];
     size_t next_cursor;   /* ring position */
@@ -80,6 +81,7 @@ struct page {
     const char *filter;
     const char *job;
     const char *inv;
+    bool live; /* page_end adds /static/live.js */
 };
 
 /* ---- layout.c ---- */
@@ -135,6 +137,10 @@ void page_flavor_icon(struct page *p, enum engine_flavor f);
  */
 void page_trigger_list(struct page *p, const json_t *triggers);
 
+/* The same, each trigger followed by page_fate_badge (layout.c; fates NULL = none). */
+void page_trigger_list_fates(struct page *p, const char *project, const char *job,
+                             const json_t *triggers, const json_t *fates);
+
 /* Whether identity may see / act on job (auth_check on its realm). */
 bool page_can(const struct page *p, const struct engine_job *j, int perm);
 
@@ -145,7 +151,11 @@ bool page_can(const struct page *p, const struct engine_job *j, int perm);
  */
 int page_load_job(struct page *p, const char *project, const char *job, struct engine_job *ret);
 
-/* "Definition (rev <revision>)", the revision a link to url when that is http(s). */
+/*
+ * "Definition (rev <revision>)", the revision a link to the
+ * --config-view-url template filled in for p->project (when configured),
+ * else to url when that is http(s).
+ */
 void page_definition_heading(struct page *p, const char *revision, const char *url);
 
 /* ---- textpb.c ---- */
@@ -157,12 +167,97 @@ void page_definition_heading(struct page *p, const char *revision, const char *u
  */
 int textpb_task(const json_t *def, struct buf *out);
 
+/*
+ * The protobuf text format of a triggering policy (the JSON of
+ * engine_job_definition): "kind: GREEDY_BATCHING\nmax_concurrent_invocations:
+ * 1\n...", a Duration as "pending_timeout: <\n  seconds: N\n>".  Returns 0,
+ * -EINVAL (a field it does not know), -E2BIG, -ENOMEM.
+ */
+int textpb_policy(const json_t *policy, struct buf *out);
+
 /* ---- pages ---- */
 
 int page_index(struct page *p);
 int page_project(struct page *p, const char *project);
 int page_job(struct page *p, const char *project, const char *job);
 int page_invocation(struct page *p, const char *project, const char *job, const char *inv);
+
+/* Like page_send with a JSON body (application/json), the same headers. */
+int page_send_json(struct page *p, int status, const char *json);
+
+/* ---- pages-job.c ---- */
+
+/*
+ * The job page's invocations table: active ones (if any), a separator
+ * row, then invs minus those already shown.  The table has data-active="1"
+ * while n_active > 0 (live.js polls then).
+ */
+void page_invocations_table(struct page *p, const struct engine_job *j,
+                            const struct engine_invocation *active, size_t n_active,
+                            const struct engine_invocation *invs, size_t n);
+
+/* ---- live.c ---- */
+
+/* Sends the state label in <div id="state"> and the invocations table (?fragment=invocations). */
+int live_job_fragment(struct page *p, const struct engine_job *j,
+                      const struct engine_invocation *active, size_t n_active,
+                      const struct engine_invocation *invs, size_t n);
+
+/* Sends the invocation's status and debug log after ?after=N as JSON (?view=json). */
+int live_invocation_json(struct page *p, const struct engine_invocation *inv);
+
+/* ---- cfgurl.c ---- */
+
+/* Whether tmpl may be a --config-view-url: http(s), at most WEB_CONFIG_URL_MAX bytes. */
+bool web_config_url_template_ok(const char *tmpl);
+
+/*
+ * The template with {rev}, {project} and {path} ("<project>/luci-scheduler.cfg")
+ * filled in, percent-encoded: a malloc'ed *ret.  Returns 0, -EINVAL, -E2BIG, -ENOMEM.
+ */
+int web_config_url(const char *tmpl, const char *project, const char *revision, char **ret);
+
+/* ---- svg.c ---- */
+
+/*
+ * The job page's timeline: an inline <svg class="timeline"> of the newest
+ * WEB_TIMELINE_MAX invocations (active ones first, then invs), one
+ * <a><rect class="label-..."><title>id STATUS (duration)</title></rect></a>
+ * per invocation, x = start, width = duration, over [oldest start, now].
+ */
+void page_timeline(struct page *p, const struct engine_job *j,
+                   const struct engine_invocation *active, size_t n_active,
+                   const struct engine_invocation *invs, size_t n);
+
+/*
+ * The index page's sparkline of project: an inline <svg class="sparkline">
+ * with one bar per hour of the last 24 (engine_project_activity over the
+ * caller's visible jobs[0..n), sorted by id) and a <title> with the total.
+ */
+void page_sparkline(struct page *p, const char *project, const struct engine_job *jobs, size_t n);
+
+/* "Next runs": the next few fire times of a cron schedule (nothing for others or when paused). */
+void page_next_fires(struct page *p, const struct engine_job *j);
+
+/* ---- fates.c ---- */
+
+/*
+ * The job's recent trigger fates (engine_trigger_fates, at most
+ * WEB_FATES_MAX), or NULL when they cannot be read; owned by the caller.
+ */
+json_t *fates_load(struct page *p, const char *job_id, const char *trigger_id);
+
+/*
+ * After a trigger: its fate label (the newest decision of fates for
+ * trigger_id; nothing when fates has none), the reason, and a link to the
+ * invocation of project/job it went to.
+ */
+void page_fate_badge(struct page *p, const char *project, const char *job,
+                     const char *trigger_id, const json_t *fates);
+
+/* "Recent trigger fates": a table of fates (newest first), "why" for each trigger. */
+void page_fates_table(struct page *p, const char *project, const char *job,
+                      const json_t *fates);
 
 /* ---- web.c: the cursor map of the job page's "Newer" link ---- */
 

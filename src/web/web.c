@@ -21,6 +21,7 @@ static void web_free(void *ctx)
     }
     pthread_mutex_destroy(&w->lock);
     web_sessions_free(w);
+    free(w->config_view_url);
     free(w);
 }
 
@@ -49,6 +50,21 @@ int page_send(struct page *p, int status)
         return r;
     p->resp->status = status;
     if ((r = http_response_set_header(p->resp, "Content-Type", "text/html; charset=utf-8")) < 0 ||
+        (r = http_response_set_header(p->resp, "Cache-Control", "no-store")) < 0)
+        return r;
+    return security_headers(p->resp);
+}
+
+int page_send_json(struct page *p, int status, const char *json)
+{
+    int r;
+
+    buf_reset(&p->resp->body);
+    if ((r = buf_puts(&p->resp->body, json)) < 0)
+        return r;
+    p->resp->status = status;
+    if ((r = http_response_set_header(p->resp, "Content-Type",
+                                      "application/json; charset=utf-8")) < 0 ||
         (r = http_response_set_header(p->resp, "Cache-Control", "no-store")) < 0)
         return r;
     return security_headers(p->resp);
@@ -218,25 +234,28 @@ int web_register(struct http_server *http, struct engine *e, struct auth *a,
     struct web *w;
     int r;
 
-    if (!http || !e || !a)
+    if (!http || !e || !a ||
+        (o && o->config_view_url && !web_config_url_template_ok(o->config_view_url)))
         return -EINVAL;
     w = calloc(1, sizeof(*w));
     if (!w)
         return -ENOMEM;
+    if (o && o->config_view_url && !(w->config_view_url = strdup(o->config_view_url))) {
+        free(w);
+        return -ENOMEM;
+    }
     w->e = e;
     w->a = a;
     w->clock = o && o->clock ? o->clock : clock_real();
     snprintf(w->version, sizeof(w->version), "%s", o && o->version ? o->version : "tock");
-    if ((r = proxy_options(w, o)) < 0) {
-        free(w);
-        return r;
-    }
-    if ((r = web_sessions_init(w)) < 0) {
+    if ((r = proxy_options(w, o)) < 0 || (r = web_sessions_init(w)) < 0) {
+        free(w->config_view_url);
         free(w);
         return r;
     }
     if (pthread_mutex_init(&w->lock, NULL) != 0) {
         web_sessions_free(w);
+        free(w->config_view_url);
         free(w);
         return -ENOMEM;
     }

@@ -34,7 +34,8 @@
  * answer carries a strict Content-Security-Policy (no inline script or
  * style, same-origin assets only), X-Content-Type-Options: nosniff,
  * X-Frame-Options: DENY and Referrer-Policy: same-origin.  Assets are
- * embedded in the binary; the pages need no JavaScript.
+ * embedded in the binary; the pages need no JavaScript (the live updates of
+ * /static/live.js fetch same-origin only: connect-src 'self').
  *
  * The engine and the auth policy are borrowed and must outlive the HTTP
  * server.  Handlers run on the server's threads; the shared mutable state
@@ -64,6 +65,13 @@ struct web_options {
      */
     const char *trust_proxy_header;
     const char *trusted_proxy;
+    /*
+     * Where "Definition (rev X)" links: an http(s) template with {rev},
+     * {project} and {path} ("<project>/luci-scheduler.cfg"), e.g.
+     * "https://git.example.com/cfg/+/{rev}/{path}" (copied); NULL = the
+     * revision URL the engine stores, if any.
+     */
+    const char *config_view_url;
 };
 
 /* Whether cidr ("a.b.c.d/n", "v6/n" or a bare address) parses: 0 or -EINVAL. */
@@ -73,8 +81,9 @@ int web_cidr_check(const char *cidr);
  * Registers the pages on http (not yet started): "/" for every path no
  * longer route claims (GET and HEAD; other methods get 405, paths that are
  * no page get the 404 page), and "/actions/", "/login", "/logout".  o may
- * be NULL.  Returns 0, -EINVAL (also a bad trusted_proxy, or only one of
- * the two proxy options), -EBUSY (http already runs), -EEXIST (a route is
+ * be NULL.  Returns 0, -EINVAL (a bad trusted_proxy, only one of the two
+ * proxy options, or o->config_view_url not http(s) or longer than
+ * WEB_CONFIG_URL_MAX), -EBUSY (http already runs), -EEXIST (a route is
  * taken), -EIO (no random bytes for the key), -ENOMEM.
  */
 int web_register(struct http_server *http, struct engine *e, struct auth *a,
@@ -83,6 +92,6 @@ int web_register(struct http_server *http, struct engine *e, struct auth *a,
 /* The Content-Security-Policy every answer of the web UI carries. */
 #define WEB_CSP                                                                                  \
     "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; "            \
-    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'; connect-src 'self'"
 
 #endif

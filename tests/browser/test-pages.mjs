@@ -72,6 +72,8 @@ const want = {
     .filter((m) => m && !/\d\d/.test(m[1].replace(/[0-9a-f]{40}/g, '')))
     .map((m) => m[1]))],
   finalStatus: / with status (\w+)$/.exec(seed.trim().split('\n').pop())[1],
+  // "buildbucket: <" ... ">" between "Definition (rev ...)" and "Incoming triggers".
+  definition: /\nDefinition \(rev [^)]*\)\n\n([\s\S]*?)\n\nIncoming triggers\n/.exec(seed)[1].trim(),
 };
 
 // --- servers ----------------------------------------------------------------------
@@ -167,6 +169,71 @@ async function replaySeed() {
 }
 
 // --- the browser ------------------------------------------------------------------
+// Desktop (1280 px) and phone (390 px) screenshots; at phone width the page
+// must not scroll sideways (long text wraps, wide tables scroll in place).
+async function screenshots(page, name) {
+  mkdirSync(shots, { recursive: true });
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.screenshot({ path: join(shots, `${name}-phone.png`), fullPage: true });
+  const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+  check(wide <= 390, `${name}: no sideways scroll at phone width (${wide} px)`);
+  await page.setViewportSize({ width: 1280, height: 900 });
+}
+
+// A second build, opened while it runs: the invocation page's status and
+// debug log and the job page's table must change without a reload.
+async function liveCheck(browser, server, firstId) {
+  const sha2 = '0123456789abcdef0123456789abcdef01234567';
+  await rpc(server, 'EmitTriggers', {
+    batches: [{
+      trigger: { id: `${repo}/+/refs/heads/main@${sha2}`, title: sha2, url: `${repo}/+/${sha2}`,
+        gitiles: { repo, ref: 'refs/heads/main', revision: sha2 } },
+      jobs: [{ project, job }],
+    }],
+  });
+  let id2 = null;
+  for (let i = 0; i < 100 && !id2; i++) { // 10 s at most
+    const r = await rpc(server, 'GetInvocations', { jobRef: { project, job }, pageSize: 1 });
+    const inv = (r.invocations || [])[0];
+    if (inv && inv.invocationRef.invocationId !== firstId) id2 = inv.invocationRef.invocationId;
+    else await sleep(100);
+  }
+  if (!id2) throw new Error('the second invocation did not start within 10 s');
+  const jobPage = await openPage(browser, `${server}/jobs/${project}/${job}`, 'job-live');
+  const inv = await openPage(browser, `${server}/jobs/${project}/${job}/${id2}`, 'invocation-live');
+  let navigations = 0;
+  inv.page.on('framenavigated', () => navigations++);
+  jobPage.page.on('framenavigated', () => navigations++);
+  const before = (await inv.page.locator('#status').innerText()).trim();
+  const logBefore = await inv.page.locator('#debug-log').innerText();
+  check(!/SUCCEEDED|FAILED|ABORTED/.test(before), `invocation-live: opened while active (${before})`);
+  check(await jobPage.page.locator('#invocations[data-active="1"] tr.sep').count() === 1,
+    'job-live: active invocations above a separator');
+  await inv.page.waitForFunction(() => /SUCCEEDED|FAILED|ABORTED/.test(document.getElementById('status').innerText),
+    null, { timeout: 60000, polling: 250 });
+  const after = (await inv.page.locator('#status').innerText()).trim();
+  const logAfter = await inv.page.locator('#debug-log').innerText();
+  check(after === want.status.replace(/^Status: /, ''), `invocation-live: status became ${after} without reload`);
+  check(logAfter.length > logBefore.length && logAfter.startsWith(logBefore.trimEnd()),
+    'invocation-live: the debug log grew in place');
+  check(logAfter.includes(`with status ${want.finalStatus}`), 'invocation-live: the final log line arrived');
+  check(await inv.page.evaluate(() => document.body.getAttribute('data-live')) === 'final',
+    'invocation-live: polling stopped at the final state');
+  await jobPage.page.waitForFunction(() => !document.querySelector('#invocations[data-active]'),
+    null, { timeout: 30000, polling: 250 });
+  const row = await jobPage.page.locator(`#invocations tr:has(a:text-is("${id2}"))`).innerText();
+  check(/SUCCEEDED/.test(row), `job-live: the table shows ${id2} SUCCEEDED without reload`);
+  const state = (await jobPage.page.locator('#state').innerText()).trim();
+  check(state === 'WAITING', `job-live: the state became ${state} (a triggered job, spec 3.2) without reload`);
+  check(navigations === 0, 'live pages: no reload');
+  await screenshots(inv.page, 'invocation-live-final');
+  await screenshots(jobPage.page, 'job-live-final');
+  check(inv.errors.length === 0 && jobPage.errors.length === 0,
+    `live pages: no console errors or CSP violations ${JSON.stringify([...inv.errors, ...jobPage.errors])}`);
+}
+
 async function openPage(browser, url, name) {
   const page = await browser.newPage();
   const errors = [];
@@ -181,9 +248,10 @@ async function openPage(browser, url, name) {
   // The embedded style sheet is allowed by the CSP and applied.
   const bg = await page.evaluate(() => getComputedStyle(document.querySelector('.navbar')).backgroundColor);
   check(bg === 'rgb(34, 34, 34)', `${name}: /static/style.css applied (navbar ${bg})`);
-  check(await page.locator('script, style, [style]').count() === 0, `${name}: no inline script or style`);
-  mkdirSync(shots, { recursive: true });
-  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+  // The only script allowed is the embedded same-origin live-update script.
+  check(await page.locator('script:not([src="/static/live.js"]), style, [style]').count() === 0,
+    `${name}: no inline script or style`);
+  await screenshots(page, name);
   return { page, errors };
 }
 
@@ -195,7 +263,9 @@ async function main() {
     const text = await inv.page.locator('main').innerText();
     check(text.split('\n').includes(want.status), `invocation: "${want.status}"`);
     check(text.includes('Definition (rev '), 'invocation: Definition (rev ...)');
-    check((await inv.page.locator('#task').innerText()).includes('buildbucket: <'), 'invocation: task in text format');
+    const task = (await inv.page.locator('#task').innerText()).trim();
+    check(task === want.definition, 'invocation: the task text is the seed\'s Definition');
+    if (task !== want.definition) console.log(`got:\n${task}\nwant:\n${want.definition}`);
     check(text.includes('Incoming triggers'), 'invocation: Incoming triggers');
     const props = (await inv.page.locator('#properties').innerText()).trim();
     check(props === want.properties, 'invocation: Incoming properties as the seed shows them');
@@ -218,6 +288,7 @@ async function main() {
     await jp.goto(`${server}/jobs/${project}/${job}`, { timeout: 15000 });
     await jp.click(`a:text-is("${id}")`, { timeout: 5000 });
     check(jp.url().endsWith(`/${id}`), 'job page: the invocation link opens the invocation page');
+    await liveCheck(browser, server, id);
   } finally {
     await browser.close();
   }

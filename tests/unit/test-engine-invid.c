@@ -60,11 +60,23 @@ static void test_order(void **state)
     }
 }
 
+/* invid_time: the spec's example ID was made at 2015-09-14 22:42:00 UTC (spec 3.4). */
+static void test_time(void **state)
+{
+    (void)state;
+    assert_true(invid_time(INT64_C(9200093523825193008)) == T_2015_09_14_224200);
+    assert_true(invid_time(INT64_C(9223372036853727232) + 1048560) == INVID_EPOCH_NS);
+    /* Truncated to the millisecond. */
+    assert_true(invid_time(invid_make(T_2015_09_14_224200 + 1999999, 7)) ==
+                T_2015_09_14_224200 + NS_PER_MS);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_values),
         cmocka_unit_test(test_order),
+        cmocka_unit_test(test_time),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

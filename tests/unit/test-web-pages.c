@@ -44,7 +44,15 @@ static const char cfg_text[] =
     "  url_fetch { method: \"<b>&\\\"'</b>\"\n"
     "              url: \"http://h/<script>alert(1)</script>?a=1&b='2'\" }\n"
     "}\n"
-    "job { id: \"hidden\" realm: \"private\" schedule: \"triggered\" noop { sleep_ms: 1 } }\n";
+    "job { id: \"hidden\" realm: \"private\" schedule: \"triggered\" noop { sleep_ms: 1 } }\n"
+    /* Never runs: its Definition can only come from the job's config. */
+    "job { id: \"newest\" realm: \"public\" schedule: \"triggered\" noop { sleep_ms: 5 }\n"
+    "      triggering_policy { kind: NEWEST_FIRST } }\n"
+    /* Two invocations of an hour each at once: one is aborted, one stays active. */
+    "job { id: \"mixed\" realm: \"public\" schedule: \"triggered\" noop { sleep_ms: 3600000 }\n"
+    "      triggering_policy { max_concurrent_invocations: 2 } }\n"
+    /* Hourly: its next fire times after T0 are 01:00, 02:00, ... */
+    "job { id: \"hourly\" realm: \"public\" schedule: \"0 * * * *\" noop { sleep_ms: 5 } }\n";
 
 static const char realms[] =
     "realms { name: \"public\"\n"
@@ -74,6 +82,8 @@ struct fixture {
     char base[64];
     uint64_t rnd;
     int64_t inv_id;
+    int64_t active_id;  /* p/mixed: the older invocation, still RUNNING */
+    int64_t aborted_id; /* p/mixed: the newer one, ABORTED */
 };
 
 static uint64_t test_random(void *ctx)
@@ -126,6 +136,45 @@ static void run_invocation(struct fixture *f)
     fail_msg("the invocation did not finish");
 }
 
+/* Emits one trigger {id, title} to job and runs the engine until it has want invocations. */
+static int64_t start_one(struct fixture *f, const char *job, const char *id, size_t want)
+{
+    json_t *t = json_pack("[{s:s, s:s, s:s, s:s}]", "id", id, "created", T0, "orderInBatch",
+                          "0", "title", id);
+    struct engine_invocation *v = NULL;
+    size_t n = 0;
+    char *next = NULL;
+    int64_t newest = 0;
+
+    assert_non_null(t);
+    assert_int_equal(engine_emit_triggers(f->e, job, t), 0);
+    json_decref(t);
+    for (int i = 0; i < 30 && newest == 0; i++) {
+        assert_true(engine_run_due(f->e, 0) >= 0);
+        manual_clock_advance(&f->clock, NS_PER_SEC);
+        assert_int_equal(engine_list_invocations(f->e, job, NULL, 10, &v, &n, &next), 0);
+        free(next);
+        if (n == want && !v[0].final)
+            newest = v[0].id;
+        engine_invocations_free(v, n);
+    }
+    if (newest == 0)
+        fail_msg("%s: no invocation %zu", job, want);
+    return newest;
+}
+
+/* p/mixed: an older active invocation and a newer finished one. */
+static void run_mixed(struct fixture *f)
+{
+    f->active_id = start_one(f, "p/mixed", "mixed-1", 1);
+    f->aborted_id = start_one(f, "p/mixed", "mixed-2", 2);
+    assert_int_equal(engine_abort_invocation(f->e, "p/mixed", f->aborted_id, "user:a@b.c"), 0);
+    for (int i = 0; i < 5; i++) {
+        assert_true(engine_run_due(f->e, 0) >= 0);
+        manual_clock_advance(&f->clock, NS_PER_SEC);
+    }
+}
+
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
@@ -156,6 +205,18 @@ static int setup(void **state)
     run_invocation(f);
     assert_int_equal(engine_pause_job(f->e, "p/hostile", "user:o'neil@example.com",
                                       "<script>alert('reason')</script> & more"), 0);
+    {   /* a trigger that reaches the paused job: its fate says why nothing ran */
+        json_t *t = json_pack("[{s:s, s:s, s:s, s:s}]", "id", "late<&>", "created", T0,
+                              "orderInBatch", "0", "title", "late <commit> & \"x\"");
+        assert_int_equal(engine_emit_triggers(f->e, "p/hostile", t), 0);
+        json_decref(t);
+    }
+    run_mixed(f);
+    {   /* one invocation of the private job: counted for its reader only */
+        json_t *t = json_pack("[{s:s, s:s, s:s}]", "id", "h-1", "created", T0, "orderInBatch", "0");
+        assert_int_equal(engine_emit_triggers(f->e, "p/hidden", t), 0);
+        json_decref(t);
+    }
     for (int i = 0; i < 5; i++) { /* the triage that tidies the finished invocation */
         assert_true(engine_run_due(f->e, 0) >= 0);
         manual_clock_advance(&f->clock, NS_PER_SEC);
@@ -267,16 +328,28 @@ static void expect_safe_headers(const struct reply *r, const char *path)
             fail_msg("%s: no [%s] in headers:\n%s", path, want[i], r->headers.data);
 }
 
-/* No markup made of the hostile strings; no inline script or style at all. */
+/* The one script tag a page may have: the embedded live-update script. */
+#define LIVE_SCRIPT "<script src=\"/static/live.js\" defer></script>"
+
+/*
+ * No markup made of the hostile strings; no inline script or style at all
+ * (the only script is LIVE_SCRIPT, same-origin).
+ */
 static void expect_no_raw(const struct reply *r, const char *path)
 {
     static const char *const bad[] = {
         "<script", "<img", "<b>&\"", "<k>", "</pre><script", "href=\"javascript:", " style=",
         "<style",
     };
+    char *body = strdup(r->body.data), *at;
+
+    assert_non_null(body);
+    while ((at = strstr(body, LIVE_SCRIPT)) != NULL)
+        memset(at, ' ', strlen(LIVE_SCRIPT));
     for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
-        if (has_ci(r->body.data, bad[i]))
+        if (has_ci(body, bad[i]))
             fail_msg("%s: raw [%s] in:\n%s", path, bad[i], r->body.data);
+    free(body);
 }
 
 static void page_ok(struct fixture *f, const char *path, const char *token,
@@ -396,6 +469,325 @@ static void test_static(void **state)
     release(&r);
 }
 
+/*
+ * Spec 7.4 / A.4: the job's current task (a job that never ran has one
+ * too) and its triggering policy with the defaults of spec 3.9 filled in.
+ */
+static void test_definition(void **state)
+{
+    struct fixture *f = *state;
+    const char *const hostile[] = {
+        /* fields by number (spec 1.6): method = 1 before url = 2 */
+        "<pre id=\"task\">url_fetch: &lt;\n  method: &quot;&lt;b&gt;",
+        "&lt;/b&gt;&quot;\n  url: &quot;http://h/",
+        "<h4>Triggering policy</h4><pre id=\"policy\">kind: GREEDY_BATCHING\n"
+        "max_concurrent_invocations: 1\nmax_batch_size: 1000\n</pre>",
+        NULL};
+    const char *const newest[] = {
+        "Definition (rev rev&lt;1&gt;)",
+        "<pre id=\"task\">noop: &lt;\n  sleep_ms: 5\n&gt;\n</pre>",
+        "<pre id=\"policy\">kind: NEWEST_FIRST\nmax_concurrent_invocations: 1\n"
+        "max_batch_size: 1000\npending_timeout: &lt;\n  seconds: 604800\n&gt;\n</pre>",
+        NULL};
+    const char *const mixed[] = {
+        "<pre id=\"policy\">kind: GREEDY_BATCHING\nmax_concurrent_invocations: 2\n"
+        "max_batch_size: 1000\n</pre>",
+        NULL};
+
+    page_ok(f, "/jobs/p/hostile", NULL, hostile);
+    page_ok(f, "/jobs/p/newest", NULL, newest);
+    page_ok(f, "/jobs/p/mixed", NULL, mixed);
+}
+
+/* Where needle is in the body, failing when absent. */
+static size_t pos_of(const struct reply *r, const char *needle)
+{
+    const char *at = strstr(r->body.data, needle);
+
+    if (!at)
+        fail_msg("missing [%s] in:\n%s", needle, r->body.data);
+    return (size_t)(at - r->body.data);
+}
+
+/* Spec 7.4: the first page lists the active invocations, a separator, then finished ones. */
+static void test_active_first(void **state)
+{
+    struct fixture *f = *state;
+    char active[64], aborted[64];
+    struct reply r;
+
+    snprintf(active, sizeof(active), ">%" PRId64 "</a>", f->active_id);
+    snprintf(aborted, sizeof(aborted), ">%" PRId64 "</a>", f->aborted_id);
+    assert_true(f->aborted_id != f->active_id);
+    get(f, "/jobs/p/mixed", NULL, &r);
+    assert_int_equal(r.status, 200);
+    /* The newer (aborted) invocation comes after the older active one and the separator. */
+    assert_true(pos_of(&r, active) < pos_of(&r, "<tr class=\"sep\">"));
+    assert_true(pos_of(&r, "<tr class=\"sep\">") < pos_of(&r, aborted));
+    assert_true(pos_of(&r, "<table id=\"invocations\" data-active=\"1\"") > 0);
+    pos_of(&r, LIVE_SCRIPT);
+    pos_of(&r, "RUNNING");
+    release(&r);
+    /* A job without active invocations: no separator, not live. */
+    get(f, "/jobs/p/hostile", NULL, &r);
+    assert_null(strstr(r.body.data, "<tr class=\"sep\">"));
+    assert_null(strstr(r.body.data, "data-active"));
+    assert_null(strstr(r.body.data, "live.js"));
+    release(&r);
+}
+
+static json_t *get_json(struct fixture *f, const char *path)
+{
+    struct reply r;
+    json_t *v;
+
+    get(f, path, NULL, &r);
+    if (r.status != 200)
+        fail_msg("%s: HTTP %ld", path, r.status);
+    assert_true(has_ci(r.headers.data, "Content-Type: application/json"));
+    expect_safe_headers(&r, path);
+    v = json_loads(r.body.data, 0, NULL);
+    if (!v)
+        fail_msg("%s: not JSON: %s", path, r.body.data);
+    release(&r);
+    return v;
+}
+
+/* The live endpoints: the invocation's JSON view (log after an offset) and the table fragment. */
+static void test_live(void **state)
+{
+    struct fixture *f = *state;
+    struct engine_invocation inv = {0};
+    char path[160];
+    json_t *v;
+    struct reply r;
+    size_t len;
+
+    assert_int_equal(engine_get_invocation(f->e, "p/mixed", f->active_id, &inv), 0);
+    len = strlen(inv.debug_log);
+    assert_true(len > 0);
+    snprintf(path, sizeof(path), "/jobs/p/mixed/%" PRId64 "?view=json&after=0", f->active_id);
+    v = get_json(f, path);
+    assert_false(json_is_true(json_object_get(v, "final")));
+    assert_string_equal(json_string_value(json_object_get(v, "status")), "RUNNING");
+    /* spec 7.4: RUNNING is label-info */
+    assert_string_equal(json_string_value(json_object_get(v, "statusClass")), "label label-info");
+    assert_int_equal(json_integer_value(json_object_get(v, "offset")), len);
+    assert_string_equal(json_string_value(json_object_get(v, "log")), inv.debug_log);
+    assert_false(json_is_true(json_object_get(v, "reset")));
+    json_decref(v);
+    /* Nothing new after the end; a bad offset sends the whole log again. */
+    snprintf(path, sizeof(path), "/jobs/p/mixed/%" PRId64 "?view=json&after=%zu", f->active_id,
+             len);
+    v = get_json(f, path);
+    assert_string_equal(json_string_value(json_object_get(v, "log")), "");
+    json_decref(v);
+    snprintf(path, sizeof(path), "/jobs/p/mixed/%" PRId64 "?view=json&after=%zu", f->active_id,
+             len + 1);
+    v = get_json(f, path);
+    assert_true(json_is_true(json_object_get(v, "reset")));
+    assert_string_equal(json_string_value(json_object_get(v, "log")), inv.debug_log);
+    json_decref(v);
+    /* The aborted one is final: ABORTED, label-danger (spec 7.4). */
+    snprintf(path, sizeof(path), "/jobs/p/mixed/%" PRId64 "?view=json", f->aborted_id);
+    v = get_json(f, path);
+    assert_true(json_is_true(json_object_get(v, "final")));
+    assert_string_equal(json_string_value(json_object_get(v, "status")), "ABORTED");
+    assert_string_equal(json_string_value(json_object_get(v, "statusClass")),
+                        "label label-danger");
+    json_decref(v);
+    /* The page of the running invocation polls from the log's end; a final one does not. */
+    snprintf(path, sizeof(path), "/jobs/p/mixed/%" PRId64, f->active_id);
+    get(f, path, NULL, &r);
+    snprintf(path, sizeof(path), "<pre id=\"debug-log\" data-offset=\"%zu\">", len);
+    pos_of(&r, path);
+    pos_of(&r, LIVE_SCRIPT);
+    expect_no_raw(&r, path);
+    release(&r);
+    snprintf(path, sizeof(path), "/jobs/p/hostile/%" PRId64, f->inv_id);
+    get(f, path, NULL, &r);
+    assert_null(strstr(r.body.data, "data-offset"));
+    assert_null(strstr(r.body.data, "live.js"));
+    release(&r);
+    /* The fragment is the job's state and the table, no page around them. */
+    get(f, "/jobs/p/mixed?fragment=invocations", NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(pos_of(&r, "<div id=\"state\"><span class=\"label"), 0);
+    assert_true(pos_of(&r, "RUNNING</span></div>") <
+                pos_of(&r, "<table id=\"invocations\" data-active=\"1\">"));
+    assert_null(strstr(r.body.data, "<html"));
+    release(&r);
+    get(f, "/static/live.js", NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_true(has_ci(r.headers.data, "Content-Type: text/javascript"));
+    release(&r);
+    engine_invocation_release(&inv);
+}
+
+/* "tock why": each trigger shows what became of it. */
+static void test_fates(void **state)
+{
+    struct fixture *f = *state;
+    char path[128], link[160];
+    const char *const job[] = {
+        "Recent trigger fates",
+        /* the trigger that reached the paused job, escaped */
+        "late &lt;commit&gt; &amp; &quot;x&quot;",
+        "label-warning\">DROPPED_PAUSED</span>",
+        NULL};
+    const char *const inv[] = {"label-success\">CONSUMED</span>", link, NULL};
+
+    page_ok(f, "/jobs/p/hostile", NULL, job);
+    snprintf(path, sizeof(path), "/jobs/p/hostile/%" PRId64, f->inv_id);
+    snprintf(link, sizeof(link), "href=\"/jobs/p/hostile/%" PRId64 "\">invocation %" PRId64
+             "</a>", f->inv_id, f->inv_id);
+    page_ok(f, path, NULL, inv);
+    snprintf(path, sizeof(path), "/jobs/p/mixed/%" PRId64, f->active_id);
+    snprintf(link, sizeof(link), "href=\"/jobs/p/mixed/%" PRId64 "\">invocation %" PRId64
+             "</a>", f->active_id, f->active_id);
+    page_ok(f, path, NULL, inv);
+}
+
+/*
+ * A well-formedness check of an XML fragment: every tag closed in order,
+ * attribute values double-quoted, no raw '<' or '&' in text or values
+ * other than entities.  Returns NULL or what is wrong.
+ */
+static const char *xml_check(const char *s, size_t n)
+{
+    char stack[32][16];
+    int depth = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '&') {
+            size_t k = i + 1;
+            while (k < n && k < i + 10 && ((s[k] >= 'a' && s[k] <= 'z') || s[k] == '#' ||
+                                           (s[k] >= '0' && s[k] <= '9')))
+                k++;
+            if (k >= n || s[k] != ';' || k == i + 1)
+                return "raw &";
+            continue;
+        }
+        if (s[i] != '<')
+            continue;
+        bool close = s[i + 1] == '/';
+        size_t k = i + (close ? 2 : 1), len = 0;
+        char name[16];
+        while (k < n && s[k] != ' ' && s[k] != '>' && len < sizeof(name) - 1)
+            name[len++] = s[k++];
+        name[len] = '\0';
+        if (len == 0)
+            return "empty tag";
+        for (bool quoted = false; k < n && (quoted || s[k] != '>'); k++) {
+            if (s[k] == '"')
+                quoted = !quoted;
+            else if (s[k] == '<')
+                return "raw < in a tag";
+            else if (!quoted && s[k] == '=' && s[k + 1] != '"')
+                return "unquoted attribute";
+        }
+        if (k >= n)
+            return "unterminated tag";
+        if (close) {
+            if (depth == 0 || strcmp(stack[depth - 1], name) != 0)
+                return "mismatched close tag";
+            depth--;
+        } else if (s[k - 1] != '/') {
+            if (depth == 32)
+                return "too deep";
+            snprintf(stack[depth++], sizeof(stack[0]), "%s", name);
+        }
+        i = k;
+    }
+    return depth == 0 ? NULL : "unclosed tag";
+}
+
+/* The pictures: the timeline SVG and the next fire times of a cron schedule. */
+static void test_pictures(void **state)
+{
+    struct fixture *f = *state;
+    char title[96];
+    const char *svg, *end, *bad, *at;
+    size_t rects = 0;
+    struct reply r;
+    /* "0 * * * *" after T0 (setup runs a few minutes past it): the next five hours (spec 2). */
+    const char *const hourly[] = {
+        "<h3>Next runs</h3>", "2026-01-01T01:00:00Z", "2026-01-01T02:00:00Z",
+        "2026-01-01T03:00:00Z", "2026-01-01T04:00:00Z", "2026-01-01T05:00:00Z", NULL};
+
+    get(f, "/jobs/p/mixed", NULL, &r);
+    svg = strstr(r.body.data, "<svg class=\"timeline\"");
+    end = svg ? strstr(svg, "</svg>") : NULL;
+    if (!svg || !end)
+        fail_msg("no timeline in:\n%s", r.body.data);
+    end += strlen("</svg>");
+    bad = xml_check(svg, (size_t)(end - svg));
+    if (bad)
+        fail_msg("timeline not well-formed (%s): %.*s", bad, (int)(end - svg), svg);
+    for (at = svg; (at = strstr(at, "<rect")) && at < end; at++)
+        rects++;
+    assert_int_equal(rects, 2); /* p/mixed has two invocations */
+    snprintf(title, sizeof(title), "<title>%" PRId64 " RUNNING (", f->active_id);
+    assert_non_null(strstr(svg, title));
+    snprintf(title, sizeof(title), "<title>%" PRId64 " ABORTED (", f->aborted_id);
+    assert_non_null(strstr(svg, title));
+    assert_null(strstr(r.body.data, "Next runs")); /* a triggered job has none */
+    release(&r);
+    page_ok(f, "/jobs/p/hourly", NULL, hourly);
+    /*
+     * The index sparkline counts the invocations of the caller's visible
+     * jobs in the last 24 h: hostile 1 + mixed 2 for anonymous, and the
+     * private job's one more for its reader; all in the newest hour.
+     */
+    get(f, "/", NULL, &r);
+    svg = strstr(r.body.data, "<svg class=\"sparkline\"");
+    assert_non_null(svg);
+    end = strstr(svg, "</svg>") + strlen("</svg>");
+    assert_null(xml_check(svg, (size_t)(end - svg)));
+    assert_non_null(strstr(svg, "<title>3 invocations in the last 24 h</title>"));
+    assert_non_null(strstr(svg, "<rect x=\"92\" y=\"0\" width=\"3\" height=\"20\">"));
+    release(&r);
+    get(f, "/", "tok-one", &r);
+    assert_non_null(strstr(r.body.data, "<title>4 invocations in the last 24 h</title>"));
+    release(&r);
+    /* The xml checker itself finds what it must. */
+    static const char *const broken[] = {"<a><b></a></b>", "<a x=1></a>", "<a>&</a>", "<a>"};
+    for (size_t i = 0; i < ARRAY_SIZE(broken); i++)
+        assert_non_null(xml_check(broken[i], strlen(broken[i])));
+    assert_null(xml_check("<a x=\"1\"><b/>&amp;</a>", strlen("<a x=\"1\"><b/>&amp;</a>")));
+}
+
+/* --config-view-url: the revision links to the template with {rev} and {path} encoded. */
+static void test_config_view_url(void **state)
+{
+    struct fixture *f = *state;
+    struct http_server_options ho = {.host = "127.0.0.1"};
+    struct web_options wo = {.clock = &f->clock.base};
+    struct http_server *http = NULL;
+    char base[64], path[128];
+    /* rev<1> percent-encoded in the URL, the URL's & escaped in the attribute */
+    const char *link = "Definition (rev <a href=\"https://git.example.com/cfg/+/rev%3C1%3E/"
+                       "p/luci-scheduler.cfg?a=1&amp;b=2\" rel=\"noopener noreferrer\" "
+                       "target=\"_blank\">rev&lt;1&gt;</a>)";
+    const char *const needles[] = {link, NULL};
+
+    wo.version = "v";
+    assert_int_equal(http_server_new(&ho, &http), 0);
+    /* Not http(s): refused. */
+    wo.config_view_url = "javascript:alert(1)//{rev}";
+    assert_int_equal(web_register(http, f->e, f->a, &wo), -EINVAL);
+    wo.config_view_url = "https://git.example.com/cfg/+/{rev}/{path}?a=1&b=2";
+    assert_int_equal(web_register(http, f->e, f->a, &wo), 0);
+    assert_int_equal(http_server_start(http), 0);
+    snprintf(base, sizeof(base), "%s", f->base);
+    snprintf(f->base, sizeof(f->base), "http://127.0.0.1:%u", http_server_port(http));
+    page_ok(f, "/jobs/p/hostile", NULL, needles);
+    snprintf(path, sizeof(path), "/jobs/p/hostile/%" PRId64, f->inv_id);
+    page_ok(f, path, NULL, needles);
+    snprintf(f->base, sizeof(f->base), "%s", base);
+    http_server_free(http);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -403,6 +795,12 @@ int main(void)
         cmocka_unit_test(test_error_pages),
         cmocka_unit_test(test_visibility),
         cmocka_unit_test(test_static),
+        cmocka_unit_test(test_definition),
+        cmocka_unit_test(test_active_first),
+        cmocka_unit_test(test_live),
+        cmocka_unit_test(test_fates),
+        cmocka_unit_test(test_pictures),
+        cmocka_unit_test(test_config_view_url),
     };
     curl_global_init(CURL_GLOBAL_DEFAULT);
     int r = cmocka_run_group_tests(tests, setup, teardown);
