@@ -203,29 +203,6 @@ static int action_from_name(const char *name, size_t len)
     return -1;
 }
 
-/* Splits "<a>/<b>[/<c>]" into non-empty segments: how many, or -1. */
-static int split(const char *rest, char seg[3][ENGINE_ID_MAX])
-{
-    int n = 0;
-
-    while (*rest) {
-        const char *slash = strchr(rest, '/');
-        size_t len = slash ? (size_t)(slash - rest) : strlen(rest);
-
-        if (len == 0 || len >= ENGINE_ID_MAX || n == 3)
-            return -1;
-        memcpy(seg[n], rest, len);
-        seg[n][len] = '\0';
-        n++;
-        if (!slash)
-            break;
-        rest = slash + 1;
-        if (!*rest)
-            return -1;
-    }
-    return n;
-}
-
 /* Runs action a on job j (visible, permitted); sends the answer. */
 static int run(struct page *p, enum action a, const struct engine_job *j, const char *inv_text)
 {
@@ -285,7 +262,7 @@ int page_action(struct page *p, const char *rest)
     if ((r = page_post_checks(p)) != 0)
         return r < 0 ? r : 0;
     a = slash ? action_from_name(rest, (size_t)(slash - rest)) : -1;
-    n = a >= 0 ? split(slash + 1, seg) : -1;
+    n = a >= 0 && slash[strlen(slash) - 1] != '/' ? page_split_path(slash + 1, seg) : -1;
     if (a < 0 || n != (a == ACT_ABORT_INVOCATION ? 3 : 2))
         return page_error(p, 404, "Not found.", false);
     p->project = seg[0];

@@ -5,18 +5,8 @@
  */
 #include "base/compat.h"
 
+#include "base/text.h"
 #include "web/web-internal.h"
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 /* Decodes s[0..n) ('+' is a space, %XX a byte; field names are compared undecoded) into ret. */
 static int decode(const char *s, size_t n, char *ret, size_t retlen)
@@ -29,7 +19,7 @@ static int decode(const char *s, size_t n, char *ret, size_t retlen)
         if (c == '+') {
             c = ' ';
         } else if (c == '%') {
-            int hi = i + 2 < n ? hexval(s[i + 1]) : -1, lo = i + 2 < n ? hexval(s[i + 2]) : -1;
+            int hi = i + 2 < n ? text_hex_digit(s[i + 1]) : -1, lo = i + 2 < n ? text_hex_digit(s[i + 2]) : -1;
 
             if (hi < 0 || lo < 0)
                 return -EINVAL;

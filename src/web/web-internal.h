@@ -327,6 +327,13 @@ int page_post_checks(struct page *p);
 /* An invocation ID as Go's strconv.ParseInt(s, 10, 64): 0 and *ret, or -EINVAL. */
 int page_parse_inv_id(const char *s, int64_t *ret);
 
+/*
+ * Splits rest ("<a>/<b>[/<c>]", the path after "/jobs/" or after an
+ * action's name) into at most 3 non-empty segments, each shorter than
+ * ENGINE_ID_MAX (one trailing "/" allowed).  Returns how many, or -1.
+ */
+int page_split_path(const char *rest, char seg[3][ENGINE_ID_MAX]);
+
 /* POST /actions/...; the page is sent (302 or an error page). */
 int page_action(struct page *p, const char *rest);
 /* GET/POST /login, POST /logout. */

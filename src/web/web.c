@@ -86,11 +86,7 @@ static int serve_static(struct page *p, const char *name)
     return security_headers(p->resp);
 }
 
-/*
- * Splits path after "/jobs/" into at most 3 non-empty segments (one
- * trailing "/" allowed).  Returns how many, or -1 for anything else.
- */
-static int split_jobs_path(const char *rest, char seg[3][ENGINE_ID_MAX])
+int page_split_path(const char *rest, char seg[3][ENGINE_ID_MAX])
 {
     int n = 0;
 
@@ -132,7 +128,7 @@ static int dispatch(struct page *p)
     }
     if (strcmp(path, "/") == 0)
         return page_index(p);
-    if (strncmp(path, "/jobs/", 6) != 0 || (n = split_jobs_path(path + 6, seg)) <= 0)
+    if (strncmp(path, "/jobs/", 6) != 0 || (n = page_split_path(path + 6, seg)) <= 0)
         return page_error(p, 404, "Not found.", false);
     if (n == 1)
         return page_project(p, seg[0]);
