@@ -99,6 +99,28 @@ static void definition(struct page *p, const struct engine_job *j)
     free(policy);
 }
 
+/*
+ * Spec 3.x "triage log staleness" / 7.4: the job was triaged (more than 1 s
+ * ago) after the log it shows was written: a red alert with the difference.
+ * LUCI's text says "GAE logs"; tock's names the server's.
+ */
+static void triage_stale_alert(struct page *p, const struct engine_job *j, int64_t log_when)
+{
+    char d[HUMANIZE_MAX];
+
+    if (j->last_triage <= 0 || p->now - j->last_triage <= NS_PER_SEC ||
+        log_when >= j->last_triage)
+        return;
+    humanize_duration(log_when, j->last_triage, d, sizeof(d));
+    for (size_t n = strlen(d); n > 0 && d[n - 1] == ' ';) /* go-humanize's empty label */
+        d[--n] = '\0';
+    html_raw(&p->h, "<div class=\"alert alert-danger\" id=\"triage-stale\">This log is stale! "
+                    "The log is ");
+    html_text(&p->h, d);
+    html_raw(&p->h, " older than the expected. Please investigate the server's logs to see why "
+                    "the triage log is not being updated.</div>\n");
+}
+
 static void triage_and_pending(struct page *p, const struct engine_job *j, const json_t *st)
 {
     char *log = NULL, rel[HUMANIZE_MAX] = "";
@@ -110,7 +132,9 @@ static void triage_and_pending(struct page *p, const struct engine_job *j, const
         humanize_rel_time(when, p->now, "ago", "", rel, sizeof(rel));
         html_raw(&p->h, "<h3>Last triage (");
         html_text(&p->h, rel);
-        html_raw(&p->h, ")</h3>\n<pre id=\"triage-log\">");
+        html_raw(&p->h, ")</h3>\n");
+        triage_stale_alert(p, j, when);
+        html_raw(&p->h, "<pre id=\"triage-log\">");
         html_text(&p->h, log);
         html_raw(&p->h, "</pre>\n");
     }

@@ -499,6 +499,34 @@ static void test_definition(void **state)
     page_ok(f, "/jobs/p/mixed", NULL, mixed);
 }
 
+/*
+ * Spec 7.4: a triage log older than the job's last triage (a log write
+ * that did not land) is flagged stale with the difference; a fresh one not.
+ */
+static void test_triage_stale(void **state)
+{
+    struct fixture *f = *state;
+    struct engine_job j;
+    struct store_tx *tx;
+    struct reply r;
+    int64_t last;
+
+    assert_int_equal(engine_get_job(f->e, "p/hostile", &j), 0);
+    last = j.last_triage;
+    assert_true(last > 0);
+    get(f, "/jobs/p/hostile", NULL, &r);
+    assert_null(strstr(r.body.data, "This log is stale!"));
+    release(&r);
+    assert_int_equal(store_begin(f->store, &tx), 0);
+    assert_int_equal(store_triage_log_put(tx, "p/hostile", last - 300 * NS_PER_SEC,
+                                          "[000 ms] Starting\n"), 0);
+    assert_int_equal(store_commit(tx), 0);
+    manual_clock_advance(&f->clock, 2 * NS_PER_SEC);
+    page_ok(f, "/jobs/p/hostile", NULL,
+            (const char *const[]){"This log is stale! The log is 5 minutes older than the "
+                                  "expected.", NULL});
+}
+
 /* Where needle is in the body, failing when absent. */
 static size_t pos_of(const struct reply *r, const char *needle)
 {
@@ -796,6 +824,7 @@ int main(void)
         cmocka_unit_test(test_visibility),
         cmocka_unit_test(test_static),
         cmocka_unit_test(test_definition),
+        cmocka_unit_test(test_triage_stale),
         cmocka_unit_test(test_active_first),
         cmocka_unit_test(test_live),
         cmocka_unit_test(test_fates),
