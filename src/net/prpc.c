@@ -455,6 +455,74 @@ static bool max_response_size(const struct http_request *req, uint64_t *ret)
     return true;
 }
 
+/* Calls the method's handler; its code, with a message even when the handler gave none. */
+static int run_method(const struct prpc_method *m, struct prpc_call *call)
+{
+    int code = m->fn(m->ctx, call);
+
+    if (code == GRPC_OK)
+        return GRPC_OK;
+    if (call->code == GRPC_OK || !call->message[0]) {
+        /* A handler that returned a code without prpc_fail. */
+        if (code < 0 || code >= _GRPC_CODE_MAX)
+            code = GRPC_UNKNOWN;
+        prpc_fail(call, code, "%s", grpc_code_name(code));
+    }
+    return call->code;
+}
+
+/* The handler's response as the 200 answer (")]}'" + JSON); a code when it cannot be sent. */
+static int answer_ok(struct prpc_call *call, const struct http_request *req,
+                     struct http_response *resp)
+{
+    uint64_t max_size;
+    char *dump;
+    int code = GRPC_OK;
+
+    if (!call->response)
+        call->response = json_object();
+    dump = call->response ? json_dumps(call->response, JSON_COMPACT) : NULL;
+    if (!dump)
+        return prpc_fail(call, GRPC_INTERNAL, "could not encode the response");
+    buf_reset(&resp->body);
+    if (max_response_size(req, &max_size) && strlen(dump) + 6 > max_size)
+        code = prpc_fail(call, GRPC_UNAVAILABLE, "response too big: %zu bytes, limit %llu",
+                         strlen(dump) + 6, (unsigned long long)max_size);
+    else if (buf_puts(&resp->body, ")]}'\n") < 0 || buf_puts(&resp->body, dump) < 0 ||
+             buf_putc(&resp->body, '\n') < 0)
+        code = prpc_fail(call, GRPC_RESOURCE_EXHAUSTED, "response too large");
+    free(dump);
+    if (code != GRPC_OK)
+        return code;
+    resp->status = 200;
+    http_response_set_header(resp, "Content-Type", "application/json");
+    http_response_set_header(resp, "X-Content-Type-Options", "nosniff");
+    http_response_set_header(resp, "X-Prpc-Grpc-Code", "0");
+    return GRPC_OK;
+}
+
+/*
+ * The error answer: the server's on_error hook, the public message of a 5xx
+ * a handler made (never its details), Retry-After when the handler set it.
+ */
+static void answer_failed(const struct prpc_server *p, struct prpc_call *call,
+                          struct http_response *resp, int code, int http, bool from_handler)
+{
+    const char *msg = call->message;
+    int status = http ? http : grpc_code_http_status(code);
+
+    if (p->opts.on_error)
+        p->opts.on_error(p->opts.on_error_ctx, call);
+    if (from_handler && status >= 500 && grpc_code_public_message(code))
+        msg = grpc_code_public_message(code);
+    answer_error(resp, code, http, msg);
+    if (from_handler && call->retry_after_sec > 0) {
+        char v[16];
+        snprintf(v, sizeof(v), "%u", call->retry_after_sec);
+        http_response_set_header(resp, "Retry-After", v);
+    }
+}
+
 int prpc_server_handle(void *ctx, const struct http_request *req, struct http_response *resp)
 {
     const struct prpc_server *p = ctx;
@@ -462,10 +530,8 @@ int prpc_server_handle(void *ctx, const struct http_request *req, struct http_re
     const struct prpc_method *m;
     const char *rest, *slash;
     json_t *request = NULL;
-    char *dump = NULL;
     int code, http = 0;
     bool from_handler = false;
-    uint64_t max_size;
 
     if (strcmp(req->method, "POST") != 0) {
         http_response_text(resp, 405, "method not allowed: pRPC calls are POST");
@@ -509,57 +575,12 @@ int prpc_server_handle(void *ctx, const struct http_request *req, struct http_re
     call->request = request;
     call->code = GRPC_OK;
     from_handler = true;
-    code = m->fn(m->ctx, call);
-    if (code != GRPC_OK) {
-        if (call->code == GRPC_OK || !call->message[0]) {
-            /* A handler that returned a code without prpc_fail. */
-            if (code < 0 || code >= _GRPC_CODE_MAX)
-                code = GRPC_UNKNOWN;
-            prpc_fail(call, code, "%s", grpc_code_name(code));
-        }
-        code = call->code;
-        goto out;
-    }
-
-    if (!call->response)
-        call->response = json_object();
-    dump = call->response ? json_dumps(call->response, JSON_COMPACT) : NULL;
-    if (!dump) {
-        code = prpc_fail(call, GRPC_INTERNAL, "could not encode the response");
-        goto out;
-    }
-    if (max_response_size(req, &max_size) && strlen(dump) + 6 > max_size) {
-        code = prpc_fail(call, GRPC_UNAVAILABLE, "response too big: %zu bytes, limit %llu",
-                         strlen(dump) + 6, (unsigned long long)max_size);
-        goto out;
-    }
-    buf_reset(&resp->body);
-    if (buf_puts(&resp->body, ")]}'\n") < 0 || buf_puts(&resp->body, dump) < 0 ||
-        buf_putc(&resp->body, '\n') < 0) {
-        code = prpc_fail(call, GRPC_RESOURCE_EXHAUSTED, "response too large");
-        goto out;
-    }
-    resp->status = 200;
-    http_response_set_header(resp, "Content-Type", "application/json");
-    http_response_set_header(resp, "X-Content-Type-Options", "nosniff");
-    http_response_set_header(resp, "X-Prpc-Grpc-Code", "0");
-    code = GRPC_OK;
+    code = run_method(m, call);
+    if (code == GRPC_OK)
+        code = answer_ok(call, req, resp);
 out:
-    if (code != GRPC_OK) {
-        const char *msg = call->message;
-        int status = http ? http : grpc_code_http_status(code);
-        if (p->opts.on_error)
-            p->opts.on_error(p->opts.on_error_ctx, call);
-        if (from_handler && status >= 500 && grpc_code_public_message(code))
-            msg = grpc_code_public_message(code);
-        answer_error(resp, code, http, msg);
-        if (from_handler && call->retry_after_sec > 0) {
-            char v[16];
-            snprintf(v, sizeof(v), "%u", call->retry_after_sec);
-            http_response_set_header(resp, "Retry-After", v);
-        }
-    }
-    free(dump);
+    if (code != GRPC_OK)
+        answer_failed(p, call, resp, code, http, from_handler);
     json_decref(call->response);
     json_decref(request);
     free(call);
