@@ -168,9 +168,10 @@ extern struct metric_counter engine_metric_trigger_fates;
 
 /*
  * Counts the enabled jobs by state: ret[s] for each enum engine_job_state
- * (the array has _ENGINE_JOB_STATE_MAX entries).  Reads every job (as
- * engine_list_jobs does, at most LIMIT_ENGINE_LIST_JOBS).  Returns 0,
- * -EIO, -ENOMEM; ret written only on success.
+ * (the array has _ENGINE_JOB_STATE_MAX entries).  Reads every enabled
+ * job row in one read transaction (at most LIMIT_ENGINE_LIST_JOBS are
+ * counted) but keeps no struct engine_job per job.  Returns 0, -EIO,
+ * -ENOMEM; ret written only on success.
  */
 int engine_count_jobs_by_state(struct engine *e, size_t *ret);
 

@@ -17,17 +17,31 @@ struct metric_counter engine_metric_trigger_fates =
 
 int engine_count_jobs_by_state(struct engine *e, size_t *ret)
 {
-    struct engine_job *v = NULL;
-    size_t n = 0, counts[_ENGINE_JOB_STATE_MAX] = {0};
-    int r = engine_list_jobs(e, NULL, &v, &n);
+    struct store_tx *tx = NULL;
+    struct store_job *v = NULL;
+    struct engine_job *one = malloc(sizeof(*one)); /* one at a time: ~6 KB, not one per job */
+    size_t nv = 0, counts[_ENGINE_JOB_STATE_MAX] = {0};
+    int r;
 
+    if (!one)
+        return -ENOMEM;
+    r = store_begin(e->store, &tx);
     if (r < 0)
-        return r;
-    for (size_t i = 0; i < n; i++) {
-        if ((unsigned)v[i].state < _ENGINE_JOB_STATE_MAX)
-            counts[v[i].state]++;
+        goto out;
+    r = store_job_list(tx, NULL, true, &v, &nv);
+    store_rollback(tx);
+    if (r < 0)
+        goto out;
+    for (size_t i = 0; i < nv && i < LIMIT_ENGINE_LIST_JOBS; i++) {
+        engine__fill_job(&v[i], one);
+        if ((unsigned)one->state < _ENGINE_JOB_STATE_MAX)
+            counts[one->state]++;
     }
-    free(v);
     memcpy(ret, counts, sizeof(counts));
-    return 0;
+out:
+    store_jobs_free(v, nv);
+    free(one);
+    if (r < 0 && r != -ENOMEM)
+        r = -EIO;
+    return r;
 }
