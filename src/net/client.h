@@ -39,7 +39,8 @@
  * every call that reached libcurl, by the host the caller named (a full
  * base URL for --server calls; past LIMIT_METRIC_SERIES host/code pairs,
  * "other") and code (metric_code_label of the HTTP status, or "error"
- * when no answer came).  Calls refused before (bad host, in-flight bound,
+ * when no answer came); the url_fetch task manager (its own libcurl
+ * calls) counts its fetches here too, as host "url_fetch".  Calls refused before (bad host, in-flight bound,
  * no credentials) are not counted.
  *
  * Threads: a struct client is shared; every call may run on any thread at
