@@ -70,6 +70,52 @@ void metric_counter_add(struct metric_counter *m, const char *v1, const char *v2
     atomic_fetch_add_explicit(&s->count, n, memory_order_relaxed);
 }
 
+struct pending_add {
+    struct metric_counter *m;
+    char v1[LIMIT_METRIC_LABEL_BYTES + 1], v2[LIMIT_METRIC_LABEL_BYTES + 1];
+    uint64_t n;
+};
+
+static _Thread_local struct pending_add pending[METRIC_PENDING_MAX];
+static _Thread_local size_t n_pending;
+
+void metric_counter_add_pending(struct metric_counter *m, const char *v1, const char *v2,
+                                uint64_t n)
+{
+    char a[LIMIT_METRIC_LABEL_BYTES + 1], b[LIMIT_METRIC_LABEL_BYTES + 1];
+
+    copy_label(a, v1);
+    copy_label(b, v2);
+    for (size_t i = 0; i < n_pending; i++) {
+        if (pending[i].m == m && strcmp(pending[i].v1, a) == 0 &&
+            strcmp(pending[i].v2, b) == 0) {
+            pending[i].n += n;
+            return;
+        }
+    }
+    if (n_pending >= METRIC_PENDING_MAX) {
+        metric_counter_add(m, a, b, n);
+        return;
+    }
+    pending[n_pending].m = m;
+    memcpy(pending[n_pending].v1, a, sizeof(a));
+    memcpy(pending[n_pending].v2, b, sizeof(b));
+    pending[n_pending].n = n;
+    n_pending++;
+}
+
+void metric_pending_commit(void)
+{
+    for (size_t i = 0; i < n_pending; i++)
+        metric_counter_add(pending[i].m, pending[i].v1, pending[i].v2, pending[i].n);
+    n_pending = 0;
+}
+
+void metric_pending_discard(void)
+{
+    n_pending = 0;
+}
+
 uint64_t metric_counter_get(struct metric_counter *m, const char *v1, const char *v2)
 {
     struct metric_series *s = series_of(m, v1, v2, false);

@@ -73,7 +73,8 @@ extern const int64_t METRIC_BUCKETS_NS[METRIC_N_BUCKETS];
 struct metric_histogram {
     const char *name; /* e.g. "tock_store_transaction_seconds" */
     const char *help;
-    atomic_uint_fast64_t buckets[METRIC_N_BUCKETS + 1]; /* per bucket (not cumulative); last: +Inf */
+    /* per bucket, not cumulative; the last one is +Inf */
+    atomic_uint_fast64_t buckets[METRIC_N_BUCKETS + 1];
     atomic_uint_fast64_t sum_ns;
 };
 
@@ -89,6 +90,21 @@ static inline void metric_counter_inc(struct metric_counter *m, const char *v1, 
 {
     metric_counter_add(m, v1, v2, 1);
 }
+
+/*
+ * Transactional counting.  metric_counter_add_pending queues an add on
+ * the calling thread; metric_pending_commit applies the thread's queue and
+ * metric_pending_discard drops it.  store/store.c calls them when the
+ * thread's store transaction commits or rolls back (a thread holds at most
+ * one), so a count made inside a transaction lands if and only if the
+ * transaction does.  Adds to the same series are merged; past
+ * METRIC_PENDING_MAX distinct series queued, an add is applied at once.
+ */
+#define METRIC_PENDING_MAX 16
+void metric_counter_add_pending(struct metric_counter *m, const char *v1, const char *v2,
+                                uint64_t n);
+void metric_pending_commit(void);
+void metric_pending_discard(void);
 
 /*
  * The current value of the series (v1, v2) (0 when it was never bumped;

@@ -159,8 +159,8 @@ int engine_queue_stats(struct engine *e, size_t *ret_depth, int64_t *ret_lag_ns)
  * committed), finished by final status (label "status": SUCCEEDED,
  * FAILED, ABORTED..., counted once the save that made them final
  * committed) and trigger fates (label "fate": PENDING when a trigger
- * arrives, then the fate it is given; counted when recorded, so a
- * transaction rolled back and retried counts its fates again).
+ * arrives, then the fate it is given; counted when the transaction that
+ * recorded it commits: metric_counter_add_pending).
  */
 extern struct metric_counter engine_metric_inv_started;
 extern struct metric_counter engine_metric_inv_finished;

@@ -40,8 +40,8 @@
  * base URL for --server calls; past LIMIT_METRIC_SERIES host/code pairs,
  * "other") and code (metric_code_label of the HTTP status, or "error"
  * when no answer came); the url_fetch task manager (its own libcurl
- * calls) counts its fetches here too, as host "url_fetch".  Calls refused before (bad host, in-flight bound,
- * no credentials) are not counted.
+ * calls) counts its fetches here too, as host "url_fetch".  Calls refused
+ * before (bad host, in-flight bound, no credentials) are not counted.
  *
  * Threads: a struct client is shared; every call may run on any thread at
  * the same time as others.  Calls block the calling thread up to their

@@ -119,6 +119,10 @@ int store_commit(struct store_tx *tx)
         return -EINVAL;
     r = txops(tx)->commit(tx);
     tx_observe();
+    if (r == 0)
+        metric_pending_commit();
+    else
+        metric_pending_discard();
     return r;
 }
 
@@ -128,6 +132,7 @@ void store_rollback(struct store_tx *tx)
         return;
     txops(tx)->rollback(tx);
     tx_observe();
+    metric_pending_discard();
 }
 
 #define CHECK(cond)         \

@@ -302,7 +302,9 @@ const char *store_errmsg(struct store *s);
 /*
  * Metrics (base/metrics.h): every transaction begun is observed once in
  * store_metric_tx_seconds, from the call of store_begin (its wait for the
- * store included) to the return of its commit or rollback.
+ * store included) to the return of its commit or rollback.  A successful
+ * commit applies the counts the thread queued with
+ * metric_counter_add_pending; a failed commit or a rollback drops them.
  */
 struct metric_histogram;
 extern struct metric_histogram store_metric_tx_seconds;

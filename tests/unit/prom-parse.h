@@ -183,7 +183,8 @@ static int prom_comment(struct prom_doc *d, const char *line)
     for (size_t i = 0; i < d->n; i++) {
         const char *rest = d->s[i].name + n;
         if (strncmp(d->s[i].name, name, n) == 0 &&
-            (!*rest || !strcmp(rest, "_bucket") || !strcmp(rest, "_sum") || !strcmp(rest, "_count"))) {
+            (!*rest || !strcmp(rest, "_bucket") || !strcmp(rest, "_sum") ||
+             !strcmp(rest, "_count"))) {
             snprintf(d->err, sizeof(d->err), "TYPE after samples: %.300s", line);
             return -1;
         }
@@ -379,7 +380,8 @@ static int prom_parse(const char *text, struct prom_doc *d)
         }
         if (strcmp(f->type, "histogram") == 0 &&
             (!f->has_inf || !f->has_sum || !f->has_count || f->inf_count != f->count)) {
-            snprintf(d->err, sizeof(d->err), "histogram %.100s: +Inf bucket, _sum, _count", f->name);
+            snprintf(d->err, sizeof(d->err), "histogram %.100s: +Inf bucket, _sum, _count",
+                     f->name);
             return -1;
         }
     }

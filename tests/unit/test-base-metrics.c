@@ -192,6 +192,35 @@ static void test_gauge_and_codes(void **state)
     buf_release(&b);
 }
 
+static struct metric_counter c_tx = METRIC_COUNTER("test_fates_total", "Fates.", "fate", NULL);
+
+/* Counts queued in a transaction land on commit only. */
+static void test_pending(void **state)
+{
+    char fate[16];
+
+    (void)state;
+    metric_counter_add_pending(&c_tx, "CONSUMED", NULL, 1);
+    metric_counter_add_pending(&c_tx, "CONSUMED", NULL, 2);
+    assert_int_equal(metric_counter_get(&c_tx, "CONSUMED", NULL), 0);
+    metric_pending_commit();
+    assert_int_equal(metric_counter_get(&c_tx, "CONSUMED", NULL), 3);
+    metric_counter_add_pending(&c_tx, "MERGED", NULL, 1);
+    metric_pending_discard();
+    metric_pending_commit();
+    assert_int_equal(metric_counter_get(&c_tx, "MERGED", NULL), 0);
+    /* past METRIC_PENDING_MAX distinct series, adds apply at once */
+    for (int i = 0; i < METRIC_PENDING_MAX + 2; i++) {
+        snprintf(fate, sizeof(fate), "F%d", i);
+        metric_counter_add_pending(&c_tx, fate, NULL, 1);
+    }
+    assert_int_equal(metric_counter_get(&c_tx, "F0", NULL), 0);
+    snprintf(fate, sizeof(fate), "F%d", METRIC_PENDING_MAX);
+    assert_int_equal(metric_counter_get(&c_tx, fate, NULL), 1);
+    metric_pending_discard();
+    assert_int_equal(metric_counter_get(&c_tx, "F0", NULL), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -201,6 +230,7 @@ int main(void)
         cmocka_unit_test(test_counter_threads),
         cmocka_unit_test(test_histogram),
         cmocka_unit_test(test_gauge_and_codes),
+        cmocka_unit_test(test_pending),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
