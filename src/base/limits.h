@@ -215,4 +215,12 @@
 #define CLIENT_MAX_ERROR_BYTES 4096
 #define CLIENT_MAX_LIST 10000
 
+/*
+ * Metrics (base/metrics.h, docs/operations.md): distinct label sets one
+ * counter family keeps (more fall into one "other" series), and the
+ * longest label value kept (longer ones are cut).
+ */
+#define LIMIT_METRIC_SERIES 64
+#define LIMIT_METRIC_LABEL_BYTES 64
+
 #endif

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "api/metrics.h"
 #include "auth/auth.h"
 #include "base/clock.h"
 #include "base/file.h"
@@ -543,6 +544,8 @@ static int serve_start(struct serve_args *a, struct serve *s, struct serve_parts
         r = api_register_pubsub(p->http, s->engine);
     if (r == 0)
         r = web_register(p->http, s->engine, s->auth, &wopts);
+    if (r == 0)
+        r = api_register_metrics(p->http, s->engine);
     if (r == 0)
         r = http_server_start(p->http);
     if (r < 0) {

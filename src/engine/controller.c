@@ -631,6 +631,8 @@ int ctl_save(struct ctl *c, struct engine_task *t)
     if (r == 0)
         r = engine__tx_task_done(tx, t);
     r = engine__tx_end(c->e, tx, t, r);
+    if (r == 0 && ch.final_now)
+        metric_counter_inc(&engine_metric_inv_finished, inv_status_name(ch.status), NULL);
     if (r == 0)
         r = adopt_changes(c, &ch);
 out:

@@ -21,6 +21,7 @@
 
 #include "base/buf.h"
 #include "base/limits.h"
+#include "base/metrics.h"
 #include "base/time.h"
 #include "engine/cron_machine.h"
 #include "engine/push-token.h"

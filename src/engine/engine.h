@@ -29,6 +29,7 @@
 
 #include "base/compat.h"
 #include "base/limits.h"
+#include "base/metrics.h"
 
 #include <jansson.h>
 
@@ -142,6 +143,37 @@ int engine_run_due(struct engine *e, int max);
 
 /* The due time of the next task row, or INT64_MAX when the queue is empty. */
 int64_t engine_next_due(struct engine *e);
+
+/*
+ * The task queue for /metrics: *ret_depth = rows in the queue (due or not,
+ * leased or not), *ret_lag_ns = how long the earliest leasable row has
+ * been due (0 when none is due yet or the queue is empty).  Two aggregate
+ * reads in one read transaction.  Returns 0 or -EIO; outputs written only
+ * on success.
+ */
+int engine_queue_stats(struct engine *e, size_t *ret_depth, int64_t *ret_lag_ns);
+
+/*
+ * Metrics the engine counts (base/metrics.h, docs/operations.md):
+ * invocations started (made by a triage, counted once its transaction
+ * committed), finished by final status (label "status": SUCCEEDED,
+ * FAILED, ABORTED..., counted once the save that made them final
+ * committed) and trigger fates (label "fate": PENDING when a trigger
+ * arrives, then the fate it is given; counted when the transaction that
+ * recorded it commits: metric_counter_add_pending).
+ */
+extern struct metric_counter engine_metric_inv_started;
+extern struct metric_counter engine_metric_inv_finished;
+extern struct metric_counter engine_metric_trigger_fates;
+
+/*
+ * Counts the enabled jobs by state: ret[s] for each enum engine_job_state
+ * (the array has _ENGINE_JOB_STATE_MAX entries).  Reads every enabled
+ * job row in one read transaction (at most LIMIT_ENGINE_LIST_JOBS are
+ * counted) but keeps no struct engine_job per job.  Returns 0, -EIO,
+ * -ENOMEM; ret written only on success.
+ */
+int engine_count_jobs_by_state(struct engine *e, size_t *ret);
 
 /* ---------------------------------------------------------------------------
  * Configuration

@@ -57,9 +57,14 @@ static int fate_insert(struct engine *e, struct store_tx *tx, const char *job_id
         .arrived_at = now,
     };
 
+    int r;
+
     if (!t->id)
         return 0;
-    return store_fate_insert(tx, &f, NULL);
+    r = store_fate_insert(tx, &f, NULL);
+    if (r >= 0)
+        metric_counter_add_pending(&engine_metric_trigger_fates, f.fate, NULL, 1);
+    return r;
 }
 
 int engine__fate_decide(struct engine *e, struct store_tx *tx, const char *job_id,
@@ -68,6 +73,9 @@ int engine__fate_decide(struct engine *e, struct store_tx *tx, const char *job_i
 {
     int r = store_fate_decide(tx, job_id, trigger_id, engine_fate_name(fate), inv_id, reason,
                               engine__now(e));
+    if (r >= 0)
+        metric_counter_add_pending(&engine_metric_trigger_fates, engine_fate_name(fate), NULL,
+                                   1);
     /* A fate row may be gone (retention) or predate fates: not an error. */
     return r == -ENOENT ? 0 : r;
 }

@@ -341,6 +341,27 @@ int64_t engine_next_due(struct engine *e)
     return next;
 }
 
+int engine_queue_stats(struct engine *e, size_t *ret_depth, int64_t *ret_lag_ns)
+{
+    struct store_tx *tx = NULL;
+    int64_t next = INT64_MAX, now = engine__now(e);
+    size_t depth = 0;
+    int r;
+
+    r = store_begin(e->store, &tx);
+    if (r < 0)
+        return -EIO;
+    r = store_task_count(tx, NULL, &depth);
+    if (r == 0)
+        r = store_task_next_due(tx, &next);
+    store_rollback(tx);
+    if (r < 0)
+        return -EIO;
+    *ret_depth = depth;
+    *ret_lag_ns = next != INT64_MAX && next < now ? now - next : 0;
+    return 0;
+}
+
 /* ---- workers ---- */
 
 struct worker_arg {

@@ -26,6 +26,7 @@ struct triage {
     struct store_tx *tx;
     struct store_job *j;
     int64_t now;
+    uint64_t n_started; /* invocations made in tx, counted once it commits */
 };
 
 static void tlog(struct triage *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -216,6 +217,8 @@ static int start_invocation(struct triage *t, const struct trigger_vec *triggers
         tlog_lines(t, dbg.data);
     if (r == 0)
         r = engine__inv_create(t->e, t->tx, t->j, req, dbg.data, &inv_id);
+    if (r == 0)
+        t->n_started++;
     if (r == 0)
         r = pop_batch(t, batch, rq->n, inv_id);
     json_decref(req);
@@ -471,6 +474,8 @@ int engine__handle_triage(struct engine *e, struct engine_task *task)
     if (r < 0)
         tlog(&t, "Error: The triage transaction FAILED - %s", strerror(-r));
     r = engine__tx_end(e, t.tx, task, r);
+    if (r == 0 && t.n_started > 0)
+        metric_counter_add(&engine_metric_inv_started, NULL, NULL, t.n_started);
     if (r == 0)
         goto out;
 failed:

@@ -13,6 +13,7 @@
 #include <curl/curl.h>
 
 #include "base/buf.h"
+#include "base/metrics.h"
 #include "base/time.h"
 #include "net/credentials.h"
 #include "net/prpc.h"
@@ -304,8 +305,15 @@ static void flight_leave(struct client *c, const char *base)
 
 /* ---- one transfer ------------------------------------------------------------- */
 
+struct metric_counter client_metric_calls =
+    METRIC_COUNTER("tock_outgoing_calls_total",
+                   "Outgoing HTTP and pRPC calls, by the host the caller named and the HTTP "
+                   "status (\"error\": no answer: refused, timed out, too large, TLS).",
+                   "host", "code");
+
 struct transfer {
     /* in */
+    const char *host; /* the caller's host name: the metrics label */
     const char *base; /* resolved base URL: the in-flight key, and messages */
     const char *url;
     const char *method;
@@ -432,6 +440,21 @@ static int transfer_error(const struct client *c, const struct transfer *t, CURL
 }
 
 /* Runs t within the in-flight bound.  0 (t->status and t->reply set) or a transport error. */
+/*
+ * Counts one finished call (status 0: no HTTP answer).  Hosts are kept
+ * until LIMIT_METRIC_SERIES series exist; the rest count as "other".
+ */
+static void count_call(const char *host, long status)
+{
+    char code[8];
+
+    if (status == 0)
+        snprintf(code, sizeof(code), "error");
+    else
+        metric_code_label((int)status, code);
+    metric_counter_inc(&client_metric_calls, host && *host ? host : "unknown", code);
+}
+
 static int transfer_run(struct client *c, struct transfer *t, struct client_error *reterr)
 {
     char errbuf[CURL_ERROR_SIZE] = "";
@@ -455,6 +478,7 @@ static int transfer_run(struct client *c, struct transfer *t, struct client_erro
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &t->status);
     curl_easy_cleanup(h);
     flight_leave(c, t->base);
+    count_call(t->host, rc == CURLE_OK ? t->status : 0);
     if (rc != CURLE_OK)
         return transfer_error(c, t, rc, errbuf, reterr);
     return 0;
@@ -588,10 +612,12 @@ static int request(struct client *c, const struct request_parts *p,
     for (size_t i = 0; p->extra && p->extra[i]; i++)
         if (!add_header(&headers, p->extra[i]))
             goto oom;
+    t->host = p->host;
     t->base = base;
     t->url = url;
     t->headers = headers;
     r = transfer_run(c, t, reterr);
+    t->host = NULL;
     t->base = NULL;
     t->url = NULL;
     t->headers = NULL;

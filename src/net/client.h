@@ -35,6 +35,14 @@
  * pRPC) are "transport".  For plain HTTP calls only transport errors
  * exist: any HTTP status is a successful call (see client_http).
  *
+ * Metrics (base/metrics.h, docs/operations.md): client_metric_calls counts
+ * every call that reached libcurl, by the host the caller named (a full
+ * base URL for --server calls; past LIMIT_METRIC_SERIES host/code pairs,
+ * "other") and code (metric_code_label of the HTTP status, or "error"
+ * when no answer came); the url_fetch task manager (its own libcurl
+ * calls) counts its fetches here too, as host "url_fetch".  Calls refused
+ * before (bad host, in-flight bound, no credentials) are not counted.
+ *
  * Threads: a struct client is shared; every call may run on any thread at
  * the same time as others.  Calls block the calling thread up to their
  * deadline (libcurl easy interface, CURLOPT_NOSIGNAL).
@@ -47,6 +55,9 @@
 #include "base/limits.h"
 
 #include <jansson.h>
+
+struct metric_counter;
+extern struct metric_counter client_metric_calls;
 
 #define CLIENT_DEFAULT_SERVER "http://127.0.0.1:8080"
 #define CLIENT_DEFAULT_TIMEOUT_NS (60 * INT64_C(1000000000))

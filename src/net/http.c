@@ -23,7 +23,14 @@
 
 #include <microhttpd.h>
 
+#include "base/metrics.h"
 #include "net/http-front.h"
+
+struct metric_counter http_metric_requests =
+    METRIC_COUNTER("tock_http_requests_total",
+                   "HTTP requests answered, by route (the matched route's path, \"none\" "
+                   "when no route matched) and status code.",
+                   "route", "code");
 
 struct http_route {
     char *method; /* NULL = any */
@@ -84,6 +91,7 @@ struct http_req_state {
     bool method_mismatch;
     bool too_large;
     bool answered;
+    int status;       /* the status queued (0: none yet), counted by on_completed */
     uint64_t dropped; /* body bytes not kept (over the limit, or after an answer) */
     struct buf body;
 };
@@ -642,8 +650,8 @@ static void remote_addr(struct MHD_Connection *conn, char *out, size_t outlen)
 }
 
 /* Sends resp; close_after adds "Connection: close" (unread body left behind). */
-static enum MHD_Result send_response(struct MHD_Connection *conn, struct http_response *resp,
-                                     bool close_after)
+static enum MHD_Result send_response(struct http_req_state *st, struct MHD_Connection *conn,
+                                     struct http_response *resp, bool close_after)
 {
     struct MHD_Response *mr;
     enum MHD_Result ok;
@@ -660,21 +668,23 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, struct http_re
         goto fail;
     ok = MHD_queue_response(conn, (unsigned)resp->status, mr);
     MHD_destroy_response(mr);
+    if (ok == MHD_YES)
+        st->status = resp->status;
     return ok;
 fail:
     MHD_destroy_response(mr);
     return MHD_NO;
 }
 
-static enum MHD_Result send_text(struct MHD_Connection *conn, int status, const char *text,
-                                 bool close_after)
+static enum MHD_Result send_text(struct http_req_state *st, struct MHD_Connection *conn,
+                                 int status, const char *text, bool close_after)
 {
     struct http_response resp;
     enum MHD_Result ok = MHD_NO;
 
     http_response_init(&resp);
     if (http_response_text(&resp, status, text) == 0)
-        ok = send_response(conn, &resp, close_after);
+        ok = send_response(st, conn, &resp, close_after);
     http_response_release(&resp);
     return ok;
 }
@@ -693,7 +703,7 @@ static enum MHD_Result run_handler(struct MHD_Connection *conn, struct http_req_
     st->answered = true;
     MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_header, &hc);
     if (hc.overflow)
-        return send_text(conn, 431, "too many request headers", true);
+        return send_text(st, conn, 431, "too many request headers", true);
     remote_addr(conn, addr, sizeof(addr));
     req = (struct http_request){
         .method = method,
@@ -709,7 +719,7 @@ static enum MHD_Result run_handler(struct MHD_Connection *conn, struct http_req_
     http_response_init(&resp);
     if (st->route->fn(st->route->ctx, &req, &resp) < 0)
         http_response_text(&resp, 500, "internal server error");
-    ok = send_response(conn, &resp, st->too_large || !st->keep_alive);
+    ok = send_response(st, conn, &resp, st->too_large || !st->keep_alive);
     http_response_release(&resp);
     return ok;
 }
@@ -745,14 +755,14 @@ static enum MHD_Result on_headers(struct http_server *s, struct MHD_Connection *
     why = ambiguous_request(conn);
     if (why) {
         st->answered = true;
-        return send_text(conn, 400, why, true);
+        return send_text(st, conn, 400, why, true);
     }
     st->route = route_find(s, method, url, &st->method_mismatch);
     if (!st->route) {
         st->answered = true;
         if (st->method_mismatch)
-            return send_text(conn, 405, "method not allowed", true);
-        return send_text(conn, 404, "not found", true);
+            return send_text(st, conn, 405, "method not allowed", true);
+        return send_text(st, conn, 404, "not found", true);
     }
     if (content_length(conn, &clen) && clen > s->opts.max_body) {
         /* Answer now: the body is never read (no "100 Continue" either). */
@@ -762,7 +772,7 @@ static enum MHD_Result on_headers(struct http_server *s, struct MHD_Connection *
             return run_handler(conn, st, method, url);
         }
         st->answered = true;
-        return send_text(conn, 413, "request body too large", true);
+        return send_text(st, conn, 413, "request body too large", true);
     }
     return MHD_YES;
 }
@@ -804,7 +814,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     conn_phase(s, conn, PHASE_BUSY, 0);
     if (st->too_large && !(st->route->flags & HTTP_ROUTE_OVERSIZE_TO_HANDLER)) {
         st->answered = true;
-        return send_text(conn, 413, "request body too large", true);
+        return send_text(st, conn, 413, "request body too large", true);
     }
     return run_handler(conn, st, method, url);
 }
@@ -819,6 +829,12 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     conn_phase(cls, conn, PHASE_HEADERS, 0);
     if (!st)
         return;
+    if (st->status) {
+        /* The one place requests are counted: every answer queued passed here. */
+        char code[8];
+        metric_code_label(st->status, code);
+        metric_counter_inc(&http_metric_requests, st->route ? st->route->path : "none", code);
+    }
     buf_release(&st->body);
     free(st);
     *con_cls = NULL;

@@ -207,6 +207,18 @@ void http_server_stop(struct http_server *s);
 /* Stops if needed, frees routes (calling their ctx_free) and the server. NULL-safe. */
 struct http_server *http_server_free(struct http_server *s);
 
+/*
+ * Metrics (base/metrics.h, docs/operations.md): every answer a handler or
+ * the server queued, counted once when its request completes, labelled
+ * route (the matched route's path as given to http_server_route; "none"
+ * for 404/405 and answers before a route was picked) and code
+ * (metric_code_label).  Answers of the front door (503 past a cap, its
+ * 400/431 on raw bytes) and connections closed without an answer are not
+ * counted.  One family for the process, shared by every server.
+ */
+struct metric_counter;
+extern struct metric_counter http_metric_requests;
+
 /* The reason phrase of an HTTP status ("Not Found"), or "Unknown". */
 const char *http_status_text(int status);
 

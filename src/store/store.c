@@ -6,6 +6,33 @@
 
 #include "store/sqlite.h"
 
+#include <time.h>
+
+#include "base/metrics.h"
+
+struct metric_histogram store_metric_tx_seconds = METRIC_HISTOGRAM(
+    "tock_store_transaction_seconds",
+    "Store transactions: from the call of store_begin (waiting for the store "
+    "included) to the end of their commit or rollback.");
+
+/* When this thread's transaction began (a thread holds at most one). */
+static _Thread_local int64_t tx_began_ns;
+
+static int64_t tx_mono_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void tx_observe(void)
+{
+    if (tx_began_ns)
+        metric_histogram_observe_ns(&store_metric_tx_seconds, tx_mono_ns() - tx_began_ns);
+    tx_began_ns = 0;
+}
+
 static const struct store_ops *const store_backends[] = {
     &store_sqlite_ops,
 };
@@ -73,22 +100,39 @@ static const struct store_ops *txops(struct store_tx *tx)
 
 int store_begin(struct store *s, struct store_tx **ret)
 {
+    int64_t t0 = tx_mono_ns();
+    int r;
+
     if (!s || !ret)
         return -EINVAL;
-    return s->ops->begin(s, ret);
+    r = s->ops->begin(s, ret);
+    if (r == 0)
+        tx_began_ns = t0;
+    return r;
 }
 
 int store_commit(struct store_tx *tx)
 {
+    int r;
+
     if (!tx)
         return -EINVAL;
-    return txops(tx)->commit(tx);
+    r = txops(tx)->commit(tx);
+    tx_observe();
+    if (r == 0)
+        metric_pending_commit();
+    else
+        metric_pending_discard();
+    return r;
 }
 
 void store_rollback(struct store_tx *tx)
 {
-    if (tx)
-        txops(tx)->rollback(tx);
+    if (!tx)
+        return;
+    txops(tx)->rollback(tx);
+    tx_observe();
+    metric_pending_discard();
 }
 
 #define CHECK(cond)         \

@@ -299,6 +299,16 @@ struct store *store_close(struct store *s);
 /* The last back-end error message of the store ("" if none); thread-local copy. */
 const char *store_errmsg(struct store *s);
 
+/*
+ * Metrics (base/metrics.h): every transaction begun is observed once in
+ * store_metric_tx_seconds, from the call of store_begin (its wait for the
+ * store included) to the return of its commit or rollback.  A successful
+ * commit applies the counts the thread queued with
+ * metric_counter_add_pending; a failed commit or a rollback drops them.
+ */
+struct metric_histogram;
+extern struct metric_histogram store_metric_tx_seconds;
+
 /* Begins a transaction (blocking while another thread of this process holds one). */
 int store_begin(struct store *s, struct store_tx **ret);
 /* Commits (durably) and consumes tx.  -EIO, -EAGAIN (conflict: redo). */

@@ -120,6 +120,20 @@ run "$TOCK" invocation proj/long "$id" $S
 expect_out_has "Invocation was manually aborted by user:owner@example.com" "abort in the debug log"
 expect_out_has "with status ABORTED" "final line of the debug log"
 
+# --- operations endpoints (docs/operations.md) ----------------------------------
+run curl -s "$server/readyz"
+expect_out "ok" "readyz with configs and a store"
+run curl -s -D "$tmp/metrics.head" "$server/metrics"
+expect_rc 0 "metrics"
+checks=$((checks + 1))
+grep -qi '^Content-Type: text/plain; version=0.0.4' "$tmp/metrics.head" ||
+    fail "metrics: want the text format 0.0.4 content type"
+expect_out_has '# TYPE tock_jobs gauge' "metrics: jobs by state"
+expect_out_has 'tock_invocations_finished_total{status="ABORTED"} ' "metrics: the abort above"
+expect_out_has 'tock_trigger_fates_total{fate="DROPPED_PAUSED"} ' "metrics: the paused trigger"
+expect_out_has 'tock_http_requests_total{route="/prpc/",code="200"} ' "metrics: API calls"
+expect_out_has 'tock_store_transaction_seconds_bucket{le="+Inf"} ' "metrics: store latency"
+
 # --- bad configs: reported, and the running jobs go on ---------------------------------
 before=$(count_succeeded proj/every-2s)
 cp "$tmp/cfg/proj/luci-scheduler.cfg" "$tmp/good.cfg"
