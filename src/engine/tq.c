@@ -348,6 +348,22 @@ struct worker_arg {
     int index;
 };
 
+/*
+ * How long an idle worker sleeps when the next task is due at next (engine
+ * clock): until then, at most ENGINE_MAX_SLEEP_NS (1 s with a test clock),
+ * at least 1 s after a store error (don't spin on a broken store).
+ */
+static int64_t sleep_for(struct engine *e, int64_t next, bool failed)
+{
+    int64_t now = engine__now(e);
+    int64_t wait_ns = next > now ? next - now : 0;
+    int64_t max = e->clock == clock_real() ? ENGINE_MAX_SLEEP_NS : ENGINE_MAX_SLEEP_TEST_NS;
+
+    if (failed && wait_ns < NS_PER_SEC)
+        wait_ns = NS_PER_SEC;
+    return wait_ns < max ? wait_ns : max;
+}
+
 static void *worker_main(void *arg)
 {
     struct worker_arg *wa = arg;
@@ -358,7 +374,7 @@ static void *worker_main(void *arg)
     free(wa);
     for (;;) {
         uint64_t seq;
-        int64_t next, now, wait_ns;
+        int64_t next, wait_ns;
         struct timespec ts;
         int r;
 
@@ -383,15 +399,10 @@ static void *worker_main(void *arg)
             log_error("engine", "worker %s: store error: %s", owner, store_errmsg(e->store));
 
         next = engine_next_due(e);
-        now = engine__now(e);
-        wait_ns = next > now ? next - now : 0;
-        if (r < 0 && wait_ns < NS_PER_SEC)
-            wait_ns = NS_PER_SEC; /* don't spin on a broken store */
-        if (wait_ns > ENGINE_MAX_SLEEP_NS)
-            wait_ns = ENGINE_MAX_SLEEP_NS;
+        wait_ns = sleep_for(e, next, r < 0);
         if (wait_ns == 0)
             continue;
-        clock_gettime(CLOCK_REALTIME, &ts);
+        clock_gettime(CLOCK_MONOTONIC, &ts);
         ts.tv_sec += (time_t)(wait_ns / NS_PER_SEC);
         ts.tv_nsec += (long)(wait_ns % NS_PER_SEC);
         if (ts.tv_nsec >= NS_PER_SEC) {
