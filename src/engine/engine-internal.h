@@ -161,6 +161,13 @@ struct engine_task {
     /* Set by engine__tx_task_done: the row was deleted in a handler txn. */
     bool done_in_tx;
     /*
+     * A batch kind (tq.c): the handler's commit is lazy (store_commit_lazy),
+     * made durable with the next durable commit or the worker's
+     * store_sync(), so that ticks, triages and fan-outs due together share
+     * one commit.  Such handlers acknowledge nothing outside the store.
+     */
+    bool lazy;
+    /*
      * The launch's invocation as engine__launch_prepare recorded it (owned,
      * freed by engine__task_finish), so the call part need not read it
      * again; and whether its manager is fast (task.h): then the call part
@@ -247,8 +254,11 @@ bool engine__remote_submit(struct engine *e, struct engine_task *t, engine_handl
 
 /* Commits and wakes the workers. */
 int engine__commit(struct engine *e, struct store_tx *tx);
+/* Commits lazily (store_commit_lazy: durable at the next sync) and wakes the workers. */
+int engine__commit_lazy(struct engine *e, struct store_tx *tx);
 /*
- * Ends a handler's transaction: with r == 0 commits it (engine__commit),
+ * Ends a handler's transaction: with r == 0 commits it (engine__commit, or
+ * store_commit_lazy for a batch kind: t->lazy),
  * otherwise rolls it back.  If that leaves the transaction undone, t's
  * row deletion (engine__tx_task_done) did not land and t->done_in_tx is
  * cleared, so the queue settles the row itself.  t may be NULL.  Returns

@@ -7,6 +7,9 @@
  * BEGIN IMMEDIATE (the write lock is taken up front, so a transaction never
  * fails half-way with SQLITE_BUSY on its first write), the journal is WAL
  * and synchronous=FULL, so a commit is durable when COMMIT returns.
+ * Store transactions are savepoints ("steps") of a group transaction that
+ * store_commit() and store_sync() COMMIT, and store_commit_lazy() leaves
+ * open for the next steps: one WAL sync for many steps (group_flush).
  *
  * Prepared statements are cached by the address of their SQL text (every
  * statement is a static string below).  Rows are read and bound through
@@ -41,6 +44,10 @@ struct sqlite_store {
     sqlite3 *db;
     pthread_mutex_t lock;
     struct sqlite_tx tx; /* the one transaction, held with lock */
+    bool group_open;     /* the group's BEGIN IMMEDIATE has run, its COMMIT not yet */
+    size_t group_steps;  /* steps released into the open group */
+    bool group_lost;     /* SQLite rolled the group back: its lazy steps are gone */
+    struct store_stats stats;
     int lock_fd;         /* flock()ed PATH.lock: one process per database; -1 = none */
     struct {
         const char *sql;
@@ -201,6 +208,8 @@ static void sqlite_close(struct store *s)
 {
     struct sqlite_store *ss = (struct sqlite_store *)s;
 
+    if (ss->group_open)
+        exec_sql(ss, "COMMIT"); /* lazy steps left by the last thread */
     for (size_t i = 0; i < ss->n_cache; i++)
         sqlite3_finalize(ss->cache[i].st);
     sqlite3_close(ss->db);
@@ -363,14 +372,67 @@ int store_sqlite_schema_version(void)
 
 /* ---- transactions ---- */
 
+/*
+ * Group commit.  A store transaction is a step: SAVEPOINT step inside the
+ * group's BEGIN IMMEDIATE ... COMMIT.  Releasing a step leaves the group
+ * open; store_commit() and store_sync() COMMIT it (one WAL sync for every
+ * step in it).  ROLLBACK TO undoes one step and keeps the others.  All of
+ * it happens under ss->lock, so at most one step is open at a time.
+ */
+
+/* Notices SQLite having rolled back the whole group after an error. */
+static void group_check(struct sqlite_store *ss)
+{
+    if (ss->group_open && sqlite3_get_autocommit(ss->db)) {
+        ss->group_open = false;
+        ss->group_lost = ss->group_steps > 0;
+        ss->group_steps = 0;
+    }
+}
+
+/* COMMITs the open group.  -EIO if it (or a group before it) was lost. */
+static int group_flush(struct sqlite_store *ss)
+{
+    int r = 0;
+
+    group_check(ss);
+    if (ss->group_open) {
+        r = exec_sql(ss, "COMMIT");
+        if (r < 0)
+            exec_sql(ss, "ROLLBACK");
+        else
+            ss->stats.commits++;
+        ss->group_open = false;
+        ss->group_steps = 0;
+    }
+    if (ss->group_lost) {
+        ss->group_lost = false;
+        snprintf(tl_errmsg, sizeof(tl_errmsg), "sqlite: a group commit was rolled back");
+        r = -EIO;
+    }
+    return r;
+}
+
 static int sqlite_begin(struct store *s, struct store_tx **ret)
 {
     struct sqlite_store *ss = (struct sqlite_store *)s;
-    int r;
+    bool opened = false;
+    int r = 0;
 
     pthread_mutex_lock(&ss->lock);
-    r = exec_sql(ss, "BEGIN IMMEDIATE");
+    group_check(ss);
+    if (!ss->group_open) {
+        r = exec_sql(ss, "BEGIN IMMEDIATE");
+        opened = r == 0;
+        ss->group_open = opened;
+    }
+    if (r == 0)
+        r = exec_sql(ss, "SAVEPOINT step");
     if (r < 0) {
+        if (opened) {
+            exec_sql(ss, "ROLLBACK");
+            ss->group_open = false;
+        }
         pthread_mutex_unlock(&ss->lock);
         return r;
     }
@@ -378,13 +440,46 @@ static int sqlite_begin(struct store *s, struct store_tx **ret)
     return 0;
 }
 
+/* Releases the open step into the group; on failure the step is undone. */
+static int step_release(struct sqlite_store *ss)
+{
+    int r;
+
+    group_check(ss);
+    if (!ss->group_open) {
+        snprintf(tl_errmsg, sizeof(tl_errmsg), "sqlite: the transaction was rolled back");
+        return -EIO;
+    }
+    r = exec_sql(ss, "RELEASE step");
+    if (r < 0) {
+        exec_sql(ss, "ROLLBACK TO step; RELEASE step");
+        group_check(ss);
+        ss->stats.rollbacks++;
+        return r;
+    }
+    ss->group_steps++;
+    ss->stats.steps++;
+    return 0;
+}
+
 static int sqlite_commit(struct store_tx *tx)
 {
     struct sqlite_store *ss = ss_of(tx);
-    int r = exec_sql(ss, "COMMIT");
+    int r = step_release(ss);
 
-    if (r < 0)
-        exec_sql(ss, "ROLLBACK");
+    if (r == 0)
+        r = group_flush(ss);
+    pthread_mutex_unlock(&ss->lock);
+    return r;
+}
+
+static int sqlite_commit_lazy(struct store_tx *tx)
+{
+    struct sqlite_store *ss = ss_of(tx);
+    int r = step_release(ss);
+
+    if (r == 0 && ss->group_steps >= LIMIT_STORE_GROUP_STEPS)
+        r = group_flush(ss);
     pthread_mutex_unlock(&ss->lock);
     return r;
 }
@@ -393,7 +488,37 @@ static void sqlite_rollback(struct store_tx *tx)
 {
     struct sqlite_store *ss = ss_of(tx);
 
-    exec_sql(ss, "ROLLBACK");
+    group_check(ss);
+    if (ss->group_open) {
+        exec_sql(ss, "ROLLBACK TO step; RELEASE step");
+        group_check(ss);
+    }
+    if (ss->group_open && ss->group_steps == 0) {
+        /* Nothing else in the group: end it rather than hold the write lock. */
+        exec_sql(ss, "ROLLBACK");
+        ss->group_open = false;
+    }
+    ss->stats.rollbacks++;
+    pthread_mutex_unlock(&ss->lock);
+}
+
+static int sqlite_sync(struct store *s)
+{
+    struct sqlite_store *ss = (struct sqlite_store *)s;
+    int r;
+
+    pthread_mutex_lock(&ss->lock);
+    r = group_flush(ss);
+    pthread_mutex_unlock(&ss->lock);
+    return r;
+}
+
+static void sqlite_stats(struct store *s, struct store_stats *ret)
+{
+    struct sqlite_store *ss = (struct sqlite_store *)s;
+
+    pthread_mutex_lock(&ss->lock);
+    *ret = ss->stats;
     pthread_mutex_unlock(&ss->lock);
 }
 
@@ -1293,6 +1418,9 @@ const struct store_ops store_sqlite_ops = {
     .errmsg = sqlite_errmsg,
     .begin = sqlite_begin,
     .commit = sqlite_commit,
+    .commit_lazy = sqlite_commit_lazy,
+    .sync = sqlite_sync,
+    .stats = sqlite_stats,
     .rollback = sqlite_rollback,
     .project_get = sqlite_project_get,
     .project_put = sqlite_project_put,
