@@ -10,6 +10,8 @@
  * Store transactions are savepoints ("steps") of a group transaction that
  * store_commit() and store_sync() COMMIT, and store_commit_lazy() leaves
  * open for the next steps: one WAL sync for many steps (group_flush).
+ * A durable commit made while other threads wait to begin leaves the
+ * COMMIT to the last of them and waits for it (group_durable, step_end).
  *
  * Prepared statements are cached by the address of their SQL text (every
  * statement is a static string below).  Rows are read and bound through
@@ -25,6 +27,7 @@
 #include <unistd.h>
 #include <sqlite3.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 
 #include "store/sqlite-columns.h"
 #include "store/sqlite-schema.h"
@@ -47,6 +50,17 @@ struct sqlite_store {
     bool group_open;     /* the group's BEGIN IMMEDIATE has run, its COMMIT not yet */
     size_t group_steps;  /* steps released into the open group */
     bool group_lost;     /* SQLite rolled the group back: its lazy steps are gone */
+    /*
+     * Sharing a commit between threads: a durable commit made while other
+     * threads wait to begin leaves the COMMIT to the last of them and
+     * waits on durable_cond until its group is durable (or lost).
+     */
+    atomic_int begin_waiters; /* threads blocked on lock in sqlite_begin */
+    int sync_waiters;         /* threads waiting on durable_cond */
+    uint64_t group_seq;       /* the open (or last) group */
+    uint64_t durable_seq;     /* the last group that became durable */
+    uint64_t lost_seq;        /* the last group that was lost */
+    pthread_cond_t durable_cond;
     struct store_stats stats;
     int lock_fd;         /* flock()ed PATH.lock: one process per database; -1 = none */
     struct {
@@ -216,6 +230,7 @@ static void sqlite_close(struct store *s)
     if (ss->lock_fd >= 0)
         close(ss->lock_fd); /* releases the flock */
     pthread_mutex_destroy(&ss->lock);
+    pthread_cond_destroy(&ss->durable_cond);
     free(ss);
 }
 
@@ -302,6 +317,7 @@ static int sqlite_open(const char *path, struct store **ret, char *err, size_t e
     ss->tx.s = &ss->base;
     ss->tx.ss = ss;
     pthread_mutex_init(&ss->lock, NULL);
+    pthread_cond_init(&ss->durable_cond, NULL);
     ss->lock_fd = -1;
 
     /*
@@ -387,6 +403,8 @@ static void group_check(struct sqlite_store *ss)
         ss->group_open = false;
         ss->group_lost = ss->group_steps > 0;
         ss->group_steps = 0;
+        ss->lost_seq = ss->group_seq;
+        pthread_cond_broadcast(&ss->durable_cond);
     }
 }
 
@@ -398,12 +416,16 @@ static int group_flush(struct sqlite_store *ss)
     group_check(ss);
     if (ss->group_open) {
         r = exec_sql(ss, "COMMIT");
-        if (r < 0)
+        if (r < 0) {
             exec_sql(ss, "ROLLBACK");
-        else
+            ss->lost_seq = ss->group_seq;
+        } else {
             ss->stats.commits++;
+            ss->durable_seq = ss->group_seq;
+        }
         ss->group_open = false;
         ss->group_steps = 0;
+        pthread_cond_broadcast(&ss->durable_cond);
     }
     if (ss->group_lost) {
         ss->group_lost = false;
@@ -413,18 +435,56 @@ static int group_flush(struct sqlite_store *ss)
     return r;
 }
 
+/*
+ * At the end of every step: if threads wait for the group to be durable
+ * and nobody else is in line to add a step, COMMIT it now.
+ */
+static void step_end(struct sqlite_store *ss)
+{
+    if (ss->group_open && ss->sync_waiters > 0 && atomic_load(&ss->begin_waiters) == 0)
+        group_flush(ss);
+}
+
+/*
+ * Makes the open group durable: COMMITs it now, unless other threads wait
+ * to begin, in which case the last of them will (step_end) and this
+ * thread waits for it.  ss->lock held.  -EIO if the group was lost.
+ */
+static int group_durable(struct sqlite_store *ss)
+{
+    uint64_t mine = ss->group_seq;
+
+    if (!ss->group_open || atomic_load(&ss->begin_waiters) == 0 ||
+        ss->group_steps >= LIMIT_STORE_GROUP_STEPS)
+        return group_flush(ss);
+    ss->sync_waiters++;
+    while (ss->durable_seq < mine && ss->lost_seq < mine)
+        pthread_cond_wait(&ss->durable_cond, &ss->lock);
+    ss->sync_waiters--;
+    if (ss->lost_seq >= mine && ss->durable_seq < mine) {
+        ss->group_lost = false; /* reported here */
+        snprintf(tl_errmsg, sizeof(tl_errmsg), "sqlite: a group commit was rolled back");
+        return -EIO;
+    }
+    return 0;
+}
+
 static int sqlite_begin(struct store *s, struct store_tx **ret)
 {
     struct sqlite_store *ss = (struct sqlite_store *)s;
     bool opened = false;
     int r = 0;
 
+    atomic_fetch_add(&ss->begin_waiters, 1);
     pthread_mutex_lock(&ss->lock);
+    atomic_fetch_sub(&ss->begin_waiters, 1);
     group_check(ss);
     if (!ss->group_open) {
         r = exec_sql(ss, "BEGIN IMMEDIATE");
         opened = r == 0;
         ss->group_open = opened;
+        if (opened)
+            ss->group_seq++;
     }
     if (r == 0)
         r = exec_sql(ss, "SAVEPOINT step");
@@ -433,6 +493,7 @@ static int sqlite_begin(struct store *s, struct store_tx **ret)
             exec_sql(ss, "ROLLBACK");
             ss->group_open = false;
         }
+        step_end(ss);
         pthread_mutex_unlock(&ss->lock);
         return r;
     }
@@ -468,7 +529,9 @@ static int sqlite_commit(struct store_tx *tx)
     int r = step_release(ss);
 
     if (r == 0)
-        r = group_flush(ss);
+        r = group_durable(ss);
+    else
+        step_end(ss);
     pthread_mutex_unlock(&ss->lock);
     return r;
 }
@@ -480,6 +543,8 @@ static int sqlite_commit_lazy(struct store_tx *tx)
 
     if (r == 0 && ss->group_steps >= LIMIT_STORE_GROUP_STEPS)
         r = group_flush(ss);
+    else
+        step_end(ss);
     pthread_mutex_unlock(&ss->lock);
     return r;
 }
@@ -499,6 +564,7 @@ static void sqlite_rollback(struct store_tx *tx)
         ss->group_open = false;
     }
     ss->stats.rollbacks++;
+    step_end(ss);
     pthread_mutex_unlock(&ss->lock);
 }
 
@@ -507,8 +573,10 @@ static int sqlite_sync(struct store *s)
     struct sqlite_store *ss = (struct sqlite_store *)s;
     int r;
 
+    atomic_fetch_add(&ss->begin_waiters, 1);
     pthread_mutex_lock(&ss->lock);
-    r = group_flush(ss);
+    atomic_fetch_sub(&ss->begin_waiters, 1);
+    r = ss->group_open ? group_durable(ss) : group_flush(ss);
     pthread_mutex_unlock(&ss->lock);
     return r;
 }
