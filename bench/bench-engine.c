@@ -17,6 +17,13 @@
  *   bench-engine scale [JOBS] [SECONDS] [SCHEDULE]
  *       JOBS cron jobs (default "H * * * *"): apply time, RSS, idle and
  *       ticking CPU, tick lateness.
+ *   bench-engine commitrate [SECONDS]
+ *       the disk's own limit: one-row SQLite commits per second (WAL,
+ *       synchronous=FULL, then NORMAL) in a file under $TMPDIR.
+ *
+ * throughput also measures the FULL commit rate before and after its run
+ * (the machine is shared: the figures move), and prints the store's
+ * durable commits (store_stats: one WAL sync each) per invocation.
  *
  * Figures go to stdout; nothing is asserted (the machines are noisy).
  * Exit status 1 only when the setup itself fails.
@@ -24,6 +31,7 @@
 #include "base/compat.h"
 
 #include <curl/curl.h>
+#include <sqlite3.h>
 #include <stdatomic.h>
 #include <sys/resource.h>
 #include <time.h>
@@ -343,6 +351,59 @@ static const struct engine_settings fast_settings = {
     .launch_batch_delay_ns = 1, /* 0 would mean LUCI's 1 s */
 };
 
+/* ---- 0. the disk's own commit rate ---- */
+
+/* One-row commits per second over seconds in a fresh WAL file under $TMPDIR. */
+static double commit_rate(const char *sync_mode, double seconds)
+{
+    const char *tmp = getenv("TMPDIR");
+    char dir[256], path[320], pragma[128];
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    long n = 0;
+    int64_t t0, end;
+    double rate = 0;
+
+    snprintf(dir, sizeof(dir), "%s/tock-rate-XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
+    if (!mkdtemp(dir))
+        return 0;
+    snprintf(path, sizeof(path), "%s/rate.db", dir);
+    snprintf(pragma, sizeof(pragma), "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s;",
+             sync_mode);
+    if (sqlite3_open(path, &db) != SQLITE_OK || sqlite3_exec(db, pragma, NULL, NULL, NULL) ||
+        sqlite3_exec(db, "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)", NULL, NULL, NULL) ||
+        sqlite3_prepare_v2(db, "INSERT INTO t (v) VALUES ('a row of about forty bytes.......')",
+                           -1, &st, NULL) != SQLITE_OK)
+        goto out;
+    t0 = mono_ns();
+    end = t0 + (int64_t)(seconds * 1e9);
+    while (mono_ns() < end) {
+        if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK ||
+            sqlite3_step(st) != SQLITE_DONE || sqlite3_reset(st) != SQLITE_OK ||
+            sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+            goto out;
+        n++;
+    }
+    rate = (double)n / ((double)(mono_ns() - t0) / 1e9);
+out:
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    static const char *const files[] = {"rate.db", "rate.db-wal", "rate.db-shm"};
+    for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+        snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+        unlink(path);
+    }
+    rmdir(dir);
+    return rate;
+}
+
+static int bench_commitrate(double seconds)
+{
+    printf("commit rate (one-row commits, WAL): synchronous=FULL %.0f/s, NORMAL %.0f/s\n",
+           commit_rate("FULL", seconds), commit_rate("NORMAL", seconds));
+    return 0;
+}
+
 /* ---- 1. throughput ---- */
 
 static int bench_throughput(long n, int jobs, int batch, int64_t throttle_ns, bool real_noop)
@@ -352,7 +413,8 @@ static int bench_throughput(long n, int jobs, int batch, int64_t throttle_ns, bo
     struct buf cfg;
     long emitted = 0, seq = 0;
     int64_t t0, t_emit = 0, t_end;
-    double c0;
+    double c0, cpu, rate0, rate1;
+    struct store_stats st0, st1;
     int r;
 
     set.triage_throttle_ns = throttle_ns;
@@ -373,6 +435,8 @@ static int bench_throughput(long n, int jobs, int batch, int64_t throttle_ns, bo
     if (r < 0)
         goto out;
 
+    rate0 = commit_rate("FULL", 2);
+    store_stats(f.store, &st0);
     t0 = mono_ns();
     c0 = cpu_s();
     while (emitted < n) {
@@ -413,6 +477,9 @@ static int bench_throughput(long n, int jobs, int batch, int64_t throttle_ns, bo
             sleep_ns(1 * MS);
     wait_quiet(&f, 300 * NS_PER_SEC);
     t_end = mono_ns();
+    cpu = cpu_s() - c0;
+    store_stats(f.store, &st1);
+    rate1 = commit_rate("FULL", 2);
     printf("throughput: %ld invocations (%s manager), %d job(s), %d trigger(s) per emit call,"
            " triage throttle %.1f ms\n",
            n, real_noop ? "real noop, 1 ms sleep" : "bench", jobs, batch,
@@ -420,8 +487,17 @@ static int bench_throughput(long n, int jobs, int batch, int64_t throttle_ns, bo
     printf("  launched %ld, wall %.2f s, %.0f invocations/s, CPU %.2f s (%.0f%% of one core),"
            " time inside engine_emit_triggers %.2f s\n",
            real_noop ? n : atomic_load(&g.launched), (double)(t_end - t0) / 1e9,
-           (double)n / ((double)(t_end - t0) / 1e9), cpu_s() - c0,
-           100 * (cpu_s() - c0) / ((double)(t_end - t0) / 1e9), (double)t_emit / 1e9);
+           (double)n / ((double)(t_end - t0) / 1e9), cpu,
+           100 * cpu / ((double)(t_end - t0) / 1e9), (double)t_emit / 1e9);
+    printf("  durable commits %llu (%.2f per invocation), transactions %llu (%.2f per"
+           " invocation)\n",
+           (unsigned long long)(st1.commits - st0.commits),
+           (double)(st1.commits - st0.commits) / (double)n,
+           (unsigned long long)(st1.steps - st0.steps),
+           (double)(st1.steps - st0.steps) / (double)n);
+    printf("  disk commit rate (one-row, synchronous=FULL) before/after: %.0f/s, %.0f/s;"
+           " invocations/s = %.2f of their mean\n",
+           rate0, rate1, (double)n / ((double)(t_end - t0) / 1e9) / ((rate0 + rate1) / 2));
 out:
     if (f.e)
         engine_stop(f.e, 0);
@@ -772,6 +848,8 @@ int main(int argc, char **argv)
     if (strcmp(what, "latency") == 0)
         return bench_latency((int)arg_long(argc, argv, 2, 200),
                              argc > 3 && strcmp(argv[3], "luci") == 0);
+    if (strcmp(what, "commitrate") == 0)
+        return bench_commitrate((double)arg_long(argc, argv, 2, 3));
     if (strcmp(what, "scale") == 0)
         return bench_scale((int)arg_long(argc, argv, 2, 100000), (int)arg_long(argc, argv, 3, 120),
                            argc > 4 ? argv[4] : "H * * * *");
@@ -779,6 +857,7 @@ int main(int argc, char **argv)
             "usage: bench-engine throughput [N] [JOBS] [BATCH] [THROTTLE_MS] [noop]\n"
             "       bench-engine emit [N] [BATCH]\n"
             "       bench-engine latency [ROUNDS] [luci|fast]\n"
-            "       bench-engine scale [JOBS] [SECONDS] [SCHEDULE]\n");
+            "       bench-engine scale [JOBS] [SECONDS] [SCHEDULE]\n"
+            "       bench-engine commitrate [SECONDS]\n");
     return 2;
 }

@@ -57,8 +57,15 @@ struct state_cache_slot {
 #define ENGINE_CONFLICT_RETRY_NS (10 * NS_PER_MS)
 /* Horizon of the recently-finished list (spec 3.21). */
 #define ENGINE_FINISHED_HORIZON_NS (10 * NS_PER_MIN)
-/* The longest a sleeping worker waits before looking at the queue again. */
-#define ENGINE_MAX_SLEEP_NS NS_PER_SEC
+/*
+ * The longest a sleeping worker waits before looking at the queue again.
+ * Workers sleep until the next due task and every engine commit wakes
+ * them, and a SQLite store serves one process, so this is only a safety
+ * net (a wall clock step, say).  With a clock other than clock_real()
+ * (tests move a manual clock without telling the engine) it is 1 s.
+ */
+#define ENGINE_MAX_SLEEP_NS (60 * NS_PER_SEC)
+#define ENGINE_MAX_SLEEP_TEST_NS NS_PER_SEC
 /* Attempts to find a free invocation id. */
 #define ENGINE_INVID_ATTEMPTS 16
 /* Most timers one invocation keeps pending. */
@@ -155,6 +162,13 @@ struct engine_task {
     /* Set by engine__tx_task_done: the row was deleted in a handler txn. */
     bool done_in_tx;
     /*
+     * A batch kind (tq.c): the handler's commit is lazy (store_commit_lazy),
+     * made durable with the next durable commit or the worker's
+     * store_sync(), so that ticks, triages and fan-outs due together share
+     * one commit.  Such handlers acknowledge nothing outside the store.
+     */
+    bool lazy;
+    /*
      * The launch's invocation as engine__launch_prepare recorded it (owned,
      * freed by engine__task_finish), so the call part need not read it
      * again; and whether its manager is fast (task.h): then the call part
@@ -241,8 +255,11 @@ bool engine__remote_submit(struct engine *e, struct engine_task *t, engine_handl
 
 /* Commits and wakes the workers. */
 int engine__commit(struct engine *e, struct store_tx *tx);
+/* Commits lazily (store_commit_lazy: durable at the next sync) and wakes the workers. */
+int engine__commit_lazy(struct engine *e, struct store_tx *tx);
 /*
- * Ends a handler's transaction: with r == 0 commits it (engine__commit),
+ * Ends a handler's transaction: with r == 0 commits it (engine__commit, or
+ * store_commit_lazy for a batch kind: t->lazy),
  * otherwise rolls it back.  If that leaves the transaction undone, t's
  * row deletion (engine__tx_task_done) did not land and t->done_in_tx is
  * cleared, so the queue settles the row itself.  t may be NULL.  Returns

@@ -7,6 +7,7 @@
 
 #include "base/base64.h"
 
+#include <time.h>
 #include <unistd.h>
 
 #include "base/log.h"
@@ -69,7 +70,14 @@ int engine_new(const struct engine_options *opts, struct engine **ret)
     pthread_mutex_init(&e->remote_lock, NULL);
     pthread_mutex_init(&e->state_lock, NULL);
     pthread_cond_init(&e->remote_cond, NULL);
-    pthread_cond_init(&e->wake, NULL);
+    {
+        /* Workers wait on the monotonic clock: wall clock steps do not stretch a sleep. */
+        pthread_condattr_t ca;
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&e->wake, &ca);
+        pthread_condattr_destroy(&ca);
+    }
     snprintf(e->owner_prefix, sizeof(e->owner_prefix), "%ld-%016" PRIx64, (long)getpid(),
              engine__rand(e));
     *ret = e;

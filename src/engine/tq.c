@@ -13,6 +13,16 @@
  * transaction of its own (taking the lease again if the handler's
  * rollback undid it): delivery is at least once, and every handler is
  * idempotent.
+ *
+ * Batches: the kinds marked batch (cron-tick, enqueue-triggers, triage,
+ * cleanup) commit lazily (store_commit_lazy): a worker runs every such
+ * task that is due, one step each (a failing one rolls back only itself),
+ * and the group becomes durable in one commit when the worker finds
+ * nothing more due (store_sync before it sleeps), when any durable commit
+ * happens (a launch's "Starting", an API call), or every
+ * LIMIT_STORE_GROUP_STEPS steps.  These handlers acknowledge nothing
+ * outside the store, so a crash before the sync only brings their rows
+ * back.
  */
 #include "engine/engine-internal.h"
 
@@ -37,17 +47,25 @@ struct handler_entry {
      * calls nothing outside the store before its first commit.
      */
     bool in_lease_tx;
+    /*
+     * A batch kind: local's only commit is lazy (store_commit_lazy), so the
+     * tasks of this kind due together become durable in one group commit
+     * (the worker syncs when the queue has nothing more due).  Only for
+     * handlers that acknowledge nothing outside the store: what they do is
+     * lost with a crash before the sync, and their task rows come back.
+     */
+    bool batch;
 };
 
 static const struct handler_entry handlers[] = {
-    {TASK_CRON_TICK, engine__handle_cron_tick, NULL, true},
-    {TASK_ENQUEUE_TRIGGERS, engine__handle_enqueue_triggers, NULL, true},
-    {TASK_TRIAGE, engine__handle_triage, NULL, true},
-    {TASK_LAUNCH, engine__launch_prepare, engine__launch_call, true},
-    {TASK_TIMER, NULL, engine__handle_timer, false},
-    {TASK_ABORT, NULL, engine__handle_abort, false},
-    {TASK_NOTIFICATION, NULL, engine__handle_notification, false},
-    {TASK_CLEANUP, engine__handle_cleanup, NULL, true},
+    {TASK_CRON_TICK, engine__handle_cron_tick, NULL, true, true},
+    {TASK_ENQUEUE_TRIGGERS, engine__handle_enqueue_triggers, NULL, true, true},
+    {TASK_TRIAGE, engine__handle_triage, NULL, true, true},
+    {TASK_LAUNCH, engine__launch_prepare, engine__launch_call, true, false},
+    {TASK_TIMER, NULL, engine__handle_timer, false, false},
+    {TASK_ABORT, NULL, engine__handle_abort, false, false},
+    {TASK_NOTIFICATION, NULL, engine__handle_notification, false, false},
+    {TASK_CLEANUP, engine__handle_cleanup, NULL, true, true},
 };
 
 int engine__enqueue(struct engine *e, struct store_tx *tx, const char *kind, const char *job_id,
@@ -100,7 +118,9 @@ int engine__tx_task_done(struct store_tx *tx, struct engine_task *t)
 
 int engine__tx_end(struct engine *e, struct store_tx *tx, struct engine_task *t, int r)
 {
-    if (r == 0)
+    if (r == 0 && t && t->lazy)
+        r = engine__commit_lazy(e, tx);
+    else if (r == 0)
         r = engine__commit(e, tx);
     else
         store_rollback(tx);
@@ -125,6 +145,28 @@ int engine__commit(struct engine *e, struct store_tx *tx)
         log_error("engine", "commit failed: %s", store_errmsg(e->store));
     else
         engine__wake(e);
+    return r;
+}
+
+int engine__commit_lazy(struct engine *e, struct store_tx *tx)
+{
+    int r = store_commit_lazy(tx);
+
+    if (r < 0)
+        log_error("engine", "commit failed: %s", store_errmsg(e->store));
+    else
+        engine__wake(e);
+    return r;
+}
+
+/* Makes the lazy commits so far durable (a worker about to sleep, engine_run_due). */
+static int sync_batch(struct engine *e)
+{
+    int r = store_sync(e->store);
+
+    if (r < 0)
+        log_error("engine", "group commit failed, its batch will be redone: %s",
+                  store_errmsg(e->store));
     return r;
 }
 
@@ -216,7 +258,9 @@ int engine__task_finish(struct engine *e, struct engine_task *t, int hr)
     if (t->tx) {
         /* The handler never took the lease transaction: settle the row in it. */
         r = settle(e, t->tx, &t->row, t->owner, hr);
-        if (r == 0)
+        if (r == 0 && t->lazy)
+            r = engine__commit_lazy(e, t->tx);
+        else if (r == 0)
             r = engine__commit(e, t->tx);
         else
             store_rollback(t->tx);
@@ -270,6 +314,7 @@ static int lease_one(struct engine *e, const char *owner, struct engine_task **r
     } else {
         t->tx = tx;
         t->lease_in_tx = h != NULL;
+        t->lazy = h && h->batch;
     }
     if (t->row.payload_json[0])
         t->payload = json_loads(t->row.payload_json, 0, NULL);
@@ -325,7 +370,8 @@ int engine_run_due(struct engine *e, int max)
             break;
         n++;
     }
-    return n;
+    r = sync_batch(e);
+    return r < 0 ? r : n;
 }
 
 int64_t engine_next_due(struct engine *e)
@@ -369,6 +415,22 @@ struct worker_arg {
     int index;
 };
 
+/*
+ * How long an idle worker sleeps when the next task is due at next (engine
+ * clock): until then, at most ENGINE_MAX_SLEEP_NS (1 s with a test clock),
+ * at least 1 s after a store error (don't spin on a broken store).
+ */
+static int64_t sleep_for(struct engine *e, int64_t next, bool failed)
+{
+    int64_t now = engine__now(e);
+    int64_t wait_ns = next > now ? next - now : 0;
+    int64_t max = e->clock == clock_real() ? ENGINE_MAX_SLEEP_NS : ENGINE_MAX_SLEEP_TEST_NS;
+
+    if (failed && wait_ns < NS_PER_SEC)
+        wait_ns = NS_PER_SEC;
+    return wait_ns < max ? wait_ns : max;
+}
+
 static void *worker_main(void *arg)
 {
     struct worker_arg *wa = arg;
@@ -379,13 +441,14 @@ static void *worker_main(void *arg)
     free(wa);
     for (;;) {
         uint64_t seq;
-        int64_t next, now, wait_ns;
+        int64_t next, wait_ns;
         struct timespec ts;
         int r;
 
         pthread_mutex_lock(&e->lock);
         if (e->stopping) {
             pthread_mutex_unlock(&e->lock);
+            sync_batch(e);
             break;
         }
         e->running_handlers++;
@@ -402,17 +465,15 @@ static void *worker_main(void *arg)
             continue;
         if (r < 0)
             log_error("engine", "worker %s: store error: %s", owner, store_errmsg(e->store));
+        /* Nothing more due now: make this worker's batch durable before sleeping. */
+        if (sync_batch(e) < 0)
+            r = -EIO;
 
         next = engine_next_due(e);
-        now = engine__now(e);
-        wait_ns = next > now ? next - now : 0;
-        if (r < 0 && wait_ns < NS_PER_SEC)
-            wait_ns = NS_PER_SEC; /* don't spin on a broken store */
-        if (wait_ns > ENGINE_MAX_SLEEP_NS)
-            wait_ns = ENGINE_MAX_SLEEP_NS;
+        wait_ns = sleep_for(e, next, r < 0);
         if (wait_ns == 0)
             continue;
-        clock_gettime(CLOCK_REALTIME, &ts);
+        clock_gettime(CLOCK_MONOTONIC, &ts);
         ts.tv_sec += (time_t)(wait_ns / NS_PER_SEC);
         ts.tv_nsec += (long)(wait_ns % NS_PER_SEC);
         if (ts.tv_nsec >= NS_PER_SEC) {

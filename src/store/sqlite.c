@@ -7,6 +7,11 @@
  * BEGIN IMMEDIATE (the write lock is taken up front, so a transaction never
  * fails half-way with SQLITE_BUSY on its first write), the journal is WAL
  * and synchronous=FULL, so a commit is durable when COMMIT returns.
+ * Store transactions are savepoints ("steps") of a group transaction that
+ * store_commit() and store_sync() COMMIT, and store_commit_lazy() leaves
+ * open for the next steps: one WAL sync for many steps (group_flush).
+ * A durable commit made while other threads wait to begin leaves the
+ * COMMIT to the last of them and waits for it (group_durable, step_end).
  *
  * Prepared statements are cached by the address of their SQL text (every
  * statement is a static string below).  Rows are read and bound through
@@ -22,6 +27,7 @@
 #include <unistd.h>
 #include <sqlite3.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 
 #include "store/sqlite-columns.h"
 #include "store/sqlite-schema.h"
@@ -41,6 +47,21 @@ struct sqlite_store {
     sqlite3 *db;
     pthread_mutex_t lock;
     struct sqlite_tx tx; /* the one transaction, held with lock */
+    bool group_open;     /* the group's BEGIN IMMEDIATE has run, its COMMIT not yet */
+    size_t group_steps;  /* steps released into the open group */
+    bool group_lost;     /* SQLite rolled the group back: its lazy steps are gone */
+    /*
+     * Sharing a commit between threads: a durable commit made while other
+     * threads wait to begin leaves the COMMIT to the last of them and
+     * waits on durable_cond until its group is durable (or lost).
+     */
+    atomic_int begin_waiters; /* threads blocked on lock in sqlite_begin */
+    int sync_waiters;         /* threads waiting on durable_cond */
+    uint64_t group_seq;       /* the open (or last) group */
+    uint64_t durable_seq;     /* the last group that became durable */
+    uint64_t lost_seq;        /* the last group that was lost */
+    pthread_cond_t durable_cond;
+    struct store_stats stats;
     int lock_fd;         /* flock()ed PATH.lock: one process per database; -1 = none */
     struct {
         const char *sql;
@@ -201,12 +222,15 @@ static void sqlite_close(struct store *s)
 {
     struct sqlite_store *ss = (struct sqlite_store *)s;
 
+    if (ss->group_open)
+        exec_sql(ss, "COMMIT"); /* lazy steps left by the last thread */
     for (size_t i = 0; i < ss->n_cache; i++)
         sqlite3_finalize(ss->cache[i].st);
     sqlite3_close(ss->db);
     if (ss->lock_fd >= 0)
         close(ss->lock_fd); /* releases the flock */
     pthread_mutex_destroy(&ss->lock);
+    pthread_cond_destroy(&ss->durable_cond);
     free(ss);
 }
 
@@ -293,6 +317,7 @@ static int sqlite_open(const char *path, struct store **ret, char *err, size_t e
     ss->tx.s = &ss->base;
     ss->tx.ss = ss;
     pthread_mutex_init(&ss->lock, NULL);
+    pthread_cond_init(&ss->durable_cond, NULL);
     ss->lock_fd = -1;
 
     /*
@@ -363,14 +388,112 @@ int store_sqlite_schema_version(void)
 
 /* ---- transactions ---- */
 
+/*
+ * Group commit.  A store transaction is a step: SAVEPOINT step inside the
+ * group's BEGIN IMMEDIATE ... COMMIT.  Releasing a step leaves the group
+ * open; store_commit() and store_sync() COMMIT it (one WAL sync for every
+ * step in it).  ROLLBACK TO undoes one step and keeps the others.  All of
+ * it happens under ss->lock, so at most one step is open at a time.
+ */
+
+/* Notices SQLite having rolled back the whole group after an error. */
+static void group_check(struct sqlite_store *ss)
+{
+    if (ss->group_open && sqlite3_get_autocommit(ss->db)) {
+        ss->group_open = false;
+        ss->group_lost = ss->group_steps > 0;
+        ss->group_steps = 0;
+        ss->lost_seq = ss->group_seq;
+        pthread_cond_broadcast(&ss->durable_cond);
+    }
+}
+
+/* COMMITs the open group.  -EIO if it (or a group before it) was lost. */
+static int group_flush(struct sqlite_store *ss)
+{
+    int r = 0;
+
+    group_check(ss);
+    if (ss->group_open) {
+        r = exec_sql(ss, "COMMIT");
+        if (r < 0) {
+            exec_sql(ss, "ROLLBACK");
+            ss->lost_seq = ss->group_seq;
+        } else {
+            ss->stats.commits++;
+            ss->durable_seq = ss->group_seq;
+        }
+        ss->group_open = false;
+        ss->group_steps = 0;
+        pthread_cond_broadcast(&ss->durable_cond);
+    }
+    if (ss->group_lost) {
+        ss->group_lost = false;
+        snprintf(tl_errmsg, sizeof(tl_errmsg), "sqlite: a group commit was rolled back");
+        r = -EIO;
+    }
+    return r;
+}
+
+/*
+ * At the end of every step: if threads wait for the group to be durable
+ * and nobody else is in line to add a step, COMMIT it now.
+ */
+static void step_end(struct sqlite_store *ss)
+{
+    if (ss->group_open && ss->sync_waiters > 0 && atomic_load(&ss->begin_waiters) == 0)
+        group_flush(ss);
+}
+
+/*
+ * Makes the open group durable: COMMITs it now, unless other threads wait
+ * to begin, in which case the last of them will (step_end) and this
+ * thread waits for it.  ss->lock held.  -EIO if the group was lost.
+ */
+static int group_durable(struct sqlite_store *ss)
+{
+    uint64_t mine = ss->group_seq;
+
+    if (!ss->group_open || atomic_load(&ss->begin_waiters) == 0 ||
+        ss->group_steps >= LIMIT_STORE_GROUP_STEPS)
+        return group_flush(ss);
+    ss->sync_waiters++;
+    while (ss->durable_seq < mine && ss->lost_seq < mine)
+        pthread_cond_wait(&ss->durable_cond, &ss->lock);
+    ss->sync_waiters--;
+    if (ss->lost_seq >= mine && ss->durable_seq < mine) {
+        ss->group_lost = false; /* reported here */
+        snprintf(tl_errmsg, sizeof(tl_errmsg), "sqlite: a group commit was rolled back");
+        return -EIO;
+    }
+    return 0;
+}
+
 static int sqlite_begin(struct store *s, struct store_tx **ret)
 {
     struct sqlite_store *ss = (struct sqlite_store *)s;
-    int r;
+    bool opened = false;
+    int r = 0;
 
+    atomic_fetch_add(&ss->begin_waiters, 1);
     pthread_mutex_lock(&ss->lock);
-    r = exec_sql(ss, "BEGIN IMMEDIATE");
+    atomic_fetch_sub(&ss->begin_waiters, 1);
+    group_check(ss);
+    if (!ss->group_open) {
+        r = exec_sql(ss, "BEGIN IMMEDIATE");
+        opened = r == 0;
+        ss->group_open = opened;
+        if (opened)
+            ss->group_seq++;
+    }
+    if (r == 0)
+        r = exec_sql(ss, "SAVEPOINT step");
     if (r < 0) {
+        if (opened) {
+            exec_sql(ss, "ROLLBACK");
+            ss->group_open = false;
+        }
+        step_end(ss);
         pthread_mutex_unlock(&ss->lock);
         return r;
     }
@@ -378,13 +501,50 @@ static int sqlite_begin(struct store *s, struct store_tx **ret)
     return 0;
 }
 
+/* Releases the open step into the group; on failure the step is undone. */
+static int step_release(struct sqlite_store *ss)
+{
+    int r;
+
+    group_check(ss);
+    if (!ss->group_open) {
+        snprintf(tl_errmsg, sizeof(tl_errmsg), "sqlite: the transaction was rolled back");
+        return -EIO;
+    }
+    r = exec_sql(ss, "RELEASE step");
+    if (r < 0) {
+        exec_sql(ss, "ROLLBACK TO step; RELEASE step");
+        group_check(ss);
+        ss->stats.rollbacks++;
+        return r;
+    }
+    ss->group_steps++;
+    ss->stats.steps++;
+    return 0;
+}
+
 static int sqlite_commit(struct store_tx *tx)
 {
     struct sqlite_store *ss = ss_of(tx);
-    int r = exec_sql(ss, "COMMIT");
+    int r = step_release(ss);
 
-    if (r < 0)
-        exec_sql(ss, "ROLLBACK");
+    if (r == 0)
+        r = group_durable(ss);
+    else
+        step_end(ss);
+    pthread_mutex_unlock(&ss->lock);
+    return r;
+}
+
+static int sqlite_commit_lazy(struct store_tx *tx)
+{
+    struct sqlite_store *ss = ss_of(tx);
+    int r = step_release(ss);
+
+    if (r == 0 && ss->group_steps >= LIMIT_STORE_GROUP_STEPS)
+        r = group_flush(ss);
+    else
+        step_end(ss);
     pthread_mutex_unlock(&ss->lock);
     return r;
 }
@@ -393,7 +553,40 @@ static void sqlite_rollback(struct store_tx *tx)
 {
     struct sqlite_store *ss = ss_of(tx);
 
-    exec_sql(ss, "ROLLBACK");
+    group_check(ss);
+    if (ss->group_open) {
+        exec_sql(ss, "ROLLBACK TO step; RELEASE step");
+        group_check(ss);
+    }
+    if (ss->group_open && ss->group_steps == 0) {
+        /* Nothing else in the group: end it rather than hold the write lock. */
+        exec_sql(ss, "ROLLBACK");
+        ss->group_open = false;
+    }
+    ss->stats.rollbacks++;
+    step_end(ss);
+    pthread_mutex_unlock(&ss->lock);
+}
+
+static int sqlite_sync(struct store *s)
+{
+    struct sqlite_store *ss = (struct sqlite_store *)s;
+    int r;
+
+    atomic_fetch_add(&ss->begin_waiters, 1);
+    pthread_mutex_lock(&ss->lock);
+    atomic_fetch_sub(&ss->begin_waiters, 1);
+    r = ss->group_open ? group_durable(ss) : group_flush(ss);
+    pthread_mutex_unlock(&ss->lock);
+    return r;
+}
+
+static void sqlite_stats(struct store *s, struct store_stats *ret)
+{
+    struct sqlite_store *ss = (struct sqlite_store *)s;
+
+    pthread_mutex_lock(&ss->lock);
+    *ret = ss->stats;
     pthread_mutex_unlock(&ss->lock);
 }
 
@@ -1319,6 +1512,9 @@ const struct store_ops store_sqlite_ops = {
     .errmsg = sqlite_errmsg,
     .begin = sqlite_begin,
     .commit = sqlite_commit,
+    .commit_lazy = sqlite_commit_lazy,
+    .sync = sqlite_sync,
+    .stats = sqlite_stats,
     .rollback = sqlite_rollback,
     .project_get = sqlite_project_get,
     .project_put = sqlite_project_put,

@@ -126,6 +126,13 @@ int store_commit(struct store_tx *tx)
     return r;
 }
 
+int store_commit_lazy(struct store_tx *tx)
+{
+    if (!tx)
+        return -EINVAL;
+    return txops(tx)->commit_lazy(tx);
+}
+
 void store_rollback(struct store_tx *tx)
 {
     if (!tx)
@@ -133,6 +140,20 @@ void store_rollback(struct store_tx *tx)
     txops(tx)->rollback(tx);
     tx_observe();
     metric_pending_discard();
+}
+
+int store_sync(struct store *s)
+{
+    if (!s)
+        return -EINVAL;
+    return s->ops->sync(s);
+}
+
+void store_stats(struct store *s, struct store_stats *ret)
+{
+    *ret = (struct store_stats){0};
+    if (s)
+        s->ops->stats(s, ret);
 }
 
 #define CHECK(cond)         \

@@ -30,6 +30,11 @@
  *   positive "duplicate" return), which change nothing.
  * - store_commit() consumes tx even when it fails (-EIO, or -EAGAIN when
  *   a concurrent writer won: the caller may redo the whole transaction).
+ * - Group commit: transactions are steps of a group that becomes durable
+ *   in one back-end commit.  store_commit_lazy() ends a step without
+ *   waiting; store_commit() and store_sync() make the group durable.  A
+ *   step that rolls back undoes only itself.  STORE-CONTRACT.md, "The
+ *   commit model", says what a back end must provide.
  *
  * The task queue.  A task row is (id, kind, job, invocation, payload JSON,
  * due time, dedup key, lease owner, lease expiry, attempts):
@@ -203,6 +208,13 @@ void store_invs_free(struct store_inv *v, size_t n);
 void store_triggers_free(struct store_trigger *v, size_t n);
 void store_fates_free(struct store_fate *v, size_t n);
 
+/* Counters of a store since it was opened (store_stats). */
+struct store_stats {
+    uint64_t commits;   /* durable commits: each is one group and (SQLite) one WAL sync */
+    uint64_t steps;     /* transactions committed (store_commit or store_commit_lazy) */
+    uint64_t rollbacks; /* transactions rolled back */
+};
+
 /*
  * A back end.  Every op behaves as the store_* wrapper of the same name
  * documented below; back ends may assume valid arguments (the wrappers
@@ -216,7 +228,10 @@ struct store_ops {
 
     int (*begin)(struct store *s, struct store_tx **ret);
     int (*commit)(struct store_tx *tx);
+    int (*commit_lazy)(struct store_tx *tx);
     void (*rollback)(struct store_tx *tx);
+    int (*sync)(struct store *s);
+    void (*stats)(struct store *s, struct store_stats *ret);
 
     int (*project_get)(struct store_tx *tx, const char *id, struct store_project *ret);
     int (*project_put)(struct store_tx *tx, const struct store_project *p);
@@ -313,8 +328,29 @@ extern struct metric_histogram store_metric_tx_seconds;
 int store_begin(struct store *s, struct store_tx **ret);
 /* Commits (durably) and consumes tx.  -EIO, -EAGAIN (conflict: redo). */
 int store_commit(struct store_tx *tx);
-/* Rolls back and consumes tx. NULL-safe. */
+/*
+ * Commits tx into the store's current group without waiting for it to be
+ * durable, and consumes it.  Later transactions (of every thread) see its
+ * writes at once; it becomes durable with the group, at the next
+ * store_commit() or store_sync() of any thread (or when the group reaches
+ * LIMIT_STORE_GROUP_STEPS), and a crash before then loses it (and only
+ * lazy steps: a store_commit() that returned took every earlier step with
+ * it).  The caller must acknowledge nothing of it (answer, release a
+ * lease held outside, call out) before a later store_commit() or
+ * store_sync() returns 0.  -EIO, -ENOMEM (tx rolled back).
+ */
+int store_commit_lazy(struct store_tx *tx);
+/* Rolls back and consumes tx (only tx: earlier lazy steps stay). NULL-safe. */
 void store_rollback(struct store_tx *tx);
+/*
+ * Makes every transaction committed so far durable (one durable commit if
+ * lazy steps are waiting, nothing otherwise).  Blocks while another thread
+ * holds a transaction; the caller must hold none.  -EIO when the group
+ * failed: its lazy steps are lost (they were never acknowledged).
+ */
+int store_sync(struct store *s);
+/* The store's counters since it was opened (thread-safe). */
+void store_stats(struct store *s, struct store_stats *ret);
 
 /* ---- projects ---- */
 int store_project_get(struct store_tx *tx, const char *id, struct store_project *ret);

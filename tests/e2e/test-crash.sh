@@ -4,6 +4,9 @@
 # SQLite file each time.  Then prove: no accepted trigger is lost (each has a
 # final fate), no invocation finishes twice, none is left in a non-final
 # state, and timers still fire after restarts (noop tasks end on a timer).
+# Group commit (issue 10): an EmitTriggers answer means its triggers are
+# durable, so after every restart each trigger of every acknowledged call
+# so far already has a fate, before anything else runs.
 set -eu
 here=$(dirname "$0")
 . "$here/../cli/lib.sh"
@@ -31,27 +34,44 @@ write_config "* * * * * * *" "with 1s interval"
 opts="--triage-throttle 100ms --launch-delay 50ms --workers 4"
 
 : >"$tmp/emitted"
+: >"$tmp/emitted-round"
+# The fates API pages at 500: look each trigger up by its id.
+has_fate() {
+    "$TOCK" why proj/sink --trigger "$1" --server "$server" --json >"$tmp/fate1.json" &&
+        grep -q "\"triggerId\": *\"$1\"" "$tmp/fate1.json"
+}
 rand_ms() { echo $(( $(od -An -N2 -tu2 /dev/urandom) % $1 )); }
 round=0
 while [ $round -lt "$rounds" ]; do
     round=$((round + 1))
     # shellcheck disable=SC2086
     start_server "$tmp/cfg" "$tmp/tock.db" $opts
+    # Every trigger acknowledged in the round before the SIGKILL survived it.
+    for id in $(cat "$tmp/emitted-round"); do
+        checks=$((checks + 1))
+        has_fate "$id" || fail "round $round: acknowledged trigger $id was lost by the SIGKILL"
+    done
+    : >"$tmp/emitted-round"
     k=0
     while [ $k -lt 4 ]; do
         k=$((k + 1))
         id="t-$round-$k"
         rpc scheduler.Scheduler/EmitTriggers \
             "{\"batches\": [{\"trigger\": {\"id\": \"$id\"}, \"jobs\": [{\"project\": \"proj\", \"job\": \"sink\"}]}]}"
-        [ "$code" = 0 ] && echo "$id" >>"$tmp/emitted"
+        [ "$code" = 0 ] && echo "$id" >>"$tmp/emitted-round"
     done
+    # One call with two triggers: acknowledged means both are durable.
+    rpc scheduler.Scheduler/EmitTriggers \
+        "{\"batches\": [{\"trigger\": {\"id\": \"c-$round-a\"}, \"jobs\": [{\"project\": \"proj\", \"job\": \"sink\"}]}, {\"trigger\": {\"id\": \"c-$round-b\"}, \"jobs\": [{\"project\": \"proj\", \"job\": \"sink\"}]}]}"
+    [ "$code" = 0 ] && printf 'c-%s-a\nc-%s-b\n' "$round" "$round" >>"$tmp/emitted-round"
+    cat "$tmp/emitted-round" >>"$tmp/emitted"
     sleep "$(rand_ms 1500 | awk '{ printf "%.3f", $1 / 1000 }')"
     kill -KILL "$server_pid"
     wait "$server_pid" 2>/dev/null || true
 done
 emitted=$(wc -l <"$tmp/emitted")
 checks=$((checks + 1))
-[ "$emitted" -ge $((rounds * 3)) ] || fail "only $emitted triggers were accepted"
+[ "$emitted" -ge $((rounds * 5)) ] || fail "only $emitted triggers were accepted"
 
 # Quiet down: the periodic jobs stop ticking (but stay visible); let
 # everything finish.
@@ -78,7 +98,7 @@ wait_until 120 all_final || fail "invocations left in a non-final state: $(cat "
 # Every accepted trigger has a fate, and a final one.
 missing=0
 for id in $(cat "$tmp/emitted"); do
-    grep -q "\"triggerId\": *\"$id\"" "$tmp/fates.json" || missing=$((missing + 1))
+    has_fate "$id" || missing=$((missing + 1))
 done
 checks=$((checks + 1))
 [ "$missing" = 0 ] || fail "$missing accepted triggers have no recorded fate"

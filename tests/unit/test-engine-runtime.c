@@ -12,6 +12,7 @@
 #include <cmocka.h>
 #include <unistd.h>
 
+#include "base/buf.h"
 #include "base/clock.h"
 #include "base/time.h"
 #include "config/config.h"
@@ -1391,6 +1392,87 @@ static void test_state_cache(void **state)
     free(text);
 }
 
+/* The one trigger fate of job (asserts there is exactly one), as "FATE id". */
+static void one_fate(struct fx *f, const char *job, char *out, size_t outlen)
+{
+    json_t *fates = NULL, *o;
+
+    assert_int_equal(engine_trigger_fates(f->e, job, NULL, 0, &fates), 0);
+    assert_int_equal(json_array_size(fates), 1);
+    o = json_array_get(fates, 0);
+    snprintf(out, outlen, "%s %s", json_string_value(json_object_get(o, "fate")),
+             json_string_value(json_object_get(o, "triggerId")));
+    json_decref(fates);
+}
+
+static uint64_t commits_of(struct fx *f)
+{
+    struct store_stats st;
+
+    store_stats(f->store, &st);
+    return st.commits;
+}
+
+/*
+ * Issue 10: 2,000 jobs on "* * * * *" tick together at the minute.  Every
+ * job fires exactly once (one cron trigger, then one invocation), and the
+ * burst is a handful of durable commits (batches of lazy steps, counted by
+ * the store), not one per tick.
+ */
+static void test_tick_burst_batched(void **state)
+{
+    enum { JOBS = 2000 };
+    struct fx *f = *state;
+    struct buf cfg;
+    struct cfg_project *p = NULL;
+    struct cfg_diags d;
+    uint64_t c0;
+    char job[32], fate[128];
+    int n;
+
+    buf_init(&cfg, 1u << 20);
+    for (int i = 0; i < JOBS; i++)
+        buf_printf(&cfg, "job { id: \"j%04d\" schedule: \"* * * * *\" noop {} }\n", i);
+    cfg_diags_init(&d);
+    assert_int_equal(cfg_project_parse(cfg.data, cfg.len, &p, &d), 0);
+    assert_int_equal(engine_apply_project(f->e, "proj", p, NULL, "rev1", ""), 0);
+    cfg_project_free(p);
+    cfg_diags_release(&d);
+    buf_release(&cfg);
+
+    /* T0 is 22:42:00: every job's next tick is 22:43:00. */
+    assert_int_equal(engine_next_due(f->e), T0 + 60 * S);
+    manual_clock_set(&f->clk, T0 + 60 * S);
+    c0 = commits_of(f);
+    n = engine_run_due(f->e, 0);
+    assert_int_equal(n, JOBS);
+    assert_true(commits_of(f) - c0 >= 1);
+    assert_true(commits_of(f) - c0 <= JOBS / LIMIT_STORE_GROUP_STEPS + 2);
+    assert_int_equal(engine_run_due(f->e, 0), 0); /* nothing fires twice */
+    for (int i = 0; i < JOBS; i += 1) {
+        snprintf(job, sizeof(job), "proj/j%04d", i);
+        one_fate(f, job, fate, sizeof(fate));
+        assert_int_equal(strncmp(fate, "PENDING cron:v1:", 16), 0);
+    }
+
+    /* The triages kicked by the ticks are due together at the next even second. */
+    manual_clock_set(&f->clk, T0 + 62 * S);
+    c0 = commits_of(f);
+    assert_int_equal(engine_run_due(f->e, 0), JOBS);
+    assert_true(commits_of(f) - c0 <= JOBS / LIMIT_STORE_GROUP_STEPS + 2);
+    for (int i = 0; i < JOBS; i++) {
+        struct engine_invocation *v = NULL;
+        size_t k;
+        snprintf(job, sizeof(job), "proj/j%04d", i);
+        k = invs(f, job, &v);
+        assert_int_equal(k, 1);
+        assert_string_equal(v[0].status_name, "STARTING");
+        engine_invocations_free(v, k);
+        one_fate(f, job, fate, sizeof(fate));
+        assert_int_equal(strncmp(fate, "CONSUMED cron:v1:", 17), 0);
+    }
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1419,6 +1501,7 @@ int main(void)
         T(test_job_state_moves_with_invocations),
         T(test_job_state_compare_and_set),
         T(test_huge_debug_log),
+        T(test_tick_burst_batched),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -7,10 +7,12 @@
  */
 #include "base/compat.h"
 
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <cmocka.h>
 #include <sqlite3.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "store/sqlite.h"
@@ -1049,6 +1051,157 @@ static void test_job_state(void **state)
     store_rollback(tx);
 }
 
+/* Puts project id (revision rev) in a transaction of its own, committed lazily or not. */
+static void put_project(struct store *s, const char *id, bool lazy)
+{
+    struct store_tx *tx = begin(s);
+    struct store_project p = {.id = (char *)id, .revision = "r", .enabled = true};
+
+    assert_int_equal(store_project_put(tx, &p), 0);
+    assert_int_equal(lazy ? store_commit_lazy(tx) : store_commit(tx), 0);
+}
+
+static bool has_project(struct store *s, const char *id)
+{
+    struct store_tx *tx = begin(s);
+    struct store_project p = {0};
+    int r = store_project_get(tx, id, &p);
+
+    store_project_release(&p);
+    store_rollback(tx);
+    assert_true(r == 0 || r == -ENOENT);
+    return r == 0;
+}
+
+/*
+ * Group commit: lazy steps are seen by later transactions at once, a
+ * rolled-back step undoes only itself, and one sync makes them all
+ * durable in one commit.
+ */
+static void test_group_commit_lazy_steps(void **state)
+{
+    struct fixture *f = *state;
+    struct store_stats st0, st1;
+    struct store_tx *tx;
+    struct store_project p = {.id = "gone", .revision = "r"};
+
+    store_stats(f->s, &st0);
+    put_project(f->s, "a", true);
+    put_project(f->s, "b", true);
+    tx = begin(f->s);
+    assert_int_equal(store_project_put(tx, &p), 0);
+    store_rollback(tx);
+    assert_true(has_project(f->s, "a"));
+    assert_true(has_project(f->s, "b"));
+    assert_false(has_project(f->s, "gone"));
+    assert_int_equal(store_sync(f->s), 0);
+    store_stats(f->s, &st1);
+    assert_int_equal(st1.commits - st0.commits, 1);
+    assert_int_equal(st1.steps - st0.steps, 2);
+    assert_int_equal(store_sync(f->s), 0); /* nothing waiting: no commit */
+    store_stats(f->s, &st0);
+    assert_int_equal(st0.commits, st1.commits);
+
+    /* A durable commit takes the lazy steps before it along. */
+    put_project(f->s, "c", true);
+    put_project(f->s, "d", false);
+    store_stats(f->s, &st1);
+    assert_int_equal(st1.commits - st0.commits, 1);
+}
+
+/*
+ * A crash (the process dies without closing the store) loses the lazy
+ * steps after the last durable commit, and nothing before it.
+ */
+static void test_group_commit_crash(void **state)
+{
+    struct fixture *f = *state;
+    char err[256];
+    pid_t pid;
+    int status = 0;
+
+    store_close(f->s);
+    f->s = NULL;
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct store *s = NULL;
+        if (store_open(f->url, &s, err, sizeof(err)) < 0)
+            _exit(2);
+        put_project(s, "early-lazy", true);
+        put_project(s, "durable", false);
+        put_project(s, "late-lazy", true);
+        _exit(0); /* no store_close: a crash */
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_int_equal(store_open(f->url, &f->s, err, sizeof(err)), 0);
+    assert_true(has_project(f->s, "early-lazy"));
+    assert_true(has_project(f->s, "durable"));
+    assert_false(has_project(f->s, "late-lazy"));
+}
+
+struct committer {
+    struct store *s;
+    char id[16];
+    int r;
+};
+
+static void *commit_one(void *arg)
+{
+    struct committer *c = arg;
+    struct store_tx *tx = NULL;
+    struct store_project p = {.id = c->id, .revision = "r", .enabled = true};
+
+    c->r = store_begin(c->s, &tx);
+    if (c->r == 0) {
+        c->r = store_project_put(tx, &p);
+        if (c->r == 0)
+            c->r = store_commit(tx);
+        else
+            store_rollback(tx);
+    }
+    return NULL;
+}
+
+/*
+ * Group commit between threads: durable commits of threads that queued
+ * behind one open transaction share one disk commit, and each returns
+ * only when its row is durable (all present after a reopen).
+ */
+static void test_group_commit_threads(void **state)
+{
+    enum { N = 4 };
+    struct fixture *f = *state;
+    struct committer c[N];
+    pthread_t th[N];
+    struct store_stats st0, st1;
+    struct store_tx *tx;
+    char err[256];
+
+    store_stats(f->s, &st0);
+    tx = begin(f->s);
+    for (int i = 0; i < N; i++) {
+        c[i] = (struct committer){.s = f->s};
+        snprintf(c[i].id, sizeof(c[i].id), "p%d", i);
+        assert_int_equal(pthread_create(&th[i], NULL, commit_one, &c[i]), 0);
+    }
+    /* Let them queue behind tx (if one is late, it commits on its own: still < N + 1). */
+    usleep(300 * 1000);
+    assert_int_equal(store_commit(tx), 0);
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+        assert_int_equal(c[i].r, 0);
+    }
+    store_stats(f->s, &st1);
+    assert_int_equal(st1.steps - st0.steps, N + 1);
+    assert_true(st1.commits - st0.commits < N + 1);
+    store_close(f->s);
+    assert_int_equal(store_open(f->url, &f->s, err, sizeof(err)), 0);
+    for (int i = 0; i < N; i++)
+        assert_true(has_project(f->s, c[i].id));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1072,6 +1225,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_job_state, setup, teardown),
         cmocka_unit_test_setup_teardown(test_job_page, setup, teardown),
         cmocka_unit_test_setup_teardown(test_job_realms, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_group_commit_lazy_steps, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_group_commit_crash, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_group_commit_threads, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
