@@ -128,9 +128,18 @@ int store_commit(struct store_tx *tx)
 
 int store_commit_lazy(struct store_tx *tx)
 {
+    int r;
+
     if (!tx)
         return -EINVAL;
-    return txops(tx)->commit_lazy(tx);
+    /* Counted as committed: the step is visible now, and the counters die with a crash too. */
+    r = txops(tx)->commit_lazy(tx);
+    tx_observe();
+    if (r == 0)
+        metric_pending_commit();
+    else
+        metric_pending_discard();
+    return r;
 }
 
 void store_rollback(struct store_tx *tx)
