@@ -228,6 +228,9 @@ for who in anon owner; do
     }
 done
 # The later page: the job page's "Older →" link.
+# inv_ids FILE: the invocation ids the job page FILE links to.
+inv_ids() { grep -o 'href="/jobs/p/burst/[0-9]*"' "$1" | sort -u; }
+inv_ids "$tmp/last-anon-job-burst.html" >"$tmp/first-ids"
 older=$(curl -s "$server/jobs/p/burst" | sed -n 's/.*<a[^>]*href="\([^"]*\)"[^>]*>Older &rarr;.*/\1/p' | head -1)
 checks=$((checks + 1))
 [ -n "$older" ] || fail "burst: no Older link on the first page"
@@ -235,7 +238,12 @@ older=$(printf '%s' "$older" | sed 's/&amp;/\&/g')
 page anon-job-older 200 "$older"
 page owner-job-older 200 "$older" -b "$jar"
 checks=$((checks + 1))
-grep -q 'Newer' "$tmp/page.html" || fail "the later page has no Newer link"
+grep -q '<a class="newer" href="/jobs/p/burst">' "$tmp/page.html" ||
+    fail "the later page has no Newer link back to the first page"
+checks=$((checks + 1))
+[ -n "$(inv_ids "$tmp/page.html")" ] &&
+    [ -z "$(inv_ids "$tmp/page.html" | comm -12 - "$tmp/first-ids")" ] ||
+    fail "the later page's invocations are none or repeat the first page's"
 # 403: anonymous (a reader) may not pause; the owner without the CSRF token.
 page anon-403 403 /actions/pauseJob/p/burst --data-urlencode "xsrf_token=$token"
 page owner-403-xsrf 403 /actions/pauseJob/p/burst -b "$jar" --data "reason=x"
