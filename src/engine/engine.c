@@ -276,6 +276,41 @@ out:
     return r;
 }
 
+int engine_each_job(struct engine *e, const char *project,
+                    int (*fn)(void *ctx, const struct engine_job *job), void *ctx)
+{
+    struct store_tx *tx = NULL;
+    struct store_job *v = NULL;
+    struct engine_job *one = NULL;
+    size_t nv = 0;
+    int r;
+
+    if (!e || !fn)
+        return -EINVAL;
+    r = store_begin(e->store, &tx);
+    if (r < 0)
+        return r;
+    r = store_job_list(tx, project, true, &v, &nv);
+    store_rollback(tx);
+    if (r < 0)
+        return r;
+    one = malloc(sizeof(*one));
+    if (!one) {
+        r = -ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; r >= 0 && i < nv && i < LIMIT_ENGINE_LIST_JOBS; i++) {
+        engine__fill_job(&v[i], one);
+        r = fn(ctx, one);
+    }
+    if (r > 0)
+        r = 0;
+out:
+    free(one);
+    store_jobs_free(v, nv);
+    return r;
+}
+
 /* Loads an enabled job; -ENOENT for missing or disabled ones. */
 static int load_enabled_job(struct store_tx *tx, const char *job_id, struct store_job *ret)
 {

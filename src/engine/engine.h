@@ -264,6 +264,17 @@ struct engine_job {
  */
 int engine_list_jobs(struct engine *e, const char *project, struct engine_job **ret, size_t *n);
 
+/*
+ * The same jobs as engine_list_jobs, in the same order, handed one at a
+ * time to fn(ctx, job): job is valid only during the call (one struct is
+ * reused), fn may call the engine, and a negative return from fn stops the
+ * walk and is returned.  For callers that keep a little of each job (the
+ * index page's counts): no struct engine_job array (5 KB a job).  Returns
+ * 0, fn's error, -EINVAL, -EIO, -ENOMEM.
+ */
+int engine_each_job(struct engine *e, const char *project,
+                    int (*fn)(void *ctx, const struct engine_job *job), void *ctx);
+
 /* Page size of engine_list_jobs_page: default and maximum (the API's is 50). */
 #define ENGINE_JOBS_PAGE_DEFAULT 50
 #define ENGINE_JOBS_PAGE_MAX 1000

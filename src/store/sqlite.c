@@ -1049,16 +1049,23 @@ static int sqlite_inv_ids_project(struct store_tx *tx, const char *project, int6
                                   void (*fn)(void *ctx, const char *job_id, int64_t id),
                                   void *ctx)
 {
-    static const char sql[] = "SELECT job_id, id FROM invocations WHERE job_id >= ? || '/' "
-                              "AND job_id < ? || '0' AND id <= ? LIMIT ?";
+    /*
+     * Job by job (CROSS JOIN keeps that order): each job is one range of
+     * invocations_by_job, (job_id = j.id, id <= ?), so only the rows asked
+     * for are read.  A range over job_id alone could not use id and would
+     * read every invocation the project ever had (13 ms for 100,000, issue 9).
+     * Job rows are never deleted, so this covers disabled jobs too.
+     */
+    static const char sql[] = "SELECT i.job_id, i.id FROM jobs AS j CROSS JOIN invocations AS i "
+                              "ON i.job_id = j.id AND i.id <= ? WHERE j.project = ? LIMIT ?";
     struct sqlite_store *ss = ss_of(tx);
     sqlite3_stmt *st = NULL;
     int r, rc;
 
     r = prep(ss, sql, &st);
-    if (r == 0 && (r = bind_text(ss, st, 1, project)) == 0 &&
-        (r = bind_text(ss, st, 2, project)) == 0 && (r = bind_i64(ss, st, 3, max_id)) == 0)
-        r = bind_i64(ss, st, 4, (int64_t)limit);
+    if (r == 0 && (r = bind_i64(ss, st, 1, max_id)) == 0 &&
+        (r = bind_text(ss, st, 2, project)) == 0)
+        r = bind_i64(ss, st, 3, (int64_t)limit);
     while (r == 0 && (rc = sqlite3_step(st)) != SQLITE_DONE) {
         if (rc != SQLITE_ROW)
             r = db_err(ss, rc);

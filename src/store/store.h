@@ -411,10 +411,11 @@ int store_inv_set_aborted_by(struct store_tx *tx, int64_t id, const char *who);
  */
 /*
  * Calls fn(ctx, job_id, id) for the invocations (at most limit) of
- * project's jobs (enabled or not) with id <= max_id, in index order.
+ * project's jobs (enabled or not, job rows are never deleted) with id <=
+ * max_id, job by job, each one range of the (job_id, id) index.
  * Since ids fall with time (spec 3.4), max_id = the largest id of a time
- * selects those created at or after it.  Reads only the (job_id, id)
- * index; fn must not use the store.  Returns 0, -EIO.
+ * selects those created at or after it.  Reads indexes only (one job row
+ * per job for its id); fn must not use the store.  Returns 0, -EIO.
  */
 int store_inv_ids_project(struct store_tx *tx, const char *project, int64_t max_id, size_t limit,
                           void (*fn)(void *ctx, const char *job_id, int64_t id), void *ctx);

@@ -80,7 +80,7 @@ void page_actions(struct page *p, const struct engine_job *j)
 {
     bool can;
 
-    html_raw(&p->h, "<span class=\"actions\">");
+    html_raw(&p->h, "<div class=\"actions\">");
     if (j->paused) {
         form_begin(p, ACT_RESUME, j, NULL);
         button(p, "", "Resume", page_can(p, j, AUTH_PERM_RESUME));
@@ -99,7 +99,7 @@ void page_actions(struct page *p, const struct engine_job *j)
     button(p, "danger", "Abort", page_can(p, j, AUTH_PERM_ABORT));
     form_begin(p, ACT_TRIGGER, j, NULL);
     button(p, "success", "Trigger", page_can(p, j, AUTH_PERM_TRIGGER));
-    html_raw(&p->h, "</span>");
+    html_raw(&p->h, "</div>");
 }
 
 void page_actions_invocation(struct page *p, const struct engine_job *j,
@@ -108,10 +108,10 @@ void page_actions_invocation(struct page *p, const struct engine_job *j,
     char id[32];
 
     snprintf(id, sizeof(id), "%" PRId64, inv->id);
-    html_raw(&p->h, "<span class=\"actions\">");
+    html_raw(&p->h, "<div class=\"actions\">");
     form_begin(p, ACT_ABORT_INVOCATION, j, id);
     button(p, "danger", "Abort", !inv->final && page_can(p, j, AUTH_PERM_ABORT));
-    html_raw(&p->h, "</span>");
+    html_raw(&p->h, "</div>");
 }
 
 bool page_cross_site(const struct page *p)

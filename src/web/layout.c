@@ -102,9 +102,9 @@ void page_begin(struct page *p)
     if (p->anonymous)
         html_raw(&p->h, " class=\"anonymous\"");
     html_raw(&p->h, ">\n<header class=\"navbar\"><a class=\"brand\" href=\"/\">LUCI Scheduler</a>"
-                    "<span class=\"user\">");
+                    "<div class=\"user\">");
     user_box(p);
-    html_raw(&p->h, "</span></header>\n<main>\n");
+    html_raw(&p->h, "</div></header>\n<main>\n");
     breadcrumbs(p);
 }
 

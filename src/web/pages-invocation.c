@@ -31,7 +31,7 @@ static void summary(struct page *p, const struct engine_job *j,
     char dur[HUMANIZE_MAX] = "";
 
     humanize_duration(inv->started, inv->final ? inv->finished : p->now, dur, sizeof(dur));
-    html_raw(&p->h, "<dl class=\"summary\"><div><dt>Status:</dt> <dd id=\"status\">");
+    html_raw(&p->h, "<div class=\"summary\"><dl><dt>Status:</dt> <dd id=\"status\">");
     if (*inv->view_url && html_url_is_safe(inv->view_url)) {
         html_raw(&p->h, "<a");
         html_attr_url(&p->h, "href", inv->view_url);
@@ -41,15 +41,15 @@ static void summary(struct page *p, const struct engine_job *j,
     } else {
         page_label(p, inv_status_class(status), status);
     }
-    html_raw(&p->h, "</dd></div><div><dt>Triggered by:</dt> <dd");
+    html_raw(&p->h, "</dd></dl><dl><dt>Triggered by:</dt> <dd");
     html_attr(&p->h, "title", by);
     html_raw(&p->h, ">");
     html_text(&p->h, by);
-    html_raw(&p->h, "</dd></div><div><dt>Duration:</dt> <dd id=\"duration\">");
+    html_raw(&p->h, "</dd></dl><dl><dt>Duration:</dt> <dd id=\"duration\">");
     html_text(&p->h, dur);
-    html_raw(&p->h, "</dd></div><div><dt>Actions:</dt> <dd>");
+    html_raw(&p->h, "</dd></dl><dl><dt>Actions:</dt> <dd>");
     page_actions_invocation(p, j, inv);
-    html_raw(&p->h, "</dd></div></dl>\n");
+    html_raw(&p->h, "</dd></dl></div>\n");
 }
 
 static void definition(struct page *p, const struct engine_invocation *inv)

@@ -23,15 +23,15 @@ int page_load_job(struct page *p, const char *project, const char *job, struct e
 
 static void summary(struct page *p, const struct engine_job *j)
 {
-    html_raw(&p->h, "<dl class=\"summary\"><div><dt>State:</dt> <dd id=\"state\">");
+    html_raw(&p->h, "<div class=\"summary\"><dl><dt>State:</dt> <dd id=\"state\">");
     page_label(p, job_state_class(j->state), j->state_name);
-    html_raw(&p->h, "</dd></div><div><dt>Schedule:</dt> <dd class=\"mono\">");
+    html_raw(&p->h, "</dd></dl><dl><dt>Schedule:</dt> <dd class=\"mono\">");
     html_text(&p->h, j->schedule);
-    html_raw(&p->h, "</dd></div><div><dt>Next run:</dt> <dd>");
+    html_raw(&p->h, "</dd></dl><dl><dt>Next run:</dt> <dd>");
     page_next_run(p, j);
-    html_raw(&p->h, "</dd></div><div><dt>Actions:</dt> <dd>");
+    html_raw(&p->h, "</dd></dl><dl><dt>Actions:</dt> <dd>");
     page_actions(p, j);
-    html_raw(&p->h, "</dd></div></dl>\n");
+    html_raw(&p->h, "</dd></dl></div>\n");
     if (j->paused) {
         html_raw(&p->h, "<div class=\"alert alert-warning\" id=\"paused\">Paused by ");
         page_paused_by(p, j);

@@ -67,9 +67,67 @@ static void count_cell(struct page *p, const char *project, enum column c, size_
     html_raw(&p->h, "</a></td>");
 }
 
-static void project_row(struct page *p, const char *project, const size_t counts[_COL_MAX],
-                        const struct engine_job *jobs, size_t n)
+/* What the index keeps of a visible job (not the 5 KB struct engine_job). */
+struct index_job {
+    char *project, *id;
+    enum column column;
+};
+
+struct index_acc {
+    struct page *p;
+    struct index_job *v;
+    size_t n, cap;
+};
+
+static int index_add(void *ctx, const struct engine_job *j)
 {
+    struct index_acc *a = ctx;
+    struct index_job *grown;
+
+    if (!page_can(a->p, j, AUTH_PERM_GET))
+        return 0;
+    if (a->n == a->cap) {
+        size_t cap = a->cap ? 2 * a->cap : 64;
+        if (!(grown = realloc(a->v, cap * sizeof(*grown))))
+            return -ENOMEM;
+        a->v = grown;
+        a->cap = cap;
+    }
+    struct index_job *x = &a->v[a->n];
+    x->project = strdup(j->project);
+    x->id = strdup(j->id);
+    x->column = column_of(j->state);
+    if (!x->project || !x->id) {
+        free(x->project);
+        free(x->id);
+        return -ENOMEM;
+    }
+    a->n++;
+    return 0;
+}
+
+static void index_release(struct index_acc *a)
+{
+    for (size_t i = 0; i < a->n; i++) {
+        free(a->v[i].project);
+        free(a->v[i].id);
+    }
+    free(a->v);
+}
+
+/* One project's row; jobs[0..n) are its visible jobs (sorted by id). */
+static int project_row(struct page *p, const struct index_job *jobs, size_t n)
+{
+    const char *project = jobs[0].project;
+    const char **ids = calloc(n, sizeof(*ids));
+    size_t counts[_COL_MAX] = {0};
+
+    if (!ids)
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        ids[i] = jobs[i].id;
+        counts[jobs[i].column]++;
+    }
     html_raw(&p->h, "<tr><td><a");
     page_href_job(p, project, NULL, NULL);
     html_raw(&p->h, ">");
@@ -78,37 +136,40 @@ static void project_row(struct page *p, const char *project, const size_t counts
     for (int c = 0; c < _COL_MAX; c++)
         count_cell(p, project, (enum column)c, counts[c]);
     html_raw(&p->h, "<td class=\"hide-narrow\">");
-    page_sparkline(p, project, jobs, n);
+    page_sparkline(p, project, ids, n);
     html_raw(&p->h, "</td></tr>\n");
+    free(ids);
+    return 0;
 }
 
 int page_index(struct page *p)
 {
-    struct engine_job *jobs = NULL;
-    size_t n = 0, counts[_COL_MAX] = {0};
-    int r = visible_jobs(p, NULL, &jobs, &n);
+    struct index_acc a = {.p = p};
+    int r = engine_each_job(p->w->e, NULL, index_add, &a);
 
     if (r < 0)
-        return r;
+        goto out;
     page_begin(p);
     html_raw(&p->h, "<table id=\"projects\"><thead><tr><th>Project</th><th>Running</th>"
                     "<th>Scheduled</th><th>Waiting</th><th>Paused</th>"
                     "<th class=\"hide-narrow\">Last 24 h</th></tr></thead><tbody>\n");
-    /* engine_list_jobs sorts by id, so the jobs of a project are adjacent. */
-    for (size_t i = 0, first = 0; i < n; i++) {
-        counts[column_of(jobs[i].state)]++;
-        if (i + 1 == n || strcmp(jobs[i].project, jobs[i + 1].project) != 0) {
-            project_row(p, jobs[i].project, counts, jobs + first, i + 1 - first);
-            memset(counts, 0, sizeof(counts));
+    /* engine_each_job goes by id, so the jobs of a project are adjacent. */
+    for (size_t i = 0, first = 0; r == 0 && i < a.n; i++) {
+        if (i + 1 == a.n || strcmp(a.v[i].project, a.v[i + 1].project) != 0) {
+            r = project_row(p, a.v + first, i + 1 - first);
             first = i + 1;
         }
     }
+    if (r < 0)
+        goto out;
     html_raw(&p->h, "</tbody></table>\n");
-    if (n == 0)
+    if (a.n == 0)
         html_raw(&p->h, "<p>No projects with jobs you may see.</p>\n");
     page_end(p);
-    free(jobs);
-    return page_send(p, 200);
+    r = page_send(p, 200);
+out:
+    index_release(&a);
+    return r;
 }
 
 /* Regular jobs (periodic, triggered) before triggering jobs, then by name. */

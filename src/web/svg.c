@@ -136,18 +136,11 @@ void page_next_fires(struct page *p, const struct engine_job *j)
 #define SPARK_BAR_W 4
 #define SPARK_H 20
 
-void page_sparkline(struct page *p, const char *project, const struct engine_job *jobs, size_t n)
+void page_sparkline(struct page *p, const char *project, const char *const *ids, size_t n)
 {
-    const char **ids = n ? calloc(n, sizeof(*ids)) : NULL;
     unsigned counts[SPARK_HOURS], max = 0, total = 0;
-    int r;
+    int r = engine_project_activity(p->w->e, project, ids, n, p->now, SPARK_HOURS, counts);
 
-    if (n && !ids)
-        return;
-    for (size_t i = 0; i < n; i++)
-        ids[i] = jobs[i].id; /* sorted: engine_list_jobs sorts by id */
-    r = engine_project_activity(p->w->e, project, ids, n, p->now, SPARK_HOURS, counts);
-    free(ids);
     if (r < 0)
         return;
     for (int i = 0; i < SPARK_HOURS; i++) {

@@ -232,9 +232,10 @@ void page_timeline(struct page *p, const struct engine_job *j,
 /*
  * The index page's sparkline of project: an inline <svg class="sparkline">
  * with one bar per hour of the last 24 (engine_project_activity over the
- * caller's visible jobs[0..n), sorted by id) and a <title> with the total.
+ * ids[0..n) of the caller's visible jobs, sorted by id) and a <title> with
+ * the total.
  */
-void page_sparkline(struct page *p, const char *project, const struct engine_job *jobs, size_t n);
+void page_sparkline(struct page *p, const char *project, const char *const *ids, size_t n);
 
 /* "Next runs": the next few fire times of a cron schedule (nothing for others or when paused). */
 void page_next_fires(struct page *p, const struct engine_job *j);

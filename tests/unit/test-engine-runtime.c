@@ -959,6 +959,50 @@ static void test_config_apply(void **state)
     assert_int_equal(engine_project_revision(f->e, "proj", rev, sizeof(rev)), -ENOENT);
 }
 
+/* engine_each_job's callback: records ids and states; fails at stop_at. */
+struct each_acc {
+    char ids[4][ENGINE_ID_MAX], states[4][32];
+    size_t n, stop_at;
+};
+
+static int each_one(void *ctx, const struct engine_job *j)
+{
+    struct each_acc *a = ctx;
+
+    if (a->n == a->stop_at)
+        return -ECANCELED;
+    if (a->n < 4) {
+        snprintf(a->ids[a->n], sizeof(a->ids[a->n]), "%s", j->id);
+        snprintf(a->states[a->n], sizeof(a->states[a->n]), "%s", j->state_name);
+    }
+    a->n++;
+    return 0;
+}
+
+/* engine_each_job: engine_list_jobs's jobs and order, one at a time; fn's error stops it. */
+static void test_each_job(void **state)
+{
+    struct fx *f = *state;
+    struct each_acc a = {.stop_at = 99};
+
+    apply(f,
+          "job { id: \"b\" schedule: \"triggered\" noop {} }\n"
+          "job { id: \"a\" schedule: \"with 30s interval\" noop {} }\n"
+          "job { id: \"c\" disabled: true noop {} }\n",
+          "rev1");
+    assert_int_equal(engine_pause_job(f->e, "proj/b", "user:u@example.com", "why"), 0);
+    assert_int_equal(engine_each_job(f->e, "proj", each_one, &a), 0);
+    assert_int_equal(a.n, 2); /* c is disabled: not listed, as engine_list_jobs */
+    assert_string_equal(a.ids[0], "proj/a");
+    assert_string_equal(a.states[0], "SCHEDULED");
+    assert_string_equal(a.ids[1], "proj/b");
+    assert_string_equal(a.states[1], "PAUSED");
+    a = (struct each_acc){.stop_at = 1};
+    assert_int_equal(engine_each_job(f->e, NULL, each_one, &a), -ECANCELED);
+    assert_int_equal(a.n, 1);
+    assert_int_equal(engine_each_job(f->e, "proj", NULL, NULL), -EINVAL);
+}
+
 static void test_list_pages(void **state)
 {
     struct fx *f = *state;
@@ -1492,6 +1536,7 @@ int main(void)
         T(test_in_tx_handler_failure_backs_off),
         T(test_crash_and_recover),
         T(test_config_apply),
+        T(test_each_job),
         T(test_list_pages),
         T(test_list_pages_growing),
         T(test_overflow_drops_oldest),
