@@ -111,13 +111,9 @@ int store_begin(struct store *s, struct store_tx **ret)
     return r;
 }
 
-int store_commit(struct store_tx *tx)
+/* After a commit (r its result): the transaction's time, and its held counts applied or dropped. */
+static int tx_ended(int r)
 {
-    int r;
-
-    if (!tx)
-        return -EINVAL;
-    r = txops(tx)->commit(tx);
     tx_observe();
     if (r == 0)
         metric_pending_commit();
@@ -126,20 +122,15 @@ int store_commit(struct store_tx *tx)
     return r;
 }
 
+int store_commit(struct store_tx *tx)
+{
+    return tx ? tx_ended(txops(tx)->commit(tx)) : -EINVAL;
+}
+
+/* Counted as committed: the step is visible now, and the counters die with a crash too. */
 int store_commit_lazy(struct store_tx *tx)
 {
-    int r;
-
-    if (!tx)
-        return -EINVAL;
-    /* Counted as committed: the step is visible now, and the counters die with a crash too. */
-    r = txops(tx)->commit_lazy(tx);
-    tx_observe();
-    if (r == 0)
-        metric_pending_commit();
-    else
-        metric_pending_discard();
-    return r;
+    return tx ? tx_ended(txops(tx)->commit_lazy(tx)) : -EINVAL;
 }
 
 void store_rollback(struct store_tx *tx)
