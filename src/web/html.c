@@ -28,6 +28,19 @@ int html_error(const struct html *h)
     return h->err;
 }
 
+size_t html_len(const struct html *h)
+{
+    return h->b.len;
+}
+
+void html_truncate(struct html *h, size_t mark)
+{
+    if (h->err == 0 && mark < h->b.len) {
+        h->b.len = mark;
+        h->b.data[mark] = '\0';
+    }
+}
+
 static void put(struct html *h, const char *s, size_t n)
 {
     if (h->err == 0 && n > 0)

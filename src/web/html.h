@@ -52,6 +52,14 @@ void html_release(struct html *h);
 int html_error(const struct html *h);
 
 /*
+ * The page's length so far, and cutting it back to such a mark (what was
+ * appended after it is dropped; a mark past the end, or a page in error,
+ * is left as it is).
+ */
+size_t html_len(const struct html *h);
+void html_truncate(struct html *h, size_t mark);
+
+/*
  * Constant markup, trusted: only a string literal compiles ("" lit "").
  * This is the only way to emit unescaped bytes.
  */

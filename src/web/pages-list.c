@@ -27,23 +27,6 @@ static enum column column_of(enum engine_job_state s)
     }
 }
 
-/* The visible jobs of project (NULL = all), in *ret (free()) and *n. */
-static int visible_jobs(struct page *p, const char *project, struct engine_job **ret, size_t *n)
-{
-    struct engine_job *v = NULL;
-    size_t nv = 0, k = 0;
-    int r = engine_list_jobs(p->w->e, project, &v, &nv);
-
-    if (r < 0)
-        return r;
-    for (size_t i = 0; i < nv; i++)
-        if (page_can(p, &v[i], AUTH_PERM_GET))
-            v[k++] = v[i];
-    *ret = v;
-    *n = k;
-    return 0;
-}
-
 static void count_cell(struct page *p, const char *project, enum column c, size_t count)
 {
     html_raw(&p->h, "<td><a");
@@ -172,17 +155,6 @@ out:
     return r;
 }
 
-/* Regular jobs (periodic, triggered) before triggering jobs, then by name. */
-static int job_order(const void *a, const void *b)
-{
-    const struct engine_job *x = a, *y = b;
-    int tx = x->flavor == ENGINE_FLAVOR_TRIGGER, ty = y->flavor == ENGINE_FLAVOR_TRIGGER;
-
-    if (tx != ty)
-        return tx - ty;
-    return strcmp(x->name, y->name);
-}
-
 static void job_row(struct page *p, const struct engine_job *j)
 {
     html_raw(&p->h, "<tr><td>");
@@ -216,47 +188,65 @@ static int parse_filter(struct page *p)
     return -1;
 }
 
-static void jobs_table(struct page *p, struct engine_job *jobs, size_t n, int filter)
-{
-    size_t shown = 0;
+/*
+ * One walk of the project's jobs (engine_each_job: by id, so by name):
+ * the rows of the visible jobs of one flavor group that pass the filter.
+ * Rows are written as the jobs come; no job array is kept.
+ */
+struct project_walk {
+    struct page *p;
+    int filter;
+    bool triggers; /* this walk's group: triggering jobs, else the regular ones */
+    size_t visible, shown;
+};
 
-    sort_array(jobs, n, sizeof(*jobs), job_order);
-    html_raw(&p->h, "<table id=\"jobs\"><thead><tr><th>Job</th><th>Schedule</th><th>State</th>"
-                    "<th>Next run</th></tr></thead><tbody>\n");
-    for (size_t i = 0; i < n; i++) {
-        if (filter >= 0 && column_of(jobs[i].state) != (enum column)filter)
-            continue;
-        job_row(p, &jobs[i]);
-        shown++;
-    }
-    html_raw(&p->h, "</tbody></table>\n");
-    if (shown == 0 && filter >= 0) {
-        html_raw(&p->h, "<p>No ");
-        html_text(&p->h, column_filters[filter]);
-        html_raw(&p->h, " jobs</p>\n");
-    }
+static int project_job(void *ctx, const struct engine_job *j)
+{
+    struct project_walk *w = ctx;
+
+    if ((j->flavor == ENGINE_FLAVOR_TRIGGER) != w->triggers || !page_can(w->p, j, AUTH_PERM_GET))
+        return 0;
+    w->visible++;
+    if (w->filter >= 0 && column_of(j->state) != (enum column)w->filter)
+        return 0;
+    job_row(w->p, j);
+    w->shown++;
+    return 0;
 }
 
+/*
+ * Spec 7.3: regular jobs (periodic, triggered) before triggering jobs,
+ * each group by name — two walks, so memory does not grow with the jobs.
+ */
 int page_project(struct page *p, const char *project)
 {
-    struct engine_job *jobs = NULL;
-    size_t n = 0;
-    int filter = parse_filter(p);
-    int r = visible_jobs(p, project, &jobs, &n);
+    struct project_walk w = {.p = p, .filter = parse_filter(p)};
+    size_t mark;
+    int r;
 
+    p->project = project;
+    p->filter = w.filter >= 0 ? column_filters[w.filter] : NULL;
+    page_begin(p);
+    mark = html_len(&p->h);
+    html_raw(&p->h, "<table id=\"jobs\"><thead><tr><th>Job</th><th>Schedule</th><th>State</th>"
+                    "<th>Next run</th></tr></thead><tbody>\n");
+    r = engine_each_job(p->w->e, project, project_job, &w);
+    w.triggers = true;
+    if (r == 0)
+        r = engine_each_job(p->w->e, project, project_job, &w);
     if (r < 0)
         return r;
-    p->project = project;
-    p->filter = filter >= 0 ? column_filters[filter] : NULL;
-    page_begin(p);
-    if (n == 0) {
+    html_raw(&p->h, "</tbody></table>\n");
+    if (w.visible == 0) {
+        html_truncate(&p->h, mark);
         html_raw(&p->h, "<p>No jobs in this project or no READER permission to view them.</p>");
         if (p->anonymous)
             html_raw(&p->h, "<p>You may need to login first.</p>");
-    } else {
-        jobs_table(p, jobs, n, filter);
+    } else if (w.shown == 0 && w.filter >= 0) {
+        html_raw(&p->h, "<p>No ");
+        html_text(&p->h, column_filters[w.filter]);
+        html_raw(&p->h, " jobs</p>\n");
     }
     page_end(p);
-    free(jobs);
     return page_send(p, 200);
 }

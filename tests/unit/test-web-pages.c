@@ -537,6 +537,34 @@ static size_t pos_of(const struct reply *r, const char *needle)
     return (size_t)(at - r->body.data);
 }
 
+/*
+ * Spec 7.3: the project page lists the caller's visible jobs by name
+ * (streamed: two walks of the jobs, regular then triggering); a project
+ * with none says so instead of an empty table.
+ */
+static void test_project_page(void **state)
+{
+    struct fixture *f = *state;
+    const char *const names[] = {">hostile<", ">hourly<", ">mixed<", ">newest<"};
+    struct reply r;
+    size_t last = 0;
+
+    get(f, "/jobs/p", NULL, &r);
+    assert_int_equal(r.status, 200);
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        size_t at = pos_of(&r, names[i]);
+        assert_true(at > last);
+        last = at;
+    }
+    assert_null(strstr(r.body.data, ">hidden<")); /* realm "private": not for anonymous */
+    release(&r);
+    get(f, "/jobs/nosuch", NULL, &r);
+    assert_int_equal(r.status, 200);
+    expect_has(&r, "/jobs/nosuch", "No jobs in this project or no READER permission to view them.");
+    assert_null(strstr(r.body.data, "<table id=\"jobs\""));
+    release(&r);
+}
+
 /* Spec 7.4: the first page lists the active invocations, a separator, then finished ones. */
 static void test_active_first(void **state)
 {
@@ -825,6 +853,7 @@ int main(void)
         cmocka_unit_test(test_static),
         cmocka_unit_test(test_definition),
         cmocka_unit_test(test_triage_stale),
+        cmocka_unit_test(test_project_page),
         cmocka_unit_test(test_active_first),
         cmocka_unit_test(test_live),
         cmocka_unit_test(test_fates),
