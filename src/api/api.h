@@ -35,7 +35,7 @@
 #define TOCK_API_API_H
 
 #include "base/compat.h"
-#include "api/ratelimit.h"
+#include "base/ratelimit.h"
 #include "base/clock.h"
 
 struct http_server;
@@ -52,7 +52,7 @@ struct api_options {
      * GetInvocation, EmitTriggers, GetDebugJobState, GetTriggerFates): one
      * token bucket per identity, per client address (IPv6: per /64) for
      * anonymous callers
-     * (api/ratelimit.h; clock_mono of clock).  Past it the call answers
+     * (base/ratelimit.h; clock_mono of clock).  Past it the call answers
      * RESOURCE_EXHAUSTED (HTTP 429) "rate limit exceeded ...; retry in N
      * ms" before any work.  calls == 0 (the default): no limit.
      */

@@ -194,6 +194,14 @@
 #define WEB_FORM_BYTES (8u * 1024)
 #define WEB_PROXY_HEADER_NAME 64
 /*
+ * Sign-in attempts (POST /login, good or bad) per client address: at most
+ * WEB_LOGIN_RATE a minute, in bursts of as many; past it 429 with
+ * Retry-After.  The table keeps WEB_LOGIN_KEYS addresses (the least
+ * recently used is forgotten).
+ */
+#define WEB_LOGIN_RATE 30
+#define WEB_LOGIN_KEYS 10000
+/*
  * WEB_ACTIVE_MAX: most active invocations the first job page lists above
  * the separator.  WEB_FATES_MAX: most trigger fates a page reads.
  */

@@ -12,6 +12,7 @@
 #include <openssl/crypto.h>
 
 #include "auth/auth.h"
+#include "base/ratelimit.h"
 #include "web/web-internal.h"
 
 static void login_form(struct page *p, const char *message)
@@ -45,6 +46,26 @@ static int set_cookie(struct page *p, const char *value, bool clear)
     return http_response_set_header(p->resp, "Set-Cookie", c);
 }
 
+/*
+ * WEB_LOGIN_RATE attempts a minute per client address (tokens cannot be
+ * guessed at line rate).  1 after the 429 page went out, 0 to go on.
+ */
+static int login_limited(struct page *p)
+{
+    const char *addr = p->req->remote_addr && *p->req->remote_addr ? p->req->remote_addr : "?";
+    int64_t retry = 0;
+    char v[24];
+    int r;
+
+    if (ratelimit_take(p->w->login_limit, addr, clock_mono(p->w->clock), &retry))
+        return 0;
+    r = page_error(p, 429, "Too many sign-in attempts from this address; try again later.", false);
+    snprintf(v, sizeof(v), "%lld", (long long)(retry / NS_PER_SEC + 1));
+    if (r == 0)
+        r = http_response_set_header(p->resp, "Retry-After", v);
+    return r < 0 ? r : 1;
+}
+
 static int login_post(struct page *p)
 {
     char token[4096 + 1], bearer[sizeof(token) + 8], identity[LIMIT_IDENTITY_LEN + 1];
@@ -52,6 +73,8 @@ static int login_post(struct page *p)
     int r;
 
     if ((r = page_post_checks(p)) != 0)
+        return r < 0 ? r : 0;
+    if ((r = login_limited(p)) != 0)
         return r < 0 ? r : 0;
     r = form_get(p->req->body, "token", token, sizeof(token));
     if (r == 0 && *token) {

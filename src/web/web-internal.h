@@ -53,6 +53,7 @@ struct web {
     const struct clock *clock;
     char version[64];
     char *config_view_url; /* the --config-view-url template or NULL */
+    struct ratelimit *login_limit; /* POST /login per client address (base/ratelimit.h) */
     pthread_mutex_t lock; /* guards cursors */
     struct web_cursor cursors[WEB_CURSOR_MAP];
     size_t next_cursor;   /* ring position */

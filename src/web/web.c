@@ -7,6 +7,7 @@
 #include "web/web.h"
 
 #include "auth/auth.h"
+#include "base/ratelimit.h"
 #include "web/web-internal.h"
 
 static void web_free(void *ctx)
@@ -21,6 +22,7 @@ static void web_free(void *ctx)
     }
     pthread_mutex_destroy(&w->lock);
     web_sessions_free(w);
+    ratelimit_free(w->login_limit);
     free(w->config_view_url);
     free(w);
 }
@@ -249,7 +251,10 @@ int web_register(struct http_server *http, struct engine *e, struct auth *a,
         free(w);
         return r;
     }
-    if (pthread_mutex_init(&w->lock, NULL) != 0) {
+    w->login_limit = ratelimit_new(&(struct rate_limit){WEB_LOGIN_RATE, NS_PER_MIN,
+                                                         WEB_LOGIN_RATE}, WEB_LOGIN_KEYS);
+    if (!w->login_limit || pthread_mutex_init(&w->lock, NULL) != 0) {
+        ratelimit_free(w->login_limit);
         web_sessions_free(w);
         free(w->config_view_url);
         free(w);

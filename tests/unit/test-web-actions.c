@@ -862,6 +862,42 @@ static void test_session_table_bound(void **state)
     web_sessions_free(&w);
 }
 
+/*
+ * POST /login is limited per client address (WEB_LOGIN_RATE a minute,
+ * bursts of as many): the attempt past it gets 429 with Retry-After, even
+ * with a good token; a minute later sign-in works again.  Last in the
+ * group: it spends 127.0.0.1's bucket on f->base.
+ */
+static void test_login_rate_limited(void **state)
+{
+    struct fixture *f = *state;
+    struct reply r;
+    char v[32];
+    int refused = 0;
+
+    for (int i = 0; i < 2 * WEB_LOGIN_RATE && !refused; i++) {
+        request(f->base, "/login", NULL, "token=nope", NULL, &r);
+        if (r.status == 429)
+            refused = i + 1;
+        else
+            expect_status(&r, "bad token", 401);
+        release(&r);
+    }
+    /* Earlier tests signed in a few times from this address in the same minute. */
+    assert_true(refused > WEB_LOGIN_RATE / 2 && refused <= WEB_LOGIN_RATE + 1);
+    request(f->base, "/login", NULL, "token=tok-owner", NULL, &r);
+    expect_status(&r, "good token past the limit", 429);
+    expect_has(&r, "429 page", "Too many sign-in attempts from this address");
+    assert_true(header(&r, "Retry-After", v, sizeof(v)));
+    assert_true(v[0] >= '1' && v[0] <= '9');
+    assert_false(header(&r, "Set-Cookie", v, sizeof(v)));
+    release(&r);
+    manual_clock_advance(&f->clock, 61 * NS_PER_SEC);
+    request(f->base, "/login", NULL, "token=tok-owner", NULL, &r);
+    expect_status(&r, "a minute later", 302);
+    release(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -878,6 +914,7 @@ int main(void)
         cmocka_unit_test(test_cidr_check),
         cmocka_unit_test(test_form_get),
         cmocka_unit_test(test_session_table_bound),
+        cmocka_unit_test(test_login_rate_limited),
     };
     curl_global_init(CURL_GLOBAL_DEFAULT);
     int r = cmocka_run_group_tests(tests, setup, teardown);

@@ -10,7 +10,7 @@
  * them (heads[], next), a free list through next.
  */
 #include "base/compat.h"
-#include "api/ratelimit.h"
+#include "base/ratelimit.h"
 
 #include <pthread.h>
 

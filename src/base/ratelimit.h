@@ -1,5 +1,5 @@
 /*
- * ratelimit.h - a token bucket per caller, for the API's expensive calls.
+ * ratelimit.h - a token bucket per caller: the API's expensive calls, the web UI's sign-in.
  *
  * A limit is "calls per period, with bursts of burst": each caller key (an
  * identity, or "anonymous:anonymous@<client address>") has a bucket of
@@ -18,8 +18,8 @@
  * Thread-safe: one mutex around the table.  Pure otherwise: no clock, no
  * logging.
  */
-#ifndef TOCK_API_RATELIMIT_H
-#define TOCK_API_RATELIMIT_H
+#ifndef TOCK_BASE_RATELIMIT_H
+#define TOCK_BASE_RATELIMIT_H
 
 #include "base/compat.h"
 

@@ -1,5 +1,5 @@
 /*
- * test-api-ratelimit.c - the per-caller token buckets of api/ratelimit.h:
+ * test-api-ratelimit.c - the per-caller token buckets of base/ratelimit.h:
  * the --rate-limit text, bursts, refill, independent callers, and the
  * bounded table (idle buckets dropped, else the least recently used).
  *
@@ -7,7 +7,7 @@
  * BURST tokens, one token back every period / N.  Times are plain numbers.
  */
 #include "base/compat.h"
-#include "api/ratelimit.h"
+#include "base/ratelimit.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
