@@ -244,38 +244,6 @@ void engine__fill_job(const struct store_job *j, struct engine_job *o)
     json_decref(def);
 }
 
-int engine_list_jobs(struct engine *e, const char *project, struct engine_job **ret, size_t *n)
-{
-    struct store_tx *tx = NULL;
-    struct store_job *v = NULL;
-    struct engine_job *out = NULL;
-    size_t nv = 0, nout;
-    int r;
-
-    if (!e || !ret || !n)
-        return -EINVAL;
-    r = store_begin(e->store, &tx);
-    if (r < 0)
-        return r;
-    r = store_job_list(tx, project, true, &v, &nv);
-    store_rollback(tx);
-    if (r < 0)
-        return r;
-    nout = nv > LIMIT_ENGINE_LIST_JOBS ? LIMIT_ENGINE_LIST_JOBS : nv;
-    out = calloc(nout ? nout : 1, sizeof(*out));
-    if (!out) {
-        r = -ENOMEM;
-        goto out;
-    }
-    for (size_t i = 0; i < nout; i++)
-        engine__fill_job(&v[i], &out[i]);
-    *ret = out;
-    *n = nout;
-out:
-    store_jobs_free(v, nv);
-    return r;
-}
-
 int engine_each_job(struct engine *e, const char *project,
                     int (*fn)(void *ctx, const struct engine_job *job), void *ctx)
 {
@@ -309,6 +277,47 @@ out:
     free(one);
     store_jobs_free(v, nv);
     return r;
+}
+
+/* engine_list_jobs' array, grown as engine_each_job hands the jobs over (plain structs). */
+struct job_array {
+    struct engine_job *v;
+    size_t n, cap;
+};
+
+static int job_array_add(void *ctx, const struct engine_job *j)
+{
+    struct job_array *a = ctx;
+
+    if (a->n == a->cap) {
+        size_t cap = a->cap ? 2 * a->cap : 16;
+        struct engine_job *v = realloc(a->v, cap * sizeof(*v));
+        if (!v)
+            return -ENOMEM;
+        a->v = v;
+        a->cap = cap;
+    }
+    a->v[a->n++] = *j;
+    return 0;
+}
+
+int engine_list_jobs(struct engine *e, const char *project, struct engine_job **ret, size_t *n)
+{
+    struct job_array a = {0};
+    int r;
+
+    if (!ret || !n)
+        return -EINVAL;
+    r = engine_each_job(e, project, job_array_add, &a);
+    if (r == 0 && !a.v && !(a.v = calloc(1, sizeof(*a.v))))
+        r = -ENOMEM;
+    if (r < 0) {
+        free(a.v);
+        return r;
+    }
+    *ret = a.v;
+    *n = a.n;
+    return 0;
 }
 
 /* Loads an enabled job; -ENOENT for missing or disabled ones. */
