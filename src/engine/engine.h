@@ -258,7 +258,7 @@ struct engine_job {
 /*
  * Lists the enabled jobs of project (NULL = every project), sorted by id.
  * Stores a malloc'ed array in *ret (free with free()) and its length in *n.
- * Returns 0, -EIO, -ENOMEM.  At most LIMIT_ENGINE_LIST_JOBS jobs.  Costs a
+ * Returns 0, -EINVAL, -EIO, -ENOMEM.  At most LIMIT_ENGINE_LIST_JOBS jobs.  Costs a
  * struct per job of the whole project (or store): callers that answer
  * users page with engine_list_jobs_page instead.
  */
