@@ -105,12 +105,14 @@ stamp "fake Gitiles $fg, emulator $emu, tock $server"
 # fates_json JOB: the job's trigger fates (GetTriggerFates) to $tmp/fates.json.
 fates_json() { "$TOCK" why "$1" --server "$server" --limit 10000 --json >"$tmp/fates.json"; }
 # newest_for JOB SHA: the job's newest invocation is final and its request
-# (GetInvocation) names SHA.
+# (GetInvocation) names SHA -- both read from one answer, and the id kept in
+# $_id: a newer invocation may start between two reads of "the newest".
 newest_for() {
-    inv_final "$1" || return 1
     _id=$(inv_field "$1" invocationId)
+    [ -n "$_id" ] || return 1
     rpc scheduler.Scheduler/GetInvocation "{\"jobRef\": {\"project\": \"${1%%/*}\", \"job\": \"${1#*/}\"}, \"invocationId\": \"$_id\"}"
-    printf '%s' "$out" | grep -q "\"revision\": *\"$2\""
+    printf '%s' "$out" | grep -q "\"revision\": *\"$2\"" &&
+        printf '%s' "$out" | grep -Eq '"status": *"(SUCCEEDED|FAILED|ABORTED|OVERRUN)"'
 }
 
 # check_case NAME PROJECT/JOB REPO HOST PROJECT SHA BUILDER: the newest
@@ -120,7 +122,7 @@ check_case() {
     name=$1 job=$2 repo=$3 host=$4 project=$5 sha=$6 builder=$7
     checks=$((checks + 1))
     wait_until 30 newest_for "$job" "$sha" || die "$name: no final invocation for $sha"
-    id=$(inv_field "$job" invocationId)
+    id=$_id
     rpc scheduler.Scheduler/GetInvocation "{\"jobRef\": {\"project\": \"${job%%/*}\", \"job\": \"${job#*/}\"}, \"invocationId\": \"$id\"}"
     printf '%s' "$out" >"$tmp/$name.inv.json"
     emu_rpc "$emu" SearchBuilds "{\"predicate\": {\"tags\": [{\"key\": \"scheduler_invocation_id\",
