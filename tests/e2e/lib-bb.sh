@@ -178,3 +178,14 @@ inv_builds() {
         \"mask\": {\"fields\": \"builds.*.id,builds.*.status\"}}"
     id_status_lines
 }
+
+# newest_for JOB SHA: the job's newest invocation is final and its request
+# (GetInvocation) names SHA -- both read from one answer, and the id kept in
+# $_id: a newer invocation may start between two reads of "the newest".
+newest_for() {
+    _id=$(inv_field "$1" invocationId)
+    [ -n "$_id" ] || return 1
+    rpc scheduler.Scheduler/GetInvocation "{\"jobRef\": {\"project\": \"${1%%/*}\", \"job\": \"${1#*/}\"}, \"invocationId\": \"$_id\"}"
+    printf '%s' "$out" | grep -q "\"revision\": *\"$2\"" &&
+        printf '%s' "$out" | grep -Eq '"status": *"(SUCCEEDED|FAILED|ABORTED|OVERRUN)"'
+}

@@ -105,20 +105,12 @@ serve_at "$port" "$tmp/cfg" "$tmp/tock.db" --triage-throttle 100ms --launch-dela
 echo "$server_pid" >"$tmp/serve.pid"
 stamp "git server $url, emulator $emu, tock $server"
 
-# newest_for JOB SHA: the job's newest invocation is final and its request names SHA.
-newest_for() {
-    inv_final "$1" || return 1
-    _id=$(inv_field "$1" invocationId)
-    rpc scheduler.Scheduler/GetInvocation "{\"jobRef\": {\"project\": \"${1%%/*}\", \"job\": \"${1#*/}\"}, \"invocationId\": \"$_id\"}"
-    printf '%s' "$out" | grep -q "\"revision\": *\"$2\""
-}
-
 # check_build NAME SHA: team/app's newest invocation came from SHA and built it.
 check_build() {
     name=$1 sha=$2
     checks=$((checks + 1))
     wait_until 30 newest_for team/app "$sha" || die "$name: no final invocation for $sha"
-    id=$(inv_field team/app invocationId)
+    id=$_id
     rpc scheduler.Scheduler/GetInvocation "{\"jobRef\": {\"project\": \"team\", \"job\": \"app\"}, \"invocationId\": \"$id\"}"
     printf '%s' "$out" >"$tmp/$name.inv.json"
     emu_rpc "$emu" SearchBuilds "{\"predicate\": {\"tags\": [{\"key\": \"scheduler_invocation_id\",

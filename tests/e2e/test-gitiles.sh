@@ -104,17 +104,6 @@ stamp "fake Gitiles $fg, emulator $emu, tock $server"
 
 # fates_json JOB: the job's trigger fates (GetTriggerFates) to $tmp/fates.json.
 fates_json() { "$TOCK" why "$1" --server "$server" --limit 10000 --json >"$tmp/fates.json"; }
-# newest_for JOB SHA: the job's newest invocation is final and its request
-# (GetInvocation) names SHA -- both read from one answer, and the id kept in
-# $_id: a newer invocation may start between two reads of "the newest".
-newest_for() {
-    _id=$(inv_field "$1" invocationId)
-    [ -n "$_id" ] || return 1
-    rpc scheduler.Scheduler/GetInvocation "{\"jobRef\": {\"project\": \"${1%%/*}\", \"job\": \"${1#*/}\"}, \"invocationId\": \"$_id\"}"
-    printf '%s' "$out" | grep -q "\"revision\": *\"$2\"" &&
-        printf '%s' "$out" | grep -Eq '"status": *"(SUCCEEDED|FAILED|ABORTED|OVERRUN)"'
-}
-
 # check_case NAME PROJECT/JOB REPO HOST PROJECT SHA BUILDER: the newest
 # invocation of the job came from SHA: SUCCEEDED, its request and build
 # carry the commit.
