@@ -375,19 +375,19 @@ out:
 /* ---- abort ---- */
 
 /*
- * The synchronous abort (spec 3.16 step 1).  async: called by the abort
- * task (an async abort is expected to be pending).  Returns 0 (aborted,
- * or nothing to do), -EAGAIN (the manager failed transiently: nothing
- * saved), -ENOENT, -errno.
+ * The abort (spec 3.16 step 1) of an invocation whose marker is recorded
+ * (mark_aborted): calls the manager's abort and saves ABORTED (with t, t's
+ * row is deleted in the save).  Run by the caller of the abort, and by
+ * whichever timer, push or abort task sees the marker first.  Returns 0
+ * (aborted, or already final), -EAGAIN (the manager failed transiently,
+ * or c->conflict: another handler saved first; nothing saved), -errno.
  */
-static int abort_sync(struct ctl *c, const char *who, bool async, struct engine_task *t)
+static int abort_sync(struct ctl *c, const char *who, struct engine_task *t)
 {
     int ar;
 
     if (inv_status_is_final(c->saved_status))
         return t ? ctl_save(c, t) : 0;
-    if (c->saved.aborted_by[0] && !async)
-        return 0; /* an asynchronous abort is already pending */
     ctl_logf(c, "Invocation was manually aborted by %s", who);
     c->pub.err[0] = '\0';
     ar = c->m && c->m->abort ? c->m->abort(c->m, &c->pub) : 0;
@@ -401,21 +401,54 @@ static int abort_sync(struct ctl *c, const char *who, bool async, struct engine_
     return ctl_save(c, t);
 }
 
-int engine__abort_invocation(struct engine *e, const char *job_id, int64_t inv_id,
-                             const char *who)
+/*
+ * Records who aborts invocation inv_id (AsyncState.AbortedBy), in one
+ * durable commit before any manager is called, so that a timer or push
+ * handler that runs from now on sees the marker and performs the abort
+ * itself: a build the abort cancels cannot be read as "ended" in between
+ * (v1 maps a canceled build to FAILED).  Past the launch the mutations
+ * count is bumped too, so that a handler that read the row before the
+ * marker fails its compare-and-set and runs again; not while STARTING,
+ * where the launch in flight must still save the build it made (the abort
+ * then waits for it: the manager's abort fails transiently without a
+ * build, and the abort task follows).  Returns 0 (marked), 1 (nothing to do: final, or an abort
+ * already pending), -ENOENT (missing, or not of job_id when given), -errno.
+ */
+static int mark_aborted(struct engine *e, const char *job_id, int64_t inv_id, const char *who)
 {
-    struct ctl c;
     struct store_tx *tx = NULL;
     struct store_inv v = {0};
+    int64_t expected;
     int r;
 
-    r = ctl_open(e, job_id, inv_id, &c);
+    r = store_begin(e->store, &tx);
     if (r < 0)
         return r;
-    r = abort_sync(&c, who, false, NULL);
-    ctl_release(&c);
-    if (r != -EAGAIN)
-        return r;
+    r = store_inv_get(tx, inv_id, &v);
+    if (r == 0 && job_id && strcmp(v.job_id, job_id) != 0)
+        r = -ENOENT; /* of another job: as missing (ctl_open's rule) */
+    if (r == 0 && (inv_status_is_final(ctl_status_of(v.status)) || v.aborted_by[0]))
+        r = 1;
+    if (r == 0)
+        r = store_inv_set_aborted_by(tx, inv_id, who);
+    if (r == 0 && !inv_status_is_initial(ctl_status_of(v.status))) {
+        expected = v.mutations;
+        v.mutations++;
+        r = store_inv_update(tx, &v, expected);
+    }
+    if (r == 0)
+        r = engine__commit(e, tx);
+    else
+        store_rollback(tx);
+    store_inv_release(&v);
+    return r;
+}
+
+/* Leaves the abort to the abort task (the manager failed transiently). */
+static int enqueue_async_abort(struct engine *e, const char *job_id, int64_t inv_id)
+{
+    struct store_tx *tx = NULL;
+    int r;
 
     log_info("engine",
              "%s/%" PRId64 ": Enqueuing an asynchronous abort because the synchronous abort "
@@ -424,19 +457,40 @@ int engine__abort_invocation(struct engine *e, const char *job_id, int64_t inv_i
     r = store_begin(e->store, &tx);
     if (r < 0)
         return r;
-    r = store_inv_get(tx, inv_id, &v);
-    if (r == 0 && !inv_status_is_final(ctl_status_of(v.status)) && !v.aborted_by[0]) {
-        r = store_inv_set_aborted_by(tx, inv_id, who);
-        if (r == 0)
-            r = engine__enqueue(e, tx, TASK_ABORT, job_id, inv_id, NULL,
-                                engine__now(e) + e->set.async_abort_delay_ns, NULL);
-    }
+    r = engine__enqueue(e, tx, TASK_ABORT, job_id, inv_id, NULL,
+                        engine__now(e) + e->set.async_abort_delay_ns, NULL);
     if (r == 0)
         r = engine__commit(e, tx);
     else
         store_rollback(tx);
-    store_inv_release(&v);
-    return r == -ENOENT ? 0 : r;
+    return r;
+}
+
+int engine__abort_invocation(struct engine *e, const char *job_id, int64_t inv_id,
+                             const char *who)
+{
+    struct ctl c;
+    int r, attempt;
+
+    r = mark_aborted(e, job_id, inv_id, who);
+    if (r != 0)
+        return r == 1 ? 0 : r;
+    /* A racing handler that saw the marker may finish the abort first. */
+    for (attempt = 0; attempt < 3; attempt++) {
+        r = ctl_open(e, job_id, inv_id, &c);
+        if (r < 0)
+            return r == -ENOENT ? 0 : r;
+        r = abort_sync(&c, who, NULL);
+        if (r == -EAGAIN && c.conflict) {
+            ctl_release(&c);
+            continue;
+        }
+        ctl_release(&c);
+        break;
+    }
+    if (r != -EAGAIN)
+        return r;
+    return enqueue_async_abort(e, job_id, inv_id);
 }
 
 int engine__handle_abort(struct engine *e, struct engine_task *t)
@@ -449,8 +503,7 @@ int engine__handle_abort(struct engine *e, struct engine_task *t)
         return 0;
     if (r < 0)
         return r;
-    r = abort_sync(&c, c.saved.aborted_by[0] ? c.saved.aborted_by : "an unknown caller",
-                   true, t);
+    r = abort_sync(&c, c.saved.aborted_by[0] ? c.saved.aborted_by : "an unknown caller", t);
     ctl_release(&c);
     return r;
 }
@@ -490,7 +543,7 @@ int engine__handle_timer(struct engine *e, struct engine_task *t)
         goto out;
     }
     if (c.saved.aborted_by[0]) {
-        r = abort_sync(&c, c.saved.aborted_by, true, t);
+        r = abort_sync(&c, c.saved.aborted_by, t);
         goto out;
     }
     timers = engine__json_parse(c.saved.timers_json, 1);
@@ -566,7 +619,7 @@ int engine__handle_notification(struct engine *e, struct engine_task *t)
     if (inv_status_is_final(c.saved_status))
         r = ctl_save(&c, t); /* nothing to do: the task is done */
     else if (c.saved.aborted_by[0])
-        r = abort_sync(&c, c.saved.aborted_by, true, t);
+        r = abort_sync(&c, c.saved.aborted_by, t);
     else if (inv_status_is_initial(c.saved_status))
         r = -EAGAIN; /* the launch has not saved yet: later */
     else

@@ -71,6 +71,9 @@ static void bump_invocation(void)
     conflict_store = NULL;
 }
 
+/* Set by a test: a push says the build ended as v1 reports a canceled one (FAILED). */
+static bool push_says_failed;
+
 static int fake_notification(const struct task_manager *m, struct task_ctl *c,
                              const json_t *msg)
 {
@@ -79,8 +82,30 @@ static int fake_notification(const struct task_manager *m, struct task_ctl *c,
     if (conflict_store)
         bump_invocation();
     c->ops->log(c, "Received PubSub notification");
-    if (++pushes_handled >= 2)
+    if (push_says_failed)
+        c->status = INV_FAILED;
+    else if (++pushes_handled >= 2)
         c->status = INV_SUCCEEDED;
+    return 0;
+}
+
+/*
+ * Set by a test: the first abort() lets a push in (delivered and handled)
+ * before it returns, as a status push racing the CancelBuild call.
+ */
+static struct engine *abort_race_engine;
+static int aborts_called;
+static int deliver_on(struct engine *e, const char *token, const char *mid);
+
+static int fake_abort(const struct task_manager *m, struct task_ctl *c)
+{
+    (void)m;
+    (void)c;
+    if (++aborts_called == 1 && abort_race_engine) {
+        push_says_failed = true;
+        assert_int_equal(deliver_on(abort_race_engine, last_token, "race"), 0);
+        assert_true(engine_run_due(abort_race_engine, 0) >= 0);
+    }
     return 0;
 }
 
@@ -90,6 +115,7 @@ static const struct task_manager fake_manager = {
     .launch = fake_launch,
     .examine_notification = fake_examine,
     .handle_notification = fake_notification,
+    .abort = fake_abort,
 };
 
 /* ---- fixture ---- */
@@ -123,6 +149,9 @@ static int setup(void **state)
     pushes_handled = 0;
     launch_fails = 0;
     conflict_store = NULL;
+    push_says_failed = false;
+    abort_race_engine = NULL;
+    aborts_called = 0;
     *state = f;
     return 0;
 }
@@ -203,6 +232,15 @@ static json_t *push_msg(const char *token, const char *message_id)
                      "messageId", message_id);
 }
 
+static int deliver_on(struct engine *e, const char *token, const char *mid)
+{
+    char err[256];
+    json_t *m = push_msg(token, mid);
+    int r = engine_deliver_push(e, "buildbucket", m, err, sizeof(err));
+    json_decref(m);
+    return r;
+}
+
 static int deliver(struct fx *f, const char *token, const char *mid, char *err, size_t len)
 {
     json_t *m = push_msg(token, mid);
@@ -257,6 +295,32 @@ static void test_push_after_conflict_is_retried_at_once(void **state)
     assert_int_equal(status_of(f, id), INV_RUNNING); /* ... and lost the save */
     run_for(f, 50 * NS_PER_MS);
     assert_int_equal(status_of(f, id), INV_SUCCEEDED);
+}
+
+/*
+ * A push that lands while the abort's CancelBuild is in flight, saying the
+ * build ended FAILED (v1's word for canceled), does not win: the abort's
+ * marker is durable before the manager is called, so the push handler
+ * performs the abort itself and the invocation ends ABORTED, as the user
+ * asked (docs/tasks.md).
+ */
+static void test_push_racing_abort_is_aborted(void **state)
+{
+    struct fx *f = *state;
+    int64_t id = start_job(f);
+    struct engine_invocation v;
+
+    run_for(f, 2 * S);
+    assert_int_equal(status_of(f, id), INV_RUNNING);
+    abort_race_engine = f->e;
+    assert_int_equal(engine_abort_invocation(f->e, "proj/b", id, "user:a@example.com"), 0);
+    run_for(f, 0);
+    assert_true(push_says_failed);       /* the push came in during the abort */
+    assert_int_equal(aborts_called, 2);  /* ... and its handler aborted */
+    assert_int_equal(status_of(f, id), INV_ABORTED);
+    assert_int_equal(engine_get_invocation(f->e, "proj/b", id, &v), 0);
+    assert_non_null(strstr(v.debug_log, "manually aborted by user:a@example.com"));
+    engine_invocation_release(&v);
 }
 
 static void test_duplicate_push_is_one_task(void **state)
@@ -347,6 +411,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_push_finishes_invocation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_push_after_conflict_is_retried_at_once, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_push_racing_abort_is_aborted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duplicate_push_is_one_task, setup, teardown),
         cmocka_unit_test_setup_teardown(test_forged_and_foreign_tokens, setup, teardown),
         cmocka_unit_test_setup_teardown(test_push_while_starting, setup, teardown),
