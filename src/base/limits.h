@@ -138,6 +138,8 @@
 
 /* ---- engine/ ---- */
 #define LIMIT_ENGINE_RUN_DUE 1000000       /* tasks one engine_run_due() call handles */
+#define LIMIT_ENGINE_CALL_BATCH 32         /* manager calls one durable commit precedes (tq.c) */
+#define LIMIT_ENGINE_CALL_WAIT_MS 20       /* longest a parked manager call waits for its batch */
 #define LIMIT_ENGINE_LIST_JOBS 100000      /* jobs one engine_list_jobs() returns */
 #define LIMIT_ENGINE_EMIT_TRIGGERS 100000  /* triggers one engine_emit_triggers() takes */
 #define LIMIT_ENGINE_PENDING_TRIGGERS 1000 /* pending triggers one triage considers (LUCI) */

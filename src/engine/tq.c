@@ -23,6 +23,21 @@
  * LIMIT_STORE_GROUP_STEPS steps.  These handlers acknowledge nothing
  * outside the store, so a crash before the sync only brings their rows
  * back.
+ *
+ * Manager calls in batches: what must be durable before a task manager
+ * is called -- a launch's "Starting" attempt, the lease of a timer, abort
+ * or notification -- is committed as a lazy step too, and the task is
+ * parked (struct call_batch) instead of calling its manager at once; when
+ * LIMIT_ENGINE_CALL_BATCH tasks are parked, nothing more is due, or the
+ * oldest has waited LIMIT_ENGINE_CALL_WAIT_MS, one store_sync makes them
+ * all durable and only then are the managers called (the rule: no remote
+ * call before its record is durable).  Their saves after the call are lazy
+ * as well, on the worker or the remote pool: every lazy commit wakes the
+ * workers, and a worker syncs before it sleeps.  A crash before that sync
+ * brings the task back, which calls the manager again -- as a crash
+ * between a call and its save always could (at-least-once delivery; the
+ * Buildbucket manager's requestId makes a second ScheduleBuild the same
+ * build).
  */
 #include "engine/engine-internal.h"
 
@@ -282,8 +297,83 @@ int engine__task_finish(struct engine *e, struct engine_task *t, int hr)
     return r;
 }
 
-/* Leases one due task into a new struct engine_task; 0, -ENOENT, -errno. */
-static int lease_one(struct engine *e, const char *owner, struct engine_task **ret)
+/*
+ * Tasks leased by one worker whose manager calls wait for one durable
+ * commit (see the head of this file).  Owned by the worker's loop.
+ */
+struct call_batch {
+    struct engine_task *t[LIMIT_ENGINE_CALL_BATCH];
+    size_t n;
+    int64_t since; /* monotonic ns when the first was parked */
+};
+
+static int64_t mono_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * NS_PER_SEC + ts.tv_nsec;
+}
+
+/* Whether the parked calls should be made now, before other due work. */
+static bool batch_ripe(const struct call_batch *b)
+{
+    return b->n == ARRAY_SIZE(b->t) ||
+           (b->n > 0 && mono_ns() - b->since >= LIMIT_ENGINE_CALL_WAIT_MS * NS_PER_MS);
+}
+
+static bool batch_full(const struct call_batch *b)
+{
+    return b->n == ARRAY_SIZE(b->t);
+}
+
+/*
+ * Runs t's remote part: on the remote pool when use_pool and the manager
+ * is not fast (the pool settles and frees t), else here, settling t.
+ * Returns 0 or the store's -errno.
+ */
+static int call_manager(struct engine *e, struct engine_task *t, const struct handler_entry *h,
+                        bool use_pool)
+{
+    if (use_pool && !t->tx && !t->fast_manager && engine__remote_submit(e, t, h->remote))
+        return 0;
+    return engine__task_finish(e, t, h->remote(e, t));
+}
+
+/*
+ * Makes the parked tasks' records durable and calls their managers (their
+ * saves are lazy).  If the sync fails the records are lost with their
+ * group: the tasks are settled as failed deliveries (retried) and no
+ * manager is called.  Returns 0, -EIO (the sync failed) or the first store
+ * error.
+ */
+static int make_calls(struct engine *e, struct call_batch *b, bool use_pool)
+{
+    int r = 0, r2;
+    bool synced;
+
+    if (b->n == 0)
+        return 0;
+    synced = sync_batch(e) == 0;
+    for (size_t i = 0; i < b->n; i++) {
+        struct engine_task *t = b->t[i];
+
+        r2 = synced ? call_manager(e, t, handler_for(t->row.kind), use_pool)
+                    : engine__task_finish(e, t, -EAGAIN);
+        if (r2 < 0 && r == 0)
+            r = r2;
+    }
+    b->n = 0;
+    return synced ? r : -EIO;
+}
+
+/*
+ * Leases one due task into a new struct engine_task; with may_park, a
+ * task that calls a manager gets t->lazy (its records before the call are
+ * lazy steps: it must be parked).  0, -ENOENT, -errno.
+ */
+static int lease_one(struct engine *e, const char *owner, bool may_park,
+                     struct engine_task **ret)
 {
     struct engine_task *t = calloc(1, sizeof(*t));
     struct store_tx *tx = NULL;
@@ -303,9 +393,11 @@ static int lease_one(struct engine *e, const char *owner, struct engine_task **r
         return r;
     }
     h = handler_for(t->row.kind);
+    if (h && h->remote && may_park)
+        t->lazy = true; /* the lease or the launch's attempt waits for the batch's sync */
     if (h && !h->in_lease_tx) {
         /* The handler calls a task manager: the lease must hold outside. */
-        r = store_commit(tx);
+        r = t->lazy ? store_commit_lazy(tx) : store_commit(tx);
         if (r < 0) {
             store_task_release(&t->row);
             free(t);
@@ -314,7 +406,7 @@ static int lease_one(struct engine *e, const char *owner, struct engine_task **r
     } else {
         t->tx = tx;
         t->lease_in_tx = h != NULL;
-        t->lazy = h && h->batch;
+        t->lazy = t->lazy || (h && h->batch);
     }
     if (t->row.payload_json[0])
         t->payload = json_loads(t->row.payload_json, 0, NULL);
@@ -327,13 +419,13 @@ static int lease_one(struct engine *e, const char *owner, struct engine_task **r
  * the remote pool.  Returns 1 if a task was handled, 0 if none was due,
  * -errno if the store failed.
  */
-static int run_one(struct engine *e, const char *owner, bool use_pool)
+static int run_one(struct engine *e, const char *owner, bool use_pool, struct call_batch *batch)
 {
     struct engine_task *t = NULL;
     const struct handler_entry *h;
     int r, hr;
 
-    r = lease_one(e, owner, &t);
+    r = lease_one(e, owner, !batch_full(batch), &t);
     if (r == -ENOENT)
         return 0;
     if (r < 0)
@@ -346,10 +438,15 @@ static int run_one(struct engine *e, const char *owner, bool use_pool)
     } else {
         hr = h->local ? h->local(e, t) : ENGINE_CALL_MANAGER;
     }
+    if (hr == ENGINE_CALL_MANAGER && t->lazy) {
+        if (batch->n == 0)
+            batch->since = mono_ns();
+        batch->t[batch->n++] = t;
+        return 1;
+    }
     if (hr == ENGINE_CALL_MANAGER) {
-        if (use_pool && !t->tx && !t->fast_manager && engine__remote_submit(e, t, h->remote))
-            return 1; /* the pool settles and frees it */
-        hr = h->remote(e, t);
+        r = call_manager(e, t, h, use_pool);
+        return r < 0 ? r : 1;
     }
     r = engine__task_finish(e, t, hr);
     return r < 0 ? r : 1;
@@ -358,19 +455,27 @@ static int run_one(struct engine *e, const char *owner, bool use_pool)
 int engine_run_due(struct engine *e, int max)
 {
     char owner[ENGINE_TASK_OWNER_MAX];
-    int n = 0, r;
+    int n = 0, r = 0, r2;
     int limit = max > 0 && max < LIMIT_ENGINE_RUN_DUE ? max : LIMIT_ENGINE_RUN_DUE;
+
+    struct call_batch batch = {.n = 0};
 
     snprintf(owner, sizeof(owner), "%s/run-due", e->owner_prefix);
     while (n < limit) {
-        r = run_one(e, owner, false);
-        if (r < 0)
-            return r;
-        if (r == 0)
+        r = run_one(e, owner, false, &batch);
+        if (r < 0 || (r == 0 && batch.n == 0))
             break;
-        n++;
+        n += r;
+        if (r == 0 || batch_ripe(&batch))
+            r = make_calls(e, &batch, false);
+        if (r < 0)
+            break;
     }
-    r = sync_batch(e);
+    r2 = make_calls(e, &batch, false); /* also after an error: nothing stays parked */
+    if (r >= 0)
+        r = r2;
+    if (r >= 0)
+        r = sync_batch(e);
     return r < 0 ? r : n;
 }
 
@@ -437,6 +542,8 @@ static void *worker_main(void *arg)
     struct engine *e = wa->e;
     char owner[ENGINE_TASK_OWNER_MAX];
 
+    struct call_batch batch = {.n = 0};
+
     snprintf(owner, sizeof(owner), "%s/w%d", e->owner_prefix, wa->index);
     free(wa);
     for (;;) {
@@ -448,6 +555,7 @@ static void *worker_main(void *arg)
         pthread_mutex_lock(&e->lock);
         if (e->stopping) {
             pthread_mutex_unlock(&e->lock);
+            make_calls(e, &batch, true);
             sync_batch(e);
             break;
         }
@@ -455,7 +563,15 @@ static void *worker_main(void *arg)
         seq = e->wake_seq;
         pthread_mutex_unlock(&e->lock);
 
-        r = run_one(e, owner, true);
+        r = run_one(e, owner, true, &batch);
+        /* Parked launches start when the batch is full, old, or nothing else is due. */
+        if (batch.n > 0 && (r <= 0 || batch_ripe(&batch))) {
+            int fr = make_calls(e, &batch, true);
+            if (fr < 0 && r >= 0)
+                r = fr;
+            else if (r == 0)
+                r = 1; /* the launches' saves may have made work due */
+        }
 
         pthread_mutex_lock(&e->lock);
         e->running_handlers--;
