@@ -57,6 +57,7 @@ struct sqlite_store {
      */
     atomic_int begin_waiters; /* threads blocked on lock in sqlite_begin */
     int sync_waiters;         /* threads waiting on durable_cond */
+    int64_t sync_since;       /* monotonic ns when the first of them began waiting */
     uint64_t group_seq;       /* the open (or last) group */
     uint64_t durable_seq;     /* the last group that became durable */
     uint64_t lost_seq;        /* the last group that was lost */
@@ -435,13 +436,26 @@ static int group_flush(struct sqlite_store *ss)
     return r;
 }
 
+static int64_t mono_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 /*
  * At the end of every step: if threads wait for the group to be durable
- * and nobody else is in line to add a step, COMMIT it now.
+ * and nobody else is in line to add a step, or the first of them has
+ * waited LIMIT_STORE_GROUP_WAIT_US (a stream of lazy steps must not hold
+ * an acknowledgement back), COMMIT it now.
  */
 static void step_end(struct sqlite_store *ss)
 {
-    if (ss->group_open && ss->sync_waiters > 0 && atomic_load(&ss->begin_waiters) == 0)
+    if (!ss->group_open || ss->sync_waiters == 0)
+        return;
+    if (atomic_load(&ss->begin_waiters) == 0 ||
+        mono_ns() - ss->sync_since >= (int64_t)LIMIT_STORE_GROUP_WAIT_US * 1000)
         group_flush(ss);
 }
 
@@ -457,7 +471,8 @@ static int group_durable(struct sqlite_store *ss)
     if (!ss->group_open || atomic_load(&ss->begin_waiters) == 0 ||
         ss->group_steps >= LIMIT_STORE_GROUP_STEPS)
         return group_flush(ss);
-    ss->sync_waiters++;
+    if (ss->sync_waiters++ == 0)
+        ss->sync_since = mono_ns();
     while (ss->durable_seq < mine && ss->lost_seq < mine)
         pthread_cond_wait(&ss->durable_cond, &ss->lock);
     ss->sync_waiters--;
