@@ -332,7 +332,7 @@ static const char jobs_help[] =
     "Lists the jobs you may see (all projects, or one), sorted by name: JOB,\n"
     "STATE (RUNNING, SCHEDULED, WAITING, PAUSED), SCHEDULE, PAUSED.  Follows\n"
     "the server's pages (nextCursor) to the end.  With --json, prints one\n"
-    "reply object holding every job fetched.\n"
+    "reply object holding every job fetched, a job a line as the pages come.\n"
     "\n"
     "%s"
     "\n"
@@ -346,21 +346,27 @@ static int job_cmp(const void *a, const void *b)
 }
 
 /*
- * Every page of GetJobs for project (NULL = all) into *ret (a JSON array,
- * server order): the first request is {} or {"project"}, then each
+ * Every page of GetJobs for project (NULL = all), each job handed to
+ * fn(ctx, job) as its page arrives (job is valid during the call only: each
+ * page is freed before the next is asked for, so memory is one page, not
+ * the listing): the first request is {} or {"project"}, then each
  * nextCursor is sent back as cursor.  Stops at CLI_TABLE_MAX_ROWS jobs, at
  * an empty page or at a cursor that does not change.  0, or the exit
- * status of a failed call (printed).
+ * status of a failed call (printed) or of fn (> 0: stop).
  */
-static int fetch_jobs(const struct common *co, const char *project, json_t **ret)
+static int walk_jobs(const struct common *co, const char *project,
+                     int (*fn)(void *ctx, const json_t *job), void *ctx)
 {
-    json_t *all = json_array(), *reply = NULL;
+    json_t *reply = NULL;
     char cursor[4096] = "";
-    int r = all ? 0 : EXIT_USAGE;
+    size_t seen = 0;
+    int r = 0;
 
     for (size_t page = 0; r == 0 && page < CLI_TABLE_MAX_ROWS; page++) {
         json_t *req = project ? json_pack("{s:s}", "project", project) : json_object();
-        if (req && cursor[0])
+        if (!req)
+            return EXIT_USAGE;
+        if (cursor[0])
             json_object_set_new(req, "cursor", json_string(cursor));
         r = call(co, SCHEDULER, "GetJobs", req, &reply);
         json_decref(req);
@@ -371,12 +377,14 @@ static int fetch_jobs(const struct common *co, const char *project, json_t **ret
         size_t i;
         const json_t *j;
         json_array_foreach(jobs, i, j) {
-            if (json_array_size(all) < CLI_TABLE_MAX_ROWS)
-                json_array_append(all, (json_t *)j);
+            if (r || seen >= CLI_TABLE_MAX_ROWS)
+                break;
+            seen++;
+            r = fn(ctx, j);
         }
-        bool more = next && *next && json_array_size(jobs) > 0 &&
+        bool more = r == 0 && next && *next && json_array_size(jobs) > 0 &&
                     strlen(next) < sizeof(cursor) && strcmp(next, cursor) != 0 &&
-                    json_array_size(all) < CLI_TABLE_MAX_ROWS;
+                    seen < CLI_TABLE_MAX_ROWS;
         if (more)
             snprintf(cursor, sizeof(cursor), "%s", next);
         json_decref(reply);
@@ -384,53 +392,110 @@ static int fetch_jobs(const struct common *co, const char *project, json_t **ret
         if (!more)
             break;
     }
-    if (r) {
-        json_decref(all);
-        return r;
+    return r;
+}
+
+/*
+ * What the table keeps of each job: its four cells (project/job, state,
+ * schedule, paused), not the reply's JSON.  Sorting and aligning need
+ * every row, so the table costs these strings per job (about 100 bytes).
+ */
+struct job_rows {
+    char **cells; /* 4 per row */
+    size_t n, cap;
+};
+
+static int job_row_add(void *ctx, const json_t *j)
+{
+    struct job_rows *t = ctx;
+    const json_t *ref = json_object_get(j, "jobRef");
+    char name[1024];
+
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? 2 * t->cap : 64;
+        char **grown = realloc(t->cells, cap * 4 * sizeof(*grown));
+        if (!grown) {
+            cli_error("out of memory");
+            return EXIT_USAGE;
+        }
+        t->cells = grown;
+        t->cap = cap;
     }
-    *ret = all;
+    char **row = &t->cells[4 * t->n];
+    snprintf(name, sizeof(name), "%s/%s",
+             or_empty(json_string_value(json_object_get(ref, "project"))),
+             or_empty(json_string_value(json_object_get(ref, "job"))));
+    row[0] = strdup(name);
+    row[1] = strdup(
+        or_dash(json_string_value(json_object_get(json_object_get(j, "state"), "uiStatus"))));
+    row[2] = strdup(or_dash(json_string_value(json_object_get(j, "schedule"))));
+    row[3] = strdup(json_is_true(json_object_get(j, "paused")) ? "yes" : "no");
+    t->n++; /* freed with the others even when a copy failed */
+    for (int k = 0; k < 4; k++) {
+        if (!row[k]) {
+            cli_error("out of memory");
+            return EXIT_USAGE;
+        }
+    }
     return 0;
 }
 
-/* The table of jobs: four strings per job, sorted by the first (project/job). */
-static int print_jobs(const json_t *jobs)
+static void job_rows_release(struct job_rows *t)
 {
-    struct cli_table t;
-    size_t total = json_array_size(jobs), n = 0;
-    char **rows = calloc(total ? total * 4 : 1, sizeof(*rows));
-    int r = rows ? 0 : -ENOMEM;
+    for (size_t i = 0; i < 4 * t->n; i++)
+        free(t->cells[i]);
+    free(t->cells);
+}
 
-    for (size_t i = 0; r == 0 && i < total; i++) {
-        const json_t *j = json_array_get(jobs, i);
-        const json_t *ref = json_object_get(j, "jobRef");
-        char name[1024];
-        snprintf(name, sizeof(name), "%s/%s",
-                 or_empty(json_string_value(json_object_get(ref, "project"))),
-                 or_empty(json_string_value(json_object_get(ref, "job"))));
-        rows[4 * n] = strdup(name);
-        rows[4 * n + 1] = strdup(
-            or_dash(json_string_value(json_object_get(json_object_get(j, "state"), "uiStatus"))));
-        rows[4 * n + 2] = strdup(or_dash(json_string_value(json_object_get(j, "schedule"))));
-        rows[4 * n + 3] = strdup(json_is_true(json_object_get(j, "paused")) ? "yes" : "no");
-        n++;
-        for (int k = 0; k < 4; k++)
-            if (!rows[4 * (n - 1) + k])
-                r = -ENOMEM;
-    }
-    if (r == 0) {
-        static const char *const head[] = {"JOB", "STATE", "SCHEDULE", "PAUSED"};
-        sort_array(rows, n, 4 * sizeof(*rows), job_cmp);
-        r = cli_table_init(&t, 4, head);
-        for (size_t i = 0; r == 0 && i < n; i++)
-            r = cli_table_add(&t, (const char *const *)&rows[4 * i]);
-        if (r == 0)
-            cli_table_print(&t, stdout);
-        cli_table_release(&t);
-    }
-    for (size_t i = 0; rows && i < 4 * n; i++)
-        free(rows[i]);
-    free(rows);
+/* The table of jobs, sorted by the first cell (project/job). */
+static int print_jobs(struct job_rows *rows)
+{
+    static const char *const head[] = {"JOB", "STATE", "SCHEDULE", "PAUSED"};
+    struct cli_table t;
+    int r;
+
+    sort_array(rows->cells, rows->n, 4 * sizeof(*rows->cells), job_cmp);
+    r = cli_table_init(&t, 4, head);
+    for (size_t i = 0; r == 0 && i < rows->n; i++)
+        r = cli_table_add(&t, (const char *const *)&rows->cells[4 * i]);
+    if (r == 0)
+        cli_table_print(&t, stdout);
+    cli_table_release(&t);
     return r;
+}
+
+/*
+ * --json: one reply object {"jobs": [...]} written as the pages come, a
+ * job a line, in server order.  A call that fails half-way leaves the
+ * object unfinished on stdout (the exit status and stderr say why).
+ */
+struct json_stream {
+    size_t n;
+};
+
+static int job_json_print(void *ctx, const json_t *j)
+{
+    struct json_stream *js = ctx;
+    char *text = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+    if (!text) {
+        cli_error("out of memory");
+        return EXIT_USAGE;
+    }
+    printf("%s\n  %s", js->n++ ? "," : "{\"jobs\": [", text);
+    free(text);
+    return 0;
+}
+
+static int jobs_json(const struct common *co, const char *project)
+{
+    struct json_stream js = {0};
+    int r = walk_jobs(co, project, job_json_print, &js);
+
+    if (r)
+        return r;
+    puts(js.n ? "\n]}" : "{\"jobs\": []}");
+    return 0;
 }
 
 int cmd_jobs(int argc, char **argv)
@@ -439,7 +504,7 @@ int cmd_jobs(int argc, char **argv)
     static const struct cmd_spec spec = {
         .name = "jobs", .options = options, .max_args = 1, .takes = "at most one project name"};
     struct cmd_args a;
-    json_t *jobs = NULL;
+    struct job_rows rows = {0};
     int r;
 
     if ((r = cmd_parse(&spec, argc, argv, &a)) != 0) {
@@ -447,23 +512,15 @@ int cmd_jobs(int argc, char **argv)
             printf(jobs_help, common_help);
         return r > 0 ? 0 : EXIT_USAGE;
     }
-    r = fetch_jobs(&a.co, a.argc ? a.argv[0] : NULL, &jobs);
-    if (r)
-        return r;
-    if (a.co.json) {
-        json_t *out = json_pack("{s:O}", "jobs", jobs);
-        print_json(out);
-        json_decref(out);
-        json_decref(jobs);
-        return 0;
-    }
-    r = print_jobs(jobs);
-    json_decref(jobs);
-    if (r < 0) {
+    if (a.co.json)
+        return jobs_json(&a.co, a.argc ? a.argv[0] : NULL);
+    r = walk_jobs(&a.co, a.argc ? a.argv[0] : NULL, job_row_add, &rows);
+    if (r == 0 && (r = print_jobs(&rows)) < 0) {
         cli_error("cannot print the table: %s", strerror(-r));
-        return EXIT_USAGE;
+        r = EXIT_USAGE;
     }
-    return 0;
+    job_rows_release(&rows);
+    return r;
 }
 
 /* ---- tock invocations ---------------------------------------------------- */

@@ -100,6 +100,15 @@ r = json.load(sys.stdin)
 assert [j["jobRef"]["job"] for j in r["jobs"]] == ["j0", "j1", "j2", "j3", "j4"]
 assert "nextCursor" not in r' || fail "jobs --json: every page in one reply"
 
+# The JSON is written as the pages come: a failure on page two leaves page one out.
+run "$TOCK" jobs broken --server "$url" --json
+expect_rc 1 "jobs --json: a page that fails"
+expect_out_has '"job":"j1"' "jobs --json: the first page printed before the second was asked for"
+expect_err_has "the second page failed" "jobs --json: the failure said"
+run "$TOCK" jobs broken --server "$url"
+expect_rc 1 "jobs: a page that fails"
+expect_out "" "jobs: no table when a page fails"
+
 # --- authorization --------------------------------------------------------------
 printf '  s3cret-token \n' >"$tmp/token"
 run "$TOCK" jobs --server "$url" --token-file "$tmp/token"
