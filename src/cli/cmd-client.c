@@ -531,7 +531,8 @@ static const char invocations_help[] =
     "Lists a job's invocations, newest first: ID, STATUS, STARTED, FINISHED,\n"
     "TRIGGERED BY (times in UTC).  Follows the server's pages up to --limit\n"
     "invocations (default 20, at most %d).  With --json, prints one reply\n"
-    "object holding every invocation fetched and the last nextCursor.\n"
+    "object holding every invocation fetched (an invocation a line, as the\n"
+    "pages come) and the last nextCursor.\n"
     "\n"
     "options:\n"
     "  --limit N          show at most N invocations\n"
@@ -540,39 +541,32 @@ static const char invocations_help[] =
     "example:\n"
     "  tock invocations infra/ci-linux --limit 5\n";
 
-int cmd_invocations(int argc, char **argv)
+/*
+ * Pages of GetInvocations for ref until limit invocations, each handed to
+ * fn(ctx, inv) as its page arrives (the page is freed before the next is
+ * asked for).  cursor (4096 bytes) ends as the last nextCursor when the
+ * limit stopped the walk, "" when the server had no more.  0, or the exit
+ * status of a failed call (printed) or of fn.
+ */
+static int walk_invocations(const struct common *co, const json_t *ref, long limit,
+                            int (*fn)(void *ctx, const json_t *inv), void *ctx,
+                            char *cursor, size_t cursor_len)
 {
-    static const struct option options[] = {
-        COMMON_OPTIONS, {"limit", required_argument, NULL, 'l'}, {NULL, 0, NULL, 0}};
-    struct list_opts lo = {.limit = 20};
-    const struct cmd_spec spec = {.name = "invocations", .options = options,
-                                  .own_opt = list_opt, .ctx = &lo, .min_args = 1,
-                                  .max_args = 1, .takes = "one PROJECT/JOB", .job_ref = true};
-    struct cmd_args a;
-    json_t *all = NULL, *ref = NULL, *reply = NULL;
-    char cursor[4096] = "";
-    long limit;
-    int r;
+    json_t *reply = NULL;
+    long seen = 0;
+    int r = 0;
 
-    if ((r = cmd_parse(&spec, argc, argv, &a)) != 0) {
-        if (r > 0)
-            printf(invocations_help, CLIENT_MAX_LIST, common_help);
-        return r > 0 ? 0 : EXIT_USAGE;
-    }
-    ref = a.ref;
-    limit = lo.limit;
-    all = json_array();
-    r = all ? 0 : EXIT_USAGE;
+    cursor[0] = '\0';
     /* Each page brings at least one invocation, so limit pages suffice. */
-    for (long page = 0; r == 0 && page < limit && (long)json_array_size(all) < limit; page++) {
-        long want = limit - (long)json_array_size(all);
+    for (long page = 0; r == 0 && page < limit && seen < limit; page++) {
+        long want = limit - seen;
         json_t *req = json_pack("{s:O, s:i}", "jobRef", ref, "pageSize",
                                 (int)(want < PAGE_SIZE ? want : PAGE_SIZE));
-        if (req && cursor[0])
+        if (!req)
+            return EXIT_USAGE;
+        if (cursor[0])
             json_object_set_new(req, "cursor", json_string(cursor));
-        json_decref(reply);
-        reply = NULL;
-        r = call(&a.co, SCHEDULER, "GetInvocations", req, &reply);
+        r = call(co, SCHEDULER, "GetInvocations", req, &reply);
         json_decref(req);
         if (r)
             break;
@@ -580,54 +574,112 @@ int cmd_invocations(int argc, char **argv)
         size_t i;
         const json_t *inv;
         json_array_foreach(invs, i, inv) {
-            if ((long)json_array_size(all) >= limit)
+            if (r || seen >= limit)
                 break;
-            json_array_append(all, (json_t *)inv);
+            seen++;
+            r = fn(ctx, inv);
         }
         const char *next = json_string_value(json_object_get(reply, "nextCursor"));
-        if (!next || !*next || json_array_size(invs) == 0 || strlen(next) >= sizeof(cursor)) {
+        if (!next || !*next || json_array_size(invs) == 0 || strlen(next) >= cursor_len) {
             cursor[0] = '\0';
-            break;
+            page = limit; /* the end */
+        } else {
+            snprintf(cursor, cursor_len, "%s", next);
         }
-        snprintf(cursor, sizeof(cursor), "%s", next);
+        json_decref(reply);
+        reply = NULL;
     }
-    if (r == 0 && a.co.json) {
-        json_t *out = json_pack("{s:O}", "invocations", all);
-        if (out && cursor[0])
-            json_object_set_new(out, "nextCursor", json_string(cursor));
-        print_json(out);
-        json_decref(out);
-    } else if (r == 0) {
-        static const char *const head[] = {"ID", "STATUS", "STARTED", "FINISHED",
-                                           "TRIGGERED BY"};
-        struct cli_table t;
-        size_t i;
-        const json_t *inv;
-        int e = cli_table_init(&t, 5, head);
-        json_array_foreach(all, i, inv) {
-            char idb[32], s1[TIME_RFC3339_MAX], s2[TIME_RFC3339_MAX];
-            const json_t *iref = json_object_get(inv, "invocationRef");
-            const char *cells[5] = {
-                scalar(json_object_get(iref, "invocationId"), idb, sizeof(idb)),
-                or_dash(json_string_value(json_object_get(inv, "status"))),
-                time_text(json_object_get(inv, "startedTs"), s1, sizeof(s1)),
-                time_text(json_object_get(inv, "finishedTs"), s2, sizeof(s2)),
-                or_dash(json_string_value(json_object_get(inv, "triggeredBy"))),
-            };
-            if (e == 0)
-                e = cli_table_add(&t, cells);
-        }
-        if (e == 0)
-            cli_table_print(&t, stdout);
-        cli_table_release(&t);
-        if (e < 0) {
-            cli_error("cannot print the table: %s", strerror(-e));
-            r = EXIT_USAGE;
-        }
+    return r;
+}
+
+static int inv_row_add(void *ctx, const json_t *inv)
+{
+    char idb[32], s1[TIME_RFC3339_MAX], s2[TIME_RFC3339_MAX];
+    const json_t *iref = json_object_get(inv, "invocationRef");
+    const char *cells[5] = {
+        scalar(json_object_get(iref, "invocationId"), idb, sizeof(idb)),
+        or_dash(json_string_value(json_object_get(inv, "status"))),
+        time_text(json_object_get(inv, "startedTs"), s1, sizeof(s1)),
+        time_text(json_object_get(inv, "finishedTs"), s2, sizeof(s2)),
+        or_dash(json_string_value(json_object_get(inv, "triggeredBy"))),
+    };
+    int r = cli_table_add(ctx, cells);
+
+    if (r < 0) {
+        cli_error("cannot print the table: %s", strerror(-r));
+        return EXIT_USAGE;
     }
-    json_decref(reply);
-    json_decref(all);
-    json_decref(ref);
+    return 0;
+}
+
+static int inv_json_print(void *ctx, const json_t *inv)
+{
+    struct json_stream *js = ctx;
+    char *text = json_dumps(inv, JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+    if (!text) {
+        cli_error("out of memory");
+        return EXIT_USAGE;
+    }
+    printf("%s\n  %s", js->n++ ? "," : "{\"invocations\": [", text);
+    free(text);
+    return 0;
+}
+
+/* --json: {"invocations": [...], "nextCursor"} written as the pages come. */
+static int invocations_json(const struct common *co, const json_t *ref, long limit)
+{
+    struct json_stream js = {0};
+    char cursor[4096];
+    int r = walk_invocations(co, ref, limit, inv_json_print, &js, cursor, sizeof(cursor));
+    json_t *c = json_string(cursor);
+    char *ctext = cursor[0] && c ? json_dumps(c, JSON_ENCODE_ANY) : NULL;
+
+    json_decref(c);
+    if (r == 0) {
+        printf("%s", js.n ? "\n]" : "{\"invocations\": []");
+        if (ctext)
+            printf(",\n\"nextCursor\": %s", ctext);
+        puts("}");
+    }
+    free(ctext);
+    return r;
+}
+
+int cmd_invocations(int argc, char **argv)
+{
+    static const struct option options[] = {
+        COMMON_OPTIONS, {"limit", required_argument, NULL, 'l'}, {NULL, 0, NULL, 0}};
+    static const char *const head[] = {"ID", "STATUS", "STARTED", "FINISHED", "TRIGGERED BY"};
+    struct list_opts lo = {.limit = 20};
+    const struct cmd_spec spec = {.name = "invocations", .options = options,
+                                  .own_opt = list_opt, .ctx = &lo, .min_args = 1,
+                                  .max_args = 1, .takes = "one PROJECT/JOB", .job_ref = true};
+    struct cmd_args a;
+    struct cli_table t;
+    char cursor[4096];
+    int r;
+
+    if ((r = cmd_parse(&spec, argc, argv, &a)) != 0) {
+        if (r > 0)
+            printf(invocations_help, CLIENT_MAX_LIST, common_help);
+        return r > 0 ? 0 : EXIT_USAGE;
+    }
+    if (a.co.json) {
+        r = invocations_json(&a.co, a.ref, lo.limit);
+        json_decref(a.ref);
+        return r;
+    }
+    /* The table keeps its five cells per invocation only (at most --limit). */
+    if (cli_table_init(&t, 5, head) < 0) {
+        json_decref(a.ref);
+        return EXIT_USAGE;
+    }
+    r = walk_invocations(&a.co, a.ref, lo.limit, inv_row_add, &t, cursor, sizeof(cursor));
+    if (r == 0)
+        cli_table_print(&t, stdout);
+    cli_table_release(&t);
+    json_decref(a.ref);
     return r;
 }
 

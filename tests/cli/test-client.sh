@@ -150,6 +150,17 @@ expect_out "$(printf '%-5s%-9s%-22s%-10s%s\n' \
     ID STATUS STARTED FINISHED 'TRIGGERED BY' \
     300 RUNNING 2015-09-14T22:42:13Z - user:a@example.com)" "invocations --limit 1"
 expect_last body '{"jobRef":{"job":"j","project":"p"},"pageSize":1}' "--limit 1: one page of 1"
+run "$TOCK" invocations p/j --limit 1 --server "$url" --json
+expect_rc 0 "invocations --limit 1 --json"
+checks=$((checks + 1))
+printf '%s' "$out" | python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+assert [i["invocationRef"]["invocationId"] for i in r["invocations"]] == ["300"]
+assert r["nextCursor"] == "c1"' || fail "invocations --limit 1 --json: the page and the next cursor"
+run "$TOCK" invocations p/missing --server "$url" --json
+expect_rc 1 "invocations --json of a missing job"
+expect_out "" "invocations --json: nothing printed when the first page fails"
 
 run "$TOCK" invocations p/j --server "$url" --json
 expect_rc 0 "invocations --json"
