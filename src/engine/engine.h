@@ -276,11 +276,11 @@ struct engine_job {
 int engine_list_jobs(struct engine *e, const char *project, struct engine_job **ret, size_t *n);
 
 /*
- * The same jobs as engine_list_jobs, in the same order (ascending id),
- * handed one at a time to fn(ctx, job): job is valid only during the call
- * (one struct is reused), fn may call the engine, a negative return from
- * fn stops the walk and is returned, a positive one stops it (0 is
- * returned).  At most LIMIT_ENGINE_WALK_JOBS jobs.
+ * The enabled jobs of project (NULL = every project), in ascending id
+ * (engine_list_jobs' order; for one project, name order), handed one at a
+ * time to fn(ctx, job): job is valid only during the call (one struct is
+ * reused), fn may call the engine, a negative return from fn stops the
+ * walk and is returned, a positive one stops it (0 is returned).  At most LIMIT_ENGINE_WALK_JOBS jobs.
  *
  * Memory and transactions: the rows are read settings.list_chunk at a time
  * (store_job_page_by_id), each chunk in its own short read transaction
@@ -292,9 +292,9 @@ int engine_list_jobs(struct engine *e, const char *project, struct engine_job **
  * Every id is handed over at most once and in strictly ascending order.
  * A job present and enabled for the whole walk is handed over exactly
  * once; a job added, re-enabled or disabled during the walk is handed over
- * iff it is enabled when the chunk that covers its id is read (a job whose
- * id sorts before the chunk being read is missed; renaming a job is
- * removing one id and adding another).  Each job is as it was when its
+ * iff it is enabled when the chunk that covers its id is read (one added
+ * behind the walk's position, with an id before the chunk being read, is
+ * missed; renaming a job is removing one id and adding another).  Each job is as it was when its
  * chunk was read, so counts over the walk (the index page's, /metrics')
  * may mix jobs seen at slightly different times.
  *
