@@ -280,7 +280,8 @@ int engine_list_jobs(struct engine *e, const char *project, struct engine_job **
  * (engine_list_jobs' order; for one project, name order), handed one at a
  * time to fn(ctx, job): job is valid only during the call (one struct is
  * reused), fn may call the engine, a negative return from fn stops the
- * walk and is returned, a positive one stops it (0 is returned).  At most LIMIT_ENGINE_WALK_JOBS jobs.
+ * walk and is returned, a positive one stops it (0 is returned).  At most
+ * LIMIT_ENGINE_WALK_JOBS jobs.
  *
  * Memory and transactions: the rows are read settings.list_chunk at a time
  * (store_job_page_by_id), each chunk in its own short read transaction

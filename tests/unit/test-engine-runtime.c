@@ -1028,8 +1028,9 @@ static void chunk_config(char *buf, size_t len, bool extra)
     size_t at = 0;
 
     for (int i = 0; i < CHUNK_JOBS; i++)
-        at += (size_t)snprintf(buf + at, len - at, "job { id: \"j%02d\" %s schedule: \"%s\" noop {} }\n",
-                               i, i % 5 == 0 ? "disabled: true" : "",
+        at += (size_t)snprintf(buf + at, len - at,
+                               "job { id: \"j%02d\" %s schedule: \"%s\" noop {} }\n", i,
+                               i % 5 == 0 ? "disabled: true" : "",
                                i % 3 == 0 ? "with 30s interval" : "triggered");
     if (extra)
         snprintf(buf + at, len - at, "job { id: \"zz\" schedule: \"triggered\" noop {} }\n");
