@@ -1,9 +1,10 @@
 /*
- * bench-listing.c - the cost of GetJobs (issue 12): a real engine over a
- * real SQLite file in $TMPDIR (default /tmp), the pRPC API on a real HTTP
- * server on 127.0.0.1, libcurl as the client (one keep-alive connection).
+ * bench-listing.c - the cost of listings (issues 12 and 10): a real engine
+ * over a real SQLite file in $TMPDIR (default /tmp), the pRPC API, the web
+ * UI and /metrics on a real HTTP server on 127.0.0.1, libcurl as the
+ * client (one keep-alive connection).
  *
- *   bench-listing [JOBS] [PROJECTS] [ROUNDS]
+ *   bench-listing [JOBS] [PROJECTS] [ROUNDS] [INVOCATIONS] [WHAT]
  *
  * JOBS jobs (default 100000) in PROJECTS projects (default 100), written
  * straight into the store (one transaction; no config files), every one in
@@ -15,7 +16,17 @@
  *   - the owner's first page, GetJobs {}: median, p90, max of ROUNDS / 4;
  *   - the owner's full listing, every page following nextCursor: time,
  *     pages, jobs, and the peak RSS increase of the process (VmHWM after,
- *     reset through /proc/self/clear_refs, minus VmRSS before).
+ *     reset through /proc/self/clear_refs, minus VmRSS before);
+ *   - GetInvocations of p000/j000000, which has INVOCATIONS invocations
+ *     (default 100000, written straight into the store): the first page
+ *     (ROUNDS calls) and every page following nextCursor;
+ *   - the web UI's index "/" and project page "/jobs/p000" as the owner
+ *     (who sees every job), and a /metrics scrape: ROUNDS / 20 GETs each
+ *     (at least 3), median, p90, max, peak RSS increase, answer bytes.
+ * WHAT (default "all") runs one part only, in a fresh process, so that no
+ * earlier part's freed heap hides a later part's peak: "jobs",
+ * "invocations", "index", "project" or "metrics".  $BENCH_LISTING_DUMP
+ * names a file that receives the last GET's answer.
  * The same source builds against tock before paging (46f1af7): there the
  * first "page" is the whole list.  Figures go to stdout; nothing is
  * asserted.  Exit status 1 only when the setup fails.
@@ -28,6 +39,7 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "api/metrics.h"
 #include "auth/auth.h"
 #include "base/buf.h"
 #include "base/log.h"
@@ -36,8 +48,10 @@
 #include "net/http.h"
 #include "store/store.h"
 #include "tasks/registry.h"
+#include "web/web.h"
 
 #define MAX_ROUNDS 100000
+#define MAX_INVOCATIONS 10000000L
 
 static const char realms_private[] =
     "realms {\n"
@@ -129,6 +143,31 @@ static int fill_store(struct store *s, long jobs, long projects)
     return r;
 }
 
+/* INVOCATIONS final invocations of p000/j000000, one a minute back from now. */
+static int fill_invocations(struct store *s, long n)
+{
+    struct store_tx *tx = NULL;
+    int64_t now = (int64_t)time(NULL) * NS_PER_SEC;
+    int r = store_begin(s, &tx);
+
+    for (long i = 0; r == 0 && i < n; i++) {
+        int64_t started = now - (i + 1) * 60 * NS_PER_SEC;
+        struct store_inv v = {
+            .id = 1000000000 + i, /* smaller = newer, as invocation ids are */
+            .job_id = "p000/j000000", .realm_id = "p000:private", .started = started,
+            .finished = started + NS_PER_SEC, .status = "SUCCEEDED",
+            .triggered_by = "user:owner@example.com",
+            .request_json = "{\"triggeredBy\":\"user:owner@example.com\"}",
+            .task_json = "{\"noop\":{}}", .revision = "rev",
+            .debug_log = "[22:42:00.000] Invocation initiated\n", .mutations = 3};
+        r = store_inv_insert(tx, &v);
+    }
+    if (r == 0)
+        return store_commit(tx);
+    store_rollback(tx);
+    return r;
+}
+
 static int set_policies(struct auth *a, long projects)
 {
     char project[32], err[256];
@@ -150,7 +189,7 @@ static int set_policies(struct auth *a, long projects)
 struct client {
     CURL *c;
     struct curl_slist *anon, *owner;
-    char url[128];
+    char base[64];
     struct buf body;
 };
 
@@ -159,41 +198,79 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
     return buf_append(ud, p, size * n) == 0 ? size * n : 0;
 }
 
-/*
- * One GetJobs call; *ret_jobs and ret_next (size 4096, "" = last page)
- * from the reply.  Returns 0 or -1 (printed).
- */
-static int get_jobs(struct client *cl, bool owner, const char *cursor, size_t *ret_jobs,
-                    char *ret_next)
+/* GET path (post NULL) or POST post to it; the body in cl->body.  0 or -1 (printed). */
+static int http_call(struct client *cl, const char *path, const char *post, bool owner)
 {
-    char req[4200];
-    json_t *reply;
+    char url[256];
     long status = 0;
-    const char *next;
 
-    snprintf(req, sizeof(req), cursor && *cursor ? "{\"cursor\":\"%s\"}" : "{}", cursor);
+    snprintf(url, sizeof(url), "%s%s", cl->base, path);
     buf_reset(&cl->body);
+    curl_easy_setopt(cl->c, CURLOPT_URL, url);
     curl_easy_setopt(cl->c, CURLOPT_HTTPHEADER, owner ? cl->owner : cl->anon);
-    curl_easy_setopt(cl->c, CURLOPT_POSTFIELDS, req);
+    if (post)
+        curl_easy_setopt(cl->c, CURLOPT_POSTFIELDS, post);
+    else
+        curl_easy_setopt(cl->c, CURLOPT_HTTPGET, 1L);
     if (curl_easy_perform(cl->c) != CURLE_OK) {
-        fprintf(stderr, "GetJobs: the call failed\n");
+        fprintf(stderr, "%s: the call failed\n", path);
         return -1;
     }
     curl_easy_getinfo(cl->c, CURLINFO_RESPONSE_CODE, &status);
-    if (status != 200 || cl->body.len < 5) {
-        fprintf(stderr, "GetJobs: HTTP %ld: %.200s\n", status, cl->body.data ? cl->body.data : "");
+    if (status != 200) {
+        fprintf(stderr, "%s: HTTP %ld: %.200s\n", path, status,
+                cl->body.data ? cl->body.data : "");
         return -1;
     }
-    reply = json_loadb(cl->body.data + 5, cl->body.len - 5, 0, NULL);
-    if (!reply) {
-        fprintf(stderr, "GetJobs: not JSON\n");
+    return 0;
+}
+
+/*
+ * One pRPC call of method with the JSON body req; *ret_n = the size of the
+ * array field list of the reply, ret_next (4096) its nextCursor ("" = last
+ * page).  Returns 0 or -1 (printed).
+ */
+static int prpc_list(struct client *cl, const char *method, const char *req, bool owner,
+                     const char *list, size_t *ret_n, char *ret_next)
+{
+    char path[128];
+    json_t *reply;
+    const char *next;
+
+    snprintf(path, sizeof(path), "/prpc/scheduler.Scheduler/%s", method);
+    if (http_call(cl, path, req, owner) < 0)
+        return -1;
+    if (cl->body.len < 5 ||
+        !(reply = json_loadb(cl->body.data + 5, cl->body.len - 5, 0, NULL))) {
+        fprintf(stderr, "%s: not JSON\n", method);
         return -1;
     }
-    *ret_jobs = json_array_size(json_object_get(reply, "jobs"));
+    *ret_n = json_array_size(json_object_get(reply, list));
     next = json_string_value(json_object_get(reply, "nextCursor"));
     snprintf(ret_next, 4096, "%s", next ? next : "");
     json_decref(reply);
     return 0;
+}
+
+/* One GetJobs call from cursor ("" = the first page). */
+static int get_jobs(struct client *cl, bool owner, const char *cursor, size_t *ret_jobs,
+                    char *ret_next)
+{
+    char req[4200];
+
+    snprintf(req, sizeof(req), cursor && *cursor ? "{\"cursor\":\"%s\"}" : "{}", cursor);
+    return prpc_list(cl, "GetJobs", req, owner, "jobs", ret_jobs, ret_next);
+}
+
+/* One GetInvocations call of the big job from cursor. */
+static int get_invs(struct client *cl, const char *cursor, size_t *ret_n, char *ret_next)
+{
+    char req[4300];
+
+    snprintf(req, sizeof(req), "{\"jobRef\":{\"project\":\"p000\",\"job\":\"j000000\"}%s%s%s}",
+             cursor && *cursor ? ",\"cursor\":\"" : "", cursor ? cursor : "",
+             cursor && *cursor ? "\"" : "");
+    return prpc_list(cl, "GetInvocations", req, true, "invocations", ret_n, ret_next);
 }
 
 static int cmp_i64(const void *a, const void *b)
@@ -258,18 +335,99 @@ static int full_listing(struct client *cl)
     return 0;
 }
 
+/* GetInvocations of the big job: ROUNDS first pages, then every page. */
+static int invocations(struct client *cl, long rounds)
+{
+    int64_t *t = calloc((size_t)rounds, sizeof(*t)), t0;
+    char cursor[4096] = "", next[4096];
+    size_t n = 0, total = 0, pages = 0;
+    double rss0, hwm0, rss, hwm;
+    int r = t ? 0 : -1;
+
+    mem_mib(&rss0, &hwm0);
+    reset_hwm();
+    for (long i = 0; r == 0 && i < rounds; i++) {
+        t0 = mono_ns();
+        r = get_invs(cl, NULL, &n, next);
+        t[i] = mono_ns() - t0;
+    }
+    if (r < 0)
+        goto out;
+    mem_mib(&rss, &hwm);
+    qsort(t, (size_t)rounds, sizeof(*t), cmp_i64);
+    printf("  %-36s %zu invocations%s: median %.2f ms, p90 %.2f ms, max %.2f ms (%ld calls);"
+           " peak RSS +%.1f MiB\n",
+           "GetInvocations, first page", n, next[0] ? " + nextCursor" : "",
+           (double)t[rounds / 2] / 1e6, (double)t[rounds * 9 / 10] / 1e6,
+           (double)t[rounds - 1] / 1e6, rounds, hwm - rss0);
+    mem_mib(&rss0, &hwm0);
+    reset_hwm();
+    t0 = mono_ns();
+    do {
+        if ((r = get_invs(cl, cursor, &n, next)) < 0)
+            goto out;
+        total += n;
+        pages++;
+        snprintf(cursor, sizeof(cursor), "%s", next);
+    } while (cursor[0] && n > 0);
+    mem_mib(&rss, &hwm);
+    printf("  %-36s %zu invocations in %zu pages, %.2f s; peak RSS +%.1f MiB\n",
+           "GetInvocations, every page", total, pages, (double)(mono_ns() - t0) / 1e9,
+           hwm - rss0);
+out:
+    free(t);
+    return r;
+}
+
+/* $BENCH_LISTING_DUMP, when set, receives the last answer (to compare two builds' pages). */
+static void dump_body(const struct client *cl)
+{
+    const char *path = getenv("BENCH_LISTING_DUMP");
+    FILE *f = path && *path ? fopen(path, "w") : NULL;
+
+    if (f) {
+        fwrite(cl->body.data, 1, cl->body.len, f);
+        fclose(f);
+    }
+}
+
+/* rounds GETs of path as the owner: median, p90, max, peak RSS, bytes. */
+static int time_get(struct client *cl, const char *path, long rounds, const char *what)
+{
+    int64_t *t = calloc((size_t)rounds, sizeof(*t));
+    double rss0, hwm0, rss, hwm;
+    int r = t ? 0 : -1;
+
+    mem_mib(&rss0, &hwm0);
+    reset_hwm();
+    for (long i = 0; r == 0 && i < rounds; i++) {
+        int64_t t0 = mono_ns();
+        r = http_call(cl, path, NULL, true);
+        t[i] = mono_ns() - t0;
+    }
+    if (r == 0) {
+        mem_mib(&rss, &hwm);
+        qsort(t, (size_t)rounds, sizeof(*t), cmp_i64);
+        printf("  %-36s %zu bytes: median %.1f ms, p90 %.1f ms, max %.1f ms (%ld GETs);"
+               " peak RSS +%.1f MiB\n",
+               what, cl->body.len, (double)t[rounds / 2] / 1e6, (double)t[rounds * 9 / 10] / 1e6,
+               (double)t[rounds - 1] / 1e6, rounds, hwm - rss0);
+        dump_body(cl);
+    }
+    free(t);
+    return r;
+}
+
 static int client_init(struct client *cl, uint16_t port)
 {
     cl->c = curl_easy_init();
     if (!cl->c)
         return -1;
-    snprintf(cl->url, sizeof(cl->url), "http://127.0.0.1:%u/prpc/scheduler.Scheduler/GetJobs",
-             port);
+    snprintf(cl->base, sizeof(cl->base), "http://127.0.0.1:%u", port);
     cl->anon = curl_slist_append(NULL, "Content-Type: application/json");
     cl->owner = curl_slist_append(NULL, "Content-Type: application/json");
     cl->owner = curl_slist_append(cl->owner, "Authorization: Bearer tok-owner");
     buf_init(&cl->body, 256u << 20);
-    curl_easy_setopt(cl->c, CURLOPT_URL, cl->url);
     curl_easy_setopt(cl->c, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(cl->c, CURLOPT_WRITEDATA, &cl->body);
     curl_easy_setopt(cl->c, CURLOPT_TIMEOUT, 600L);
@@ -294,7 +452,7 @@ struct setup {
     struct http_server *http;
 };
 
-static int setup_open(struct setup *s, long jobs, long projects)
+static int setup_open(struct setup *s, long jobs, long projects, long invs)
 {
     const char *tmp = getenv("TMPDIR");
     char url[200], err[256] = "";
@@ -318,13 +476,21 @@ static int setup_open(struct setup *s, long jobs, long projects)
     }
     printf("  %ld jobs in %ld projects (+6 public) written to the store in %.2f s\n", jobs,
            projects, (double)(mono_ns() - t0) / 1e9);
+    t0 = mono_ns();
+    if (fill_invocations(s->store, invs) < 0) {
+        fprintf(stderr, "cannot write the invocations: %s\n", store_errmsg(s->store));
+        return -1;
+    }
+    printf("  %ld invocations of p000/j000000 written in %.2f s\n", invs,
+           (double)(mono_ns() - t0) / 1e9);
     if (task_registry_default(&topts, &s->reg) < 0)
         return -1;
     struct engine_options eo = {.store = s->store, .registry = s->reg};
     if (engine_new(&eo, &s->e) < 0 || !(s->a = auth_new()) || set_policies(s->a, projects) < 0)
         return -1;
     if (http_server_new(&ho, &s->http) < 0 || api_register(s->http, s->e, s->a) < 0 ||
-        http_server_start(s->http) < 0)
+        web_register(s->http, s->e, s->a, NULL) < 0 ||
+        api_register_metrics(s->http, s->e) < 0 || http_server_start(s->http) < 0)
         return -1;
     return 0;
 }
@@ -352,23 +518,39 @@ int main(int argc, char **argv)
     long jobs = argc > 1 ? strtol(argv[1], NULL, 10) : 100000;
     long projects = argc > 2 ? strtol(argv[2], NULL, 10) : 100;
     long rounds = argc > 3 ? strtol(argv[3], NULL, 10) : 200;
+    long invs = argc > 4 ? strtol(argv[4], NULL, 10) : 100000;
+    long get_rounds = rounds / 20 > 3 ? rounds / 20 : 3;
+    const char *what = argc > 5 ? argv[5] : "all";
+    bool all = strcmp(what, "all") == 0;
     struct setup s;
     struct client cl = {0};
     int status = 1;
 
-    if (jobs < 1 || projects < 1 || projects > 999 || rounds < 4 || rounds > MAX_ROUNDS) {
-        fprintf(stderr, "usage: bench-listing [JOBS] [PROJECTS 1..999] [ROUNDS 4..%d]\n",
-                MAX_ROUNDS);
+    if (jobs < 1 || projects < 1 || projects > 999 || rounds < 4 || rounds > MAX_ROUNDS ||
+        invs < 0 || invs > MAX_INVOCATIONS) {
+        fprintf(stderr,
+                "usage: bench-listing [JOBS] [PROJECTS 1..999] [ROUNDS 4..%d]"
+                " [INVOCATIONS 0..%ld]\n",
+                MAX_ROUNDS, MAX_INVOCATIONS);
         return 1;
     }
     memset(&s, 0, sizeof(s));
     log_init(LOG_FORMAT_TEXT, LOG_WARN);
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    if (setup_open(&s, jobs, projects) == 0 && client_init(&cl, http_server_port(s.http)) == 0 &&
-        time_first_page(&cl, false, rounds, "anonymous GetJobs {} (100,000 hidden)") == 0 &&
-        time_first_page(&cl, true, rounds / 4 ? rounds / 4 : 1, "owner's first page") == 0 &&
-        full_listing(&cl) == 0)
+#define PART(name) (all || strcmp(what, name) == 0)
+    if (setup_open(&s, jobs, projects, invs) == 0 &&
+        client_init(&cl, http_server_port(s.http)) == 0 &&
+        (!PART("jobs") ||
+         (time_first_page(&cl, false, rounds, "anonymous GetJobs {} (100,000 hidden)") == 0 &&
+          time_first_page(&cl, true, rounds / 4 ? rounds / 4 : 1, "owner's first page") == 0 &&
+          full_listing(&cl) == 0)) &&
+        (!PART("invocations") || invocations(&cl, rounds) == 0) &&
+        (!PART("index") || time_get(&cl, "/", get_rounds, "web index / (owner)") == 0) &&
+        (!PART("project") ||
+         time_get(&cl, "/jobs/p000", get_rounds, "web project page /jobs/p000") == 0) &&
+        (!PART("metrics") || time_get(&cl, "/metrics", get_rounds, "/metrics scrape") == 0))
         status = 0;
+#undef PART
     client_release(&cl);
     setup_close(&s);
     curl_global_cleanup();

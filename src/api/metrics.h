@@ -9,8 +9,9 @@
  * (net/http.h http_metric_requests, net/client.h client_metric_calls,
  * store/store.h store_metric_tx_seconds, engine/engine.h
  * engine_metric_*), and gauges read from the engine then: jobs by state
- * (engine_count_jobs_by_state: a read of every enabled job, at most
- * LIMIT_ENGINE_LIST_JOBS), the task-queue depth and the lag of its oldest
+ * (engine_count_jobs_by_state: a walk of every enabled job, a chunk of
+ * rows and one short read transaction at a time, at most
+ * LIMIT_ENGINE_WALK_JOBS), the task-queue depth and the lag of its oldest
  * due row (engine_queue_stats: two aggregate reads), and tock_store_up
  * (1 when those reads worked; when they fail the engine gauges are left
  * out and tock_store_up is 0).  Answer: 200, "Content-Type: text/plain;

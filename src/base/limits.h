@@ -142,6 +142,7 @@
 #define LIMIT_ENGINE_CALL_BATCH 32         /* manager calls one durable commit precedes (tq.c) */
 #define LIMIT_ENGINE_CALL_WAIT_MS 20       /* longest a parked manager call waits for its batch */
 #define LIMIT_ENGINE_LIST_JOBS 100000      /* jobs one engine_list_jobs() returns */
+#define LIMIT_ENGINE_WALK_JOBS 1000000     /* jobs one engine_each_job() walk hands over */
 #define LIMIT_ENGINE_EMIT_TRIGGERS 100000  /* triggers one engine_emit_triggers() takes */
 #define LIMIT_ENGINE_PENDING_TRIGGERS 1000 /* pending triggers one triage considers (LUCI) */
 #define LIMIT_ENGINE_STATE_CACHE_SLOTS 8        /* large job states the engine keeps parsed */

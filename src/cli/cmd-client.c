@@ -332,7 +332,7 @@ static const char jobs_help[] =
     "Lists the jobs you may see (all projects, or one), sorted by name: JOB,\n"
     "STATE (RUNNING, SCHEDULED, WAITING, PAUSED), SCHEDULE, PAUSED.  Follows\n"
     "the server's pages (nextCursor) to the end.  With --json, prints one\n"
-    "reply object holding every job fetched.\n"
+    "reply object holding every job fetched, a job a line as the pages come.\n"
     "\n"
     "%s"
     "\n"
@@ -346,21 +346,27 @@ static int job_cmp(const void *a, const void *b)
 }
 
 /*
- * Every page of GetJobs for project (NULL = all) into *ret (a JSON array,
- * server order): the first request is {} or {"project"}, then each
+ * Every page of GetJobs for project (NULL = all), each job handed to
+ * fn(ctx, job) as its page arrives (job is valid during the call only: each
+ * page is freed before the next is asked for, so memory is one page, not
+ * the listing): the first request is {} or {"project"}, then each
  * nextCursor is sent back as cursor.  Stops at CLI_TABLE_MAX_ROWS jobs, at
  * an empty page or at a cursor that does not change.  0, or the exit
- * status of a failed call (printed).
+ * status of a failed call (printed) or of fn (> 0: stop).
  */
-static int fetch_jobs(const struct common *co, const char *project, json_t **ret)
+static int walk_jobs(const struct common *co, const char *project,
+                     int (*fn)(void *ctx, const json_t *job), void *ctx)
 {
-    json_t *all = json_array(), *reply = NULL;
+    json_t *reply = NULL;
     char cursor[4096] = "";
-    int r = all ? 0 : EXIT_USAGE;
+    size_t seen = 0;
+    int r = 0;
 
     for (size_t page = 0; r == 0 && page < CLI_TABLE_MAX_ROWS; page++) {
         json_t *req = project ? json_pack("{s:s}", "project", project) : json_object();
-        if (req && cursor[0])
+        if (!req)
+            return EXIT_USAGE;
+        if (cursor[0])
             json_object_set_new(req, "cursor", json_string(cursor));
         r = call(co, SCHEDULER, "GetJobs", req, &reply);
         json_decref(req);
@@ -371,12 +377,14 @@ static int fetch_jobs(const struct common *co, const char *project, json_t **ret
         size_t i;
         const json_t *j;
         json_array_foreach(jobs, i, j) {
-            if (json_array_size(all) < CLI_TABLE_MAX_ROWS)
-                json_array_append(all, (json_t *)j);
+            if (r || seen >= CLI_TABLE_MAX_ROWS)
+                break;
+            seen++;
+            r = fn(ctx, j);
         }
-        bool more = next && *next && json_array_size(jobs) > 0 &&
+        bool more = r == 0 && next && *next && json_array_size(jobs) > 0 &&
                     strlen(next) < sizeof(cursor) && strcmp(next, cursor) != 0 &&
-                    json_array_size(all) < CLI_TABLE_MAX_ROWS;
+                    seen < CLI_TABLE_MAX_ROWS;
         if (more)
             snprintf(cursor, sizeof(cursor), "%s", next);
         json_decref(reply);
@@ -384,53 +392,110 @@ static int fetch_jobs(const struct common *co, const char *project, json_t **ret
         if (!more)
             break;
     }
-    if (r) {
-        json_decref(all);
-        return r;
+    return r;
+}
+
+/*
+ * What the table keeps of each job: its four cells (project/job, state,
+ * schedule, paused), not the reply's JSON.  Sorting and aligning need
+ * every row, so the table costs these strings per job (about 100 bytes).
+ */
+struct job_rows {
+    char **cells; /* 4 per row */
+    size_t n, cap;
+};
+
+static int job_row_add(void *ctx, const json_t *j)
+{
+    struct job_rows *t = ctx;
+    const json_t *ref = json_object_get(j, "jobRef");
+    char name[1024];
+
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? 2 * t->cap : 64;
+        char **grown = realloc(t->cells, cap * 4 * sizeof(*grown));
+        if (!grown) {
+            cli_error("out of memory");
+            return EXIT_USAGE;
+        }
+        t->cells = grown;
+        t->cap = cap;
     }
-    *ret = all;
+    char **row = &t->cells[4 * t->n];
+    snprintf(name, sizeof(name), "%s/%s",
+             or_empty(json_string_value(json_object_get(ref, "project"))),
+             or_empty(json_string_value(json_object_get(ref, "job"))));
+    row[0] = strdup(name);
+    row[1] = strdup(
+        or_dash(json_string_value(json_object_get(json_object_get(j, "state"), "uiStatus"))));
+    row[2] = strdup(or_dash(json_string_value(json_object_get(j, "schedule"))));
+    row[3] = strdup(json_is_true(json_object_get(j, "paused")) ? "yes" : "no");
+    t->n++; /* freed with the others even when a copy failed */
+    for (int k = 0; k < 4; k++) {
+        if (!row[k]) {
+            cli_error("out of memory");
+            return EXIT_USAGE;
+        }
+    }
     return 0;
 }
 
-/* The table of jobs: four strings per job, sorted by the first (project/job). */
-static int print_jobs(const json_t *jobs)
+static void job_rows_release(struct job_rows *t)
 {
-    struct cli_table t;
-    size_t total = json_array_size(jobs), n = 0;
-    char **rows = calloc(total ? total * 4 : 1, sizeof(*rows));
-    int r = rows ? 0 : -ENOMEM;
+    for (size_t i = 0; i < 4 * t->n; i++)
+        free(t->cells[i]);
+    free(t->cells);
+}
 
-    for (size_t i = 0; r == 0 && i < total; i++) {
-        const json_t *j = json_array_get(jobs, i);
-        const json_t *ref = json_object_get(j, "jobRef");
-        char name[1024];
-        snprintf(name, sizeof(name), "%s/%s",
-                 or_empty(json_string_value(json_object_get(ref, "project"))),
-                 or_empty(json_string_value(json_object_get(ref, "job"))));
-        rows[4 * n] = strdup(name);
-        rows[4 * n + 1] = strdup(
-            or_dash(json_string_value(json_object_get(json_object_get(j, "state"), "uiStatus"))));
-        rows[4 * n + 2] = strdup(or_dash(json_string_value(json_object_get(j, "schedule"))));
-        rows[4 * n + 3] = strdup(json_is_true(json_object_get(j, "paused")) ? "yes" : "no");
-        n++;
-        for (int k = 0; k < 4; k++)
-            if (!rows[4 * (n - 1) + k])
-                r = -ENOMEM;
-    }
-    if (r == 0) {
-        static const char *const head[] = {"JOB", "STATE", "SCHEDULE", "PAUSED"};
-        sort_array(rows, n, 4 * sizeof(*rows), job_cmp);
-        r = cli_table_init(&t, 4, head);
-        for (size_t i = 0; r == 0 && i < n; i++)
-            r = cli_table_add(&t, (const char *const *)&rows[4 * i]);
-        if (r == 0)
-            cli_table_print(&t, stdout);
-        cli_table_release(&t);
-    }
-    for (size_t i = 0; rows && i < 4 * n; i++)
-        free(rows[i]);
-    free(rows);
+/* The table of jobs, sorted by the first cell (project/job). */
+static int print_jobs(struct job_rows *rows)
+{
+    static const char *const head[] = {"JOB", "STATE", "SCHEDULE", "PAUSED"};
+    struct cli_table t;
+    int r;
+
+    sort_array(rows->cells, rows->n, 4 * sizeof(*rows->cells), job_cmp);
+    r = cli_table_init(&t, 4, head);
+    for (size_t i = 0; r == 0 && i < rows->n; i++)
+        r = cli_table_add(&t, (const char *const *)&rows->cells[4 * i]);
+    if (r == 0)
+        cli_table_print(&t, stdout);
+    cli_table_release(&t);
     return r;
+}
+
+/*
+ * --json: one reply object {"jobs": [...]} written as the pages come, a
+ * job a line, in server order.  A call that fails half-way leaves the
+ * object unfinished on stdout (the exit status and stderr say why).
+ */
+struct json_stream {
+    size_t n;
+};
+
+static int job_json_print(void *ctx, const json_t *j)
+{
+    struct json_stream *js = ctx;
+    char *text = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+    if (!text) {
+        cli_error("out of memory");
+        return EXIT_USAGE;
+    }
+    printf("%s\n  %s", js->n++ ? "," : "{\"jobs\": [", text);
+    free(text);
+    return 0;
+}
+
+static int jobs_json(const struct common *co, const char *project)
+{
+    struct json_stream js = {0};
+    int r = walk_jobs(co, project, job_json_print, &js);
+
+    if (r)
+        return r;
+    puts(js.n ? "\n]}" : "{\"jobs\": []}");
+    return 0;
 }
 
 int cmd_jobs(int argc, char **argv)
@@ -439,7 +504,7 @@ int cmd_jobs(int argc, char **argv)
     static const struct cmd_spec spec = {
         .name = "jobs", .options = options, .max_args = 1, .takes = "at most one project name"};
     struct cmd_args a;
-    json_t *jobs = NULL;
+    struct job_rows rows = {0};
     int r;
 
     if ((r = cmd_parse(&spec, argc, argv, &a)) != 0) {
@@ -447,23 +512,15 @@ int cmd_jobs(int argc, char **argv)
             printf(jobs_help, common_help);
         return r > 0 ? 0 : EXIT_USAGE;
     }
-    r = fetch_jobs(&a.co, a.argc ? a.argv[0] : NULL, &jobs);
-    if (r)
-        return r;
-    if (a.co.json) {
-        json_t *out = json_pack("{s:O}", "jobs", jobs);
-        print_json(out);
-        json_decref(out);
-        json_decref(jobs);
-        return 0;
-    }
-    r = print_jobs(jobs);
-    json_decref(jobs);
-    if (r < 0) {
+    if (a.co.json)
+        return jobs_json(&a.co, a.argc ? a.argv[0] : NULL);
+    r = walk_jobs(&a.co, a.argc ? a.argv[0] : NULL, job_row_add, &rows);
+    if (r == 0 && (r = print_jobs(&rows)) < 0) {
         cli_error("cannot print the table: %s", strerror(-r));
-        return EXIT_USAGE;
+        r = EXIT_USAGE;
     }
-    return 0;
+    job_rows_release(&rows);
+    return r;
 }
 
 /* ---- tock invocations ---------------------------------------------------- */
@@ -474,7 +531,8 @@ static const char invocations_help[] =
     "Lists a job's invocations, newest first: ID, STATUS, STARTED, FINISHED,\n"
     "TRIGGERED BY (times in UTC).  Follows the server's pages up to --limit\n"
     "invocations (default 20, at most %d).  With --json, prints one reply\n"
-    "object holding every invocation fetched and the last nextCursor.\n"
+    "object holding every invocation fetched (an invocation a line, as the\n"
+    "pages come) and the last nextCursor.\n"
     "\n"
     "options:\n"
     "  --limit N          show at most N invocations\n"
@@ -483,39 +541,32 @@ static const char invocations_help[] =
     "example:\n"
     "  tock invocations infra/ci-linux --limit 5\n";
 
-int cmd_invocations(int argc, char **argv)
+/*
+ * Pages of GetInvocations for ref until limit invocations, each handed to
+ * fn(ctx, inv) as its page arrives (the page is freed before the next is
+ * asked for).  cursor (4096 bytes) ends as the last nextCursor when the
+ * limit stopped the walk, "" when the server had no more.  0, or the exit
+ * status of a failed call (printed) or of fn.
+ */
+static int walk_invocations(const struct common *co, const json_t *ref, long limit,
+                            int (*fn)(void *ctx, const json_t *inv), void *ctx,
+                            char *cursor, size_t cursor_len)
 {
-    static const struct option options[] = {
-        COMMON_OPTIONS, {"limit", required_argument, NULL, 'l'}, {NULL, 0, NULL, 0}};
-    struct list_opts lo = {.limit = 20};
-    const struct cmd_spec spec = {.name = "invocations", .options = options,
-                                  .own_opt = list_opt, .ctx = &lo, .min_args = 1,
-                                  .max_args = 1, .takes = "one PROJECT/JOB", .job_ref = true};
-    struct cmd_args a;
-    json_t *all = NULL, *ref = NULL, *reply = NULL;
-    char cursor[4096] = "";
-    long limit;
-    int r;
+    json_t *reply = NULL;
+    long seen = 0;
+    int r = 0;
 
-    if ((r = cmd_parse(&spec, argc, argv, &a)) != 0) {
-        if (r > 0)
-            printf(invocations_help, CLIENT_MAX_LIST, common_help);
-        return r > 0 ? 0 : EXIT_USAGE;
-    }
-    ref = a.ref;
-    limit = lo.limit;
-    all = json_array();
-    r = all ? 0 : EXIT_USAGE;
+    cursor[0] = '\0';
     /* Each page brings at least one invocation, so limit pages suffice. */
-    for (long page = 0; r == 0 && page < limit && (long)json_array_size(all) < limit; page++) {
-        long want = limit - (long)json_array_size(all);
+    for (long page = 0; r == 0 && page < limit && seen < limit; page++) {
+        long want = limit - seen;
         json_t *req = json_pack("{s:O, s:i}", "jobRef", ref, "pageSize",
                                 (int)(want < PAGE_SIZE ? want : PAGE_SIZE));
-        if (req && cursor[0])
+        if (!req)
+            return EXIT_USAGE;
+        if (cursor[0])
             json_object_set_new(req, "cursor", json_string(cursor));
-        json_decref(reply);
-        reply = NULL;
-        r = call(&a.co, SCHEDULER, "GetInvocations", req, &reply);
+        r = call(co, SCHEDULER, "GetInvocations", req, &reply);
         json_decref(req);
         if (r)
             break;
@@ -523,54 +574,112 @@ int cmd_invocations(int argc, char **argv)
         size_t i;
         const json_t *inv;
         json_array_foreach(invs, i, inv) {
-            if ((long)json_array_size(all) >= limit)
+            if (r || seen >= limit)
                 break;
-            json_array_append(all, (json_t *)inv);
+            seen++;
+            r = fn(ctx, inv);
         }
         const char *next = json_string_value(json_object_get(reply, "nextCursor"));
-        if (!next || !*next || json_array_size(invs) == 0 || strlen(next) >= sizeof(cursor)) {
+        if (!next || !*next || json_array_size(invs) == 0 || strlen(next) >= cursor_len) {
             cursor[0] = '\0';
-            break;
+            page = limit; /* the end */
+        } else {
+            snprintf(cursor, cursor_len, "%s", next);
         }
-        snprintf(cursor, sizeof(cursor), "%s", next);
+        json_decref(reply);
+        reply = NULL;
     }
-    if (r == 0 && a.co.json) {
-        json_t *out = json_pack("{s:O}", "invocations", all);
-        if (out && cursor[0])
-            json_object_set_new(out, "nextCursor", json_string(cursor));
-        print_json(out);
-        json_decref(out);
-    } else if (r == 0) {
-        static const char *const head[] = {"ID", "STATUS", "STARTED", "FINISHED",
-                                           "TRIGGERED BY"};
-        struct cli_table t;
-        size_t i;
-        const json_t *inv;
-        int e = cli_table_init(&t, 5, head);
-        json_array_foreach(all, i, inv) {
-            char idb[32], s1[TIME_RFC3339_MAX], s2[TIME_RFC3339_MAX];
-            const json_t *iref = json_object_get(inv, "invocationRef");
-            const char *cells[5] = {
-                scalar(json_object_get(iref, "invocationId"), idb, sizeof(idb)),
-                or_dash(json_string_value(json_object_get(inv, "status"))),
-                time_text(json_object_get(inv, "startedTs"), s1, sizeof(s1)),
-                time_text(json_object_get(inv, "finishedTs"), s2, sizeof(s2)),
-                or_dash(json_string_value(json_object_get(inv, "triggeredBy"))),
-            };
-            if (e == 0)
-                e = cli_table_add(&t, cells);
-        }
-        if (e == 0)
-            cli_table_print(&t, stdout);
-        cli_table_release(&t);
-        if (e < 0) {
-            cli_error("cannot print the table: %s", strerror(-e));
-            r = EXIT_USAGE;
-        }
+    return r;
+}
+
+static int inv_row_add(void *ctx, const json_t *inv)
+{
+    char idb[32], s1[TIME_RFC3339_MAX], s2[TIME_RFC3339_MAX];
+    const json_t *iref = json_object_get(inv, "invocationRef");
+    const char *cells[5] = {
+        scalar(json_object_get(iref, "invocationId"), idb, sizeof(idb)),
+        or_dash(json_string_value(json_object_get(inv, "status"))),
+        time_text(json_object_get(inv, "startedTs"), s1, sizeof(s1)),
+        time_text(json_object_get(inv, "finishedTs"), s2, sizeof(s2)),
+        or_dash(json_string_value(json_object_get(inv, "triggeredBy"))),
+    };
+    int r = cli_table_add(ctx, cells);
+
+    if (r < 0) {
+        cli_error("cannot print the table: %s", strerror(-r));
+        return EXIT_USAGE;
     }
-    json_decref(reply);
-    json_decref(all);
-    json_decref(ref);
+    return 0;
+}
+
+static int inv_json_print(void *ctx, const json_t *inv)
+{
+    struct json_stream *js = ctx;
+    char *text = json_dumps(inv, JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+    if (!text) {
+        cli_error("out of memory");
+        return EXIT_USAGE;
+    }
+    printf("%s\n  %s", js->n++ ? "," : "{\"invocations\": [", text);
+    free(text);
+    return 0;
+}
+
+/* --json: {"invocations": [...], "nextCursor"} written as the pages come. */
+static int invocations_json(const struct common *co, const json_t *ref, long limit)
+{
+    struct json_stream js = {0};
+    char cursor[4096];
+    int r = walk_invocations(co, ref, limit, inv_json_print, &js, cursor, sizeof(cursor));
+    json_t *c = json_string(cursor);
+    char *ctext = cursor[0] && c ? json_dumps(c, JSON_ENCODE_ANY) : NULL;
+
+    json_decref(c);
+    if (r == 0) {
+        printf("%s", js.n ? "\n]" : "{\"invocations\": []");
+        if (ctext)
+            printf(",\n\"nextCursor\": %s", ctext);
+        puts("}");
+    }
+    free(ctext);
+    return r;
+}
+
+int cmd_invocations(int argc, char **argv)
+{
+    static const struct option options[] = {
+        COMMON_OPTIONS, {"limit", required_argument, NULL, 'l'}, {NULL, 0, NULL, 0}};
+    static const char *const head[] = {"ID", "STATUS", "STARTED", "FINISHED", "TRIGGERED BY"};
+    struct list_opts lo = {.limit = 20};
+    const struct cmd_spec spec = {.name = "invocations", .options = options,
+                                  .own_opt = list_opt, .ctx = &lo, .min_args = 1,
+                                  .max_args = 1, .takes = "one PROJECT/JOB", .job_ref = true};
+    struct cmd_args a;
+    struct cli_table t;
+    char cursor[4096];
+    int r;
+
+    if ((r = cmd_parse(&spec, argc, argv, &a)) != 0) {
+        if (r > 0)
+            printf(invocations_help, CLIENT_MAX_LIST, common_help);
+        return r > 0 ? 0 : EXIT_USAGE;
+    }
+    if (a.co.json) {
+        r = invocations_json(&a.co, a.ref, lo.limit);
+        json_decref(a.ref);
+        return r;
+    }
+    /* The table keeps its five cells per invocation only (at most --limit). */
+    if (cli_table_init(&t, 5, head) < 0) {
+        json_decref(a.ref);
+        return EXIT_USAGE;
+    }
+    r = walk_invocations(&a.co, a.ref, lo.limit, inv_row_add, &t, cursor, sizeof(cursor));
+    if (r == 0)
+        cli_table_print(&t, stdout);
+    cli_table_release(&t);
+    json_decref(a.ref);
     return r;
 }
 

@@ -206,6 +206,19 @@ int engine__handle_cleanup(struct engine *e, struct engine_task *t);
 int64_t engine__now(struct engine *e);
 /* A job row as the queries show it (engine.c); o is overwritten. */
 void engine__fill_job(const struct store_job *j, struct engine_job *o);
+/* The state (spec 3.2) engine__fill_job would give j, without filling a struct. */
+enum engine_job_state engine__job_row_state(const struct store_job *j);
+/*
+ * The walk of engine_each_job over store rows: fn(ctx, row) for each
+ * enabled job of project (NULL = all) in id order, at most
+ * LIMIT_ENGINE_WALK_JOBS, read settings.list_chunk rows at a time, each
+ * chunk in its own read transaction, fn called outside any (it may use the
+ * engine and the store; row is valid during the call only).  fn's negative
+ * return stops the walk and is returned, a positive one stops it with 0.
+ * Memory: one chunk of rows.  Returns 0, fn's error, -EIO, -ENOMEM.
+ */
+int engine__walk_job_rows(struct engine *e, const char *project,
+                          int (*fn)(void *ctx, const struct store_job *row), void *ctx);
 uint64_t engine__rand(struct engine *e);
 /* A positive int63 nonce, never 0 (for the cron machine). */
 int64_t engine__nonce(void *engine);

@@ -33,7 +33,10 @@ static void settings_defaults(struct engine_settings *s)
     DEF(lease_ns, 5 * NS_PER_MIN);
     DEF(cron_max_delay_ns, 15 * NS_PER_DAY);
     DEF(cron_max_delay_fudge_ns, NS_PER_HOUR);
+    DEF(list_chunk, ENGINE_LIST_CHUNK_DEFAULT);
 #undef DEF
+    if (s->list_chunk > LIMIT_STORE_PAGE)
+        s->list_chunk = LIMIT_STORE_PAGE;
 }
 
 int engine_new(const struct engine_options *opts, struct engine **ret)
@@ -198,11 +201,50 @@ static void copy(char *dst, size_t n, const char *src)
     snprintf(dst, n, "%s", src ? src : "");
 }
 
-void engine__fill_job(const struct store_job *j, struct engine_job *o)
+/* The armed cron tick of j (ns), 0 = none. */
+static int64_t job_next_tick(const struct store_job *j)
+{
+    struct cron_state cs;
+
+    if (engine__cron_load(j, &cs) == 0 && cs.last_tick_when_ns != TIME_ZERO &&
+        cs.last_tick_when_ns != TIME_DISTANT_FUTURE && cs.enabled)
+        return cs.last_tick_when_ns;
+    return 0;
+}
+
+/* Spec 3.2: the first matching rule wins. */
+static enum engine_job_state job_state(const struct store_job *j, size_t n_active,
+                                       int64_t next_tick)
+{
+    if (n_active > 0)
+        return ENGINE_JOB_RUNNING;
+    if (!j->enabled)
+        return ENGINE_JOB_DISABLED;
+    if (j->paused)
+        return ENGINE_JOB_PAUSED;
+    if (next_tick != 0)
+        return ENGINE_JOB_SCHEDULED;
+    return ENGINE_JOB_WAITING;
+}
+
+/* Active invocations listed in j's row. */
+static size_t job_n_active(const struct store_job *j)
 {
     json_t *active = engine__json_parse(j->active_json, 1);
+    size_t n = active ? json_array_size(active) : 0;
+
+    json_decref(active);
+    return n;
+}
+
+enum engine_job_state engine__job_row_state(const struct store_job *j)
+{
+    return job_state(j, job_n_active(j), job_next_tick(j));
+}
+
+void engine__fill_job(const struct store_job *j, struct engine_job *o)
+{
     json_t *def = engine__json_parse(j->task_json, 0);
-    struct cron_state cs;
     const char *kind = def ? task_def_kind(def) : NULL;
 
     memset(o, 0, sizeof(*o));
@@ -223,59 +265,91 @@ void engine__fill_job(const struct store_job *j, struct engine_job *o)
     copy(o->revision, sizeof(o->revision), j->revision);
     copy(o->revision_url, sizeof(o->revision_url), j->revision_url);
     o->last_triage = j->last_triage;
-    o->n_active = active ? json_array_size(active) : 0;
-    if (engine__cron_load(j, &cs) == 0 && cs.last_tick_when_ns != TIME_ZERO &&
-        cs.last_tick_when_ns != TIME_DISTANT_FUTURE && cs.enabled)
-        o->next_tick = cs.last_tick_when_ns;
-
-    /* Spec 3.2: the first matching rule wins. */
-    if (o->n_active > 0)
-        o->state = ENGINE_JOB_RUNNING;
-    else if (!j->enabled)
-        o->state = ENGINE_JOB_DISABLED;
-    else if (j->paused)
-        o->state = ENGINE_JOB_PAUSED;
-    else if (o->next_tick != 0)
-        o->state = ENGINE_JOB_SCHEDULED;
-    else
-        o->state = ENGINE_JOB_WAITING;
+    o->n_active = job_n_active(j);
+    o->next_tick = job_next_tick(j);
+    o->state = job_state(j, o->n_active, o->next_tick);
     o->state_name = engine_job_state_name(o->state);
-    json_decref(active);
     json_decref(def);
+}
+
+/*
+ * Hands the rows of one chunk to fn while the walk lasts; *seen counts
+ * the rows handed over.  Returns fn's result (> 0: stop), 1 at the limit.
+ */
+static int walk_chunk(const struct store_job *v, size_t n, size_t *seen,
+                      int (*fn)(void *ctx, const struct store_job *row), void *ctx)
+{
+    int r = 0;
+
+    for (size_t i = 0; r == 0 && i < n; i++) {
+        if (*seen >= LIMIT_ENGINE_WALK_JOBS)
+            return 1;
+        (*seen)++;
+        r = fn(ctx, &v[i]);
+    }
+    return r;
+}
+
+int engine__walk_job_rows(struct engine *e, const char *project,
+                          int (*fn)(void *ctx, const struct store_job *row), void *ctx)
+{
+    size_t chunk = e->set.list_chunk, seen = 0;
+    char *after = NULL;
+    int r = 0;
+
+    for (bool more = true; r == 0 && more;) {
+        struct store_tx *tx = NULL;
+        struct store_job *v = NULL;
+        size_t n = 0;
+
+        r = store_begin(e->store, &tx);
+        if (r < 0)
+            break;
+        r = store_job_page_by_id(tx, project, after, chunk, &v, &n);
+        store_rollback(tx); /* each chunk its own short read: writers go between */
+        if (r < 0)
+            break;
+        r = walk_chunk(v, n, &seen, fn, ctx);
+        more = n == chunk;
+        if (r == 0 && more) {
+            free(after);
+            if (!(after = strdup(v[n - 1].id)))
+                r = -ENOMEM;
+        }
+        store_jobs_free(v, n);
+    }
+    free(after);
+    return r > 0 ? 0 : r;
+}
+
+/* engine_each_job's walk: each row filled into the one reused struct. */
+struct each_walk {
+    struct engine_job *one;
+    int (*fn)(void *ctx, const struct engine_job *job);
+    void *ctx;
+};
+
+static int each_row(void *ctx, const struct store_job *row)
+{
+    struct each_walk *w = ctx;
+
+    engine__fill_job(row, w->one);
+    return w->fn(w->ctx, w->one);
 }
 
 int engine_each_job(struct engine *e, const char *project,
                     int (*fn)(void *ctx, const struct engine_job *job), void *ctx)
 {
-    struct store_tx *tx = NULL;
-    struct store_job *v = NULL;
-    struct engine_job *one = NULL;
-    size_t nv = 0;
+    struct each_walk w = {.fn = fn, .ctx = ctx};
     int r;
 
-    if (!e || !fn)
+    if (!e || !fn || (project && !*project))
         return -EINVAL;
-    r = store_begin(e->store, &tx);
-    if (r < 0)
-        return r;
-    r = store_job_list(tx, project, true, &v, &nv);
-    store_rollback(tx);
-    if (r < 0)
-        return r;
-    one = malloc(sizeof(*one));
-    if (!one) {
-        r = -ENOMEM;
-        goto out;
-    }
-    for (size_t i = 0; r >= 0 && i < nv && i < LIMIT_ENGINE_LIST_JOBS; i++) {
-        engine__fill_job(&v[i], one);
-        r = fn(ctx, one);
-    }
-    if (r > 0)
-        r = 0;
-out:
-    free(one);
-    store_jobs_free(v, nv);
+    w.one = malloc(sizeof(*w.one));
+    if (!w.one)
+        return -ENOMEM;
+    r = engine__walk_job_rows(e, project, each_row, &w);
+    free(w.one);
     return r;
 }
 
@@ -289,6 +363,8 @@ static int job_array_add(void *ctx, const struct engine_job *j)
 {
     struct job_array *a = ctx;
 
+    if (a->n >= LIMIT_ENGINE_LIST_JOBS)
+        return 1; /* the array's limit: stop the walk */
     if (a->n == a->cap) {
         size_t cap = a->cap ? 2 * a->cap : 16;
         struct engine_job *v = realloc(a->v, cap * sizeof(*v));

@@ -80,7 +80,15 @@ struct engine_settings {
     /* Longest single cron tick delay; longer waits hop (15 days + 1 h fudge). */
     int64_t cron_max_delay_ns;
     int64_t cron_max_delay_fudge_ns;
+    /*
+     * Job rows one read transaction of a walk takes (engine_each_job,
+     * engine_list_jobs, engine_count_jobs_by_state): ENGINE_LIST_CHUNK_DEFAULT,
+     * at most LIMIT_STORE_PAGE.  Tests set it small to cross chunk bounds.
+     */
+    size_t list_chunk;
 };
+
+#define ENGINE_LIST_CHUNK_DEFAULT 256
 
 struct engine_options {
     struct store *store;                   /* borrowed; must outlive the engine */
@@ -168,10 +176,12 @@ extern struct metric_counter engine_metric_trigger_fates;
 
 /*
  * Counts the enabled jobs by state: ret[s] for each enum engine_job_state
- * (the array has _ENGINE_JOB_STATE_MAX entries).  Reads every enabled
- * job row in one read transaction (at most LIMIT_ENGINE_LIST_JOBS are
- * counted) but keeps no struct engine_job per job.  Returns 0, -EIO,
- * -ENOMEM; ret written only on success.
+ * (the array has _ENGINE_JOB_STATE_MAX entries).  The walk of
+ * engine_each_job (at most LIMIT_ENGINE_WALK_JOBS jobs, its consistency):
+ * one chunk of rows in memory at a time, each chunk its own short read
+ * transaction, only each row's state computed (no struct engine_job).
+ * Time still grows with the jobs (every enabled row is read).  Returns 0,
+ * -EINVAL, -EIO, -ENOMEM; ret written only on success.
  */
 int engine_count_jobs_by_state(struct engine *e, size_t *ret);
 
@@ -258,19 +268,38 @@ struct engine_job {
 /*
  * Lists the enabled jobs of project (NULL = every project), sorted by id.
  * Stores a malloc'ed array in *ret (free with free()) and its length in *n.
- * Returns 0, -EINVAL, -EIO, -ENOMEM.  At most LIMIT_ENGINE_LIST_JOBS jobs.  Costs a
- * struct per job of the whole project (or store): callers that answer
- * users page with engine_list_jobs_page instead.
+ * Returns 0, -EINVAL, -EIO, -ENOMEM.  At most LIMIT_ENGINE_LIST_JOBS jobs
+ * (the first by id).  Costs a struct (5 KB) per job of the whole project
+ * (or store): for tests and tools only.  Callers that answer users page
+ * with engine_list_jobs_page or walk with engine_each_job.
  */
 int engine_list_jobs(struct engine *e, const char *project, struct engine_job **ret, size_t *n);
 
 /*
- * The same jobs as engine_list_jobs, in the same order, handed one at a
+ * The enabled jobs of project (NULL = every project), in ascending id
+ * (engine_list_jobs' order; for one project, name order), handed one at a
  * time to fn(ctx, job): job is valid only during the call (one struct is
- * reused), fn may call the engine, and a negative return from fn stops the
- * walk and is returned.  For callers that keep a little of each job (the
- * index page's counts): no struct engine_job array (5 KB a job).  Returns
- * 0, fn's error, -EINVAL, -EIO, -ENOMEM.
+ * reused), fn may call the engine, a negative return from fn stops the
+ * walk and is returned, a positive one stops it (0 is returned).  At most
+ * LIMIT_ENGINE_WALK_JOBS jobs.
+ *
+ * Memory and transactions: the rows are read settings.list_chunk at a time
+ * (store_job_page_by_id), each chunk in its own short read transaction
+ * that ends before fn sees its jobs, so the walk costs one chunk of rows
+ * and one struct engine_job whatever the number of jobs, and never holds
+ * the store while fn works.
+ *
+ * Consistency: each chunk is a snapshot, the walk as a whole is not.
+ * Every id is handed over at most once and in strictly ascending order.
+ * A job present and enabled for the whole walk is handed over exactly
+ * once; a job added, re-enabled or disabled during the walk is handed over
+ * iff it is enabled when the chunk that covers its id is read (one added
+ * behind the walk's position, with an id before the chunk being read, is
+ * missed; renaming a job is removing one id and adding another).  Each job is as it was when its
+ * chunk was read, so counts over the walk (the index page's, /metrics')
+ * may mix jobs seen at slightly different times.
+ *
+ * Returns 0, fn's error, -EINVAL, -EIO, -ENOMEM.
  */
 int engine_each_job(struct engine *e, const char *project,
                     int (*fn)(void *ctx, const struct engine_job *job), void *ctx);

@@ -514,6 +514,14 @@ int engine_apply_project(struct engine *e, const char *project, const struct cfg
     r = store_begin(e->store, &tx);
     if (r < 0)
         return r;
+    /*
+     * Every row of the project at once, in the apply's one transaction:
+     * it must compare the whole config with the whole stored set (jobs
+     * gone from the config are disabled, returning ones re-enabled).  The
+     * memory is per project, not per store: the config's jobs (at most
+     * LIMIT_JOBS_PER_PROJECT) plus the disabled rows of jobs removed by
+     * earlier configs (never deleted), at most LIMIT_STORE_ROWS.
+     */
     r = store_job_list(tx, project, false, &jobs, &njobs);
     if (r < 0)
         goto fail;
@@ -606,6 +614,7 @@ int engine_disable_project(struct engine *e, const char *project)
     r = store_begin(e->store, &tx);
     if (r < 0)
         return r;
+    /* The enabled jobs of one project: the last config's, at most LIMIT_JOBS_PER_PROJECT. */
     r = store_job_list(tx, project, true, &jobs, &njobs);
     for (size_t k = 0; r == 0 && k < njobs; k++)
         r = disable_job(e, tx, &jobs[k]);

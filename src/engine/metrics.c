@@ -1,6 +1,6 @@
 /*
- * metrics.c - the engine's metric families and the jobs-by-state count
- * (contract in engine.h).
+ * metrics.c - the engine's metric families and the jobs-by-state count,
+ * walked a chunk of job rows at a time (contract in engine.h).
  */
 #include "engine/engine-internal.h"
 
@@ -15,33 +15,26 @@ struct metric_counter engine_metric_trigger_fates =
                    "Trigger fates recorded, by fate (PENDING on arrival, then the decision).",
                    "fate", NULL);
 
+static int count_row(void *ctx, const struct store_job *row)
+{
+    size_t *counts = ctx;
+    enum engine_job_state st = engine__job_row_state(row);
+
+    if ((unsigned)st < _ENGINE_JOB_STATE_MAX)
+        counts[st]++;
+    return 0;
+}
+
 int engine_count_jobs_by_state(struct engine *e, size_t *ret)
 {
-    struct store_tx *tx = NULL;
-    struct store_job *v = NULL;
-    struct engine_job *one = malloc(sizeof(*one)); /* one at a time: ~6 KB, not one per job */
-    size_t nv = 0, counts[_ENGINE_JOB_STATE_MAX] = {0};
+    size_t counts[_ENGINE_JOB_STATE_MAX] = {0};
     int r;
 
-    if (!one)
-        return -ENOMEM;
-    r = store_begin(e->store, &tx);
+    if (!e || !ret)
+        return -EINVAL;
+    r = engine__walk_job_rows(e, NULL, count_row, counts);
     if (r < 0)
-        goto out;
-    r = store_job_list(tx, NULL, true, &v, &nv);
-    store_rollback(tx);
-    if (r < 0)
-        goto out;
-    for (size_t i = 0; i < nv && i < LIMIT_ENGINE_LIST_JOBS; i++) {
-        engine__fill_job(&v[i], one);
-        if ((unsigned)one->state < _ENGINE_JOB_STATE_MAX)
-            counts[one->state]++;
-    }
+        return r == -ENOMEM ? r : -EIO;
     memcpy(ret, counts, sizeof(counts));
-out:
-    store_jobs_free(v, nv);
-    free(one);
-    if (r < 0 && r != -ENOMEM)
-        r = -EIO;
-    return r;
+    return 0;
 }

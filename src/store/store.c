@@ -214,6 +214,13 @@ int store_job_realms(struct store_tx *tx, const char *project, size_t limit, cha
     return txops(tx)->job_realms(tx, project, limit, ret, n);
 }
 
+int store_job_page_by_id(struct store_tx *tx, const char *project, const char *after_id,
+                         size_t limit, struct store_job **ret, size_t *n)
+{
+    CHECK(tx && (!project || *project) && ret && n && limit >= 1 && limit <= LIMIT_STORE_PAGE);
+    return txops(tx)->job_page_by_id(tx, project, after_id ? after_id : "", limit, ret, n);
+}
+
 int store_inv_get(struct store_tx *tx, int64_t id, struct store_inv *ret)
 {
     CHECK(tx && ret);

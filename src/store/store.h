@@ -245,6 +245,8 @@ struct store_ops {
                     const char *after_name, size_t limit, struct store_job **ret, size_t *n);
     int (*job_realms)(struct store_tx *tx, const char *project, size_t limit, char ***ret,
                       size_t *n);
+    int (*job_page_by_id)(struct store_tx *tx, const char *project, const char *after_id,
+                          size_t limit, struct store_job **ret, size_t *n);
 
     int (*inv_get)(struct store_tx *tx, int64_t id, struct store_inv *ret);
     int (*inv_insert)(struct store_tx *tx, const struct store_inv *v);
@@ -381,6 +383,24 @@ int store_job_list(struct store_tx *tx, const char *project, bool enabled_only,
  */
 int store_job_page(struct store_tx *tx, const char *project, const char *realm_id,
                    const char *after_name, size_t limit, struct store_job **ret, size_t *n);
+/*
+ * One chunk of a walk of the enabled jobs of project (NULL = every
+ * project) by primary key: those whose id is greater than after_id ("" =
+ * from the first), ascending id (byte order: PostgreSQL compares with
+ * COLLATE "C"), at most limit (1 .. LIMIT_STORE_PAGE, else -EINVAL).  A
+ * walk repeats it with after_id = the last id of the chunk before until a
+ * chunk has fewer than limit rows; each chunk may be read in its own short
+ * transaction (a job added or renamed between two chunks is seen iff its
+ * id sorts after the chunk before).  The work is proportional to the rows
+ * the range holds from after_id on, disabled ones included (SQLite: the
+ * primary key index; with project, its range ["<project>/", "<project>0")),
+ * not to the jobs of the store.  Portable SQL:
+ *   SELECT ... FROM jobs WHERE id > :after AND enabled = 1
+ *     [AND project = :project] ORDER BY id LIMIT :limit
+ * Rows as store_job_get's.
+ */
+int store_job_page_by_id(struct store_tx *tx, const char *project, const char *after_id,
+                         size_t limit, struct store_job **ret, size_t *n);
 /*
  * The distinct realm_id values of the enabled jobs of project, ascending
  * (byte order; "" is listed when some rows have it), at most limit

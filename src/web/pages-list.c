@@ -50,103 +50,98 @@ static void count_cell(struct page *p, const char *project, enum column c, size_
     html_raw(&p->h, "</a></td>");
 }
 
-/* What the index keeps of a visible job (not the 5 KB struct engine_job). */
-struct index_job {
-    char *project, *id;
-    enum column column;
-};
-
+/*
+ * The index's walk (engine_each_job: by id, so the jobs of a project are
+ * adjacent): the visible jobs of the current project only, whose row is
+ * written when the next project begins.  Memory: one project's ids
+ * (bounded by its config's jobs), not the store's.
+ */
 struct index_acc {
     struct page *p;
-    struct index_job *v;
-    size_t n, cap;
+    char *project;          /* of the jobs kept, NULL before the first */
+    char **ids;             /* its visible jobs, sorted by id */
+    size_t n, cap, projects;
+    size_t counts[_COL_MAX];
 };
 
-static int index_add(void *ctx, const struct engine_job *j)
+static void index_clear(struct index_acc *a)
 {
-    struct index_acc *a = ctx;
-    struct index_job *grown;
-
-    if (!page_can(a->p, j, AUTH_PERM_GET))
-        return 0;
-    if (a->n == a->cap) {
-        size_t cap = a->cap ? 2 * a->cap : 64;
-        if (!(grown = realloc(a->v, cap * sizeof(*grown))))
-            return -ENOMEM;
-        a->v = grown;
-        a->cap = cap;
-    }
-    struct index_job *x = &a->v[a->n];
-    x->project = strdup(j->project);
-    x->id = strdup(j->id);
-    x->column = column_of(j->state);
-    if (!x->project || !x->id) {
-        free(x->project);
-        free(x->id);
-        return -ENOMEM;
-    }
-    a->n++;
-    return 0;
+    for (size_t i = 0; i < a->n; i++)
+        free(a->ids[i]);
+    a->n = 0;
+    memset(a->counts, 0, sizeof(a->counts));
+    free(a->project);
+    a->project = NULL;
 }
 
 static void index_release(struct index_acc *a)
 {
-    for (size_t i = 0; i < a->n; i++) {
-        free(a->v[i].project);
-        free(a->v[i].id);
-    }
-    free(a->v);
+    index_clear(a);
+    free(a->ids);
 }
 
-/* One project's row; jobs[0..n) are its visible jobs (sorted by id). */
-static int project_row(struct page *p, const struct index_job *jobs, size_t n)
+/* The current project's row, then forgets it. */
+static void project_row(struct index_acc *a)
 {
-    const char *project = jobs[0].project;
-    const char **ids = calloc(n, sizeof(*ids));
-    size_t counts[_COL_MAX] = {0};
+    struct page *p = a->p;
+    const char *project = a->project;
 
-    if (!ids)
-        return -ENOMEM;
-    for (size_t i = 0; i < n; i++) {
-        ids[i] = jobs[i].id;
-        counts[jobs[i].column]++;
-    }
     html_raw(&p->h, "<tr><td><a");
     page_href_job(p, project, NULL, NULL);
     html_raw(&p->h, ">");
     html_text(&p->h, project);
     html_raw(&p->h, "</a></td>");
     for (int c = 0; c < _COL_MAX; c++)
-        count_cell(p, project, (enum column)c, counts[c]);
+        count_cell(p, project, (enum column)c, a->counts[c]);
     html_raw(&p->h, "<td class=\"hide-narrow\">");
-    page_sparkline(p, project, ids, n);
+    page_sparkline(p, project, (const char *const *)a->ids, a->n);
     html_raw(&p->h, "</td></tr>\n");
-    free(ids);
+    a->projects++;
+    index_clear(a);
+}
+
+static int index_add(void *ctx, const struct engine_job *j)
+{
+    struct index_acc *a = ctx;
+    char *id;
+
+    if (!page_can(a->p, j, AUTH_PERM_GET))
+        return 0;
+    if (a->project && strcmp(a->project, j->project) != 0)
+        project_row(a);
+    if (!a->project && !(a->project = strdup(j->project)))
+        return -ENOMEM;
+    if (a->n == a->cap) {
+        size_t cap = a->cap ? 2 * a->cap : 64;
+        char **grown = realloc(a->ids, cap * sizeof(*grown));
+        if (!grown)
+            return -ENOMEM;
+        a->ids = grown;
+        a->cap = cap;
+    }
+    if (!(id = strdup(j->id)))
+        return -ENOMEM;
+    a->ids[a->n++] = id;
+    a->counts[column_of(j->state)]++;
     return 0;
 }
 
 int page_index(struct page *p)
 {
     struct index_acc a = {.p = p};
-    int r = engine_each_job(p->w->e, NULL, index_add, &a);
+    int r;
 
-    if (r < 0)
-        goto out;
     page_begin(p);
     html_raw(&p->h, "<table id=\"projects\"><thead><tr><th>Project</th><th>Running</th>"
                     "<th>Scheduled</th><th>Waiting</th><th>Paused</th>"
                     "<th class=\"hide-narrow\">Last 24 h</th></tr></thead><tbody>\n");
-    /* engine_each_job goes by id, so the jobs of a project are adjacent. */
-    for (size_t i = 0, first = 0; r == 0 && i < a.n; i++) {
-        if (i + 1 == a.n || strcmp(a.v[i].project, a.v[i + 1].project) != 0) {
-            r = project_row(p, a.v + first, i + 1 - first);
-            first = i + 1;
-        }
-    }
+    r = engine_each_job(p->w->e, NULL, index_add, &a);
     if (r < 0)
         goto out;
+    if (a.project)
+        project_row(&a);
     html_raw(&p->h, "</tbody></table>\n");
-    if (a.n == 0)
+    if (a.projects == 0)
         html_raw(&p->h, "<p>No projects with jobs you may see.</p>\n");
     page_end(p);
     r = page_send(p, 200);

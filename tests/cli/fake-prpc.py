@@ -14,6 +14,7 @@ Canned behaviour (keyed on the job in the request):
   job "p/garbage"      -> code 0 with a body that is not JSON
   job "p/slow"         -> answers after 5 s (for --timeout)
   GetJobs "paged"      -> five jobs, two per page (cursors "p2", "p4")
+  GetJobs "broken"     -> a page of two jobs (cursor "b2"), then INTERNAL (13)
   unknown method       -> UNIMPLEMENTED (12), HTTP 501
 """
 import json
@@ -145,6 +146,11 @@ class Handler(BaseHTTPRequestHandler):
             if start + 2 < len(PAGED):
                 out["nextCursor"] = "p%d" % (start + 2)
             return self.ok(out)
+        if method == "/prpc/scheduler.Scheduler/GetJobs" and req.get("project") == "broken":
+            if req.get("cursor"):
+                return self.error(13, 500, "the second page failed")
+            return self.ok({"jobs": [dict(j, jobRef={"project": "broken", "job": j["jobRef"]["job"]})
+                                     for j in PAGED[:2]], "nextCursor": "b2"})
         if method == "/prpc/scheduler.Scheduler/GetJobs":
             proj = req.get("project", "")
             jobs = [j for j in JOBS["jobs"] if not proj or j["jobRef"]["project"] == proj]

@@ -100,6 +100,15 @@ r = json.load(sys.stdin)
 assert [j["jobRef"]["job"] for j in r["jobs"]] == ["j0", "j1", "j2", "j3", "j4"]
 assert "nextCursor" not in r' || fail "jobs --json: every page in one reply"
 
+# The JSON is written as the pages come: a failure on page two leaves page one out.
+run "$TOCK" jobs broken --server "$url" --json
+expect_rc 1 "jobs --json: a page that fails"
+expect_out_has '"job":"j1"' "jobs --json: the first page printed before the second was asked for"
+expect_err_has "the second page failed" "jobs --json: the failure said"
+run "$TOCK" jobs broken --server "$url"
+expect_rc 1 "jobs: a page that fails"
+expect_out "" "jobs: no table when a page fails"
+
 # --- authorization --------------------------------------------------------------
 printf '  s3cret-token \n' >"$tmp/token"
 run "$TOCK" jobs --server "$url" --token-file "$tmp/token"
@@ -141,6 +150,17 @@ expect_out "$(printf '%-5s%-9s%-22s%-10s%s\n' \
     ID STATUS STARTED FINISHED 'TRIGGERED BY' \
     300 RUNNING 2015-09-14T22:42:13Z - user:a@example.com)" "invocations --limit 1"
 expect_last body '{"jobRef":{"job":"j","project":"p"},"pageSize":1}' "--limit 1: one page of 1"
+run "$TOCK" invocations p/j --limit 1 --server "$url" --json
+expect_rc 0 "invocations --limit 1 --json"
+checks=$((checks + 1))
+printf '%s' "$out" | python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+assert [i["invocationRef"]["invocationId"] for i in r["invocations"]] == ["300"]
+assert r["nextCursor"] == "c1"' || fail "invocations --limit 1 --json: the page and the next cursor"
+run "$TOCK" invocations p/missing --server "$url" --json
+expect_rc 1 "invocations --json of a missing job"
+expect_out "" "invocations --json: nothing printed when the first page fails"
 
 run "$TOCK" invocations p/j --server "$url" --json
 expect_rc 0 "invocations --json"

@@ -89,7 +89,8 @@ static struct fixture *fixture_new(struct store *store, bool with_config)
             fail_msg("store_open: %s", err);
     }
     assert_int_equal(task_registry_default(&topts, &f->reg), 0);
-    struct engine_options eo = {.store = f->store, .clock = &f->clock.base, .registry = f->reg};
+    struct engine_options eo = {.store = f->store, .clock = &f->clock.base, .registry = f->reg,
+                                .settings = {.list_chunk = 1}}; /* the count crosses chunks */
     assert_int_equal(engine_new(&eo, &f->e), 0);
     if (with_config) {
         apply(f, "p");

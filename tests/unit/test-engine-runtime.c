@@ -1003,6 +1003,141 @@ static void test_each_job(void **state)
     assert_int_equal(engine_each_job(f->e, "proj", NULL, NULL), -EINVAL);
 }
 
+/*
+ * Chunked walks (settings.list_chunk = 4): project "proj" has j00..j13
+ * (every 5th disabled, every 3rd periodic, j01 paused), "pro" and "proj2"
+ * one job each (ids around "proj/").  Expected ids and states come from
+ * that rule and spec 3.2 (paused > scheduled > waiting).
+ */
+#define CHUNK_JOBS 14
+
+static void apply_to(struct fx *f, const char *project, const char *text)
+{
+    struct cfg_project *p = NULL;
+    struct cfg_diags d;
+
+    cfg_diags_init(&d);
+    assert_int_equal(cfg_project_parse(text, strlen(text), &p, &d), 0);
+    assert_int_equal(engine_apply_project(f->e, project, p, NULL, "rev", ""), 0);
+    cfg_project_free(p);
+    cfg_diags_release(&d);
+}
+
+static void chunk_config(char *buf, size_t len, bool extra)
+{
+    size_t at = 0;
+
+    for (int i = 0; i < CHUNK_JOBS; i++)
+        at += (size_t)snprintf(buf + at, len - at,
+                               "job { id: \"j%02d\" %s schedule: \"%s\" noop {} }\n", i,
+                               i % 5 == 0 ? "disabled: true" : "",
+                               i % 3 == 0 ? "with 30s interval" : "triggered");
+    if (extra)
+        snprintf(buf + at, len - at, "job { id: \"zz\" schedule: \"triggered\" noop {} }\n");
+    assert_true(at < len);
+}
+
+struct chunk_walk {
+    char ids[CHUNK_JOBS + 8][ENGINE_ID_MAX];
+    enum engine_job_state states[CHUNK_JOBS + 8];
+    size_t n, stop_after;
+    struct fx *f; /* when set: the first call changes the config (adds proj/zz) */
+};
+
+static int chunk_one(void *ctx, const struct engine_job *j)
+{
+    struct chunk_walk *w = ctx;
+    char cfg[4096];
+
+    assert_true(w->n < CHUNK_JOBS + 8);
+    snprintf(w->ids[w->n], sizeof(w->ids[w->n]), "%s", j->id);
+    w->states[w->n++] = j->state;
+    if (w->f && w->n == 1) {
+        chunk_config(cfg, sizeof(cfg), true);
+        apply_to(w->f, "proj", cfg); /* the walk holds no transaction while fn runs */
+    }
+    return w->n == w->stop_after ? 1 : 0;
+}
+
+static void check_chunk_walk(const struct chunk_walk *w, bool all, bool extra)
+{
+    size_t k = 0;
+
+    if (all)
+        assert_string_equal(w->ids[k++], "pro/x");
+    for (int i = 0; i < CHUNK_JOBS; i++) {
+        char id[32];
+        if (i % 5 == 0)
+            continue;
+        snprintf(id, sizeof(id), "proj/j%02d", i);
+        assert_true(k < w->n);
+        assert_string_equal(w->ids[k], id);
+        assert_int_equal(w->states[k], i == 1 ? ENGINE_JOB_PAUSED
+                                       : i % 3 == 0 ? ENGINE_JOB_SCHEDULED
+                                                    : ENGINE_JOB_WAITING);
+        k++;
+    }
+    if (extra)
+        assert_string_equal(w->ids[k++], "proj/zz");
+    if (all)
+        assert_string_equal(w->ids[k++], "proj2/y");
+    assert_int_equal(w->n, k);
+}
+
+static void test_each_job_chunks(void **state)
+{
+    struct fx *f = *state;
+    struct chunk_walk w = {0};
+    struct engine_job *v = NULL;
+    size_t n = 0, counts[_ENGINE_JOB_STATE_MAX];
+    char cfg[4096];
+
+    engine_free(f->e);
+    f->set.list_chunk = 4;
+    engine_up(f);
+    chunk_config(cfg, sizeof(cfg), false);
+    apply_to(f, "proj", cfg);
+    apply_to(f, "pro", "job { id: \"x\" schedule: \"triggered\" noop {} }\n");
+    apply_to(f, "proj2", "job { id: \"y\" schedule: \"triggered\" noop {} }\n");
+    assert_int_equal(engine_pause_job(f->e, "proj/j01", "user:u@example.com", "why"), 0);
+
+    assert_int_equal(engine_each_job(f->e, NULL, chunk_one, &w), 0);
+    check_chunk_walk(&w, true, false); /* 13 jobs: 4 chunks of 4, the last short */
+    w = (struct chunk_walk){0};
+    assert_int_equal(engine_each_job(f->e, "proj", chunk_one, &w), 0);
+    check_chunk_walk(&w, false, false); /* 11 jobs */
+
+    /* engine_list_jobs: the same jobs, in the same order. */
+    assert_int_equal(engine_list_jobs(f->e, NULL, &v, &n), 0);
+    w = (struct chunk_walk){0};
+    for (size_t i = 0; i < n; i++)
+        chunk_one(&w, &v[i]);
+    check_chunk_walk(&w, true, false);
+    free(v);
+
+    /* A positive return stops the walk (at a chunk boundary and inside one). */
+    w = (struct chunk_walk){.stop_after = 4};
+    assert_int_equal(engine_each_job(f->e, NULL, chunk_one, &w), 0);
+    assert_int_equal(w.n, 4);
+    w = (struct chunk_walk){.stop_after = 6};
+    assert_int_equal(engine_each_job(f->e, "proj", chunk_one, &w), 0);
+    assert_int_equal(w.n, 6);
+
+    /* /metrics' count walks the same chunks: 13 jobs, j01 paused, j03 j06 j09 j12 scheduled. */
+    assert_int_equal(engine_count_jobs_by_state(f->e, counts), 0);
+    assert_int_equal(counts[ENGINE_JOB_PAUSED], 1);
+    assert_int_equal(counts[ENGINE_JOB_SCHEDULED], 4);
+    assert_int_equal(counts[ENGINE_JOB_WAITING], 8);
+    assert_int_equal(counts[ENGINE_JOB_RUNNING], 0);
+    assert_int_equal(counts[ENGINE_JOB_DISABLED], 0);
+
+    /* A job added during the walk after its cursor is handed over. */
+    w = (struct chunk_walk){.f = f};
+    assert_int_equal(engine_each_job(f->e, NULL, chunk_one, &w), 0);
+    check_chunk_walk(&w, true, true);
+    assert_int_equal(engine_each_job(f->e, "", chunk_one, &w), -EINVAL);
+}
+
 static void test_list_pages(void **state)
 {
     struct fx *f = *state;
@@ -1537,6 +1672,7 @@ int main(void)
         T(test_crash_and_recover),
         T(test_config_apply),
         T(test_each_job),
+        T(test_each_job_chunks),
         T(test_list_pages),
         T(test_list_pages_growing),
         T(test_overflow_drops_oldest),

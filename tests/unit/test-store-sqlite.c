@@ -631,6 +631,124 @@ static void test_job_page(void **state)
     store_rollback(tx);
 }
 
+/*
+ * The enabled ids of put_page_jobs' rows plus walk_extra's, sorted by the
+ * rule (byte order), into want; returns how many.
+ */
+static const char *const walk_extra[] = {"p.x/a", "p0/b", "pa/c"}; /* around "p/" and "p0" */
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static size_t walk_want(const char *project, char want[][32], const char **sorted)
+{
+    size_t n = 0;
+
+    for (int i = 0; i < PAGE_JOBS; i++) {
+        if (page_job_enabled(i) && (!project || strcmp(project, "p") == 0))
+            snprintf(want[n++], 32, "p/j%03d", i);
+    }
+    if (!project || strcmp(project, "p2") == 0)
+        snprintf(want[n++], 32, "p2/j000");
+    for (size_t i = 0; i < sizeof(walk_extra) / sizeof(*walk_extra); i++) {
+        size_t pl = strcspn(walk_extra[i], "/");
+        if (!project || (strlen(project) == pl && strncmp(project, walk_extra[i], pl) == 0))
+            snprintf(want[n++], 32, "%s", walk_extra[i]);
+    }
+    for (size_t i = 0; i < n; i++)
+        sorted[i] = want[i];
+    qsort(sorted, n, sizeof(*sorted), cmp_str);
+    return n;
+}
+
+/* Walks project's enabled jobs by id in chunks of limit, each in its own transaction. */
+static void check_walk(struct store *s, const char *project, size_t limit)
+{
+    static char want[PAGE_JOBS + 8][32];
+    static const char *sorted[PAGE_JOBS + 8];
+    size_t nwant = walk_want(project, want, sorted), seen = 0, chunks = 0;
+    char after[32] = "";
+
+    for (;;) {
+        struct store_tx *tx = begin(s);
+        struct store_job *v = NULL;
+        size_t n = 0;
+        assert_int_equal(store_job_page_by_id(tx, project, after, limit, &v, &n), 0);
+        store_rollback(tx);
+        assert_true(n <= limit);
+        for (size_t k = 0; k < n; k++) {
+            assert_true(seen < nwant);
+            assert_string_equal(v[k].id, sorted[seen]); /* each once, in id order */
+            assert_true(v[k].enabled);
+            seen++;
+        }
+        if (n)
+            snprintf(after, sizeof(after), "%s", v[n - 1].id);
+        store_jobs_free(v, n);
+        assert_true(++chunks < PAGE_JOBS + 8);
+        if (n < limit)
+            break;
+    }
+    assert_int_equal(seen, nwant);
+}
+
+static void test_job_page_by_id(void **state)
+{
+    struct fixture *f = *state;
+    struct store_tx *tx;
+    struct store_job *v = NULL;
+    size_t n = 0;
+
+    put_page_jobs(f->s);
+    tx = begin(f->s);
+    for (size_t i = 0; i < sizeof(walk_extra) / sizeof(*walk_extra); i++) {
+        char project[8];
+        size_t pl = strcspn(walk_extra[i], "/");
+        snprintf(project, sizeof(project), "%.*s", (int)pl, walk_extra[i]);
+        struct store_job j = {.id = (char *)walk_extra[i], .project = project,
+                              .name = (char *)walk_extra[i] + pl + 1, .enabled = true};
+        assert_int_equal(store_job_put(tx, &j), 0);
+    }
+    assert_int_equal(store_commit(tx), 0);
+
+    check_walk(f->s, NULL, 1);
+    check_walk(f->s, NULL, 7);
+    check_walk(f->s, NULL, 50);
+    check_walk(f->s, NULL, 259); /* 257 enabled rows of p: a boundary inside p2 */
+    check_walk(f->s, NULL, LIMIT_STORE_PAGE);
+    check_walk(f->s, "p", 1);
+    check_walk(f->s, "p", 10);
+    check_walk(f->s, "p", 257); /* exactly one full chunk, then an empty one */
+    check_walk(f->s, "p2", 3);
+    check_walk(f->s, "p0", 5);
+    check_walk(f->s, "nope", 5);
+
+    tx = begin(f->s);
+    /* From the middle: after "p/j100" comes "p/j101" (enabled). */
+    assert_int_equal(store_job_page_by_id(tx, "p", "p/j100", 2, &v, &n), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(v[0].id, "p/j101");
+    assert_string_equal(v[1].id, "p/j102");
+    store_jobs_free(v, n);
+    /* An after_id before the project's range starts at its first job. */
+    assert_int_equal(store_job_page_by_id(tx, "p", "a", 1, &v, &n), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(v[0].id, "p/j001");
+    store_jobs_free(v, n);
+    assert_int_equal(store_job_page_by_id(tx, "p", "p/zzz", 5, &v, &n), 0);
+    assert_int_equal(n, 0);
+    store_jobs_free(v, n);
+    v = NULL;
+    assert_int_equal(store_job_page_by_id(tx, NULL, "", 0, &v, &n), -EINVAL);
+    assert_int_equal(store_job_page_by_id(tx, NULL, "", LIMIT_STORE_PAGE + 1, &v, &n), -EINVAL);
+    assert_int_equal(store_job_page_by_id(tx, "", "", 5, &v, &n), -EINVAL);
+    assert_int_equal(store_job_page_by_id(tx, NULL, "", 5, NULL, &n), -EINVAL);
+    assert_null(v);
+    store_rollback(tx);
+}
+
 static void test_job_realms(void **state)
 {
     struct fixture *f = *state;
@@ -1225,6 +1343,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_job_state, setup, teardown),
         cmocka_unit_test_setup_teardown(test_job_page, setup, teardown),
         cmocka_unit_test_setup_teardown(test_job_realms, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_job_page_by_id, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_commit_lazy_steps, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_commit_crash, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_commit_threads, setup, teardown),

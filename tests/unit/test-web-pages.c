@@ -197,6 +197,7 @@ static int setup(void **state)
     struct engine_options eo = {
         .store = f->store, .clock = &f->clock.base, .registry = f->reg,
         .random = test_random, .random_ctx = &f->rnd,
+        .settings = {.list_chunk = 2}, /* the pages' walks cross chunk bounds */
     };
     assert_int_equal(engine_new(&eo, &f->e), 0);
     f->a = auth_new();
@@ -844,6 +845,64 @@ static void test_config_view_url(void **state)
     http_server_free(http);
 }
 
+static void apply_other(struct fixture *f, const char *project, const char *text)
+{
+    struct cfg_project *cfg = NULL;
+    struct cfg_diags d;
+    char err[256] = "";
+
+    cfg_diags_init(&d);
+    assert_int_equal(cfg_project_parse(text, strlen(text), &cfg, &d), 0);
+    assert_int_equal(engine_apply_project(f->e, project, cfg, NULL, "r", ""), 0);
+    if (auth_set_project(f->a, project, cfg, realms, strlen(realms), err, sizeof(err)) != 0)
+        fail_msg("auth_set_project: %s", err);
+    cfg_project_free(cfg);
+    cfg_diags_release(&d);
+}
+
+/*
+ * Spec 7.2: one row per project with visible jobs, in project order, each
+ * with its own counts; the index writes a row as the walk (chunks of 2
+ * jobs here) leaves its project.  Runs last: it adds projects.
+ */
+static void test_index_projects(void **state)
+{
+    struct fixture *f = *state;
+    struct reply r;
+    const char *o, *p, *q;
+
+    apply_other(f, "o", "job { id: \"w1\" realm: \"public\" schedule: \"triggered\" noop {} }\n"
+                        "job { id: \"w2\" realm: \"public\" schedule: \"triggered\" noop {} }\n"
+                        "job { id: \"w3\" realm: \"public\" schedule: \"triggered\" noop {} }\n"
+                        "job { id: \"x\" realm: \"private\" schedule: \"triggered\" noop {} }\n");
+    apply_other(f, "q", "job { id: \"s\" realm: \"public\" schedule: \"0 * * * *\" noop {} }\n");
+    apply_other(f, "z", "job { id: \"h\" realm: \"private\" schedule: \"triggered\" noop {} }\n");
+    get(f, "/", NULL, &r);
+    assert_int_equal(r.status, 200);
+    o = strstr(r.body.data, "<a href=\"/jobs/o\">o</a>");
+    p = strstr(r.body.data, "<a href=\"/jobs/p\">p</a>");
+    q = strstr(r.body.data, "<a href=\"/jobs/q\">q</a>");
+    assert_non_null(o);
+    assert_non_null(p);
+    assert_non_null(q);
+    assert_true(o < p && p < q);
+    /* o: three visible waiting jobs (x is private); q: one scheduled. */
+    assert_non_null(strstr(o, "href=\"/jobs/o?filter=waiting\">3 JOBS</a>"));
+    assert_non_null(strstr(o, "href=\"/jobs/o?filter=scheduled\">NONE</a>"));
+    assert_non_null(strstr(q, "href=\"/jobs/q?filter=scheduled\">1 JOB</a>"));
+    assert_non_null(strstr(q, "href=\"/jobs/q?filter=waiting\">NONE</a>"));
+    assert_null(strstr(r.body.data, "href=\"/jobs/z\"")); /* nothing visible */
+    release(&r);
+    /* The reader of the private realm sees x and z too. */
+    get(f, "/", "tok-one", &r);
+    assert_int_equal(r.status, 200);
+    o = strstr(r.body.data, "<a href=\"/jobs/o\">o</a>");
+    assert_non_null(o);
+    assert_non_null(strstr(o, "href=\"/jobs/o?filter=waiting\">4 JOBS</a>"));
+    assert_non_null(strstr(r.body.data, "<a href=\"/jobs/z\">z</a>"));
+    release(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -859,6 +918,7 @@ int main(void)
         cmocka_unit_test(test_fates),
         cmocka_unit_test(test_pictures),
         cmocka_unit_test(test_config_view_url),
+        cmocka_unit_test(test_index_projects),
     };
     curl_global_init(CURL_GLOBAL_DEFAULT);
     int r = cmocka_run_group_tests(tests, setup, teardown);
