@@ -29,9 +29,17 @@ static int cron_schedule_changed(struct engine *e, struct store_tx *tx, struct s
     return r;
 }
 
-static int set_paused(struct engine *e, const char *job_id, const char *who, const char *reason,
-                      bool pause)
+struct pause_args {
+    const char *job_id, *who, *reason;
+    bool pause;
+};
+
+/* One attempt of set_paused (engine__retry's fn). */
+static int set_paused_tx(struct engine *e, void *ctx)
 {
+    const struct pause_args *a = ctx;
+    const char *job_id = a->job_id, *who = a->who, *reason = a->reason;
+    bool pause = a->pause;
     struct store_tx *tx = NULL;
     struct store_job j = {0};
     int r;
@@ -65,6 +73,14 @@ fail:
     store_rollback(tx);
     store_job_release(&j);
     return r;
+}
+
+static int set_paused(struct engine *e, const char *job_id, const char *who, const char *reason,
+                      bool pause)
+{
+    struct pause_args a = {job_id, who, reason, pause};
+
+    return engine__retry(e, set_paused_tx, &a);
 }
 
 int engine_pause_job(struct engine *e, const char *job_id, const char *who, const char *reason)

@@ -326,6 +326,18 @@ int engine__json_set(char **field, const json_t *v);
 int engine__strset(char **field, const char *s);
 /* An invocation id kept in a JSON array (a decimal string or an integer); 0 if neither. */
 int64_t engine__json_id(const json_t *v);
+/*
+ * Runs fn(e, ctx) -- one whole transaction, begun and ended inside -- and
+ * runs it again while it returns -EAGAIN (the store's word for "a
+ * concurrent writer won: redo the transaction", store.h), at most
+ * ENGINE_TX_ATTEMPTS times with a short growing jittered pause between.
+ * For the engine's entry points that answer a caller (EmitTriggers, pause,
+ * resume, abort, config apply); task handlers are redone by the task
+ * queue instead.  fn must have no effect outside its transaction before
+ * it commits.  Returns fn's last result (-EAGAIN when every attempt lost).
+ */
+#define ENGINE_TX_ATTEMPTS 5
+int engine__retry(struct engine *e, int (*fn)(struct engine *e, void *ctx), void *ctx);
 
 /* ---- pubsub.c ---- */
 /*

@@ -414,8 +414,17 @@ static int abort_sync(struct ctl *c, const char *who, struct engine_task *t)
  * build, and the abort task follows).  Returns 0 (marked), 1 (nothing to do: final, or an abort
  * already pending), -ENOENT (missing, or not of job_id when given), -errno.
  */
-static int mark_aborted(struct engine *e, const char *job_id, int64_t inv_id, const char *who)
+struct abort_args {
+    const char *job_id;
+    int64_t inv_id;
+    const char *who;
+};
+
+static int mark_aborted_tx(struct engine *e, void *ctx)
 {
+    const struct abort_args *a = ctx;
+    const char *job_id = a->job_id, *who = a->who;
+    int64_t inv_id = a->inv_id;
     struct store_tx *tx = NULL;
     struct store_inv v = {0};
     int64_t expected;
@@ -444,26 +453,41 @@ static int mark_aborted(struct engine *e, const char *job_id, int64_t inv_id, co
     return r;
 }
 
-/* Leaves the abort to the abort task (the manager failed transiently). */
-static int enqueue_async_abort(struct engine *e, const char *job_id, int64_t inv_id)
+static int mark_aborted(struct engine *e, const char *job_id, int64_t inv_id, const char *who)
 {
+    struct abort_args a = {job_id, inv_id, who};
+
+    return engine__retry(e, mark_aborted_tx, &a);
+}
+
+static int enqueue_abort_tx(struct engine *e, void *ctx)
+{
+    const struct abort_args *a = ctx;
     struct store_tx *tx = NULL;
     int r;
 
-    log_info("engine",
-             "%s/%" PRId64 ": Enqueuing an asynchronous abort because the synchronous abort "
-             "failed",
-             job_id, inv_id);
     r = store_begin(e->store, &tx);
     if (r < 0)
         return r;
-    r = engine__enqueue(e, tx, TASK_ABORT, job_id, inv_id, NULL,
+    r = engine__enqueue(e, tx, TASK_ABORT, a->job_id, a->inv_id, NULL,
                         engine__now(e) + e->set.async_abort_delay_ns, NULL);
     if (r == 0)
         r = engine__commit(e, tx);
     else
         store_rollback(tx);
     return r;
+}
+
+/* Leaves the abort to the abort task (the manager failed transiently). */
+static int enqueue_async_abort(struct engine *e, const char *job_id, int64_t inv_id)
+{
+    struct abort_args a = {job_id, inv_id, NULL};
+
+    log_info("engine",
+             "%s/%" PRId64 ": Enqueuing an asynchronous abort because the synchronous abort "
+             "failed",
+             job_id, inv_id);
+    return engine__retry(e, enqueue_abort_tx, &a);
 }
 
 int engine__abort_invocation(struct engine *e, const char *job_id, int64_t inv_id,

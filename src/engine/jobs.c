@@ -496,9 +496,20 @@ static int remember_job(struct store_job **jobs, bool **seen, size_t *njobs,
     return 0;
 }
 
-int engine_apply_project(struct engine *e, const char *project, const struct cfg_project *cfg,
-                         const bool *invalid, const char *revision, const char *revision_url)
+struct apply_args {
+    const char *project;
+    const struct cfg_project *cfg;
+    const bool *invalid;
+    const char *revision, *revision_url;
+};
+
+/* One attempt of engine_apply_project, in one transaction (engine__retry's fn). */
+static int apply_project_tx(struct engine *e, void *ctx)
 {
+    const struct apply_args *a = ctx;
+    const char *project = a->project, *revision = a->revision, *revision_url = a->revision_url;
+    const struct cfg_project *cfg = a->cfg;
+    const bool *invalid = a->invalid;
     struct job_index index = {0};
     struct store_tx *tx = NULL;
     struct store_job *jobs = NULL;
@@ -507,10 +518,6 @@ int engine_apply_project(struct engine *e, const char *project, const struct cfg
     struct store_project prow;
     int r;
 
-    if (!e || !project || !cfg || !project_name_ok(project))
-        return -EINVAL;
-    if (cfg->n_jobs > LIMIT_JOBS_PER_PROJECT)
-        return -E2BIG;
     r = store_begin(e->store, &tx);
     if (r < 0)
         return r;
@@ -599,6 +606,18 @@ fail:
     free(seen);
     free(index.slots);
     return r;
+}
+
+int engine_apply_project(struct engine *e, const char *project, const struct cfg_project *cfg,
+                         const bool *invalid, const char *revision, const char *revision_url)
+{
+    struct apply_args a = {project, cfg, invalid, revision, revision_url};
+
+    if (!e || !project || !cfg || !project_name_ok(project))
+        return -EINVAL;
+    if (cfg->n_jobs > LIMIT_JOBS_PER_PROJECT)
+        return -E2BIG;
+    return engine__retry(e, apply_project_tx, &a);
 }
 
 int engine_disable_project(struct engine *e, const char *project)

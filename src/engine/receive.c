@@ -165,22 +165,38 @@ int engine__add_triggers(struct engine *e, struct store_tx *tx, struct store_job
     return added ? engine__kick_triage(e, tx, j->id) : 0;
 }
 
-/* Adds triggers to the enabled job job_id in a transaction of its own. */
-static int add_in_own_tx(struct engine *e, const char *job_id, const struct trigger *v,
-                         size_t n, bool refuse_paused)
+struct add_args {
+    const char *job_id;
+    const struct trigger *v;
+    size_t n;
+    bool refuse_paused;
+};
+
+/* One attempt of add_in_own_tx (engine__retry's fn). */
+static int add_tx(struct engine *e, void *ctx)
 {
+    const struct add_args *a = ctx;
     struct store_tx *tx = NULL;
     struct store_job j = {0};
     int r;
 
-    r = engine__begin_enabled(e, job_id, &tx, &j);
+    r = engine__begin_enabled(e, a->job_id, &tx, &j);
     if (r < 0)
         return r;
     /* "Cannot trigger a paused job. Resume it first." */
-    r = refuse_paused && j.paused ? -EBUSY : engine__add_triggers(e, tx, &j, v, n);
+    r = a->refuse_paused && j.paused ? -EBUSY : engine__add_triggers(e, tx, &j, a->v, a->n);
     r = engine__tx_end(e, tx, NULL, r);
     store_job_release(&j);
     return r;
+}
+
+/* Adds triggers to a job in a durable transaction of their own, redone after a conflict. */
+static int add_in_own_tx(struct engine *e, const char *job_id, const struct trigger *v,
+                         size_t n, bool refuse_paused)
+{
+    struct add_args a = {job_id, v, n, refuse_paused};
+
+    return engine__retry(e, add_tx, &a);
 }
 
 int engine_emit_triggers(struct engine *e, const char *job_id, const json_t *triggers)

@@ -1,8 +1,28 @@
 /*
  * util.c - the engine's general helpers: the malloc'ed string and JSON
- * columns of store rows, and invocation ids kept in JSON arrays.
+ * columns of store rows, invocation ids kept in JSON arrays, and redoing
+ * a transaction that lost a conflict.
  */
 #include "engine/engine-internal.h"
+
+#include <time.h>
+
+int engine__retry(struct engine *e, int (*fn)(struct engine *e, void *ctx), void *ctx)
+{
+    int r = -EAGAIN;
+
+    for (int attempt = 0; attempt < ENGINE_TX_ATTEMPTS && r == -EAGAIN; attempt++) {
+        if (attempt > 0) {
+            /* 1..4 ms, then 2..8, 4..16 ...: the winner is done by then. */
+            int64_t ns = ((int64_t)1 << (attempt - 1)) * NS_PER_MS *
+                         (1 + (int64_t)(engine__rand(e) % 4));
+            struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)ns};
+            nanosleep(&ts, NULL);
+        }
+        r = fn(e, ctx);
+    }
+    return r;
+}
 
 json_t *engine__json_parse(const char *text, size_t array_default)
 {
