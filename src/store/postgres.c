@@ -452,17 +452,33 @@ static void ignore_notice(void *arg, const char *msg)
     (void)msg;
 }
 
-/*
- * Opens (or, when broken, resets) the connection of slot.  Sessions run
- * with synchronous_commit on unless the server's setting is stronger.
- */
-static int conn_ready(struct pg_store *ps, size_t slot)
+/* Readies a new or reset connection: notices off, synchronous_commit on unless stronger. */
+static int conn_setup(PGconn *c)
 {
     static const char sql_sync[] =
         "SELECT set_config('synchronous_commit', 'on', false) "
         "WHERE current_setting('synchronous_commit') = 'off'";
-    PGconn *c = ps->conns[slot];
     PGresult *res;
+    int r = 0;
+
+    if (PQstatus(c) != CONNECTION_OK) {
+        set_msg("cannot connect: ", PQerrorMessage(c));
+        return -EIO;
+    }
+    PQsetNoticeProcessor(c, ignore_notice, NULL);
+    res = PQexec(c, sql_sync);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        r = res_err(c, res);
+        r = r == -EAGAIN ? -EIO : r;
+    }
+    PQclear(res);
+    return r;
+}
+
+/* Opens the connection of slot if it has none, or resets it if libpq knows it broken. */
+static int conn_ready(struct pg_store *ps, size_t slot)
+{
+    PGconn *c = ps->conns[slot];
 
     if (c && PQstatus(c) == CONNECTION_OK)
         return 0;
@@ -472,19 +488,14 @@ static int conn_ready(struct pg_store *ps, size_t slot)
         c = ps->conns[slot] = PQconnectdb(ps->conninfo);
     if (!c)
         return -ENOMEM;
-    if (PQstatus(c) != CONNECTION_OK) {
-        set_msg("cannot connect: ", PQerrorMessage(c));
-        return -EIO;
-    }
-    PQsetNoticeProcessor(c, ignore_notice, NULL);
-    res = PQexec(c, sql_sync);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        int r = res_err(c, res);
-        PQclear(res);
-        return r == -EAGAIN ? -EIO : r;
-    }
-    PQclear(res);
-    return 0;
+    return conn_setup(c);
+}
+
+/* Reconnects slot (its connection failed, though libpq may not know it yet). */
+static int conn_reset(struct pg_store *ps, size_t slot)
+{
+    PQreset(ps->conns[slot]);
+    return conn_setup(ps->conns[slot]);
 }
 
 /* Takes a free slot of the pool, waiting while all are in use. */
@@ -724,8 +735,8 @@ static int pg_begin(struct store *s, struct store_tx **ret)
     if (r == 0) {
         r = conn_exec(ps->conns[slot], sql);
         /* A connection that died while idle in the pool: reset it and try once more. */
-        if (r == -EAGAIN && PQstatus(ps->conns[slot]) == CONNECTION_BAD) {
-            r = conn_ready(ps, slot);
+        if (r == -EAGAIN) {
+            r = conn_reset(ps, slot);
             if (r == 0)
                 r = conn_exec(ps->conns[slot], sql);
         }
@@ -741,20 +752,25 @@ static int pg_begin(struct store *s, struct store_tx **ret)
 }
 
 /*
- * COMMITs tx.  A COMMIT that fails with the connection gone may or may
- * not have happened: -EIO, never -EAGAIN (a redo could apply it twice).
+ * COMMITs tx.  Only a serialization failure or deadlock reported by the
+ * server is -EAGAIN (the transaction was rolled back: redo it); any other
+ * failure, a lost connection above all, leaves the outcome unknown: -EIO,
+ * never -EAGAIN (a redo could apply it twice).
  */
 static int commit_stmt(struct pg_tx *t)
 {
     PGresult *res = PQexec(t->conn, "COMMIT");
     ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     int r = 0;
 
     if (st != PGRES_COMMAND_OK) {
         r = res_err(t->conn, res);
-        if (PQstatus(t->conn) == CONNECTION_BAD) {
-            set_msg("the connection was lost during COMMIT (outcome unknown): ",
-                    PQerrorMessage(t->conn));
+        if (PQstatus(t->conn) == CONNECTION_BAD || !state ||
+            (strcmp(state, "40001") != 0 && strcmp(state, "40P01") != 0)) {
+            set_msg("COMMIT failed (outcome unknown): ",
+                    res && PQresultErrorMessage(res)[0] ? PQresultErrorMessage(res)
+                                                        : PQerrorMessage(t->conn));
             r = -EIO;
         }
     } else if (strcmp(PQcmdStatus(res), "COMMIT") != 0) {
