@@ -1,8 +1,9 @@
 /*
  * postgres.c - the PostgreSQL back end of store.h (libpq).
  *
- * Connections.  A store keeps a pool of at most LIMIT_STORE_PG_POOL
- * connections, opened when first needed.  store_begin() takes a free one
+ * Connections.  A store keeps a pool of tock_pool connections (a
+ * parameter of the URL that tock takes out before libpq sees it; default
+ * PG_POOL_DEFAULT, 8; 1 .. LIMIT_STORE_PG_POOL), opened when first needed.  store_begin() takes a free one
  * (blocking while all are in use) and holds it until the transaction
  * ends, on the thread that began it; other threads run their transactions
  * on other connections at the same time.  A connection found broken
@@ -50,6 +51,8 @@
 #include "store/rows.h"
 
 #define PG_MAX_PARAMS 8
+#define PG_POOL_DEFAULT 8
+#define PG_POOL_PARAM "tock_pool="
 /* The key of the advisory lock that serializes migrations: "tock". */
 #define PG_MIGRATION_LOCK "1953457003"
 
@@ -68,6 +71,7 @@ struct pg_store {
     char *conninfo;
     pthread_mutex_t lock; /* guards the pool, stats and lazy_steps */
     pthread_cond_t slot_free;
+    size_t pool_size; /* slots in use: 1 .. LIMIT_STORE_PG_POOL */
     PGconn *conns[LIMIT_STORE_PG_POOL];
     bool busy[LIMIT_STORE_PG_POOL];
     struct pg_tx txs[LIMIT_STORE_PG_POOL];
@@ -505,9 +509,9 @@ static size_t slot_take(struct pg_store *ps)
 
     pthread_mutex_lock(&ps->lock);
     for (;;) {
-        for (slot = 0; slot < LIMIT_STORE_PG_POOL && ps->busy[slot]; slot++)
+        for (slot = 0; slot < ps->pool_size && ps->busy[slot]; slot++)
             ;
-        if (slot < LIMIT_STORE_PG_POOL)
+        if (slot < ps->pool_size)
             break;
         pthread_cond_wait(&ps->slot_free, &ps->lock);
     }
@@ -641,28 +645,60 @@ static int migrate(PGconn *c, char *err, size_t errlen)
     return 0;
 }
 
-/* -EINVAL unless "postgresql:" rest is a libpq connection URI libpq can parse. */
-static int check_url(const char *rest, char *err, size_t errlen)
+/*
+ * Splits "postgresql:" rest into libpq's connection URI (malloc'ed, in
+ * *ret_conninfo: rest without its tock_pool=N parameter) and the pool
+ * size.  -EINVAL with a message in err for a URL libpq cannot parse or a
+ * bad tock_pool.
+ */
+static int parse_url(const char *rest, char **ret_conninfo, size_t *ret_pool, char *err,
+                     size_t errlen)
 {
-    char url[LIMIT_STORE_URL + sizeof("postgresql:")];
-    char *msg = NULL;
+    size_t n = strlen(rest), pool = PG_POOL_DEFAULT;
+    char *url, *q, *p, *msg = NULL;
     PQconninfoOption *opts;
 
     if (strncmp(rest, "//", 2) != 0) {
-        if (err && errlen)
-            snprintf(err, errlen, "a PostgreSQL store URL looks like "
-                                  "postgres://user@host:port/dbname?param=value");
+        snprintf(err, errlen, "a PostgreSQL store URL looks like "
+                              "postgres://user@host:port/dbname?param=value");
         return -EINVAL;
     }
-    snprintf(url, sizeof(url), "postgresql:%s", rest);
+    url = malloc(sizeof("postgresql:") + n);
+    if (!url)
+        return -ENOMEM;
+    snprintf(url, sizeof("postgresql:") + n, "postgresql:%s", rest);
+    q = strchr(url, '?');
+    for (p = q; p; p = strchr(p + 1, '&')) {
+        char *end, *next;
+        unsigned long v;
+
+        if (strncmp(p + 1, PG_POOL_PARAM, strlen(PG_POOL_PARAM)) != 0)
+            continue;
+        errno = 0;
+        v = strtoul(p + 1 + strlen(PG_POOL_PARAM), &end, 10);
+        if (errno || v < 1 || v > LIMIT_STORE_PG_POOL || (*end && *end != '&')) {
+            snprintf(err, errlen, "tock_pool must be 1 to %d", LIMIT_STORE_PG_POOL);
+            free(url);
+            return -EINVAL;
+        }
+        pool = v;
+        /* Cut "?tock_pool=N" or "&tock_pool=N" out, keeping the separator of what follows. */
+        next = *end ? end + 1 : end;
+        memmove(p + 1, next, strlen(next) + 1);
+        if (!p[1])
+            p[0] = '\0';
+        break;
+    }
     opts = PQconninfoParse(url, &msg);
     if (!opts) {
-        if (err && errlen)
-            snprintf(err, errlen, "bad PostgreSQL URL: %s", msg ? msg : "out of memory");
+        snprintf(err, errlen, "bad PostgreSQL URL: %s", msg ? msg : "out of memory");
         PQfreemem(msg);
+        free(url);
         return msg ? -EINVAL : -ENOMEM;
     }
     PQconninfoFree(opts);
+    *ret_conninfo = url;
+    *ret_pool = pool;
     return 0;
 }
 
@@ -670,12 +706,9 @@ static int pg_open_url(const struct store_ops *ops, const char *rest, struct sto
                        char *err, size_t errlen)
 {
     struct pg_store *ps;
-    size_t n = strlen(rest);
+    char ebuf[256] = "";
     int r;
 
-    r = check_url(rest, err, errlen);
-    if (r < 0)
-        return r;
     ps = calloc(1, sizeof(*ps));
     if (!ps)
         return -ENOMEM;
@@ -684,13 +717,13 @@ static int pg_open_url(const struct store_ops *ops, const char *rest, struct sto
     pthread_cond_init(&ps->slot_free, NULL);
     for (size_t i = 0; i < LIMIT_STORE_PG_POOL; i++)
         ps->txs[i] = (struct pg_tx){.s = &ps->base, .ps = ps, .slot = i};
-    /* libpq takes both schemes; the whole URL is its connection string. */
-    ps->conninfo = malloc(sizeof("postgresql:") + n);
-    if (!ps->conninfo) {
-        r = -ENOMEM;
+    /* libpq takes both schemes; the URL is its connection string. */
+    r = parse_url(rest, &ps->conninfo, &ps->pool_size, ebuf, sizeof(ebuf));
+    if (r < 0) {
+        if (err && errlen)
+            snprintf(err, errlen, "%s", ebuf[0] ? ebuf : "out of memory");
         goto fail;
     }
-    snprintf(ps->conninfo, sizeof("postgresql:") + n, "postgresql:%s", rest);
     r = conn_ready(ps, 0);
     if (r < 0) {
         if (err && errlen)

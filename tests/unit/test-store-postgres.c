@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <cmocka.h>
 #include <unistd.h>
 
@@ -132,6 +133,9 @@ static void test_urls(void **state)
         {__LINE__, "postgresql:dbname=x", -EINVAL},
         {__LINE__, "postgres://h/db?no_such_libpq_parameter=1", -EINVAL},
         {__LINE__, "postgresql:///tock?host=/nonexistent-dir", -EIO},
+        {__LINE__, "postgresql:///tock?tock_pool=0", -EINVAL},
+        {__LINE__, "postgresql:///tock?host=/x&tock_pool=65", -EINVAL},
+        {__LINE__, "postgresql:///tock?tock_pool=2x", -EINVAL},
     };
     (void)state;
     for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
@@ -145,7 +149,7 @@ static void test_urls(void **state)
     }
 }
 
-/* Both schemes open the same database. */
+/* Both schemes open the same database; tock_pool is tock's, not libpq's. */
 static void test_both_schemes(void **state)
 {
     struct fixture *f = *state;
@@ -154,7 +158,7 @@ static void test_both_schemes(void **state)
     struct store_secret sec = {.name = "n", .current = "v"}, got = {0};
 
     assert_true(strncmp(f->url, "postgresql://", 13) == 0);
-    snprintf(other, sizeof(other), "postgres://%s", f->url + 13);
+    snprintf(other, sizeof(other), "postgres://%s&tock_pool=1", f->url + 13);
     f->s1 = open_ok(f->url);
     f->s2 = open_ok(other);
     tx = begin(f->s1);
@@ -356,6 +360,48 @@ static void test_lost_connection(void **state)
     store_rollback(tx);
 }
 
+struct waiter {
+    struct store *s;
+    atomic_bool *released;
+    bool saw_released;
+    int r;
+};
+
+static void *begin_after(void *arg)
+{
+    struct waiter *w = arg;
+    struct store_tx *tx = NULL;
+
+    w->r = store_begin(w->s, &tx);
+    w->saw_released = atomic_load(w->released);
+    if (w->r == 0)
+        store_rollback(tx);
+    return NULL;
+}
+
+/* With tock_pool=1, a second transaction waits for the first to end. */
+static void test_pool_blocks(void **state)
+{
+    struct fixture *f = *state;
+    char url[1500];
+    atomic_bool released = false;
+    struct waiter w = {.released = &released};
+    struct store_tx *tx;
+    pthread_t th;
+
+    snprintf(url, sizeof(url), "%s&tock_pool=1", f->url);
+    f->s1 = open_ok(url);
+    w.s = f->s1;
+    tx = begin(f->s1);
+    assert_int_equal(pthread_create(&th, NULL, begin_after, &w), 0);
+    usleep(100 * 1000); /* let it wait (if it is late, the test still holds) */
+    atomic_store(&released, true);
+    store_rollback(tx);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    assert_int_equal(w.r, 0);
+    assert_true(w.saw_released);
+}
+
 /* Lazy commits are seen at once by the other replica; sync makes them durable. */
 static void test_lazy_seen_by_replica(void **state)
 {
@@ -411,6 +457,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_concurrent_open_migrates_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lost_connection, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lazy_seen_by_replica, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pool_blocks, setup, teardown),
     };
     int r = pick();
 
