@@ -32,7 +32,9 @@
  * LIMIT_STORE_GROUP_STEPS-th lazy step commits durably instead.
  *
  * SQL.  Every statement is a static string with $n parameters (never a
- * value pasted in).  Rows are written as one JSON parameter,
+ * value pasted in), prepared once per connection (by the address of its
+ * text, as sqlite.c caches its statements; forgotten when the connection
+ * is re-established).  Rows are written as one JSON parameter,
  * json_populate_record(NULL::table, $1), whose keys are the columns of
  * rows.h (row_json), and read by column number in table order
  * (read_cols), so adding a column is one line in rows.h plus a migration.
@@ -52,18 +54,28 @@
 
 #define PG_MAX_PARAMS 8
 #define PG_POOL_DEFAULT 8
+#define PG_PREP_CACHE 96 /* statements prepared per connection (there are ~60) */
 #define PG_POOL_PARAM "tock_pool="
 /* The key of the advisory lock that serializes migrations: "tock". */
 #define PG_MIGRATION_LOCK "1953457003"
 
 struct pg_store;
 
+/* A statement prepared on a connection: its SQL (a static string, by address) and name. */
+struct pg_prep {
+    const char *sql;
+    char name[12];
+};
+
+/* A slot of the pool: its transaction handle, and what is prepared on its connection. */
 struct pg_tx {
     struct store *s; /* first: see store.c */
     struct pg_store *ps;
     PGconn *conn;
     size_t slot;
     int failed; /* 0, or the error of the statement that aborted the transaction */
+    struct pg_prep prep[PG_PREP_CACHE];
+    size_t n_prep; /* emptied when the connection is (re)opened */
 };
 
 struct pg_store {
@@ -141,6 +153,54 @@ static void params_v(struct pg_params *p, const char *fmt, va_list ap)
 }
 
 /*
+ * The index in tx->prep of sql prepared on tx's connection (prepared now if
+ * it was not): 0 and *ret_i, or 1 when the cache is full (run it
+ * unprepared), or the error of a failed PQprepare (in *ret_res, to clear).
+ */
+static int prepare_cached(struct pg_tx *tx, const char *sql, size_t *ret_i, PGresult **ret_res)
+{
+    struct pg_prep *pp;
+    PGresult *res;
+
+    for (size_t i = 0; i < tx->n_prep; i++) {
+        if (tx->prep[i].sql == sql) {
+            *ret_i = i;
+            return 0;
+        }
+    }
+    if (tx->n_prep >= PG_PREP_CACHE)
+        return 1;
+    pp = &tx->prep[tx->n_prep];
+    snprintf(pp->name, sizeof(pp->name), "tock%zu", tx->n_prep);
+    res = PQprepare(tx->conn, pp->name, sql, 0, NULL);
+    if (!res || PQresultStatus(res) != PGRES_COMMAND_OK) {
+        *ret_res = res;
+        return -EIO;
+    }
+    PQclear(res);
+    pp->sql = sql;
+    *ret_i = tx->n_prep++;
+    return 0;
+}
+
+/* Runs sql (prepared once per connection) with the parameters p; NULL on a libpq failure. */
+static PGresult *exec_sql(struct pg_tx *tx, const char *sql, const struct pg_params *p)
+{
+    int n = p ? p->n : 0;
+    const char *const *v = p ? p->v : NULL;
+    PGresult *res = NULL;
+    size_t i = 0;
+    int r;
+
+    r = prepare_cached(tx, sql, &i, &res);
+    if (r < 0)
+        return res; /* the PQprepare's failed result */
+    if (r == 1)
+        return PQexecParams(tx->conn, sql, n, NULL, v, NULL, NULL, 0);
+    return PQexecPrepared(tx->conn, tx->prep[i].name, n, v, NULL, NULL, 0);
+}
+
+/*
  * Runs sql in tx with the parameters p.  Returns 0 with the result in
  * *ret (the caller PQclear()s it; NULL ret: cleared here) and the number
  * of rows it changed in *ret_changes (may be NULL).  A failure aborts the
@@ -156,7 +216,7 @@ static int tx_exec(struct pg_tx *tx, const char *sql, const struct pg_params *p,
 
     if (tx->failed)
         return tx->failed;
-    res = PQexecParams(tx->conn, sql, p ? p->n : 0, NULL, p ? p->v : NULL, NULL, NULL, 0);
+    res = exec_sql(tx, sql, p);
     st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
         r = res_err(tx->conn, res);
@@ -486,6 +546,7 @@ static int conn_ready(struct pg_store *ps, size_t slot)
 
     if (c && PQstatus(c) == CONNECTION_OK)
         return 0;
+    ps->txs[slot].n_prep = 0; /* a new session has nothing prepared */
     if (c)
         PQreset(c);
     else
@@ -498,6 +559,7 @@ static int conn_ready(struct pg_store *ps, size_t slot)
 /* Reconnects slot (its connection failed, though libpq may not know it yet). */
 static int conn_reset(struct pg_store *ps, size_t slot)
 {
+    ps->txs[slot].n_prep = 0;
     PQreset(ps->conns[slot]);
     return conn_setup(ps->conns[slot]);
 }
@@ -765,6 +827,8 @@ static int pg_begin(struct store *s, struct store_tx **ret)
     int r;
 
     r = conn_ready(ps, slot);
+    if (r == 0 && PQtransactionStatus(ps->conns[slot]) != PQTRANS_IDLE)
+        conn_exec(ps->conns[slot], "ROLLBACK"); /* cannot happen: commit_stmt ends them */
     if (r == 0) {
         r = conn_exec(ps->conns[slot], sql);
         /* A connection that died while idle in the pool: reset it and try once more. */
@@ -790,9 +854,9 @@ static int pg_begin(struct store *s, struct store_tx **ret)
  * failure, a lost connection above all, leaves the outcome unknown: -EIO,
  * never -EAGAIN (a redo could apply it twice).
  */
-static int commit_stmt(struct pg_tx *t)
+static int commit_stmt(struct pg_tx *t, const char *sql)
 {
-    PGresult *res = PQexec(t->conn, "COMMIT");
+    PGresult *res = PQexec(t->conn, sql);
     ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     int r = 0;
@@ -811,6 +875,9 @@ static int commit_stmt(struct pg_tx *t)
         r = -EIO;
     }
     PQclear(res);
+    /* Never hand a connection back inside a transaction (a part of sql failed). */
+    if (PQstatus(t->conn) == CONNECTION_OK && PQtransactionStatus(t->conn) != PQTRANS_IDLE)
+        conn_exec(t->conn, "ROLLBACK");
     return r;
 }
 
@@ -838,7 +905,7 @@ static int pg_commit(struct store_tx *tx)
     lazy = ps->lazy_steps;
     ps->lazy_steps = 0;
     pthread_mutex_unlock(&ps->lock);
-    r = commit_stmt(t);
+    r = commit_stmt(t, "COMMIT");
     pthread_mutex_lock(&ps->lock);
     if (r == 0) {
         ps->stats.commits++;
@@ -867,12 +934,7 @@ static int pg_commit_lazy(struct store_tx *tx)
     pthread_mutex_unlock(&ps->lock);
     if (full)
         return pg_commit(tx); /* the group is full: this step makes it durable */
-    r = conn_exec(t->conn, "SET LOCAL synchronous_commit = off");
-    if (r < 0) {
-        t->failed = r;
-        return end_failed(t);
-    }
-    r = commit_stmt(t);
+    r = commit_stmt(t, "SET LOCAL synchronous_commit = off; COMMIT");
     pthread_mutex_lock(&ps->lock);
     if (r == 0) {
         ps->lazy_steps++;
