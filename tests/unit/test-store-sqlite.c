@@ -1,9 +1,9 @@
 /*
- * test-store-sqlite.c - the SQLite back end of store.h: schema migrations,
- * the durable task queue (leases, expiry, retry, dedup keys), trigger
- * dedup tombstones, the invocation compare-and-set, trigger fates, secrets,
- * paged job listings (store_job_page, store_job_realms), and every column
- * of every row type written and read back.
+ * test-store-sqlite.c - what only the SQLite back end of store.h does:
+ * store URLs, WAL, one process per database file (and the leases a dead
+ * process left freed at open), and a crashing process losing only the
+ * lazy steps after its last durable commit.  The contract every back end
+ * keeps is test-store-contract.c, run on SQLite and on PostgreSQL.
  */
 #include "base/compat.h"
 
