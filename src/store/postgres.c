@@ -40,7 +40,16 @@
  * (read_cols), so adding a column is one line in rows.h plus a migration.
  * Results are text; integers are parsed with strtoll.
  *
- * Errors: as store.h; store_errmsg() is libpq's message (thread-local).
+ * Threads: any thread may begin a transaction; the transaction, its
+ * connection and its prepared statements are then that thread's until it
+ * ends.  The pool, the counters and the lazy-commit count are under
+ * ps->lock.  Closing flushes lazy commits (as SQLite's close COMMITs its
+ * open group) and needs every transaction ended.
+ *
+ * Errors: as store.h (-EAGAIN: redo the whole transaction; -EIO: a COMMIT
+ * of unknown outcome, or the server cannot be reached); store_errmsg() is
+ * libpq's message (thread-local).  Rows and texts are bounded by the
+ * wrappers' limits (LIMIT_STORE_TEXT, LIMIT_STORE_ROWS per list).
  */
 #include "store/postgres.h"
 
@@ -608,9 +617,14 @@ static int conn_exec(PGconn *c, const char *sql)
 
 /* ---- open / migrate / close ---- */
 
+static int pg_sync(struct store *s);
+
 static void pg_close(struct store *s)
 {
     struct pg_store *ps = (struct pg_store *)s;
+
+    if (ps->lazy_steps > 0)
+        pg_sync(s); /* best effort: the WAL writer would flush them soon anyway */
 
     for (size_t i = 0; i < LIMIT_STORE_PG_POOL; i++)
         if (ps->conns[i])
