@@ -63,6 +63,7 @@
 
 #define PG_MAX_PARAMS 8
 #define PG_POOL_DEFAULT 8
+#define PG_FIRST_RETRIES 8 /* redos of a transaction whose first statement conflicted */
 #define PG_PREP_CACHE 96 /* statements prepared per connection (there are ~60) */
 #define PG_POOL_PARAM "tock_pool="
 /* The key of the advisory lock that serializes migrations: "tock". */
@@ -83,6 +84,7 @@ struct pg_tx {
     PGconn *conn;
     size_t slot;
     int failed; /* 0, or the error of the statement that aborted the transaction */
+    size_t n_stmts; /* statements the transaction ran so far */
     struct pg_prep prep[PG_PREP_CACHE];
     size_t n_prep; /* emptied when the connection is (re)opened */
 };
@@ -137,6 +139,29 @@ static int res_err(PGconn *c, const PGresult *res)
 }
 
 /* ---- statements ---- */
+
+#define PG_BEGIN "BEGIN ISOLATION LEVEL SERIALIZABLE"
+
+/* Runs a statement without parameters on connection c: 0, or res_err's error. */
+static int conn_exec(PGconn *c, const char *sql)
+{
+    PGresult *res = PQexec(c, sql);
+    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    int r = 0;
+
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+        r = res_err(c, res);
+    PQclear(res);
+    return r;
+}
+
+/* Replaces tx's transaction, which has run no statement yet, by a new one. */
+static int tx_restart(struct pg_tx *tx)
+{
+    int r = conn_exec(tx->conn, "ROLLBACK");
+
+    return r < 0 ? r : conn_exec(tx->conn, PG_BEGIN);
+}
 
 /* Parameters of one statement, as text. */
 struct pg_params {
@@ -215,6 +240,12 @@ static PGresult *exec_sql(struct pg_tx *tx, const char *sql, const struct pg_par
  * of rows it changed in *ret_changes (may be NULL).  A failure aborts the
  * transaction: tx->failed keeps the error, which every later statement
  * returns at once.
+ *
+ * A serialization failure or deadlock on the first statement of a
+ * transaction (the caller has read nothing yet: typically the task lease
+ * of a worker whose snapshot predates another worker's committed lease)
+ * is redone here, in a new transaction, up to PG_FIRST_RETRIES times,
+ * instead of failing the caller's whole transaction.
  */
 static int tx_exec(struct pg_tx *tx, const char *sql, const struct pg_params *p, PGresult **ret,
                    long *ret_changes)
@@ -225,14 +256,20 @@ static int tx_exec(struct pg_tx *tx, const char *sql, const struct pg_params *p,
 
     if (tx->failed)
         return tx->failed;
-    res = exec_sql(tx, sql, p);
-    st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+    for (int attempt = 0;; attempt++) {
+        res = exec_sql(tx, sql, p);
+        st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+        if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+            break;
         r = res_err(tx->conn, res);
         PQclear(res);
+        if (r == -EAGAIN && tx->n_stmts == 0 && attempt < PG_FIRST_RETRIES &&
+            PQstatus(tx->conn) == CONNECTION_OK && tx_restart(tx) == 0)
+            continue;
         tx->failed = r;
         return r;
     }
+    tx->n_stmts++;
     if (ret_changes)
         *ret_changes = strtol(PQcmdTuples(res), NULL, 10);
     if (ret)
@@ -602,18 +639,6 @@ static void slot_give(struct pg_store *ps, size_t slot, uint64_t *count)
     pthread_mutex_unlock(&ps->lock);
 }
 
-/* Runs a statement without parameters on connection c: 0, or res_err's error. */
-static int conn_exec(PGconn *c, const char *sql)
-{
-    PGresult *res = PQexec(c, sql);
-    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
-    int r = 0;
-
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
-        r = res_err(c, res);
-    PQclear(res);
-    return r;
-}
 
 /* ---- open / migrate / close ---- */
 
@@ -835,7 +860,7 @@ static struct pg_tx *tx_of(struct store_tx *tx)
 
 static int pg_begin(struct store *s, struct store_tx **ret)
 {
-    static const char sql[] = "BEGIN ISOLATION LEVEL SERIALIZABLE";
+    static const char sql[] = PG_BEGIN;
     struct pg_store *ps = (struct pg_store *)s;
     size_t slot = slot_take(ps);
     int r;
@@ -858,6 +883,7 @@ static int pg_begin(struct store *s, struct store_tx **ret)
     }
     ps->txs[slot].conn = ps->conns[slot];
     ps->txs[slot].failed = 0;
+    ps->txs[slot].n_stmts = 0;
     *ret = (struct store_tx *)&ps->txs[slot];
     return 0;
 }

@@ -2,7 +2,8 @@
  * test-store-postgres.c - what only the PostgreSQL back end of store.h
  * does: URLs, replicas sharing one database (two stores on one schema):
  * concurrent leases never take the same row (FOR UPDATE SKIP LOCKED),
- * a lost read-modify-write race is -EAGAIN and a redo succeeds, replicas
+ * a lost read-modify-write race is -EAGAIN and a redo succeeds (but a
+ * conflict on a transaction's first statement is redone inside), replicas
  * opening a fresh database together migrate it once (advisory lock), and
  * a connection killed by the server is -EAGAIN in a transaction, -EIO at
  * COMMIT (outcome unknown), and re-established by the next begin.
@@ -277,6 +278,65 @@ static void test_lost_race_is_eagain(void **state)
     store_job_release(&g2);
 }
 
+struct putter {
+    struct store *s;
+    int r_put, r_commit;
+};
+
+/* Begins and rewrites job p/j as its first statement (it waits for the row lock of another). */
+static void *put_first(void *arg)
+{
+    struct putter *w = arg;
+    struct store_job j = {.id = "p/j", .project = "p", .name = "j", .schedule = "second"};
+    struct store_tx *tx = NULL;
+
+    w->r_put = store_begin(w->s, &tx);
+    if (w->r_put == 0) {
+        w->r_put = store_job_put(tx, &j);
+        if (w->r_put == 0)
+            w->r_commit = store_commit(tx);
+        else
+            store_rollback(tx);
+    }
+    return NULL;
+}
+
+/*
+ * A conflict on the first statement of a transaction (nothing read yet)
+ * is redone by the back end in a new transaction: the caller sees 0, not
+ * -EAGAIN.  Here the second writer waits for the first's row lock; once
+ * the first commits, its snapshot is too old (40001), and the redo wins.
+ */
+static void test_first_statement_redone(void **state)
+{
+    struct fixture *f = *state;
+    struct store_job j = {.id = "p/j", .project = "p", .name = "j", .schedule = "first"};
+    struct store_job got = {0};
+    struct putter w = {0};
+    struct store_tx *tx;
+    pthread_t th;
+
+    f->s1 = open_ok(f->url);
+    f->s2 = open_ok(f->url);
+    w.s = f->s2;
+    tx = begin(f->s1);
+    assert_int_equal(store_job_put(tx, &j), 0);
+    assert_int_equal(store_commit(tx), 0);
+    tx = begin(f->s1);
+    assert_int_equal(store_job_put(tx, &j), 0); /* holds the row lock */
+    assert_int_equal(pthread_create(&th, NULL, put_first, &w), 0);
+    usleep(200 * 1000); /* let it wait for the lock (if it is late, it just wins later) */
+    assert_int_equal(store_commit(tx), 0);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    assert_int_equal(w.r_put, 0);
+    assert_int_equal(w.r_commit, 0);
+    tx = begin(f->s1);
+    assert_int_equal(store_job_get(tx, "p/j", &got), 0);
+    assert_string_equal(got.schedule, "second");
+    store_job_release(&got);
+    store_rollback(tx);
+}
+
 struct opener {
     const char *url;
     int r;
@@ -454,6 +514,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_both_schemes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_leases, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lost_race_is_eagain, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_first_statement_redone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_open_migrates_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lost_connection, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lazy_seen_by_replica, setup, teardown),
