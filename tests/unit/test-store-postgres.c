@@ -1,7 +1,8 @@
 /*
  * test-store-postgres.c - what only the PostgreSQL back end of store.h
  * does: URLs, replicas sharing one database (two stores on one schema):
- * concurrent leases never take the same row (FOR UPDATE SKIP LOCKED),
+ * concurrent leases never take the same row (FOR UPDATE SKIP LOCKED), a
+ * dead replica's lease is taken over when it expires,
  * a lost read-modify-write race is -EAGAIN and a redo succeeds (but a
  * conflict on a transaction's first statement is redone inside), replicas
  * opening a fresh database together migrate it once (advisory lock), and
@@ -225,6 +226,38 @@ static void test_concurrent_leases(void **state)
     store_rollback(t1);
     store_task_release(&a);
     store_task_release(&b);
+}
+
+/*
+ * A replica dies holding a committed lease: the other takes the row over
+ * when the lease expires, not before, and that delivery is attempt 2.
+ */
+static void test_dead_replica_lease_taken_over(void **state)
+{
+    struct fixture *f = *state;
+    struct store_task t = {.kind = "k", .job_id = "p/j", .due = 1 * S}, got = {0};
+    struct store_tx *tx;
+    int64_t id = 0;
+
+    f->s1 = open_ok(f->url);
+    tx = begin(f->s1);
+    assert_int_equal(store_task_enqueue(tx, &t, &id), 0);
+    assert_int_equal(store_task_lease(tx, 2 * S, "dead", 60 * S, &got), 0);
+    store_task_release(&got);
+    assert_int_equal(store_commit(tx), 0);
+    f->s1 = store_close(f->s1); /* the replica is gone */
+
+    f->s2 = open_ok(f->url); /* opening frees nothing */
+    tx = begin(f->s2);
+    assert_int_equal(store_task_lease(tx, 61 * S, "alive", 60 * S, &got), -ENOENT);
+    assert_int_equal(store_task_lease(tx, 62 * S, "alive", 60 * S, &got), 0);
+    assert_int_equal(got.id, id);
+    assert_int_equal(got.attempts, 2);
+    assert_string_equal(got.lease_owner, "alive");
+    store_task_release(&got);
+    assert_int_equal(store_task_done(tx, id, "dead"), -ESTALE);
+    assert_int_equal(store_task_done(tx, id, "alive"), 0);
+    assert_int_equal(store_commit(tx), 0);
 }
 
 /*
@@ -513,6 +546,7 @@ int main(void)
         cmocka_unit_test(test_urls),
         cmocka_unit_test_setup_teardown(test_both_schemes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_leases, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dead_replica_lease_taken_over, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lost_race_is_eagain, setup, teardown),
         cmocka_unit_test_setup_teardown(test_first_statement_redone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_open_migrates_once, setup, teardown),
