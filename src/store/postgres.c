@@ -3,10 +3,11 @@
  *
  * Connections.  A store keeps a pool of tock_pool connections (a
  * parameter of the URL that tock takes out before libpq sees it; default
- * PG_POOL_DEFAULT, 8; 1 .. LIMIT_STORE_PG_POOL), opened when first needed.  store_begin() takes a free one
- * (blocking while all are in use) and holds it until the transaction
- * ends, on the thread that began it; other threads run their transactions
- * on other connections at the same time.  A connection found broken
+ * PG_POOL_DEFAULT, 8; 1 .. LIMIT_STORE_PG_POOL), opened when first
+ * needed.  store_begin() takes a free one (blocking while all are in use)
+ * and holds it until the transaction ends, on the thread that began it;
+ * other threads run their transactions on other connections at the same
+ * time.  A connection found broken
  * (PQstatus bad, or BEGIN failing for a lost connection) is reset before
  * use.
  *
@@ -15,7 +16,8 @@
  * failure (SQLSTATE 40001), a deadlock (40P01) or a connection lost in
  * the middle of a transaction fail the op with -EAGAIN, the transaction
  * is then aborted (every later op returns the same error) and the caller
- * must roll back and redo the whole transaction.  A connection lost
+ * must roll back and redo the whole transaction (but a conflict on its
+ * first statement is redone here: tx_exec).  A connection lost
  * during COMMIT leaves the outcome unknown: that commit returns -EIO,
  * never 0.  Soft results (-ENOENT, -EEXIST, -ESTALE, "duplicate" 1) are
  * decided without SQL errors (ON CONFLICT DO NOTHING, row counts), so
