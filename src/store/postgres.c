@@ -527,6 +527,9 @@ static int get_i64(struct pg_tx *tx, const char *sql, int64_t if_null, int64_t *
     return r;
 }
 
+/* A list past LIMIT_STORE_ROWS is read no further ("LIMIT $n" = this; read_all: -E2BIG). */
+#define LIST_LIMIT ((int64_t)LIMIT_STORE_ROWS + 1)
+
 /* Column lists of the statements, from rows.h (as sqlite-columns.h, for PostgreSQL). */
 #define SEP_FIRST
 #define SEP_NEXT ", "
@@ -1061,9 +1064,10 @@ static int pg_project_put(struct store_tx *tx, const struct store_project *p)
 
 static int pg_project_list(struct store_tx *tx, char ***ret, size_t *n)
 {
-    static const char sql[] = "SELECT id FROM projects WHERE enabled <> 0 ORDER BY id";
+    static const char sql[] =
+        "SELECT id FROM projects WHERE enabled <> 0 ORDER BY id LIMIT $1::bigint";
 
-    return list_rows(tx_of(tx), sql, &store_id_kind, (void **)ret, n, "");
+    return list_rows(tx_of(tx), sql, &store_id_kind, (void **)ret, n, "i", LIST_LIMIT);
 }
 
 /* ---- jobs ---- */
@@ -1086,13 +1090,17 @@ static int pg_job_list(struct store_tx *tx, const char *project, bool enabled_on
                        struct store_job **ret, size_t *n)
 {
     static const char sql_all[] = "SELECT " COLUMNS(JOB_COLUMNS) " FROM jobs "
-                                  "WHERE ($1::bigint = 0 OR enabled <> 0) ORDER BY id";
+                                  "WHERE ($1::bigint = 0 OR enabled <> 0) ORDER BY id "
+                                  "LIMIT $2::bigint";
     static const char sql_project[] = "SELECT " COLUMNS(JOB_COLUMNS) " FROM jobs "
                                       "WHERE project = $2 AND ($1::bigint = 0 OR enabled <> 0) "
-                                      "ORDER BY id";
+                                      "ORDER BY id LIMIT $3::bigint";
 
-    return list_rows(tx_of(tx), project ? sql_project : sql_all, &store_job_kind, (void **)ret,
-                     n, project ? "it" : "i", (int64_t)enabled_only, project);
+    if (!project)
+        return list_rows(tx_of(tx), sql_all, &store_job_kind, (void **)ret, n, "ii",
+                         (int64_t)enabled_only, LIST_LIMIT);
+    return list_rows(tx_of(tx), sql_project, &store_job_kind, (void **)ret, n, "iti",
+                     (int64_t)enabled_only, project, LIST_LIMIT);
 }
 
 /* Both walk an index from (project, 1[, realm], after_name) and stop after limit rows. */
