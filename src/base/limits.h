@@ -136,6 +136,7 @@
 #define LIMIT_STORE_TEXT (64u << 20) /* longest text/JSON column we accept */
 #define LIMIT_STORE_GROUP_STEPS 256  /* lazy steps one group commit takes at most */
 #define LIMIT_STORE_GROUP_WAIT_US 5000 /* longest a durable commit waits for others to join */
+#define LIMIT_STORE_PG_POOL 64       /* most connections of one PostgreSQL store (tock_pool=N) */
 
 /* ---- engine/ ---- */
 #define LIMIT_ENGINE_RUN_DUE 1000000       /* tasks one engine_run_due() call handles */

@@ -4,6 +4,7 @@
  */
 #include "store/store.h"
 
+#include "store/postgres.h"
 #include "store/sqlite.h"
 
 #include <time.h>
@@ -35,6 +36,8 @@ static void tx_observe(void)
 
 static const struct store_ops *const store_backends[] = {
     &store_sqlite_ops,
+    &store_postgres_ops,
+    &store_postgresql_ops,
 };
 
 static void set_err(char *err, size_t errlen, const char *msg)
@@ -58,7 +61,7 @@ int store_open(const char *url, struct store **ret, char *err, size_t errlen)
     }
     colon = strchr(url, ':');
     if (!colon || colon == url) {
-        set_err(err, errlen, "a store URL looks like sqlite:PATH");
+        set_err(err, errlen, "a store URL looks like sqlite:PATH or postgres://...");
         return -EINVAL;
     }
     scheme_len = (size_t)(colon - url);
@@ -68,7 +71,7 @@ int store_open(const char *url, struct store **ret, char *err, size_t errlen)
             return ops->open(colon + 1, ret, err, errlen);
     }
     if (err && errlen > 0)
-        snprintf(err, errlen, "unknown store kind \"%.*s\" (known: sqlite)", (int)scheme_len,
+        snprintf(err, errlen, "unknown store kind \"%.*s\" (known: sqlite, postgres, postgresql)", (int)scheme_len,
                  url);
     return -EINVAL;
 }

@@ -4,7 +4,7 @@
  * A store holds rows (projects, jobs, invocations, pending triggers with
  * dedup tombstones, trigger fates, triage logs, secrets) and the durable
  * task queue.  The engine sees only this header, which names no back end;
- * back ends (sqlite.c today, PostgreSQL next) export a struct store_ops
+ * back ends (sqlite.c, postgres.c) export a struct store_ops
  * (declared in their own header, e.g. store/sqlite.h) and are chosen by
  * the URL given to store_open().  docs/internals/STORE-CONTRACT.md is the long
  * form of the contract below; every back end must keep it.
@@ -76,6 +76,16 @@
  * (lost compare-and-set or lease), -EIO (the back end failed: the message
  * is in store_errmsg()), -ENOMEM, -EINVAL.  Outputs are written only on
  * success.
+ *
+ * -EAGAIN: on PostgreSQL any op, and store_begin() and the commits, may
+ * return it: a serialization failure or deadlock (another transaction,
+ * of this process or of another replica, won), or the connection lost in
+ * the middle of the transaction.  The transaction is then dead: every
+ * later op returns -EAGAIN too, the caller rolls it back and may redo the
+ * whole transaction from its first read (never just the op that failed).
+ * A commit whose outcome is unknown (the connection lost during COMMIT)
+ * is -EIO, not -EAGAIN: a redo could apply it twice.  SQLite returns
+ * -EAGAIN only for a busy database.
  */
 #ifndef TOCK_STORE_STORE_H
 #define TOCK_STORE_STORE_H
@@ -221,7 +231,7 @@ struct store_stats {
  * check them).
  */
 struct store_ops {
-    const char *scheme; /* "sqlite" */
+    const char *scheme; /* "sqlite", "postgres", "postgresql" */
     int (*open)(const char *rest, struct store **ret, char *err, size_t errlen);
     void (*close)(struct store *s);
     const char *(*errmsg)(struct store *s);
@@ -302,8 +312,10 @@ struct store {
 };
 
 /*
- * Opens a store by URL ("sqlite:/var/lib/tock/tock.db"), creating and
- * migrating its schema.  Returns 0 and the store in *ret; -EINVAL (unknown
+ * Opens a store by URL ("sqlite:/var/lib/tock/tock.db", or a libpq URL
+ * "postgres://user@host:port/dbname?..." / "postgresql://..." with an
+ * optional tock_pool=N, see store/postgres.h), creating and migrating its
+ * schema.  Returns 0 and the store in *ret; -EINVAL (unknown
  * scheme, bad URL), -EPROTO (the database was written by a newer tock:
  * "database schema version N is newer than this tock knows (M)"), -EIO;
  * err (may be NULL) receives a one-line message on failure.
@@ -326,7 +338,11 @@ const char *store_errmsg(struct store *s);
 struct metric_histogram;
 extern struct metric_histogram store_metric_tx_seconds;
 
-/* Begins a transaction (blocking while another thread of this process holds one). */
+/*
+ * Begins a transaction, blocking while another thread of this process
+ * holds one (SQLite) or while every pooled connection is in use
+ * (PostgreSQL).  -EIO (cannot connect), -EAGAIN (PostgreSQL: see above).
+ */
 int store_begin(struct store *s, struct store_tx **ret);
 /* Commits (durably) and consumes tx.  -EIO, -EAGAIN (conflict: redo). */
 int store_commit(struct store_tx *tx);

@@ -10,6 +10,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <cmocka.h>
+#include <libpq-fe.h>
 #include <unistd.h>
 
 #include "base/buf.h"
@@ -167,7 +168,8 @@ static const struct task_manager fake_manager = {
 
 struct fx {
     char dir[64];
-    char url[160];
+    char url[1400];
+    char schema[64]; /* PostgreSQL: the case's schema, "" on SQLite */
     struct manual_clock clk;
     struct store *store;
     struct task_registry *reg;
@@ -200,6 +202,67 @@ static void engine_up(struct fx *f)
     assert_int_equal(engine_new(&o, &f->e), 0);
 }
 
+/*
+ * With TOCK_TEST_STORE_PG set (a libpq URL; ctest's engine/runtime-postgres
+ * sets it to the private cluster of tests/lib/pg-cluster.sh), every case
+ * runs on PostgreSQL, in a fresh schema of its own: the engine unchanged
+ * on the other back end.
+ */
+static const char *pg_base(void)
+{
+    const char *u = getenv("TOCK_TEST_STORE_PG");
+    return u && u[0] ? u : NULL;
+}
+
+static void pg_quiet(void *arg, const char *msg)
+{
+    (void)arg;
+    (void)msg;
+}
+
+/* Runs "DROP SCHEMA IF EXISTS f->schema CASCADE", then (create) "CREATE SCHEMA". */
+static void pg_schema(struct fx *f, bool create)
+{
+    PGconn *c = PQconnectdb(pg_base());
+    char sql[200];
+    PGresult *res;
+
+    if (PQstatus(c) != CONNECTION_OK)
+        fail_msg("cannot connect to %s: %s", pg_base(), PQerrorMessage(c));
+    PQsetNoticeProcessor(c, pg_quiet, NULL);
+    snprintf(sql, sizeof(sql), "DROP SCHEMA IF EXISTS %s CASCADE%s%s", f->schema,
+             create ? "; CREATE SCHEMA " : "", create ? f->schema : "");
+    res = PQexec(c, sql);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK)
+        fail_msg("%s: %s", sql, PQresultErrorMessage(res));
+    PQclear(res);
+    PQfinish(c);
+}
+
+/* The case's store URL: a file in f->dir, or a new schema on PostgreSQL. */
+static void store_url(struct fx *f)
+{
+    static int n;
+
+    if (!pg_base()) {
+        snprintf(f->url, sizeof(f->url), "sqlite:%s/tock.db", f->dir);
+        return;
+    }
+    snprintf(f->schema, sizeof(f->schema), "tock_engine_%ld_%d", (long)getpid(), ++n);
+    pg_schema(f, true);
+    snprintf(f->url, sizeof(f->url), "%s%soptions=-csearch_path%%3D%s", pg_base(),
+             strchr(pg_base(), '?') ? "&" : "?", f->schema);
+}
+
+/* Cases that test what only SQLite does skip on PostgreSQL. */
+#define SQLITE_ONLY(why)                                                      \
+    do {                                                                      \
+        if (pg_base()) {                                                      \
+            print_message("skipped on PostgreSQL: %s\n", why);                \
+            skip();                                                           \
+        }                                                                     \
+    } while (0)
+
 static int setup(void **state)
 {
     struct fx *f = calloc(1, sizeof(*f));
@@ -209,8 +272,9 @@ static int setup(void **state)
     assert_int_equal(time_parse_rfc3339("2015-09-14T22:42:00Z", &T0), 0);
     snprintf(f->dir, sizeof(f->dir), "/tmp/tock-engine-XXXXXX");
     assert_non_null(mkdtemp(f->dir));
-    snprintf(f->url, sizeof(f->url), "sqlite:%s/tock.db", f->dir);
-    assert_int_equal(store_open(f->url, &f->store, err, sizeof(err)), 0);
+    store_url(f);
+    if (store_open(f->url, &f->store, err, sizeof(err)) != 0)
+        fail_msg("store_open(%s): %s", f->url, err);
     manual_clock_init(&f->clk, T0);
     f->reg = task_registry_new();
     assert_non_null(f->reg);
@@ -234,6 +298,8 @@ static int teardown(void **state)
     manual_clock_release(&f->clk);
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
     assert_int_equal(system(cmd), 0);
+    if (f->schema[0])
+        pg_schema(f, false);
     free(f);
     return 0;
 }
@@ -855,6 +921,9 @@ static void test_crash_and_recover(void **state)
     static const char *const ids1[] = {"a1"}, *const ids2[] = {"b1"};
     const char *jobs[] = {"proj/a", "proj/b"};
     char err[256];
+
+    SQLITE_ONLY("a reopen frees a dead process's leases at once (SQLite's file lock); "
+                "PostgreSQL leaves them to expire");
 
     set_mode("proj/a", M_SUCCEED, 0);
     set_mode("proj/b", M_TIMER6, 0);
@@ -1685,5 +1754,11 @@ int main(void)
         T(test_tick_burst_batched),
     };
 #undef T
+    const char *skip = getenv("TOCK_TEST_PG_SKIP");
+
+    if (pg_base() && skip && access(skip, F_OK) == 0) {
+        fprintf(stderr, "*** SKIPPED: no PostgreSQL server to test with (see %s) ***\n", skip);
+        return 77;
+    }
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
