@@ -135,9 +135,11 @@
 #define LIMIT_STORE_PAGE 10000       /* most rows one paged op (store_job_page) returns */
 #define LIMIT_STORE_TEXT (64u << 20) /* longest text/JSON column we accept */
 #define LIMIT_STORE_GROUP_STEPS 256  /* lazy steps one group commit takes at most */
+#define LIMIT_STORE_LEASE_BATCH 256  /* rows one store_task_lease_batch() leases at most */
 
 /* ---- engine/ ---- */
 #define LIMIT_ENGINE_RUN_DUE 1000000       /* tasks one engine_run_due() call handles */
+#define LIMIT_ENGINE_LEASE_BATCH 64        /* batch-kind tasks a worker leases at once */
 #define LIMIT_ENGINE_LIST_JOBS 100000      /* jobs one engine_list_jobs() returns */
 #define LIMIT_ENGINE_EMIT_TRIGGERS 100000  /* triggers one engine_emit_triggers() takes */
 #define LIMIT_ENGINE_PENDING_TRIGGERS 1000 /* pending triggers one triage considers (LUCI) */

@@ -125,15 +125,23 @@ int engine__cron_actions(struct engine *e, struct store_tx *tx, struct store_job
     return r;
 }
 
+/* A committed tick that emitted a cron trigger lateness_ns after its scheduled time. */
+static void observe_tick_lateness(const struct cron_actions *a, int64_t lateness_ns)
+{
+    for (size_t i = 0; i < a->n; i++)
+        if (a->v[i].kind == CRON_ACTION_START_INVOCATION)
+            metric_histogram_observe_ns(&engine_metric_tick_lateness, lateness_ns);
+}
+
 int engine__handle_cron_tick(struct engine *e, struct engine_task *t)
 {
     struct store_tx *tx = NULL;
     struct store_job j = {0};
     struct cron_state cs;
     struct cron_actions acts = {.n = 0};
-    struct cron_env env;
+    struct cron_env env = {.now_ns = 0};
     struct schedule *sched = NULL;
-    int64_t nonce = json_integer_value(json_object_get(t->payload, "nonce"));
+    int64_t nonce = json_integer_value(json_object_get(t->payload, "nonce")), armed = 0;
     char err[128] = "";
     int r;
 
@@ -151,6 +159,7 @@ int engine__handle_cron_tick(struct engine *e, struct engine_task *t)
     log_info("engine", "%s: Tick %" PRId64 " has arrived", j.id, nonce);
     if (engine__cron_load(&j, &cs) < 0)
         cron_state_init(&cs);
+    armed = cs.last_tick_when_ns;
     r = engine__cron_env(e, &j, &env, &sched);
     if (r < 0)
         goto end;
@@ -161,10 +170,13 @@ int engine__handle_cron_tick(struct engine *e, struct engine_task *t)
         goto end;
     }
     if ((r = engine__cron_store(&j, &cs)) == 0 &&
-        (r = engine__cron_actions(e, tx, &j, &acts)) == 0 && (r = store_job_put(tx, &j)) == 0)
+        (r = engine__cron_actions(e, tx, &j, &acts)) == 0 &&
+        (r = store_job_set_cron(tx, j.id, j.cron_json)) == 0)
         r = engine__tx_task_done(tx, t);
 end:
     r = engine__tx_end(e, tx, t, r);
+    if (r == 0)
+        observe_tick_lateness(&acts, env.now_ns - armed);
     schedule_free(sched);
     store_job_release(&j);
     return r;

@@ -322,6 +322,79 @@ static int lease_one(struct engine *e, const char *owner, struct engine_task **r
     return 0;
 }
 
+/* The batch kinds of the handler table, for store_task_lease_batch. */
+static size_t batch_kinds(const char **kinds)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < ARRAY_SIZE(handlers) && n < STORE_LEASE_KINDS_MAX; i++)
+        if (handlers[i].batch)
+            kinds[n++] = handlers[i].kind;
+    return n;
+}
+
+/* Runs one leased task of a batch kind (its lease committed) as a lazy step of its own. */
+static int run_leased(struct engine *e, const char *owner, struct store_task *row)
+{
+    struct engine_task *t = calloc(1, sizeof(*t));
+    const struct handler_entry *h = handler_for(row->kind);
+    int hr;
+
+    if (!t) {
+        store_task_release(row);
+        return -ENOMEM;
+    }
+    snprintf(t->owner, sizeof(t->owner), "%s", owner);
+    t->row = *row;
+    memset(row, 0, sizeof(*row));
+    t->lazy = true;
+    if (t->row.payload_json[0])
+        t->payload = json_loads(t->row.payload_json, 0, NULL);
+    hr = h && h->local ? h->local(e, t) : -EINVAL;
+    return engine__task_finish(e, t, hr);
+}
+
+/*
+ * Leases up to max due tasks of the batch kinds in one lazy step
+ * (store_task_lease_batch) and runs each as a lazy step of its own: a
+ * failing one rolls back only itself and is settled (retried) with its
+ * committed lease.  A crash before the next sync loses the leases with
+ * the steps (the rows are free again); after it, the reopened store frees
+ * the leases.  Returns the number of tasks run (0 when none was due), or
+ * -errno if the store failed.
+ */
+static int run_batch(struct engine *e, const char *owner, size_t max)
+{
+    const char *kinds[STORE_LEASE_KINDS_MAX];
+    size_t nk = batch_kinds(kinds), n = 0, i;
+    struct store_task *rows = NULL;
+    struct store_tx *tx = NULL;
+    int r;
+
+    if (max > LIMIT_ENGINE_LEASE_BATCH)
+        max = LIMIT_ENGINE_LEASE_BATCH;
+    r = store_begin(e->store, &tx);
+    if (r < 0)
+        return r;
+    r = store_task_lease_batch(tx, engine__now(e), owner, e->set.lease_ns, kinds, nk, max, &rows,
+                               &n);
+    if (r < 0 || n == 0) {
+        store_rollback(tx);
+        return r;
+    }
+    r = store_commit_lazy(tx);
+    if (r < 0) {
+        log_error("engine", "commit failed: %s", store_errmsg(e->store));
+        store_tasks_free(rows, n);
+        return r;
+    }
+    for (i = 0; i < n && r >= 0; i++)
+        r = run_leased(e, owner, &rows[i]);
+    /* After a store error the rest keep their committed leases until they expire. */
+    store_tasks_free(rows, n);
+    return r < 0 ? r : (int)i;
+}
+
 /*
  * Leases and runs one due task; with use_pool, its remote part goes to
  * the remote pool.  Returns 1 if a task was handled, 0 if none was due,
@@ -363,12 +436,19 @@ int engine_run_due(struct engine *e, int max)
 
     snprintf(owner, sizeof(owner), "%s/run-due", e->owner_prefix);
     while (n < limit) {
+        int rb = run_batch(e, owner, (size_t)(limit - n));
+
+        if (rb < 0)
+            return rb;
+        n += rb;
+        if (n >= limit)
+            break;
         r = run_one(e, owner, false);
         if (r < 0)
             return r;
-        if (r == 0)
+        if (r == 0 && rb == 0)
             break;
-        n++;
+        n += r;
     }
     r = sync_batch(e);
     return r < 0 ? r : n;
@@ -455,7 +535,11 @@ static void *worker_main(void *arg)
         seq = e->wake_seq;
         pthread_mutex_unlock(&e->lock);
 
-        r = run_one(e, owner, true);
+        r = run_batch(e, owner, LIMIT_ENGINE_LEASE_BATCH);
+        if (r >= 0) {
+            int ro = run_one(e, owner, true);
+            r = ro < 0 ? ro : r + ro;
+        }
 
         pthread_mutex_lock(&e->lock);
         e->running_handlers--;
