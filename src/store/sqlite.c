@@ -32,7 +32,7 @@
 #include "store/sqlite-columns.h"
 #include "store/sqlite-schema.h"
 
-#define STMT_CACHE 64
+#define STMT_CACHE 96
 #define BUSY_TIMEOUT_MS 10000
 
 struct sqlite_store;
@@ -402,6 +402,10 @@ int store_sqlite_schema_version(void)
  * it happens under ss->lock, so at most one step is open at a time.
  */
 
+/* The statements of every step, prepared once (run_stmt's cache). */
+static const char sql_savepoint[] = "SAVEPOINT step";
+static const char sql_release[] = "RELEASE step";
+
 /* Notices SQLite having rolled back the whole group after an error. */
 static void group_check(struct sqlite_store *ss)
 {
@@ -493,7 +497,7 @@ static int sqlite_begin(struct store *s, struct store_tx **ret)
             ss->group_seq++;
     }
     if (r == 0)
-        r = exec_sql(ss, "SAVEPOINT step");
+        r = run_stmt(ss, sql_savepoint, "");
     if (r < 0) {
         if (opened) {
             exec_sql(ss, "ROLLBACK");
@@ -517,7 +521,7 @@ static int step_release(struct sqlite_store *ss)
         snprintf(tl_errmsg, sizeof(tl_errmsg), "sqlite: the transaction was rolled back");
         return -EIO;
     }
-    r = exec_sql(ss, "RELEASE step");
+    r = run_stmt(ss, sql_release, "");
     if (r < 0) {
         exec_sql(ss, "ROLLBACK TO step; RELEASE step");
         group_check(ss);
@@ -1388,14 +1392,35 @@ static int owner_check(struct sqlite_store *ss, int64_t id, const char *owner)
 
 static int sqlite_task_done(struct store_tx *tx, int64_t id, const char *owner)
 {
-    static const char sql[] = "DELETE FROM tasks WHERE id = ?";
+    static const char sql[] = "DELETE FROM tasks WHERE id = ?1 AND lease_owner = ?2";
     struct sqlite_store *ss = ss_of(tx);
     int r;
 
-    r = owner_check(ss, id, owner);
-    if (r < 0)
-        return r;
-    return run_stmt(ss, sql, "i", id);
+    /* One statement when owner holds it; otherwise say why nothing was deleted. */
+    r = run_stmt(ss, sql, "it", id, owner);
+    if (r == 0 && sqlite3_changes(ss->db) != 1) {
+        r = owner_check(ss, id, owner);
+        if (r == 0)
+            r = -ESTALE;
+    }
+    return r;
+}
+
+static int sqlite_task_rearm(struct store_tx *tx, int64_t id, const char *owner, int64_t due,
+                             const char *payload_json, int64_t now)
+{
+    static const char sql[] = "UPDATE tasks SET payload_json = ?1, due = ?2, lease_owner = '', "
+                              "lease_expiry = 0, attempts = 0, created = ?3 "
+                              "WHERE id = ?4 AND lease_owner = ?5";
+    struct sqlite_store *ss = ss_of(tx);
+    int r = run_stmt(ss, sql, "tiiit", payload_json, due, now, id, owner);
+
+    if (r == 0 && sqlite3_changes(ss->db) != 1) {
+        r = owner_check(ss, id, owner);
+        if (r == 0)
+            r = -ESTALE;
+    }
+    return r;
 }
 
 static int sqlite_task_retry(struct store_tx *tx, int64_t id, const char *owner, int64_t due)
@@ -1626,6 +1651,7 @@ const struct store_ops store_sqlite_ops = {
     .task_lease_id = sqlite_task_lease_id,
     .task_lease_batch = sqlite_task_lease_batch,
     .task_done = sqlite_task_done,
+    .task_rearm = sqlite_task_rearm,
     .task_retry = sqlite_task_retry,
     .task_next_due = sqlite_task_next_due,
     .task_count = sqlite_task_count,

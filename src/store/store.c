@@ -331,6 +331,15 @@ int store_task_done(struct store_tx *tx, int64_t id, const char *owner)
     return txops(tx)->task_done(tx, id, owner);
 }
 
+int store_task_rearm(struct store_tx *tx, int64_t id, const char *owner, int64_t due,
+                     const char *payload_json, int64_t now)
+{
+    CHECK(tx && owner && owner[0]);
+    if (payload_json && strnlen(payload_json, LIMIT_STORE_TEXT + 1) > LIMIT_STORE_TEXT)
+        return -E2BIG;
+    return txops(tx)->task_rearm(tx, id, owner, due, payload_json ? payload_json : "", now);
+}
+
 int store_task_retry(struct store_tx *tx, int64_t id, const char *owner, int64_t due)
 {
     CHECK(tx && owner && owner[0]);

@@ -276,6 +276,8 @@ struct store_ops {
                             const char *const *kinds, size_t n_kinds, size_t max,
                             struct store_task **ret, size_t *n);
     int (*task_done)(struct store_tx *tx, int64_t id, const char *owner);
+    int (*task_rearm)(struct store_tx *tx, int64_t id, const char *owner, int64_t due,
+                      const char *payload_json, int64_t now);
     int (*task_retry)(struct store_tx *tx, int64_t id, const char *owner, int64_t due);
     int (*task_next_due)(struct store_tx *tx, int64_t *ret);
     int (*task_count)(struct store_tx *tx, const char *kind, size_t *ret);
@@ -495,6 +497,16 @@ int store_task_lease_batch(struct store_tx *tx, int64_t now, const char *owner, 
                            struct store_task **ret, size_t *n);
 /* Deletes a row leased by owner.  -ESTALE if owner lost the lease, -ENOENT. */
 int store_task_done(struct store_tx *tx, int64_t id, const char *owner);
+/*
+ * Turns the row id leased by owner into the next task of the same kind,
+ * job, invocation and dedup key, in place: payload_json (NULL = "") and
+ * due replaced, lease freed, attempts 0, created = now.  The same as
+ * store_task_done() followed by store_task_enqueue() of that task, in one
+ * write (a cron tick re-arming itself; SQL: one UPDATE ... WHERE id = ?
+ * AND lease_owner = ?).  -ESTALE if owner lost the lease, -ENOENT.
+ */
+int store_task_rearm(struct store_tx *tx, int64_t id, const char *owner, int64_t due,
+                     const char *payload_json, int64_t now);
 /* Frees the lease of a row leased by owner and sets its due time.  -ESTALE, -ENOENT. */
 int store_task_retry(struct store_tx *tx, int64_t id, const char *owner, int64_t due);
 /*

@@ -369,6 +369,39 @@ static void test_task_lease_batch(void **state)
     store_rollback(tx);
 }
 
+/* A leased row re-armed in place: a new task (free, attempts 0, new due and payload). */
+static void test_task_rearm(void **state)
+{
+    struct fixture *f = *state;
+    struct store_tx *tx = begin(f->s);
+    struct store_task t = task("tick", 1 * S, ""), got = {0};
+    int64_t id = 0, next = 0;
+    size_t n = 0;
+
+    assert_int_equal(store_task_enqueue(tx, &t, &id), 0);
+    assert_int_equal(store_task_lease(tx, 2 * S, "w1", 60 * S, &got), 0);
+    store_task_release(&got);
+    assert_int_equal(store_task_rearm(tx, id, "w2", 60 * S, "{\"nonce\":7}", 3 * S), -ESTALE);
+    assert_int_equal(store_task_rearm(tx, id + 99, "w1", 60 * S, "{}", 3 * S), -ENOENT);
+    assert_int_equal(store_task_rearm(tx, id, "w1", 60 * S, "{\"nonce\":7}", 3 * S), 0);
+    /* One row, free, due at 60 s; the old owner holds nothing any more. */
+    assert_int_equal(store_task_count(tx, NULL, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(store_task_next_due(tx, &next), 0);
+    assert_int_equal(next, 60 * S);
+    assert_int_equal(store_task_done(tx, id, "w1"), -ESTALE);
+    assert_int_equal(store_task_lease(tx, 59 * S, "w2", 60 * S, &got), -ENOENT);
+    assert_int_equal(store_task_lease(tx, 60 * S, "w2", 60 * S, &got), 0);
+    assert_int_equal(got.id, id);
+    assert_string_equal(got.kind, "tick");
+    assert_string_equal(got.job_id, "p/j");
+    assert_string_equal(got.payload_json, "{\"nonce\":7}");
+    assert_int_equal(got.attempts, 1);
+    assert_int_equal(got.created, 3 * S);
+    store_task_release(&got);
+    assert_int_equal(store_commit(tx), 0);
+}
+
 /* The narrow cron state write: only cron_json changes; -ENOENT for no job. */
 static void test_job_set_cron(void **state)
 {
@@ -1340,6 +1373,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_task_lease_id, setup, teardown),
         cmocka_unit_test_setup_teardown(test_task_lease_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_job_set_cron, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_task_rearm, setup, teardown),
         cmocka_unit_test_setup_teardown(test_task_enqueue_is_transactional, setup, teardown),
         cmocka_unit_test_setup_teardown(test_trigger_dedup, setup, teardown),
         cmocka_unit_test_setup_teardown(test_inv_cas, setup, teardown),
