@@ -15,8 +15,11 @@
  * idempotent.
  *
  * Batches: the kinds marked batch (cron-tick, enqueue-triggers, triage,
- * cleanup) commit lazily (store_commit_lazy): a worker runs every such
- * task that is due, one step each (a failing one rolls back only itself),
+ * cleanup) are leased up to LIMIT_ENGINE_LEASE_BATCH at once
+ * (store_task_lease_batch, one lazy step that commits the leases) and
+ * commit lazily (store_commit_lazy): a worker runs every such task that
+ * is due, one step each (a failing one rolls back only itself and is
+ * settled with its committed lease), then one task of any kind (run_one),
  * and the group becomes durable in one commit when the worker finds
  * nothing more due (store_sync before it sleeps), when any durable commit
  * happens (a launch's "Starting", an API call), or every
