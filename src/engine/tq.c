@@ -19,8 +19,10 @@
  * (store_task_lease_batch, one lazy step that commits the leases) and
  * commit lazily (store_commit_lazy): a worker runs every such task that
  * is due, one step each (a failing one rolls back only itself and is
- * settled with its committed lease), then one task of any kind (run_one),
- * and the group becomes durable in one commit when the worker finds
+ * settled with its committed lease); a worker's turn starts with the
+ * oldest due task of any kind (run_one) and adds a batch when that one
+ * was of a batch kind (so a launch waits behind at most one batch), and
+ * the group becomes durable in one commit when the worker finds
  * nothing more due (store_sync before it sleeps), when any durable commit
  * happens (a launch's "Starting", an API call), or every
  * LIMIT_STORE_GROUP_STEPS steps.  These handlers acknowledge nothing
@@ -399,11 +401,12 @@ static int run_batch(struct engine *e, const char *owner, size_t max)
 }
 
 /*
- * Leases and runs one due task; with use_pool, its remote part goes to
- * the remote pool.  Returns 1 if a task was handled, 0 if none was due,
- * -errno if the store failed.
+ * Leases and runs one due task, the oldest; with use_pool, its remote
+ * part goes to the remote pool.  *ret_batch tells whether it was of a
+ * batch kind.  Returns 1 if a task was handled, 0 if none was due, -errno
+ * if the store failed.
  */
-static int run_one(struct engine *e, const char *owner, bool use_pool)
+static int run_one(struct engine *e, const char *owner, bool use_pool, bool *ret_batch)
 {
     struct engine_task *t = NULL;
     const struct handler_entry *h;
@@ -414,6 +417,7 @@ static int run_one(struct engine *e, const char *owner, bool use_pool)
         return 0;
     if (r < 0)
         return r;
+    *ret_batch = t->lazy;
     h = handler_for(t->row.kind);
     if (!h) {
         log_error("engine", "dropping task %" PRId64 " of unknown kind \"%s\"", t->row.id,
@@ -431,6 +435,24 @@ static int run_one(struct engine *e, const char *owner, bool use_pool)
     return r < 0 ? r : 1;
 }
 
+/*
+ * A worker's turn: the oldest due task (run_one), and if it was of a
+ * batch kind, up to LIMIT_ENGINE_LEASE_BATCH more of those at once
+ * (run_batch).  Starting with the oldest keeps the queue's due order
+ * between kinds, and a stream of launches pays no batch query.  Returns
+ * the number of tasks run, 0 when none was due, -errno.
+ */
+static int run_one_then_batch(struct engine *e, const char *owner)
+{
+    bool batch = false;
+    int r = run_one(e, owner, true, &batch), rb;
+
+    if (r <= 0 || !batch)
+        return r;
+    rb = run_batch(e, owner, LIMIT_ENGINE_LEASE_BATCH);
+    return rb < 0 ? rb : r + rb;
+}
+
 int engine_run_due(struct engine *e, int max)
 {
     char owner[ENGINE_TASK_OWNER_MAX];
@@ -439,19 +461,20 @@ int engine_run_due(struct engine *e, int max)
 
     snprintf(owner, sizeof(owner), "%s/run-due", e->owner_prefix);
     while (n < limit) {
-        int rb = run_batch(e, owner, (size_t)(limit - n));
+        bool batch = false;
 
-        if (rb < 0)
-            return rb;
-        n += rb;
-        if (n >= limit)
-            break;
-        r = run_one(e, owner, false);
+        r = run_one(e, owner, false, &batch);
         if (r < 0)
             return r;
-        if (r == 0 && rb == 0)
+        if (r == 0)
             break;
-        n += r;
+        n++;
+        if (batch && n < limit) {
+            r = run_batch(e, owner, (size_t)(limit - n));
+            if (r < 0)
+                return r;
+            n += r;
+        }
     }
     r = sync_batch(e);
     return r < 0 ? r : n;
@@ -538,11 +561,7 @@ static void *worker_main(void *arg)
         seq = e->wake_seq;
         pthread_mutex_unlock(&e->lock);
 
-        r = run_batch(e, owner, LIMIT_ENGINE_LEASE_BATCH);
-        if (r >= 0) {
-            int ro = run_one(e, owner, true);
-            r = ro < 0 ? ro : r + ro;
-        }
+        r = run_one_then_batch(e, owner);
 
         pthread_mutex_lock(&e->lock);
         e->running_handlers--;
