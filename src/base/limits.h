@@ -136,7 +136,6 @@
 #define LIMIT_STORE_TEXT (64u << 20) /* longest text/JSON column we accept */
 #define LIMIT_STORE_GROUP_STEPS 256  /* lazy steps one group commit takes at most */
 #define LIMIT_STORE_LEASE_BATCH 256  /* rows one store_task_lease_batch() leases at most */
-#define LIMIT_STORE_CACHE_KIB 65536  /* SQLite page cache of the store's connection, KiB */
 
 /* ---- engine/ ---- */
 #define LIMIT_ENGINE_RUN_DUE 1000000       /* tasks one engine_run_due() call handles */

@@ -303,7 +303,6 @@ fail:
 static int sqlite_open(const char *path, struct store **ret, char *err, size_t errlen)
 {
     struct sqlite_store *ss = NULL;
-    char pragmas[192];
     int rc, r;
 
     if (!path[0]) {
@@ -359,16 +358,10 @@ static int sqlite_open(const char *path, struct store **ret, char *err, size_t e
      * temp_store=MEMORY keeps the statement journal of each step (the
      * SAVEPOINT's copies of the pages it changes, dropped when the step
      * ends) in memory: in a temporary file it was a pwrite() per page
-     * changed, about half the cost of a cron tick (issue 10).  The page
-     * cache (LIMIT_STORE_CACHE_KIB, SQLite's default is 2 MiB) holds the
-     * pages a group of steps dirties: 256 ticks of 100,000 jobs touch
-     * ~1,000 distinct pages, which a 2 MiB cache spills to the WAL
-     * mid-group and reads back.
+     * changed, about half the cost of a cron tick (issue 10).
      */
-    snprintf(pragmas, sizeof(pragmas),
-             "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
-             " PRAGMA temp_store=MEMORY; PRAGMA cache_size=-%d;", LIMIT_STORE_CACHE_KIB);
-    r = exec_sql(ss, pragmas);
+    r = exec_sql(ss, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                     " PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;");
     if (r < 0) {
         if (err && errlen)
             snprintf(err, errlen, "cannot set up %s: %s", path, tl_errmsg);
