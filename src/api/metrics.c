@@ -63,6 +63,8 @@ int api_metrics_render(struct engine *e, struct buf *out)
         r = metric_counter_render(out, counters[i]);
     if (r == 0)
         r = metric_histogram_render(out, &store_metric_tx_seconds);
+    if (r == 0)
+        r = metric_histogram_render(out, &engine_metric_tick_lateness);
     return r;
 }
 

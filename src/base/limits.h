@@ -137,11 +137,13 @@
 #define LIMIT_STORE_GROUP_STEPS 256  /* lazy steps one group commit takes at most */
 #define LIMIT_STORE_GROUP_WAIT_US 5000 /* longest a durable commit waits for others to join */
 #define LIMIT_STORE_PG_POOL 64       /* most connections of one PostgreSQL store (tock_pool=N) */
+#define LIMIT_STORE_LEASE_BATCH 256  /* rows one store_task_lease_batch() leases at most */
 
 /* ---- engine/ ---- */
 #define LIMIT_ENGINE_RUN_DUE 1000000       /* tasks one engine_run_due() call handles */
 #define LIMIT_ENGINE_CALL_BATCH 32         /* manager calls one durable commit precedes (tq.c) */
 #define LIMIT_ENGINE_CALL_WAIT_MS 20       /* longest a parked manager call waits for its batch */
+#define LIMIT_ENGINE_LEASE_BATCH 64        /* batch-kind tasks a worker leases at once */
 #define LIMIT_ENGINE_LIST_JOBS 100000      /* jobs one engine_list_jobs() returns */
 #define LIMIT_ENGINE_WALK_JOBS 1000000     /* jobs one engine_each_job() walk hands over */
 #define LIMIT_ENGINE_EMIT_TRIGGERS 100000  /* triggers one engine_emit_triggers() takes */

@@ -168,8 +168,12 @@ int engine_queue_stats(struct engine *e, size_t *ret_depth, int64_t *ret_lag_ns)
  * FAILED, ABORTED..., counted once the save that made them final
  * committed) and trigger fates (label "fate": PENDING when a trigger
  * arrives, then the fate it is given; counted when the transaction that
- * recorded it commits: metric_counter_add_pending).
+ * recorded it commits: metric_counter_add_pending).  The histogram
+ * tock_cron_tick_lateness_seconds observes, for every cron tick that
+ * emitted a cron trigger and committed, the engine clock at the tick
+ * (the trigger's created time) minus the tick's scheduled time.
  */
+extern struct metric_histogram engine_metric_tick_lateness;
 extern struct metric_counter engine_metric_inv_started;
 extern struct metric_counter engine_metric_inv_finished;
 extern struct metric_counter engine_metric_trigger_fates;

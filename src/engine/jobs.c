@@ -76,8 +76,67 @@ int engine__cron_env(struct engine *e, const struct store_job *j, struct cron_en
     return 0;
 }
 
-int engine__cron_actions(struct engine *e, struct store_tx *tx, struct store_job *j,
-                         const struct cron_actions *a)
+/*
+ * The due time of a TICK_LATER action (hops of at most cron_max_delay),
+ * logged as LUCI does.  Returns 0, or 1 when there is nothing to schedule.
+ */
+static int tick_due(struct engine *e, const struct store_job *j, const struct cron_action *ac,
+                    int64_t *ret_due)
+{
+    int64_t now = engine__now(e), delay = ac->when_ns - now, due = ac->when_ns;
+    char d1[TIME_DURATION_MAX], d2[TIME_DURATION_MAX];
+
+    if (ac->when_ns == TIME_DISTANT_FUTURE || ac->when_ns == TIME_ZERO)
+        return 1;
+    if (delay < 0)
+        delay = 0;
+    time_format_duration(delay, d1, sizeof(d1));
+    if (delay > e->set.cron_max_delay_ns + e->set.cron_max_delay_fudge_ns) {
+        due = now + e->set.cron_max_delay_ns;
+        time_format_duration(e->set.cron_max_delay_ns, d2, sizeof(d2));
+        log_info("engine",
+                 "%s: Scheduling intermediary tick %" PRId64 " after %s instead of intended %s",
+                 j->id, ac->nonce, d2, d1);
+    } else {
+        log_info("engine", "%s: Scheduling tick %" PRId64 " after %s", j->id, ac->nonce, d1);
+    }
+    *ret_due = due;
+    return 0;
+}
+
+/*
+ * Schedules the tick of ac: a new cron-tick task, or, with reuse (the
+ * cron-tick task being handled, whose row is not deleted yet), that row
+ * re-armed in place (store_task_rearm: one write instead of a delete and
+ * an insert).
+ */
+static int schedule_tick(struct engine *e, struct store_tx *tx, const struct store_job *j,
+                         const struct cron_action *ac, struct engine_task *reuse)
+{
+    char payload[48];
+    int64_t due = 0;
+    json_t *p;
+    int r = tick_due(e, j, ac, &due);
+
+    if (r != 0)
+        return 0;
+    if (reuse && !reuse->done_in_tx) {
+        snprintf(payload, sizeof(payload), "{\"nonce\":%" PRId64 "}", ac->nonce);
+        r = store_task_rearm(tx, reuse->row.id, reuse->owner, due, payload, engine__now(e));
+        if (r == 0)
+            reuse->done_in_tx = true;
+        return r;
+    }
+    p = json_pack("{s:I}", "nonce", (json_int_t)ac->nonce);
+    if (!p)
+        return -ENOMEM;
+    r = engine__enqueue(e, tx, TASK_CRON_TICK, j->id, 0, p, due, NULL);
+    json_decref(p);
+    return r;
+}
+
+static int cron_actions(struct engine *e, struct store_tx *tx, struct store_job *j,
+                        const struct cron_actions *a, struct engine_task *reuse)
 {
     int64_t now = engine__now(e);
     int r = 0;
@@ -86,31 +145,7 @@ int engine__cron_actions(struct engine *e, struct store_tx *tx, struct store_job
         const struct cron_action *ac = &a->v[i];
 
         if (ac->kind == CRON_ACTION_TICK_LATER) {
-            int64_t delay = ac->when_ns - now, due = ac->when_ns;
-            char d1[TIME_DURATION_MAX], d2[TIME_DURATION_MAX];
-            json_t *p;
-
-            if (ac->when_ns == TIME_DISTANT_FUTURE || ac->when_ns == TIME_ZERO)
-                continue;
-            if (delay < 0)
-                delay = 0;
-            time_format_duration(delay, d1, sizeof(d1));
-            if (delay > e->set.cron_max_delay_ns + e->set.cron_max_delay_fudge_ns) {
-                due = now + e->set.cron_max_delay_ns;
-                time_format_duration(e->set.cron_max_delay_ns, d2, sizeof(d2));
-                log_info("engine",
-                         "%s: Scheduling intermediary tick %" PRId64 " after %s instead of "
-                         "intended %s",
-                         j->id, ac->nonce, d2, d1);
-            } else {
-                log_info("engine", "%s: Scheduling tick %" PRId64 " after %s", j->id, ac->nonce,
-                         d1);
-            }
-            p = json_pack("{s:I}", "nonce", (json_int_t)ac->nonce);
-            if (!p)
-                return -ENOMEM;
-            r = engine__enqueue(e, tx, TASK_CRON_TICK, j->id, 0, p, due, NULL);
-            json_decref(p);
+            r = schedule_tick(e, tx, j, ac, reuse);
         } else {
             struct trigger t;
 
@@ -125,15 +160,29 @@ int engine__cron_actions(struct engine *e, struct store_tx *tx, struct store_job
     return r;
 }
 
+int engine__cron_actions(struct engine *e, struct store_tx *tx, struct store_job *j,
+                         const struct cron_actions *a)
+{
+    return cron_actions(e, tx, j, a, NULL);
+}
+
+/* A committed tick that emitted a cron trigger lateness_ns after its scheduled time. */
+static void observe_tick_lateness(const struct cron_actions *a, int64_t lateness_ns)
+{
+    for (size_t i = 0; i < a->n; i++)
+        if (a->v[i].kind == CRON_ACTION_START_INVOCATION)
+            metric_histogram_observe_ns(&engine_metric_tick_lateness, lateness_ns);
+}
+
 int engine__handle_cron_tick(struct engine *e, struct engine_task *t)
 {
     struct store_tx *tx = NULL;
     struct store_job j = {0};
     struct cron_state cs;
     struct cron_actions acts = {.n = 0};
-    struct cron_env env;
+    struct cron_env env = {.now_ns = 0};
     struct schedule *sched = NULL;
-    int64_t nonce = json_integer_value(json_object_get(t->payload, "nonce"));
+    int64_t nonce = json_integer_value(json_object_get(t->payload, "nonce")), armed = 0;
     char err[128] = "";
     int r;
 
@@ -151,6 +200,7 @@ int engine__handle_cron_tick(struct engine *e, struct engine_task *t)
     log_info("engine", "%s: Tick %" PRId64 " has arrived", j.id, nonce);
     if (engine__cron_load(&j, &cs) < 0)
         cron_state_init(&cs);
+    armed = cs.last_tick_when_ns;
     r = engine__cron_env(e, &j, &env, &sched);
     if (r < 0)
         goto end;
@@ -161,10 +211,13 @@ int engine__handle_cron_tick(struct engine *e, struct engine_task *t)
         goto end;
     }
     if ((r = engine__cron_store(&j, &cs)) == 0 &&
-        (r = engine__cron_actions(e, tx, &j, &acts)) == 0 && (r = store_job_put(tx, &j)) == 0)
+        (r = cron_actions(e, tx, &j, &acts, t)) == 0 &&
+        (r = store_job_set_cron(tx, j.id, j.cron_json)) == 0)
         r = engine__tx_task_done(tx, t);
 end:
     r = engine__tx_end(e, tx, t, r);
+    if (r == 0)
+        observe_tick_lateness(&acts, env.now_ns - armed);
     schedule_free(sched);
     store_job_release(&j);
     return r;

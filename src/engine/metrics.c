@@ -15,6 +15,11 @@ struct metric_counter engine_metric_trigger_fates =
                    "Trigger fates recorded, by fate (PENDING on arrival, then the decision).",
                    "fate", NULL);
 
+struct metric_histogram engine_metric_tick_lateness =
+    METRIC_HISTOGRAM("tock_cron_tick_lateness_seconds",
+                     "Cron ticks that emitted a trigger: the engine clock when the tick was "
+                     "handled (the trigger's created time) minus the tick's scheduled time.");
+
 static int count_row(void *ctx, const struct store_job *row)
 {
     size_t *counts = ctx;

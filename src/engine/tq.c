@@ -15,9 +15,14 @@
  * idempotent.
  *
  * Batches: the kinds marked batch (cron-tick, enqueue-triggers, triage,
- * cleanup) commit lazily (store_commit_lazy): a worker runs every such
- * task that is due, one step each (a failing one rolls back only itself),
- * and the group becomes durable in one commit when the worker finds
+ * cleanup) are leased up to LIMIT_ENGINE_LEASE_BATCH at once
+ * (store_task_lease_batch, one lazy step that commits the leases) and
+ * commit lazily (store_commit_lazy): a worker runs every such task that
+ * is due, one step each (a failing one rolls back only itself and is
+ * settled with its committed lease); a worker's turn starts with the
+ * oldest due task of any kind (run_one) and adds a batch when that one
+ * was of a batch kind (so a launch waits behind at most one batch), and
+ * the group becomes durable in one commit when the worker finds
  * nothing more due (store_sync before it sleeps), when any durable commit
  * happens (a launch's "Starting", an API call), or every
  * LIMIT_STORE_GROUP_STEPS steps.  These handlers acknowledge nothing
@@ -414,23 +419,100 @@ static int lease_one(struct engine *e, const char *owner, bool may_park,
     return 0;
 }
 
+/* The batch kinds of the handler table, for store_task_lease_batch. */
+static size_t batch_kinds(const char **kinds)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < ARRAY_SIZE(handlers) && n < STORE_LEASE_KINDS_MAX; i++)
+        if (handlers[i].batch)
+            kinds[n++] = handlers[i].kind;
+    return n;
+}
+
+/* Runs one leased task of a batch kind (its lease committed) as a lazy step of its own. */
+static int run_leased(struct engine *e, const char *owner, struct store_task *row)
+{
+    struct engine_task *t = calloc(1, sizeof(*t));
+    const struct handler_entry *h = handler_for(row->kind);
+    int hr;
+
+    if (!t) {
+        store_task_release(row);
+        return -ENOMEM;
+    }
+    snprintf(t->owner, sizeof(t->owner), "%s", owner);
+    t->row = *row;
+    memset(row, 0, sizeof(*row));
+    t->lazy = true;
+    if (t->row.payload_json[0])
+        t->payload = json_loads(t->row.payload_json, 0, NULL);
+    hr = h && h->local ? h->local(e, t) : -EINVAL;
+    return engine__task_finish(e, t, hr);
+}
+
 /*
- * Leases and runs one due task; with use_pool, its remote part goes to
- * the remote pool.  Returns 1 if a task was handled, 0 if none was due,
+ * Leases up to max due tasks of the batch kinds in one lazy step
+ * (store_task_lease_batch) and runs each as a lazy step of its own: a
+ * failing one rolls back only itself and is settled (retried) with its
+ * committed lease.  A crash before the next sync loses the leases with
+ * the steps (the rows are free again); after it, the reopened store frees
+ * the leases.  Returns the number of tasks run (0 when none was due), or
  * -errno if the store failed.
  */
-static int run_one(struct engine *e, const char *owner, bool use_pool, struct call_batch *batch)
+static int run_batch(struct engine *e, const char *owner, size_t max)
+{
+    const char *kinds[STORE_LEASE_KINDS_MAX];
+    size_t nk = batch_kinds(kinds), n = 0, i;
+    struct store_task *rows = NULL;
+    struct store_tx *tx = NULL;
+    int r;
+
+    if (max > LIMIT_ENGINE_LEASE_BATCH)
+        max = LIMIT_ENGINE_LEASE_BATCH;
+    r = store_begin(e->store, &tx);
+    if (r < 0)
+        return r;
+    r = store_task_lease_batch(tx, engine__now(e), owner, e->set.lease_ns, kinds, nk, max, &rows,
+                               &n);
+    if (r < 0 || n == 0) {
+        store_rollback(tx);
+        return r;
+    }
+    r = store_commit_lazy(tx);
+    if (r < 0) {
+        log_error("engine", "commit failed: %s", store_errmsg(e->store));
+        store_tasks_free(rows, n);
+        return r;
+    }
+    for (i = 0; i < n && r >= 0; i++)
+        r = run_leased(e, owner, &rows[i]);
+    /* After a store error the rest keep their committed leases until they expire. */
+    store_tasks_free(rows, n);
+    return r < 0 ? r : (int)i;
+}
+
+/*
+ * Leases and runs one due task, the oldest; with use_pool, its remote
+ * part goes to the remote pool; a task that calls a manager is parked in
+ * calls when it has room (its call waits for the batch's sync).
+ * *ret_batch tells whether it was of a batch kind.  Returns 1 if a task was handled, 0 if none was due, -errno
+ * if the store failed.
+ */
+static int run_one(struct engine *e, const char *owner, bool use_pool, struct call_batch *calls,
+                   bool *ret_batch)
 {
     struct engine_task *t = NULL;
     const struct handler_entry *h;
     int r, hr;
 
-    r = lease_one(e, owner, !batch_full(batch), &t);
+    r = lease_one(e, owner, !batch_full(calls), &t);
     if (r == -ENOENT)
         return 0;
     if (r < 0)
         return r;
     h = handler_for(t->row.kind);
+    *ret_batch = h && h->batch;
     if (!h) {
         log_error("engine", "dropping task %" PRId64 " of unknown kind \"%s\"", t->row.id,
                   t->row.kind);
@@ -439,9 +521,9 @@ static int run_one(struct engine *e, const char *owner, bool use_pool, struct ca
         hr = h->local ? h->local(e, t) : ENGINE_CALL_MANAGER;
     }
     if (hr == ENGINE_CALL_MANAGER && t->lazy) {
-        if (batch->n == 0)
-            batch->since = mono_ns();
-        batch->t[batch->n++] = t;
+        if (calls->n == 0)
+            calls->since = mono_ns();
+        calls->t[calls->n++] = t;
         return 1;
     }
     if (hr == ENGINE_CALL_MANAGER) {
@@ -452,26 +534,52 @@ static int run_one(struct engine *e, const char *owner, bool use_pool, struct ca
     return r < 0 ? r : 1;
 }
 
+/*
+ * A worker's turn: the oldest due task (run_one), and if it was of a
+ * batch kind, up to LIMIT_ENGINE_LEASE_BATCH more of those at once
+ * (run_batch).  Starting with the oldest keeps the queue's due order
+ * between kinds, and a stream of launches pays no batch query.  Returns
+ * the number of tasks run, 0 when none was due, -errno.
+ */
+static int run_one_then_batch(struct engine *e, const char *owner, struct call_batch *calls)
+{
+    bool batch = false;
+    int r = run_one(e, owner, true, calls, &batch), rb;
+
+    if (r <= 0 || !batch)
+        return r;
+    rb = run_batch(e, owner, LIMIT_ENGINE_LEASE_BATCH);
+    return rb < 0 ? rb : r + rb;
+}
+
 int engine_run_due(struct engine *e, int max)
 {
     char owner[ENGINE_TASK_OWNER_MAX];
     int n = 0, r = 0, r2;
     int limit = max > 0 && max < LIMIT_ENGINE_RUN_DUE ? max : LIMIT_ENGINE_RUN_DUE;
 
-    struct call_batch batch = {.n = 0};
+    struct call_batch calls = {.n = 0};
 
     snprintf(owner, sizeof(owner), "%s/run-due", e->owner_prefix);
     while (n < limit) {
-        r = run_one(e, owner, false, &batch);
-        if (r < 0 || (r == 0 && batch.n == 0))
+        bool batch_kind = false;
+
+        r = run_one(e, owner, false, &calls, &batch_kind);
+        if (r < 0 || (r == 0 && calls.n == 0))
             break;
         n += r;
-        if (r == 0 || batch_ripe(&batch))
-            r = make_calls(e, &batch, false);
+        if (batch_kind && r > 0 && n < limit) {
+            r = run_batch(e, owner, (size_t)(limit - n));
+            if (r < 0)
+                break;
+            n += r;
+        }
+        if (r == 0 || batch_ripe(&calls))
+            r = make_calls(e, &calls, false);
         if (r < 0)
             break;
     }
-    r2 = make_calls(e, &batch, false); /* also after an error: nothing stays parked */
+    r2 = make_calls(e, &calls, false); /* also after an error: nothing stays parked */
     if (r >= 0)
         r = r2;
     if (r >= 0)
@@ -542,7 +650,7 @@ static void *worker_main(void *arg)
     struct engine *e = wa->e;
     char owner[ENGINE_TASK_OWNER_MAX];
 
-    struct call_batch batch = {.n = 0};
+    struct call_batch calls = {.n = 0};
 
     snprintf(owner, sizeof(owner), "%s/w%d", e->owner_prefix, wa->index);
     free(wa);
@@ -555,7 +663,7 @@ static void *worker_main(void *arg)
         pthread_mutex_lock(&e->lock);
         if (e->stopping) {
             pthread_mutex_unlock(&e->lock);
-            make_calls(e, &batch, true);
+            make_calls(e, &calls, true);
             sync_batch(e);
             break;
         }
@@ -563,14 +671,14 @@ static void *worker_main(void *arg)
         seq = e->wake_seq;
         pthread_mutex_unlock(&e->lock);
 
-        r = run_one(e, owner, true, &batch);
-        /* Parked launches start when the batch is full, old, or nothing else is due. */
-        if (batch.n > 0 && (r <= 0 || batch_ripe(&batch))) {
-            int fr = make_calls(e, &batch, true);
+        r = run_one_then_batch(e, owner, &calls);
+        /* Parked calls are made when the batch is full, old, or nothing else is due. */
+        if (calls.n > 0 && (r <= 0 || batch_ripe(&calls))) {
+            int fr = make_calls(e, &calls, true);
             if (fr < 0 && r >= 0)
                 r = fr;
             else if (r == 0)
-                r = 1; /* the launches' saves may have made work due */
+                r = 1; /* the calls' saves may have made work due */
         }
 
         pthread_mutex_lock(&e->lock);

@@ -1086,6 +1086,17 @@ static int pg_job_put(struct store_tx *tx, const struct store_job *j)
     return run_row(tx_of(tx), sql, &store_job_kind, j, NULL, NULL, NULL);
 }
 
+static int pg_job_set_cron(struct store_tx *tx, const char *id, const char *cron_json)
+{
+    static const char sql[] = "UPDATE jobs SET cron_json = $1 WHERE id = $2";
+    long changes = 0;
+    int r = run_stmt(tx_of(tx), sql, &changes, "tt", cron_json, id);
+
+    if (r == 0 && changes != 1)
+        r = -ENOENT;
+    return r;
+}
+
 static int pg_job_list(struct store_tx *tx, const char *project, bool enabled_only,
                        struct store_job **ret, size_t *n)
 {
@@ -1413,6 +1424,40 @@ static int pg_task_lease_id(struct store_tx *tx, int64_t id, int64_t now, const 
     return r == 0 ? -ESTALE : r; /* there, but not due or held by someone */
 }
 
+/*
+ * Up to max due rows of the kinds, (due, id) order, locked and skipped by
+ * other transactions (SKIP LOCKED), leased in one statement.
+ */
+static int pg_task_lease_batch(struct store_tx *tx, int64_t now, const char *owner,
+                               int64_t lease_ns, const char *const *kinds, size_t n_kinds,
+                               size_t max, struct store_task **ret, size_t *n)
+{
+    static const char sql[] =
+        "WITH picked AS (SELECT id FROM tasks WHERE due <= $1::bigint "
+        "  AND (lease_owner = '' OR lease_expiry <= $1::bigint) "
+        "  AND kind IN ($5, $6, $7, $8) ORDER BY due, id LIMIT $2::bigint "
+        "  FOR UPDATE SKIP LOCKED), "
+        "leased AS (UPDATE tasks SET lease_owner = $3, lease_expiry = $4::bigint, "
+        "  attempts = attempts + 1 FROM picked WHERE tasks.id = picked.id RETURNING tasks.*) "
+        "SELECT " COLUMNS(TASK_COLUMNS) " FROM leased ORDER BY due, id";
+    const char *k[STORE_LEASE_KINDS_MAX];
+    struct store_task *v = NULL;
+    size_t nv = 0;
+    int r;
+
+    for (size_t i = 0; i < STORE_LEASE_KINDS_MAX; i++)
+        k[i] = kinds[i < n_kinds ? i : 0];
+    r = list_rows(tx_of(tx), sql, &store_task_kind, (void **)&v, &nv, "iititttt", now,
+                  (int64_t)max, owner, now + lease_ns, k[0], k[1], k[2], k[3]);
+    if (r < 0)
+        return r;
+    *ret = nv ? v : NULL;
+    if (!nv)
+        free(v);
+    *n = nv;
+    return 0;
+}
+
 /* After a statement on row id by owner changed nothing: -ESTALE if the row is there, -ENOENT. */
 static int not_owner(struct pg_tx *t, int64_t id)
 {
@@ -1430,6 +1475,23 @@ static int pg_task_done(struct store_tx *tx, int64_t id, const char *owner)
     int r;
 
     r = run_stmt(t, sql, &changes, "it", id, owner);
+    if (r == 0 && changes != 1)
+        r = not_owner(t, id);
+    return r;
+}
+
+static int pg_task_rearm(struct store_tx *tx, int64_t id, const char *owner, int64_t due,
+                         const char *payload_json, int64_t now)
+{
+    static const char sql[] = "UPDATE tasks SET payload_json = $3, due = $4::bigint, "
+                              "lease_owner = '', lease_expiry = 0, attempts = 0, "
+                              "created = $5::bigint WHERE id = $1::bigint AND lease_owner = $2";
+    struct pg_tx *t = tx_of(tx);
+    long changes = 0;
+    int r;
+
+    r = run_stmt(t, sql, &changes, "ittii", id, owner, payload_json ? payload_json : "", due,
+                 now);
     if (r == 0 && changes != 1)
         r = not_owner(t, id);
     return r;
@@ -1623,6 +1685,7 @@ static int pg_job_state_put(struct store_tx *tx, const char *job_id, const char 
     .job_list = pg_job_list,                     \
     .job_page = pg_job_page,                     \
     .job_page_by_id = pg_job_page_by_id,         \
+    .job_set_cron = pg_job_set_cron,             \
     .job_realms = pg_job_realms,                 \
     .inv_get = pg_inv_get,                       \
     .inv_insert = pg_inv_insert,                 \
@@ -1638,6 +1701,8 @@ static int pg_job_state_put(struct store_tx *tx, const char *job_id, const char 
     .task_enqueue = pg_task_enqueue,             \
     .task_lease = pg_task_lease,                 \
     .task_lease_id = pg_task_lease_id,           \
+    .task_lease_batch = pg_task_lease_batch,     \
+    .task_rearm = pg_task_rearm,                 \
     .task_done = pg_task_done,                   \
     .task_retry = pg_task_retry,                 \
     .task_next_due = pg_task_next_due,           \

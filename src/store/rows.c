@@ -112,6 +112,11 @@ void store_triggers_free(struct store_trigger *v, size_t n)
     store_rows_free(&store_trigger_kind, v, n);
 }
 
+void store_tasks_free(struct store_task *v, size_t n)
+{
+    store_rows_free(&store_task_kind, v, n);
+}
+
 void store_fates_free(struct store_fate *v, size_t n)
 {
     store_rows_free(&store_fate_kind, v, n);

@@ -195,6 +195,14 @@ int store_job_put(struct store_tx *tx, const struct store_job *j)
     return txops(tx)->job_put(tx, j);
 }
 
+int store_job_set_cron(struct store_tx *tx, const char *id, const char *cron_json)
+{
+    CHECK(tx && id && id[0]);
+    if (cron_json && strnlen(cron_json, LIMIT_STORE_TEXT + 1) > LIMIT_STORE_TEXT)
+        return -E2BIG;
+    return txops(tx)->job_set_cron(tx, id, cron_json ? cron_json : "");
+}
+
 int store_job_list(struct store_tx *tx, const char *project, bool enabled_only,
                    struct store_job **ret, size_t *n)
 {
@@ -315,10 +323,31 @@ int store_task_lease_id(struct store_tx *tx, int64_t id, int64_t now, const char
     return txops(tx)->task_lease_id(tx, id, now, owner, lease_ns, ret);
 }
 
+int store_task_lease_batch(struct store_tx *tx, int64_t now, const char *owner, int64_t lease_ns,
+                           const char *const *kinds, size_t n_kinds, size_t max,
+                           struct store_task **ret, size_t *n)
+{
+    CHECK(tx && owner && owner[0] && lease_ns > 0 && kinds && n_kinds >= 1 &&
+          n_kinds <= STORE_LEASE_KINDS_MAX && max >= 1 && max <= LIMIT_STORE_LEASE_BATCH &&
+          ret && n);
+    for (size_t i = 0; i < n_kinds; i++)
+        CHECK(kinds[i] && kinds[i][0]);
+    return txops(tx)->task_lease_batch(tx, now, owner, lease_ns, kinds, n_kinds, max, ret, n);
+}
+
 int store_task_done(struct store_tx *tx, int64_t id, const char *owner)
 {
     CHECK(tx && owner && owner[0]);
     return txops(tx)->task_done(tx, id, owner);
+}
+
+int store_task_rearm(struct store_tx *tx, int64_t id, const char *owner, int64_t due,
+                     const char *payload_json, int64_t now)
+{
+    CHECK(tx && owner && owner[0]);
+    if (payload_json && strnlen(payload_json, LIMIT_STORE_TEXT + 1) > LIMIT_STORE_TEXT)
+        return -E2BIG;
+    return txops(tx)->task_rearm(tx, id, owner, due, payload_json ? payload_json : "", now);
 }
 
 int store_task_retry(struct store_tx *tx, int64_t id, const char *owner, int64_t due)

@@ -217,6 +217,7 @@ void store_jobs_free(struct store_job *v, size_t n);
 void store_invs_free(struct store_inv *v, size_t n);
 void store_triggers_free(struct store_trigger *v, size_t n);
 void store_fates_free(struct store_fate *v, size_t n);
+void store_tasks_free(struct store_task *v, size_t n);
 
 /* Counters of a store since it was opened (store_stats). */
 struct store_stats {
@@ -249,6 +250,7 @@ struct store_ops {
 
     int (*job_get)(struct store_tx *tx, const char *id, struct store_job *ret);
     int (*job_put)(struct store_tx *tx, const struct store_job *j);
+    int (*job_set_cron)(struct store_tx *tx, const char *id, const char *cron_json);
     int (*job_list)(struct store_tx *tx, const char *project, bool enabled_only,
                     struct store_job **ret, size_t *n);
     int (*job_page)(struct store_tx *tx, const char *project, const char *realm_id,
@@ -282,7 +284,12 @@ struct store_ops {
                       struct store_task *ret);
     int (*task_lease_id)(struct store_tx *tx, int64_t id, int64_t now, const char *owner,
                          int64_t lease_ns, struct store_task *ret);
+    int (*task_lease_batch)(struct store_tx *tx, int64_t now, const char *owner, int64_t lease_ns,
+                            const char *const *kinds, size_t n_kinds, size_t max,
+                            struct store_task **ret, size_t *n);
     int (*task_done)(struct store_tx *tx, int64_t id, const char *owner);
+    int (*task_rearm)(struct store_tx *tx, int64_t id, const char *owner, int64_t due,
+                      const char *payload_json, int64_t now);
     int (*task_retry)(struct store_tx *tx, int64_t id, const char *owner, int64_t due);
     int (*task_next_due)(struct store_tx *tx, int64_t *ret);
     int (*task_count)(struct store_tx *tx, const char *kind, size_t *ret);
@@ -385,6 +392,13 @@ int store_project_list(struct store_tx *tx, char ***ret, size_t *n);
 int store_job_get(struct store_tx *tx, const char *id, struct store_job *ret);
 /* Inserts or replaces the whole row. */
 int store_job_put(struct store_tx *tx, const struct store_job *j);
+/*
+ * Sets only the cron state column (cron_json, NULL = "") of job id, the
+ * one column a cron tick changes: SQL "UPDATE jobs SET cron_json = ?
+ * WHERE id = ?", no index touched.  -ENOENT if there is no such job,
+ * -E2BIG past LIMIT_STORE_TEXT.
+ */
+int store_job_set_cron(struct store_tx *tx, const char *id, const char *cron_json);
 /* Jobs of project (NULL = all), sorted by id; at most LIMIT_STORE_ROWS. */
 int store_job_list(struct store_tx *tx, const char *project, bool enabled_only,
                    struct store_job **ret, size_t *n);
@@ -499,8 +513,36 @@ int store_task_lease(struct store_tx *tx, int64_t now, const char *owner, int64_
  */
 int store_task_lease_id(struct store_tx *tx, int64_t id, int64_t now, const char *owner,
                         int64_t lease_ns, struct store_task *ret);
+/*
+ * Leases, in one transaction, up to max due rows (due <= now, lease free
+ * or expired) whose kind is one of kinds[0 .. n_kinds-1], the smallest
+ * (due, id) first, each as store_task_lease() would (lease_owner = owner,
+ * lease_expiry = now + lease_ns, attempts + 1).  The rows are returned
+ * in *ret (malloc'ed, in (due, id) order; release with store_task_release
+ * each and free, or store_tasks_free) and their number in *n; nothing due
+ * is 0 with *n = 0 and *ret = NULL.  n_kinds is 1 .. STORE_LEASE_KINDS_MAX,
+ * max 1 .. LIMIT_STORE_LEASE_BATCH (else -EINVAL).  The transaction
+ * holds every row it leased until it ends, exactly as store_task_lease()
+ * (PostgreSQL: one SELECT ... FOR UPDATE SKIP LOCKED ... LIMIT max), so
+ * two owners never hold the same row; committing it makes the leases
+ * hold outside any transaction, like a committed store_task_lease().
+ */
+#define STORE_LEASE_KINDS_MAX 4
+int store_task_lease_batch(struct store_tx *tx, int64_t now, const char *owner, int64_t lease_ns,
+                           const char *const *kinds, size_t n_kinds, size_t max,
+                           struct store_task **ret, size_t *n);
 /* Deletes a row leased by owner.  -ESTALE if owner lost the lease, -ENOENT. */
 int store_task_done(struct store_tx *tx, int64_t id, const char *owner);
+/*
+ * Turns the row id leased by owner into the next task of the same kind,
+ * job, invocation and dedup key, in place: payload_json (NULL = "") and
+ * due replaced, lease freed, attempts 0, created = now.  The same as
+ * store_task_done() followed by store_task_enqueue() of that task, in one
+ * write (a cron tick re-arming itself; SQL: one UPDATE ... WHERE id = ?
+ * AND lease_owner = ?).  -ESTALE if owner lost the lease, -ENOENT.
+ */
+int store_task_rearm(struct store_tx *tx, int64_t id, const char *owner, int64_t due,
+                     const char *payload_json, int64_t now);
 /* Frees the lease of a row leased by owner and sets its due time.  -ESTALE, -ENOENT. */
 int store_task_retry(struct store_tx *tx, int64_t id, const char *owner, int64_t due);
 /*

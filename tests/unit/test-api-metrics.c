@@ -224,6 +224,7 @@ static void test_engine_counted(void **state)
     scrape(f);
     assert_string_equal(prom_type(&doc, "tock_jobs"), "gauge");
     assert_string_equal(prom_type(&doc, "tock_store_transaction_seconds"), "histogram");
+    assert_string_equal(prom_type(&doc, "tock_cron_tick_lateness_seconds"), "histogram");
     assert_true(val("tock_store_up", "") == 1);
     assert_true(val("tock_jobs", "state=\"WAITING\"") == 2);
     assert_true(val("tock_jobs", "state=\"RUNNING\"") == 0);

@@ -300,6 +300,166 @@ static void test_task_queue(void **state)
 }
 
 /*
+ * Leasing many rows at once (store_task_lease_batch): only due rows of the
+ * kinds asked for, oldest (due, id) first, at most max; rows another owner
+ * holds are skipped until their lease expires, then taken over with the
+ * attempt counted; two owners never get the same row.
+ */
+static void test_task_lease_batch(void **state)
+{
+    static const char *const kinds[] = {"tick", "triage"};
+    struct fixture *f = *state;
+    struct store_tx *tx = begin(f->s);
+    struct store_task t = task("tick", 0, ""), *a = NULL, *b = NULL, got = {0};
+    int64_t ids[6];
+    size_t na = 0, nb = 0;
+
+    /* Due at 5, 4, 3, 2, 1 s (ticks and triages), one launch at 1 s, one tick at 100 s. */
+    for (int i = 0; i < 5; i++) {
+        t.kind = i % 2 ? "triage" : "tick";
+        t.due = (5 - i) * S;
+        assert_int_equal(store_task_enqueue(tx, &t, &ids[i]), 0);
+    }
+    t.kind = "launch";
+    t.due = 1 * S;
+    assert_int_equal(store_task_enqueue(tx, &t, NULL), 0);
+    t.kind = "tick";
+    t.due = 100 * S;
+    assert_int_equal(store_task_enqueue(tx, &t, &ids[5]), 0);
+
+    /* Nothing due yet: 0 rows. */
+    assert_int_equal(store_task_lease_batch(tx, S / 2, "w1", 60 * S, kinds, 2, 10, &a, &na), 0);
+    assert_int_equal(na, 0);
+    assert_null(a);
+    /* Bad arguments. */
+    assert_int_equal(store_task_lease_batch(tx, 10 * S, "w1", 60 * S, kinds, 0, 10, &a, &na),
+                     -EINVAL);
+    assert_int_equal(store_task_lease_batch(tx, 10 * S, "w1", 60 * S, kinds, 2, 0, &a, &na),
+                     -EINVAL);
+
+    /* At 10 s: w1 takes the 3 oldest due ticks/triages (1, 2, 3 s), not the launch. */
+    assert_int_equal(store_task_lease_batch(tx, 10 * S, "w1", 60 * S, kinds, 2, 3, &a, &na), 0);
+    assert_int_equal(na, 3);
+    assert_int_equal(a[0].id, ids[4]);
+    assert_int_equal(a[1].id, ids[3]);
+    assert_int_equal(a[2].id, ids[2]);
+    for (size_t i = 0; i < na; i++) {
+        assert_string_equal(a[i].lease_owner, "w1");
+        assert_int_equal(a[i].lease_expiry, 70 * S);
+        assert_int_equal(a[i].attempts, 1);
+        assert_string_not_equal(a[i].kind, "launch");
+    }
+    /* w2 at the same time gets only the two left (4, 5 s), never w1's. */
+    assert_int_equal(store_task_lease_batch(tx, 10 * S, "w2", 60 * S, kinds, 2, 10, &b, &nb), 0);
+    assert_int_equal(nb, 2);
+    assert_int_equal(b[0].id, ids[1]);
+    assert_int_equal(b[1].id, ids[0]);
+    store_tasks_free(b, nb);
+    /* The launch is still free for store_task_lease. */
+    assert_int_equal(store_task_lease(tx, 10 * S, "w3", 60 * S, &got), 0);
+    assert_string_equal(got.kind, "launch");
+    store_task_release(&got);
+    /* Nothing else is due before the leases expire. */
+    assert_int_equal(store_task_lease_batch(tx, 69 * S, "w2", 60 * S, kinds, 2, 10, &b, &nb), 0);
+    assert_int_equal(nb, 0);
+    /* w1 finishes one; the owner checks still hold. */
+    assert_int_equal(store_task_done(tx, a[0].id, "w2"), -ESTALE);
+    assert_int_equal(store_task_done(tx, a[0].id, "w1"), 0);
+
+    /*
+     * At 70 s every lease taken at 10 s expired: w2 takes over the ticks
+     * (kind "tick" only: 3 s from w1, 5 s its own), attempt 2, oldest first.
+     */
+    assert_int_equal(store_task_lease_batch(tx, 70 * S, "w2", 60 * S, kinds, 1, 10, &b, &nb), 0);
+    assert_int_equal(nb, 2);
+    assert_int_equal(b[0].id, ids[2]);
+    assert_int_equal(b[1].id, ids[0]);
+    for (size_t i = 0; i < nb; i++) {
+        assert_int_equal(b[i].attempts, 2);
+        assert_string_equal(b[i].lease_owner, "w2");
+        assert_int_equal(b[i].lease_expiry, 130 * S);
+    }
+    store_tasks_free(b, nb);
+    assert_int_equal(store_task_done(tx, a[2].id, "w1"), -ESTALE);
+    store_tasks_free(a, na);
+    assert_int_equal(store_commit(tx), 0);
+
+    /* A batch leased in a transaction that rolls back leaves the rows free. */
+    tx = begin(f->s);
+    assert_int_equal(store_task_lease_batch(tx, 200 * S, "w1", 60 * S, kinds, 2, 10, &a, &na), 0);
+    assert_true(na >= 1);
+    store_tasks_free(a, na);
+    store_rollback(tx);
+    tx = begin(f->s);
+    assert_int_equal(store_task_lease_batch(tx, 200 * S, "w2", 60 * S, kinds, 2, 10, &a, &na), 0);
+    assert_true(na >= 1);
+    for (size_t i = 0; i < na; i++)
+        assert_string_equal(a[i].lease_owner, "w2");
+    assert_int_equal(a[na - 1].id, ids[5]); /* due at 100 s, now due */
+    store_tasks_free(a, na);
+    store_rollback(tx);
+}
+
+/* A leased row re-armed in place: a new task (free, attempts 0, new due and payload). */
+static void test_task_rearm(void **state)
+{
+    struct fixture *f = *state;
+    struct store_tx *tx = begin(f->s);
+    struct store_task t = task("tick", 1 * S, ""), got = {0};
+    int64_t id = 0, next = 0;
+    size_t n = 0;
+
+    assert_int_equal(store_task_enqueue(tx, &t, &id), 0);
+    assert_int_equal(store_task_lease(tx, 2 * S, "w1", 60 * S, &got), 0);
+    store_task_release(&got);
+    assert_int_equal(store_task_rearm(tx, id, "w2", 60 * S, "{\"nonce\":7}", 3 * S), -ESTALE);
+    assert_int_equal(store_task_rearm(tx, id + 99, "w1", 60 * S, "{}", 3 * S), -ENOENT);
+    assert_int_equal(store_task_rearm(tx, id, "w1", 60 * S, "{\"nonce\":7}", 3 * S), 0);
+    /* One row, free, due at 60 s; the old owner holds nothing any more. */
+    assert_int_equal(store_task_count(tx, NULL, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(store_task_next_due(tx, &next), 0);
+    assert_int_equal(next, 60 * S);
+    assert_int_equal(store_task_done(tx, id, "w1"), -ESTALE);
+    assert_int_equal(store_task_lease(tx, 59 * S, "w2", 60 * S, &got), -ENOENT);
+    assert_int_equal(store_task_lease(tx, 60 * S, "w2", 60 * S, &got), 0);
+    assert_int_equal(got.id, id);
+    assert_string_equal(got.kind, "tick");
+    assert_string_equal(got.job_id, "p/j");
+    assert_string_equal(got.payload_json, "{\"nonce\":7}");
+    assert_int_equal(got.attempts, 1);
+    assert_int_equal(got.created, 3 * S);
+    store_task_release(&got);
+    assert_int_equal(store_commit(tx), 0);
+}
+
+/* The narrow cron state write: only cron_json changes; -ENOENT for no job. */
+static void test_job_set_cron(void **state)
+{
+    struct fixture *f = *state;
+    struct store_tx *tx = begin(f->s);
+    struct store_job j = {.id = "p/a", .project = "p", .name = "a", .enabled = true,
+                          .schedule = "* * * * *", .task_json = "{\"noop\":{}}",
+                          .cron_json = "{\"generation\":1}"},
+                     got = {0};
+
+    assert_int_equal(store_job_put(tx, &j), 0);
+    assert_int_equal(store_job_set_cron(tx, "p/a", "{\"generation\":2}"), 0);
+    assert_int_equal(store_job_set_cron(tx, "p/nope", "{}"), -ENOENT);
+    assert_int_equal(store_job_get(tx, "p/a", &got), 0);
+    assert_string_equal(got.cron_json, "{\"generation\":2}");
+    assert_string_equal(got.schedule, "* * * * *");
+    assert_string_equal(got.task_json, "{\"noop\":{}}");
+    assert_true(got.enabled);
+    store_job_release(&got);
+    assert_int_equal(store_job_set_cron(tx, "p/a", NULL), 0);
+    assert_int_equal(store_job_get(tx, "p/a", &got), 0);
+    assert_string_equal(got.cron_json, "");
+    store_job_release(&got);
+    assert_int_equal(store_commit(tx), 0);
+}
+
+/*
  * Leasing one row by id: only when it is due and free (or its lease
  * expired), with the attempt counted; a lease taken in a transaction that
  * rolls back is gone with it.
@@ -1369,6 +1529,9 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_job_page, setup, teardown),
         cmocka_unit_test_setup_teardown(test_job_realms, setup, teardown),
         cmocka_unit_test_setup_teardown(test_job_page_by_id, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_task_lease_batch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_job_set_cron, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_task_rearm, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_commit_lazy_steps, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_commit_threads, setup, teardown),
     };
