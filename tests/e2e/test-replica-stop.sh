@@ -139,5 +139,8 @@ for r in a b; do
     [ "$c" = 200 ] || fail "replica $r: /readyz answered $c"
 done
 grep -E 'modified by someone else|lease lost' "$tmp/log.a" | head -3 >&2 || true
+checks=$((checks + 1))
+! grep -h -A5 'AddressSanitizer\|LeakSanitizer\|runtime error:' "$tmp"/log.* >&2 ||
+    fail "a replica's sanitizer complained"
 echo "replica stop test: A stopped during its fetch, B took over (attempt 2), A's late save refused"
 finish
