@@ -17,7 +17,7 @@ CMAKE_FLAGS :=
 endif
 FUZZ_BUILD := build-fuzz
 
-.PHONY: all deps build build-tock run test test-unit test-fuzz bench clean
+.PHONY: all deps build build-tock run run-replicas test test-unit test-fuzz bench clean
 
 all: build
 
@@ -35,6 +35,10 @@ build-tock: $(BUILD)/Makefile
 
 run: deps build-tock
 	@sh scripts/run-example $(BUILD)/tock
+
+# The example on three replicas sharing a private PostgreSQL (scripts/run-replicas).
+run-replicas: deps build-tock
+	@sh scripts/run-replicas $(BUILD)/tock
 
 test: deps build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -LE fuzz

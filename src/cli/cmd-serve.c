@@ -61,6 +61,9 @@ static const char serve_help[] =
     "  --triage-throttle D     at most one triage per job per D (default 2s, as LUCI)\n"
     "  --launch-delay D        delay between creating and launching invocations (1s)\n"
     "  --noop-sleep D          how long a noop task with sleep_ms 0 runs (20s)\n"
+    "  --lease-time D          how long a worker owns a task it took (default 30s, 1s..1h);\n"
+    "                          with replicas on PostgreSQL, a dead replica's work runs\n"
+    "                          elsewhere after this\n"
     "  --rotate-pubsub-key     make a new key for Pub/Sub push tokens at start (the old\n"
     "                          one is still accepted for 48 h)\n"
     "HTTP settings (docs/limits.md):\n"
@@ -341,6 +344,7 @@ static const struct option serve_options[] = {
     {"triage-throttle", required_argument, NULL, 'T'},
     {"launch-delay", required_argument, NULL, 'L'},
     {"noop-sleep", required_argument, NULL, 'N'},
+    {"lease-time", required_argument, NULL, 'E'},
     {"rotate-pubsub-key", no_argument, NULL, 'K'},
     {"rate-limit", required_argument, NULL, 'X'},
     {"trust-proxy-header", required_argument, NULL, 'P'},
@@ -400,6 +404,14 @@ static int serve_parse_one(struct serve_args *a, struct serve *s, int c, const c
     }
     case 'N':
         return cli_parse_duration("--noop-sleep", arg, &a->task_opts.noop_default_sleep_ns);
+    case 'E':
+        if (cli_parse_duration("--lease-time", arg, &a->settings.lease_ns) < 0)
+            return -EINVAL;
+        if (a->settings.lease_ns < NS_PER_SEC || a->settings.lease_ns > 3600 * NS_PER_SEC) {
+            cli_error("--lease-time wants a duration from 1s to 1h, not '%s'", arg);
+            return -EINVAL;
+        }
+        return 0;
     case 'w':
         a->workers = strtol(arg, &end, 10);
         if (*end || a->workers < 1 || a->workers > 256) {

@@ -55,6 +55,17 @@ struct state_cache_slot {
  */
 #define ENGINE_ERR_CONFLICT (-ESTALE)
 #define ENGINE_CONFLICT_RETRY_NS (10 * NS_PER_MS)
+/*
+ * A handler's result when a store op or commit of its transaction lost a
+ * conflict (-EAGAIN from the store, told apart from a handler's own
+ * -EAGAIN by store_thread_conflicts(): engine__run_part): the transaction
+ * is redone at once, no failure is counted or logged.  A lease rolled back
+ * with the transaction leaves the row free and due; a committed one is
+ * released to be due again within ENGINE_CONFLICT_PAUSE_MAX_NS.
+ */
+#define ENGINE_ERR_REDO (-EDEADLK)
+/* Redos of the settling transaction after a conflict, before giving up (the lease expires). */
+#define ENGINE_REDO_ATTEMPTS 8
 /* Horizon of the recently-finished list (spec 3.21). */
 #define ENGINE_FINISHED_HORIZON_NS (10 * NS_PER_MIN)
 /*
@@ -66,6 +77,14 @@ struct state_cache_slot {
  */
 #define ENGINE_MAX_SLEEP_NS (60 * NS_PER_SEC)
 #define ENGINE_MAX_SLEEP_TEST_NS NS_PER_SEC
+/*
+ * The same on a store shared with other processes (PostgreSQL replicas):
+ * their work wakes the workers through store_watch's notices, so this is
+ * only the fallback re-check for a notice missed (a lost listener).
+ */
+#define ENGINE_MAX_SLEEP_SHARED_NS (5 * NS_PER_SEC)
+/* Longest pause before a worker redoes a transaction that lost a conflict (jittered). */
+#define ENGINE_CONFLICT_PAUSE_MAX_NS (5 * NS_PER_MS)
 /* Attempts to find a free invocation id. */
 #define ENGINE_INVID_ATTEMPTS 16
 /* Most timers one invocation keeps pending. */
@@ -99,6 +118,17 @@ struct engine {
     int running_handlers;
     uint64_t wake_seq;
     char owner_prefix[64];
+    /*
+     * Notices of other processes' work (store_watch; under lock): counted
+     * apart from wake_seq so that a sleeping worker wakes only for work due
+     * before its own next due time.  notice_due is the last notice's due
+     * time (0: unknown, wake).  shared: the store is shared with other
+     * processes (store_watch was not -ENOTSUP), so sleeps are capped at
+     * ENGINE_MAX_SLEEP_SHARED_NS.
+     */
+    uint64_t notice_seq;
+    int64_t notice_due;
+    bool shared;
 
     /* The remote pool (remote.c): threads that call task managers. */
     int n_remote_default;
@@ -254,6 +284,12 @@ int engine__tx_task_done(struct store_tx *tx, struct engine_task *t);
  * store.
  */
 int engine__task_finish(struct engine *e, struct engine_task *t, int hr);
+/*
+ * Runs a handler part fn on t: its result, with an -EAGAIN that came from
+ * a store conflict on this thread (store_thread_conflicts) turned into
+ * ENGINE_ERR_REDO.
+ */
+int engine__run_part(struct engine *e, struct engine_task *t, engine_handler_fn fn);
 
 /* ---- remote.c ---- */
 int engine__remote_start(struct engine *e, int n_threads);

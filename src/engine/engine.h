@@ -75,7 +75,12 @@ struct engine_settings {
     int64_t dedup_window_ns;
     /* Trigger fates are kept this many days (30). */
     int fate_retention_days;
-    /* How long a leased task row stays owned by its worker (5 min). */
+    /*
+     * How long a leased task row stays owned by its worker (30 s; tock
+     * serve --lease-time).  On PostgreSQL a dead replica's committed
+     * leases are taken over by the others after this; SQLite frees them
+     * when the store is reopened.
+     */
     int64_t lease_ns;
     /* Longest single cron tick delay; longer waits hop (15 days + 1 h fudge). */
     int64_t cron_max_delay_ns;

@@ -652,7 +652,10 @@ static int apply_project_tx(struct engine *e, void *ctx)
     tx = NULL;
 fail:
     if (tx) {
-        log_error("engine", "applying project %s failed: %s", project, strerror(-r));
+        if (r == -EAGAIN) /* a conflict (replicas applying at once): engine__retry redoes it */
+            log_debug("engine", "applying project %s: conflict, redone", project);
+        else
+            log_error("engine", "applying project %s failed: %s", project, strerror(-r));
         store_rollback(tx);
     }
     store_jobs_free(jobs, njobs);

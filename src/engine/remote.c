@@ -40,7 +40,7 @@ static void *remote_main(void *arg)
         e->remote_len--;
         pthread_mutex_unlock(&e->remote_lock);
 
-        if (engine__task_finish(e, t, t->remote_fn(e, t)) < 0)
+        if (engine__task_finish(e, t, engine__run_part(e, t, t->remote_fn)) < 0)
             log_error("engine", "remote pool: store error: %s", store_errmsg(e->store));
 
         pthread_mutex_lock(&e->remote_lock);

@@ -161,7 +161,9 @@ int engine__commit(struct engine *e, struct store_tx *tx)
 {
     int r = store_commit(tx);
 
-    if (r < 0)
+    if (r == -EAGAIN) /* a conflict: the caller redoes the transaction */
+        log_debug("engine", "commit conflict: %s", store_errmsg(e->store));
+    else if (r < 0)
         log_error("engine", "commit failed: %s", store_errmsg(e->store));
     else
         engine__wake(e);
@@ -172,7 +174,9 @@ int engine__commit_lazy(struct engine *e, struct store_tx *tx)
 {
     int r = store_commit_lazy(tx);
 
-    if (r < 0)
+    if (r == -EAGAIN) /* a conflict: the caller redoes the transaction */
+        log_debug("engine", "commit conflict: %s", store_errmsg(e->store));
+    else if (r < 0)
         log_error("engine", "commit failed: %s", store_errmsg(e->store));
     else
         engine__wake(e);
@@ -222,13 +226,29 @@ static int64_t conflict_backoff(struct engine *e, const struct store_task *t)
 
 static bool retryable(int hr)
 {
-    return hr == -EAGAIN || hr == -ESTALE || hr == -EIO;
+    return hr == -EAGAIN || hr == -ESTALE || hr == -EIO || hr == ENGINE_ERR_REDO;
+}
+
+/* A random pause of 0 .. ENGINE_CONFLICT_PAUSE_MAX_NS, so that conflicting redos spread out. */
+static int64_t conflict_jitter(struct engine *e)
+{
+    return (int64_t)(engine__rand(e) % (uint64_t)ENGINE_CONFLICT_PAUSE_MAX_NS);
+}
+
+int engine__run_part(struct engine *e, struct engine_task *t, engine_handler_fn fn)
+{
+    uint64_t before = store_thread_conflicts();
+    int hr = fn(e, t);
+
+    return hr == -EAGAIN && store_thread_conflicts() != before ? ENGINE_ERR_REDO : hr;
 }
 
 /* Deletes or reschedules row (leased by owner in tx) after handler result hr. */
 static int settle(struct engine *e, struct store_tx *tx, const struct store_task *row,
                   const char *owner, int hr)
 {
+    if (hr == ENGINE_ERR_REDO)
+        return store_task_retry(tx, row->id, owner, engine__now(e) + conflict_jitter(e));
     if (hr == ENGINE_ERR_CONFLICT)
         return store_task_retry(tx, row->id, owner, engine__now(e) + conflict_backoff(e, row));
     if (retryable(hr))
@@ -242,7 +262,7 @@ static int settle(struct engine *e, struct store_tx *tx, const struct store_task
  * transaction and that transaction rolled back, the row is free again:
  * lease it anew (counting this delivery as an attempt) before settling.
  */
-static int settle_after(struct engine *e, struct engine_task *t, int hr)
+static int settle_after_once(struct engine *e, struct engine_task *t, int hr)
 {
     struct store_tx *tx = NULL;
     struct store_task again = {0};
@@ -251,6 +271,11 @@ static int settle_after(struct engine *e, struct engine_task *t, int hr)
     if (r < 0)
         return r;
     r = settle(e, tx, &t->row, t->owner, hr);
+    if (r == -ESTALE && t->lease_in_tx && hr == ENGINE_ERR_REDO) {
+        /* The conflict rolled the lease back: the row is free and due, redone at once. */
+        store_rollback(tx);
+        return 0;
+    }
     if (r == -ESTALE && t->lease_in_tx) {
         r = store_task_lease_id(tx, t->row.id, engine__now(e), t->owner, e->set.lease_ns,
                                 &again);
@@ -271,6 +296,16 @@ static int settle_after(struct engine *e, struct engine_task *t, int hr)
     return engine__commit(e, tx);
 }
 
+/* settle_after_once, redone while it loses conflicts (at most ENGINE_REDO_ATTEMPTS times). */
+static int settle_after(struct engine *e, struct engine_task *t, int hr)
+{
+    int r = settle_after_once(e, t, hr);
+
+    for (int i = 1; r == -EAGAIN && i < ENGINE_REDO_ATTEMPTS; i++)
+        r = settle_after_once(e, t, hr);
+    return r;
+}
+
 int engine__task_finish(struct engine *e, struct engine_task *t, int hr)
 {
     int r = 0;
@@ -285,6 +320,8 @@ int engine__task_finish(struct engine *e, struct engine_task *t, int hr)
         else
             store_rollback(t->tx);
         t->tx = NULL;
+        if (r == -EAGAIN) /* the lease went with the conflict: the row is free and due */
+            r = 0;
     } else if (!t->done_in_tx) {
         r = settle_after(e, t, hr);
     }
@@ -342,7 +379,7 @@ static int call_manager(struct engine *e, struct engine_task *t, const struct ha
 {
     if (use_pool && !t->tx && !t->fast_manager && engine__remote_submit(e, t, h->remote))
         return 0;
-    return engine__task_finish(e, t, h->remote(e, t));
+    return engine__task_finish(e, t, engine__run_part(e, t, h->remote));
 }
 
 /*
@@ -447,7 +484,7 @@ static int run_leased(struct engine *e, const char *owner, struct store_task *ro
     t->lazy = true;
     if (t->row.payload_json[0])
         t->payload = json_loads(t->row.payload_json, 0, NULL);
-    hr = h && h->local ? h->local(e, t) : -EINVAL;
+    hr = h && h->local ? engine__run_part(e, t, h->local) : -EINVAL;
     return engine__task_finish(e, t, hr);
 }
 
@@ -496,8 +533,8 @@ static int run_batch(struct engine *e, const char *owner, size_t max)
  * Leases and runs one due task, the oldest; with use_pool, its remote
  * part goes to the remote pool; a task that calls a manager is parked in
  * calls when it has room (its call waits for the batch's sync).
- * *ret_batch tells whether it was of a batch kind.  Returns 1 if a task was handled, 0 if none was due, -errno
- * if the store failed.
+ * *ret_batch tells whether it was of a batch kind.  Returns 1 if a task
+ * was handled, 0 if none was due, -errno if the store failed.
  */
 static int run_one(struct engine *e, const char *owner, bool use_pool, struct call_batch *calls,
                    bool *ret_batch)
@@ -518,7 +555,7 @@ static int run_one(struct engine *e, const char *owner, bool use_pool, struct ca
                   t->row.kind);
         hr = -EINVAL;
     } else {
-        hr = h->local ? h->local(e, t) : ENGINE_CALL_MANAGER;
+        hr = h->local ? engine__run_part(e, t, h->local) : ENGINE_CALL_MANAGER;
     }
     if (hr == ENGINE_CALL_MANAGER && t->lazy) {
         if (calls->n == 0)
@@ -561,10 +598,12 @@ int engine_run_due(struct engine *e, int max)
     struct call_batch calls = {.n = 0};
 
     snprintf(owner, sizeof(owner), "%s/run-due", e->owner_prefix);
-    while (n < limit) {
+    for (int conflicts = 0; n < limit;) {
         bool batch_kind = false;
 
         r = run_one(e, owner, false, &calls, &batch_kind);
+        if (r == -EAGAIN && ++conflicts < LIMIT_ENGINE_RUN_DUE)
+            continue; /* a lease lost to a conflict: redo it */
         if (r < 0 || (r == 0 && calls.n == 0))
             break;
         n += r;
@@ -630,18 +669,74 @@ struct worker_arg {
 
 /*
  * How long an idle worker sleeps when the next task is due at next (engine
- * clock): until then, at most ENGINE_MAX_SLEEP_NS (1 s with a test clock),
+ * clock): until then, at most ENGINE_MAX_SLEEP_NS (ENGINE_MAX_SLEEP_SHARED_NS
+ * when other processes' notices wake it, 1 s with a test clock),
  * at least 1 s after a store error (don't spin on a broken store).
  */
 static int64_t sleep_for(struct engine *e, int64_t next, bool failed)
 {
     int64_t now = engine__now(e);
     int64_t wait_ns = next > now ? next - now : 0;
-    int64_t max = e->clock == clock_real() ? ENGINE_MAX_SLEEP_NS : ENGINE_MAX_SLEEP_TEST_NS;
+    int64_t max = e->clock != clock_real() ? ENGINE_MAX_SLEEP_TEST_NS
+                  : e->shared               ? ENGINE_MAX_SLEEP_SHARED_NS
+                                            : ENGINE_MAX_SLEEP_NS;
 
     if (failed && wait_ns < NS_PER_SEC)
         wait_ns = NS_PER_SEC;
     return wait_ns < max ? wait_ns : max;
+}
+
+/*
+ * Whether a notice of other processes' work (store_watch) that came since
+ * the worker read seen should end its sleep until next: one notice of work
+ * due before next, or several (their due times are not kept: look again).
+ */
+static bool notice_wakes(struct engine *e, uint64_t seen, int64_t next)
+{
+    return e->notice_seq != seen && (e->notice_seq != seen + 1 || e->notice_due < next);
+}
+
+/* Sleeps (e->lock held) until wait_ns passed, an engine commit, a stop or a notice of earlier work. */
+static void worker_sleep(struct engine *e, uint64_t seq, uint64_t nseq, int64_t next,
+                         int64_t wait_ns)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += (time_t)(wait_ns / NS_PER_SEC);
+    ts.tv_nsec += (long)(wait_ns % NS_PER_SEC);
+    if (ts.tv_nsec >= NS_PER_SEC) {
+        ts.tv_sec++;
+        ts.tv_nsec -= NS_PER_SEC;
+    }
+    while (!e->stopping && e->wake_seq == seq) {
+        if (notice_wakes(e, nseq, next))
+            break;
+        nseq = e->notice_seq; /* a notice of later work: sleep on */
+        if (pthread_cond_timedwait(&e->wake, &e->lock, &ts) != 0)
+            break;
+    }
+}
+
+/* A short random pause after a conflict, so that the redos of competing workers spread out. */
+static void conflict_pause(struct engine *e)
+{
+    int64_t ns = conflict_jitter(e);
+    struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)ns};
+
+    nanosleep(&ts, NULL);
+}
+
+/* The store's notices of other processes' work (store_watch): wake the workers if earlier. */
+static void on_store_notice(void *ctx, int64_t due)
+{
+    struct engine *e = ctx;
+
+    pthread_mutex_lock(&e->lock);
+    e->notice_seq++;
+    e->notice_due = due;
+    pthread_cond_broadcast(&e->wake);
+    pthread_mutex_unlock(&e->lock);
 }
 
 static void *worker_main(void *arg)
@@ -655,9 +750,8 @@ static void *worker_main(void *arg)
     snprintf(owner, sizeof(owner), "%s/w%d", e->owner_prefix, wa->index);
     free(wa);
     for (;;) {
-        uint64_t seq;
+        uint64_t seq, nseq;
         int64_t next, wait_ns;
-        struct timespec ts;
         int r;
 
         pthread_mutex_lock(&e->lock);
@@ -669,6 +763,7 @@ static void *worker_main(void *arg)
         }
         e->running_handlers++;
         seq = e->wake_seq;
+        nseq = e->notice_seq;
         pthread_mutex_unlock(&e->lock);
 
         r = run_one_then_batch(e, owner, &calls);
@@ -687,6 +782,11 @@ static void *worker_main(void *arg)
         pthread_mutex_unlock(&e->lock);
         if (r > 0)
             continue;
+        if (r == -EAGAIN) {
+            /* A conflict with another worker or replica: redo at once, after a jitter. */
+            conflict_pause(e);
+            continue;
+        }
         if (r < 0)
             log_error("engine", "worker %s: store error: %s", owner, store_errmsg(e->store));
         /* Nothing more due now: make this worker's batch durable before sleeping. */
@@ -697,18 +797,8 @@ static void *worker_main(void *arg)
         wait_ns = sleep_for(e, next, r < 0);
         if (wait_ns == 0)
             continue;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_sec += (time_t)(wait_ns / NS_PER_SEC);
-        ts.tv_nsec += (long)(wait_ns % NS_PER_SEC);
-        if (ts.tv_nsec >= NS_PER_SEC) {
-            ts.tv_sec++;
-            ts.tv_nsec -= NS_PER_SEC;
-        }
         pthread_mutex_lock(&e->lock);
-        while (!e->stopping && e->wake_seq == seq) {
-            if (pthread_cond_timedwait(&e->wake, &e->lock, &ts) != 0)
-                break;
-        }
+        worker_sleep(e, seq, nseq, next, wait_ns);
         pthread_mutex_unlock(&e->lock);
     }
     return NULL;
@@ -749,6 +839,16 @@ int engine_start(struct engine *e, int n_threads)
         return -ENOMEM;
     }
     e->stopping = false;
+    pthread_mutex_unlock(&e->lock);
+
+    /* Other replicas' work wakes the workers (PostgreSQL); -ENOTSUP: no one else adds any. */
+    r = store_watch(e->store, on_store_notice, e);
+    if (r < 0 && r != -ENOTSUP)
+        log_warn("engine", "cannot watch the store for other replicas' work (re-checking every "
+                           "%ds): %s", (int)(ENGINE_MAX_SLEEP_SHARED_NS / NS_PER_SEC),
+                 store_errmsg(e->store));
+    pthread_mutex_lock(&e->lock);
+    e->shared = r != -ENOTSUP;
     pthread_mutex_unlock(&e->lock);
 
     r = engine__remote_start(e, e->n_remote_default);
@@ -793,7 +893,9 @@ void engine_stop(struct engine *e, int64_t deadline_ns)
     for (int i = 0; i < e->n_threads; i++)
         pthread_join(e->threads[i], NULL);
     engine__remote_stop(e);
+    store_unwatch(e->store);
     pthread_mutex_lock(&e->lock);
+    e->shared = false;
     free(e->threads);
     e->threads = NULL;
     e->n_threads = 0;

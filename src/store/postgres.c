@@ -48,6 +48,15 @@
  * ps->lock.  Closing flushes lazy commits (as SQLite's close COMMITs its
  * open group) and needs every transaction ended.
  *
+ * Wake-ups (store_watch): pg_task_enqueue and pg_task_retry send
+ * pg_notify('tock_tasks', <due>) in their own statement, so the server
+ * delivers it when the transaction commits.  store_watch starts a
+ * listener thread with its own connection (outside the pool) that LISTENs
+ * and calls the watcher's function per notice; a lost connection is
+ * reopened every second, followed by a notice of due 0 ("look again").
+ * The channel is per database: stores on other schemas of the same
+ * database only cause spurious wake-ups.
+ *
  * Errors: as store.h (-EAGAIN: redo the whole transaction; -EIO: a COMMIT
  * of unknown outcome, or the server cannot be reached); store_errmsg() is
  * libpq's message (thread-local).  Rows and texts are bounded by the
@@ -58,7 +67,9 @@
 #include <jansson.h>
 #include <libpq-fe.h>
 #include <pthread.h>
+#include <poll.h>
 #include <stdarg.h>
+#include <unistd.h>
 
 #include "store/postgres-schema.h"
 #include "store/rows.h"
@@ -70,6 +81,8 @@
 #define PG_POOL_PARAM "tock_pool="
 /* The key of the advisory lock that serializes migrations: "tock". */
 #define PG_MIGRATION_LOCK "1953457003"
+/* The LISTEN/NOTIFY channel of task rows added or made due (store_watch). */
+#define PG_NOTIFY_CHANNEL "tock_tasks"
 
 struct pg_store;
 
@@ -102,6 +115,7 @@ struct pg_store {
     struct pg_tx txs[LIMIT_STORE_PG_POOL];
     struct store_stats stats;
     size_t lazy_steps; /* lazy commits since the last durable one */
+    struct pg_watch *watch; /* store_watch's listener, or NULL */
 };
 
 static _Thread_local char tl_errmsg[512];
@@ -645,6 +659,137 @@ static void slot_give(struct pg_store *ps, size_t slot, uint64_t *count)
 }
 
 
+/* ---- wake-ups across replicas: LISTEN on a connection of its own ---- */
+
+#define PG_WATCH_RECONNECT_MS 1000 /* pause between attempts to reconnect the listener */
+
+/* store_watch's listener: its thread, connection and the pipe that stops it. */
+struct pg_watch {
+    pthread_t thread;
+    int stop_pipe[2];
+    PGconn *conn; /* the listener thread's only */
+    const char *conninfo;
+    store_notice_fn fn;
+    void *ctx;
+};
+
+/* Whether the stop pipe became readable within ms (-1: no limit) while waiting on fd (-1: none). */
+static bool watch_wait(struct pg_watch *w, int fd, int ms)
+{
+    struct pollfd p[2] = {{.fd = w->stop_pipe[0], .events = POLLIN}, {.fd = fd, .events = POLLIN}};
+
+    if (poll(p, fd >= 0 ? 2 : 1, ms) < 0 && errno != EINTR)
+        return true; /* cannot wait: stop rather than spin */
+    return (p[0].revents & (POLLIN | POLLHUP)) != 0;
+}
+
+/* (Re)connects the listener and LISTENs: 0 or -EIO. */
+static int watch_connect(struct pg_watch *w)
+{
+    if (w->conn)
+        PQfinish(w->conn);
+    w->conn = PQconnectdb(w->conninfo);
+    if (!w->conn || PQstatus(w->conn) != CONNECTION_OK)
+        return -EIO;
+    PQsetNoticeProcessor(w->conn, ignore_notice, NULL);
+    return conn_exec(w->conn, "LISTEN " PG_NOTIFY_CHANNEL) < 0 ? -EIO : 0;
+}
+
+/* Hands every notice read so far to fn; -EIO when the connection broke. */
+static int watch_drain(struct pg_watch *w)
+{
+    PGnotify *n;
+
+    if (!PQconsumeInput(w->conn))
+        return -EIO;
+    while ((n = PQnotifies(w->conn)) != NULL) {
+        char *end;
+        long long due = strtoll(n->extra, &end, 10);
+
+        w->fn(w->ctx, *end == '\0' && due > 0 ? (int64_t)due : 0);
+        PQfreemem(n);
+    }
+    return 0;
+}
+
+static void *watch_main(void *arg)
+{
+    struct pg_watch *w = arg;
+    bool up = w->conn != NULL; /* store_watch connected it */
+
+    for (;;) {
+        if (!up) {
+            if (watch_wait(w, -1, PG_WATCH_RECONNECT_MS))
+                break;
+            up = watch_connect(w) == 0;
+            if (up)
+                w->fn(w->ctx, 0); /* notices may have been missed meanwhile */
+            continue;
+        }
+        if (watch_wait(w, PQsocket(w->conn), -1))
+            break;
+        up = watch_drain(w) == 0;
+    }
+    return NULL;
+}
+
+static void watch_free(struct pg_watch *w)
+{
+    if (w->conn)
+        PQfinish(w->conn);
+    if (w->stop_pipe[0] >= 0)
+        close(w->stop_pipe[0]);
+    if (w->stop_pipe[1] >= 0)
+        close(w->stop_pipe[1]);
+    free(w);
+}
+
+static int pg_watch(struct store *s, store_notice_fn fn, void *ctx)
+{
+    struct pg_store *ps = (struct pg_store *)s;
+    struct pg_watch *w;
+    int r;
+
+    if (ps->watch)
+        return -EALREADY;
+    w = calloc(1, sizeof(*w));
+    if (!w)
+        return -ENOMEM;
+    w->stop_pipe[0] = w->stop_pipe[1] = -1;
+    w->conninfo = ps->conninfo;
+    w->fn = fn;
+    w->ctx = ctx;
+    r = pipe(w->stop_pipe) < 0 ? -errno : 0;
+    if (r == 0 && watch_connect(w) < 0) {
+        set_msg("cannot LISTEN: ", w->conn ? PQerrorMessage(w->conn) : "out of memory");
+        r = -EIO;
+    }
+    if (r == 0)
+        r = -pthread_create(&w->thread, NULL, watch_main, w);
+    if (r < 0) {
+        watch_free(w);
+        return r;
+    }
+    ps->watch = w;
+    return 0;
+}
+
+static void pg_unwatch(struct store *s)
+{
+    struct pg_store *ps = (struct pg_store *)s;
+    struct pg_watch *w = ps->watch;
+    ssize_t n;
+
+    if (!w)
+        return;
+    do
+        n = write(w->stop_pipe[1], "x", 1);
+    while (n < 0 && errno == EINTR);
+    pthread_join(w->thread, NULL);
+    ps->watch = NULL;
+    watch_free(w);
+}
+
 /* ---- open / migrate / close ---- */
 
 static int pg_sync(struct store *s);
@@ -653,6 +798,7 @@ static void pg_close(struct store *s)
 {
     struct pg_store *ps = (struct pg_store *)s;
 
+    pg_unwatch(s);
     if (ps->lazy_steps > 0)
         pg_sync(s); /* best effort: the WAL writer would flush them soon anyway */
 
@@ -991,6 +1137,11 @@ static int pg_commit_lazy(struct store_tx *tx)
     pthread_cond_signal(&ps->slot_free);
     pthread_mutex_unlock(&ps->lock);
     return r;
+}
+
+static bool pg_tx_conflicted(struct store_tx *tx)
+{
+    return tx_of(tx)->failed == -EAGAIN;
 }
 
 static void pg_rollback(struct store_tx *tx)
@@ -1370,10 +1521,16 @@ static int returned_id(PGresult *res, int64_t *ret_id)
     return 0;
 }
 
+/*
+ * A new row and a moved due time are announced to every replica's
+ * watcher (store_watch): pg_notify in the same statement, delivered by the
+ * server when the transaction commits (nothing if it rolls back).
+ */
 static int pg_task_enqueue(struct store_tx *tx, const struct store_task *t, int64_t *ret_id)
 {
-    static const char sql[] = INSERT_AUTO_ROW("tasks", TASK_COLUMNS)
-        " ON CONFLICT (dedup_key) WHERE dedup_key <> '' DO NOTHING RETURNING id";
+    static const char sql[] = "WITH ins AS (" INSERT_AUTO_ROW("tasks", TASK_COLUMNS)
+        " ON CONFLICT (dedup_key) WHERE dedup_key <> '' DO NOTHING RETURNING id, due) "
+        "SELECT id, pg_notify('" PG_NOTIFY_CHANNEL "', due::text) FROM ins";
     struct store_task row = *t;
     PGresult *res = NULL;
     int r;
@@ -1499,8 +1656,10 @@ static int pg_task_rearm(struct store_tx *tx, int64_t id, const char *owner, int
 
 static int pg_task_retry(struct store_tx *tx, int64_t id, const char *owner, int64_t due)
 {
-    static const char sql[] = "UPDATE tasks SET lease_owner = '', lease_expiry = 0, "
-                              "due = $3::bigint WHERE id = $1::bigint AND lease_owner = $2";
+    static const char sql[] = "WITH u AS (UPDATE tasks SET lease_owner = '', lease_expiry = 0, "
+                              "due = $3::bigint WHERE id = $1::bigint AND lease_owner = $2 "
+                              "RETURNING due) SELECT pg_notify('" PG_NOTIFY_CHANNEL
+                              "', due::text) FROM u";
     struct pg_tx *t = tx_of(tx);
     long changes = 0;
     int r;
@@ -1677,6 +1836,9 @@ static int pg_job_state_put(struct store_tx *tx, const char *job_id, const char 
     .commit_lazy = pg_commit_lazy,               \
     .rollback = pg_rollback, .sync = pg_sync,    \
     .stats = pg_stats,                           \
+    .tx_conflicted = pg_tx_conflicted,           \
+    .watch = pg_watch,                           \
+    .unwatch = pg_unwatch,                       \
     .project_get = pg_project_get,               \
     .project_put = pg_project_put,               \
     .project_list = pg_project_list,             \

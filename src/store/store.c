@@ -101,6 +101,21 @@ static const struct store_ops *txops(struct store_tx *tx)
     return ((struct store_tx_head *)tx)->s->ops;
 }
 
+static _Thread_local uint64_t tl_conflicts;
+
+/* Counts r if it is a conflict; returns r. */
+static int conflict_seen(int r)
+{
+    if (r == -EAGAIN)
+        tl_conflicts++;
+    return r;
+}
+
+uint64_t store_thread_conflicts(void)
+{
+    return tl_conflicts;
+}
+
 int store_begin(struct store *s, struct store_tx **ret)
 {
     int64_t t0 = tx_mono_ns();
@@ -108,7 +123,7 @@ int store_begin(struct store *s, struct store_tx **ret)
 
     if (!s || !ret)
         return -EINVAL;
-    r = s->ops->begin(s, ret);
+    r = conflict_seen(s->ops->begin(s, ret));
     if (r == 0)
         tx_began_ns = t0;
     return r;
@@ -127,19 +142,21 @@ static int tx_ended(int r)
 
 int store_commit(struct store_tx *tx)
 {
-    return tx ? tx_ended(txops(tx)->commit(tx)) : -EINVAL;
+    return tx ? tx_ended(conflict_seen(txops(tx)->commit(tx))) : -EINVAL;
 }
 
 /* Counted as committed: the step is visible now, and the counters die with a crash too. */
 int store_commit_lazy(struct store_tx *tx)
 {
-    return tx ? tx_ended(txops(tx)->commit_lazy(tx)) : -EINVAL;
+    return tx ? tx_ended(conflict_seen(txops(tx)->commit_lazy(tx))) : -EINVAL;
 }
 
 void store_rollback(struct store_tx *tx)
 {
     if (!tx)
         return;
+    if (txops(tx)->tx_conflicted && txops(tx)->tx_conflicted(tx))
+        tl_conflicts++;
     txops(tx)->rollback(tx);
     tx_observe();
     metric_pending_discard();
@@ -157,6 +174,19 @@ void store_stats(struct store *s, struct store_stats *ret)
     *ret = (struct store_stats){0};
     if (s)
         s->ops->stats(s, ret);
+}
+
+int store_watch(struct store *s, store_notice_fn fn, void *ctx)
+{
+    if (!s || !fn)
+        return -EINVAL;
+    return s->ops->watch ? s->ops->watch(s, fn, ctx) : -ENOTSUP;
+}
+
+void store_unwatch(struct store *s)
+{
+    if (s && s->ops->unwatch)
+        s->ops->unwatch(s);
 }
 
 #define CHECK(cond)         \

@@ -226,6 +226,9 @@ struct store_stats {
     uint64_t rollbacks; /* transactions rolled back */
 };
 
+/* A notice of work from another transaction (store_watch): a task row due at due, 0 = unknown. */
+typedef void (*store_notice_fn)(void *ctx, int64_t due);
+
 /*
  * A back end.  Every op behaves as the store_* wrapper of the same name
  * documented below; back ends may assume valid arguments (the wrappers
@@ -243,6 +246,11 @@ struct store_ops {
     void (*rollback)(struct store_tx *tx);
     int (*sync)(struct store *s);
     void (*stats)(struct store *s, struct store_stats *ret);
+    /* Optional (NULL: never): whether an op of tx failed with a conflict (-EAGAIN). */
+    bool (*tx_conflicted)(struct store_tx *tx);
+    /* Optional (NULL: store_watch is -ENOTSUP): see store_watch, store_unwatch. */
+    int (*watch)(struct store *s, store_notice_fn fn, void *ctx);
+    void (*unwatch)(struct store *s);
 
     int (*project_get)(struct store_tx *tx, const char *id, struct store_project *ret);
     int (*project_put)(struct store_tx *tx, const struct store_project *p);
@@ -376,6 +384,34 @@ void store_rollback(struct store_tx *tx);
 int store_sync(struct store *s);
 /* The store's counters since it was opened (thread-safe). */
 void store_stats(struct store *s, struct store_stats *ret);
+/*
+ * Conflicts seen by the calling thread so far: transactions whose begin,
+ * an op or the commit returned -EAGAIN (redo the whole transaction).  A
+ * caller that gets -EAGAIN from code mixing store calls with its own
+ * -EAGAIN ("transient, retry later") compares two readings to tell a
+ * conflict (redo at once) from the rest.  Thread-local, never fails.
+ */
+uint64_t store_thread_conflicts(void);
+
+/*
+ * Wake-ups across processes.  On a store that several processes share
+ * (PostgreSQL), every transaction that enqueues a task row, or moves one's
+ * due time (store_task_retry), announces it on commit (PostgreSQL: NOTIFY
+ * in that transaction, so nothing is announced before it is visible and a
+ * rolled back transaction announces nothing).  store_watch() starts one
+ * thread of the store with a connection of its own that calls fn(ctx,
+ * due) for each announcement of any process (this one included) within
+ * milliseconds of its commit, and fn(ctx, 0) after it had to reconnect
+ * (announcements may have been missed: re-check everything).  fn runs on
+ * that thread: it must be quick and must not use the store.  Notices can
+ * still be missed (a lost connection): a watcher re-checks the queue every
+ * few seconds anyway.  One watch per store; store_unwatch() stops and
+ * joins the thread (fn is not called after it returns; NULL-safe, idempotent).
+ * Returns 0, -ENOTSUP when the store serves one process (SQLite: no one
+ * else adds work, nothing to watch), -EALREADY, -EIO, -ENOMEM.
+ */
+int store_watch(struct store *s, store_notice_fn fn, void *ctx);
+void store_unwatch(struct store *s);
 
 /* ---- projects ---- */
 int store_project_get(struct store_tx *tx, const char *id, struct store_project *ret);

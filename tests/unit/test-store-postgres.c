@@ -7,7 +7,10 @@
  * conflict on a transaction's first statement is redone inside), replicas
  * opening a fresh database together migrate it once (advisory lock), and
  * a connection killed by the server is -EAGAIN in a transaction, -EIO at
- * COMMIT (outcome unknown), and re-established by the next begin.
+ * COMMIT (outcome unknown), and re-established by the next begin; a
+ * conflict is counted by store_thread_conflicts(); a watcher
+ * (store_watch) hears of the other replica's committed enqueues and
+ * retries with their due times, and of nothing rolled back.
  *
  * Needs $TOCK_TEST_PG (ctest's private cluster, tests/lib/pg-cluster.sh);
  * exits 77 (skipped, loudly) only when $TOCK_TEST_PG_SKIP names a file.
@@ -271,6 +274,7 @@ static void test_lost_race_is_eagain(void **state)
     struct store_job j = {.id = "p/j", .project = "p", .name = "j", .schedule = "0"};
     struct store_job g1 = {0}, g2 = {0};
     struct store_tx *t1, *t2;
+    uint64_t conflicts;
     int r;
 
     f->s1 = open_ok(f->url);
@@ -289,6 +293,7 @@ static void test_lost_race_is_eagain(void **state)
     assert_int_equal(store_commit(t1), 0);
     free(g2.schedule);
     g2.schedule = strdup("2");
+    conflicts = store_thread_conflicts();
     r = store_job_put(t2, &g2);
     if (r == 0)
         r = store_commit(t2);
@@ -300,6 +305,8 @@ static void test_lost_race_is_eagain(void **state)
     }
     assert_int_equal(r, -EAGAIN);
     assert_non_null(strstr(store_errmsg(f->s2), "serialize"));
+    /* The thread's conflict count tells this -EAGAIN from a caller's own (counted once). */
+    assert_int_equal(store_thread_conflicts() - conflicts, 1);
 
     /* The redo reads the winner's write. */
     store_job_release(&g2);
@@ -522,6 +529,129 @@ static void test_lazy_seen_by_replica(void **state)
     assert_int_equal(st1.steps - st0.steps, 1);
 }
 
+/* What a watcher (store_watch) was told: the due times of the notices, in order. */
+struct notices {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int64_t due[256];
+    size_t n;
+};
+
+static void on_notice(void *ctx, int64_t due)
+{
+    struct notices *nb = ctx;
+
+    pthread_mutex_lock(&nb->lock);
+    if (nb->n < ARRAY_SIZE(nb->due))
+        nb->due[nb->n++] = due;
+    pthread_cond_broadcast(&nb->cond);
+    pthread_mutex_unlock(&nb->lock);
+}
+
+/* Whether the watcher saw due (waiting at most 10 s for it; other tests may notify too). */
+static bool saw_notice(struct notices *nb, int64_t due)
+{
+    struct timespec ts;
+    bool seen = false;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += 10;
+    pthread_mutex_lock(&nb->lock);
+    for (size_t i = 0;;) {
+        for (; i < nb->n && !seen; i++)
+            seen = nb->due[i] == due;
+        if (seen || pthread_cond_timedwait(&nb->cond, &nb->lock, &ts) != 0)
+            break;
+    }
+    pthread_mutex_unlock(&nb->lock);
+    return seen;
+}
+
+static bool notice_seen_yet(struct notices *nb, int64_t due)
+{
+    bool seen = false;
+
+    pthread_mutex_lock(&nb->lock);
+    for (size_t i = 0; i < nb->n && !seen; i++)
+        seen = nb->due[i] == due;
+    pthread_mutex_unlock(&nb->lock);
+    return seen;
+}
+
+static int64_t enqueue_due(struct store *s, int64_t due, bool commit)
+{
+    struct store_task t = {.kind = "k", .job_id = "p/j", .due = due, .created = 1};
+    struct store_tx *tx = begin(s);
+    int64_t id = 0;
+
+    assert_int_equal(store_task_enqueue(tx, &t, &id), 0);
+    if (commit)
+        assert_int_equal(store_commit(tx), 0);
+    else
+        store_rollback(tx);
+    return id;
+}
+
+/*
+ * Wake-ups across replicas: a task enqueued, or made due again by a
+ * retry, in one replica's committed transaction reaches the other
+ * replica's watcher with its due time; a rolled back enqueue announces
+ * nothing (notices arrive in commit order, so once a later commit's
+ * notice is in, the rolled back one will never come).  Unwatching stops
+ * the notices.
+ */
+static void test_watch_notices(void **state)
+{
+    struct fixture *f = *state;
+    struct notices nb = {.n = 0};
+    int64_t base = (int64_t)getpid() * 1000000 + 1, id;
+    struct store_task leased = {0};
+    struct store_tx *tx;
+
+    pthread_mutex_init(&nb.lock, NULL);
+    pthread_cond_init(&nb.cond, NULL);
+    f->s1 = open_ok(f->url);
+    f->s2 = open_ok(f->url);
+    assert_int_equal(store_watch(f->s1, on_notice, &nb), 0);
+    assert_int_equal(store_watch(f->s1, on_notice, &nb), -EALREADY);
+
+    enqueue_due(f->s2, base, false);      /* rolled back */
+    id = enqueue_due(f->s2, base + 1, true);
+    assert_true(saw_notice(&nb, base + 1));
+    assert_false(notice_seen_yet(&nb, base));
+
+    /* A retry moves the due time: announced as well. */
+    tx = begin(f->s2);
+    assert_int_equal(store_task_lease_id(tx, id, base + 1, "w2", 30 * S, &leased), 0);
+    assert_int_equal(store_task_retry(tx, id, "w2", base + 2), 0);
+    assert_int_equal(store_commit(tx), 0);
+    store_task_release(&leased);
+    assert_true(saw_notice(&nb, base + 2));
+
+    /* A duplicate dedup key adds no row and announces nothing. */
+    {
+        struct store_task t = {.kind = "k", .due = base + 3, .dedup_key = "d", .created = 1};
+        tx = begin(f->s2);
+        assert_int_equal(store_task_enqueue(tx, &t, NULL), 0);
+        assert_int_equal(store_commit(tx), 0);
+        assert_true(saw_notice(&nb, base + 3));
+        t.due = base + 4;
+        tx = begin(f->s2);
+        assert_int_equal(store_task_enqueue(tx, &t, NULL), 1);
+        assert_int_equal(store_commit(tx), 0);
+        enqueue_due(f->s2, base + 5, true);
+        assert_true(saw_notice(&nb, base + 5));
+        assert_false(notice_seen_yet(&nb, base + 4));
+    }
+
+    store_unwatch(f->s1); /* joins the listener: nb may go away after it */
+    store_unwatch(f->s1); /* idempotent */
+    assert_int_equal(store_watch(f->s1, on_notice, &nb), 0); /* and may watch again */
+    store_unwatch(f->s1);
+    pthread_mutex_destroy(&nb.lock);
+    pthread_cond_destroy(&nb.cond);
+}
+
 static int pick(void)
 {
     const char *skip = getenv("TOCK_TEST_PG_SKIP");
@@ -553,6 +683,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_lost_connection, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lazy_seen_by_replica, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pool_blocks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_watch_notices, setup, teardown),
     };
     int r = pick();
 

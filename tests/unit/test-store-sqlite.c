@@ -110,6 +110,13 @@ static struct store_task task(const char *kind, int64_t due, const char *dedup)
                                .dedup_key = (char *)dedup, .payload_json = "{}"};
 }
 
+static void dummy_notice(void *ctx, int64_t due)
+{
+    (void)ctx;
+    (void)due;
+    fail_msg("a SQLite store has no one to hear from");
+}
+
 /*
  * One process per database file: a second open is refused while the first
  * holds the file, and a reopen frees the leases a dead process left.
@@ -124,6 +131,9 @@ static void test_one_process_per_file(void **state)
     assert_int_equal(store_open(f->url, &other, err, sizeof(err)), -EBUSY);
     assert_null(other);
     assert_non_null(strstr(err, "another tock process"));
+    /* So no one else adds work: there is nothing to watch (store_watch). */
+    assert_int_equal(store_watch(f->s, dummy_notice, NULL), -ENOTSUP);
+    store_unwatch(f->s); /* harmless */
 
     struct store_tx *tx = begin(f->s);
     assert_int_equal(store_task_enqueue(tx, &t, NULL), 0);
