@@ -246,7 +246,7 @@ phase "fates checked"
 sampled=0
 for job in cron0 $(awk '{ print $1 }' "$tmp/emitted" | sort -u | head -2); do
     "$TOCK" invocations "proj/$job" --server "$server" --limit 10000 >"$tmp/invs"
-    for id in $(awk 'NR > 1 { print $1 }' "$tmp/invs"); do
+    for id in $(awk 'NR > 1 { print $1 }' "$tmp/invs" | head -${TOCK_REPLICA_SAMPLE:-30}); do
         sampled=$((sampled + 1))
         "$TOCK" invocation "proj/$job" "$id" --server "$server" >"$tmp/inv"
         finished=$(grep -c 'Invocation finished in' "$tmp/inv" || true)

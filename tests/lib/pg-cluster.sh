@@ -78,7 +78,7 @@ start() {
         exit 1
     }
     as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-        -o "-k $dir -c listen_addresses= -F -c max_connections=100" start >/dev/null || {
+        -o "-k $dir -c listen_addresses= -F -c max_connections=100 -c max_pred_locks_per_transaction=1024" start >/dev/null || {
         cat "$dir/server.log" >&2
         exit 1
     }
