@@ -31,6 +31,7 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include "pg-test.h"
 #include "store/postgres.h"
 #include "store/sqlite.h"
 
@@ -51,41 +52,13 @@ struct fixture {
     struct store *s;
 };
 
-static void quiet(void *arg, const char *msg)
-{
-    (void)arg;
-    (void)msg;
-}
-
-/* A connection of the test's own to the case's PostgreSQL schema. */
-static PGconn *pg_connect(const char *url)
-{
-    PGconn *c = PQconnectdb(url);
-
-    if (PQstatus(c) != CONNECTION_OK)
-        fail_msg("cannot connect to %s: %s", url, PQerrorMessage(c));
-    PQsetNoticeProcessor(c, quiet, NULL);
-    return c;
-}
-
-static void pg_exec_on(const char *url, const char *sql)
-{
-    PGconn *c = pg_connect(url);
-    PGresult *res = PQexec(c, sql);
-
-    if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK)
-        fail_msg("%s: %s", sql, PQresultErrorMessage(res));
-    PQclear(res);
-    PQfinish(c);
-}
-
 /* Runs sql (no result) on the case's database, outside the store. */
 static void fx_exec(struct fixture *f, const char *sql)
 {
     sqlite3 *db = NULL;
 
     if (f->backend == BACKEND_POSTGRES) {
-        pg_exec_on(f->url, sql);
+        pg_test_run(f->url, sql);
         return;
     }
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
@@ -100,17 +73,8 @@ static int64_t fx_int(struct fixture *f, const char *sql)
     sqlite3_stmt *st = NULL;
     int64_t v = -1;
 
-    if (f->backend == BACKEND_POSTGRES) {
-        PGconn *c = pg_connect(f->url);
-        PGresult *res = PQexec(c, sql);
-        if (PQresultStatus(res) != PGRES_TUPLES_OK)
-            fail_msg("%s: %s", sql, PQresultErrorMessage(res));
-        if (PQntuples(res) > 0)
-            v = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-        PQclear(res);
-        PQfinish(c);
-        return v;
-    }
+    if (f->backend == BACKEND_POSTGRES)
+        return pg_test_run(f->url, sql);
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
     assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
     if (sqlite3_step(st) == SQLITE_ROW)
@@ -127,20 +91,6 @@ static int fx_version(struct fixture *f)
                                           : store_sqlite_schema_version();
 }
 
-/* A new schema for one case: tock_test_<pid>_<n>, the store's search_path. */
-static void pg_fixture(struct fixture *f)
-{
-    static int n;
-    char sql[256];
-
-    snprintf(f->schema, sizeof(f->schema), "tock_test_%ld_%d", (long)getpid(), ++n);
-    snprintf(sql, sizeof(sql), "DROP SCHEMA IF EXISTS %s CASCADE; CREATE SCHEMA %s", f->schema,
-             f->schema);
-    pg_exec_on(pg_base, sql);
-    snprintf(f->url, sizeof(f->url), "%s%soptions=-csearch_path%%3D%s", pg_base,
-             strchr(pg_base, '?') ? "&" : "?", f->schema);
-}
-
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
@@ -149,7 +99,8 @@ static int setup(void **state)
     assert_non_null(f);
     f->backend = backend;
     if (backend == BACKEND_POSTGRES) {
-        pg_fixture(f);
+        pg_test_schema(pg_base, "tock_test", f->schema, sizeof(f->schema), f->url,
+                       sizeof(f->url));
     } else {
         f->shares_commits = true;
         snprintf(f->dir, sizeof(f->dir), "/tmp/tock-store-XXXXXX");
@@ -172,7 +123,7 @@ static int teardown(void **state)
     store_close(f->s);
     if (f->backend == BACKEND_POSTGRES) {
         snprintf(p, sizeof(p), "DROP SCHEMA IF EXISTS %s CASCADE", f->schema);
-        pg_exec_on(pg_base, p);
+        pg_test_run(pg_base, p);
     } else {
         for (size_t i = 0; i < ARRAY_SIZE(suffixes); i++) {
             snprintf(p, sizeof(p), "%s%s", f->path, suffixes[i]);

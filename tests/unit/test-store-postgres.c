@@ -26,6 +26,7 @@
 #include <cmocka.h>
 #include <unistd.h>
 
+#include "pg-test.h"
 #include "store/postgres.h"
 
 #define S 1000000000LL
@@ -39,59 +40,19 @@ struct fixture {
     struct store *s1, *s2;
 };
 
-static void quiet(void *arg, const char *msg)
-{
-    (void)arg;
-    (void)msg;
-}
-
-static PGconn *pg_connect(const char *url)
-{
-    PGconn *c = PQconnectdb(url);
-
-    if (PQstatus(c) != CONNECTION_OK)
-        fail_msg("cannot connect to %s: %s", url, PQerrorMessage(c));
-    PQsetNoticeProcessor(c, quiet, NULL);
-    return c;
-}
-
-/* Runs sql on url; returns the first column of the first row as an integer (-1: none). */
-static int64_t pg_run(const char *url, const char *sql)
-{
-    PGconn *c = pg_connect(url);
-    PGresult *res = PQexec(c, sql);
-    int64_t v = -1;
-
-    if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK)
-        fail_msg("%s: %s", sql, PQresultErrorMessage(res));
-    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0)
-        v = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-    PQclear(res);
-    PQfinish(c);
-    return v;
-}
-
 /* Kills the server sessions of the stores opened on f->victim; returns how many. */
 static int64_t kill_victims(void)
 {
-    return pg_run(pg_base, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+    return pg_test_run(pg_base, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
                            "WHERE application_name = 'tock-victim'");
 }
 
 static int setup(void **state)
 {
-    static int n;
     struct fixture *f = calloc(1, sizeof(*f));
-    const char *sep = strchr(pg_base, '?') ? "&" : "?";
-    char sql[256];
 
     assert_non_null(f);
-    snprintf(f->schema, sizeof(f->schema), "tock_pgtest_%ld_%d", (long)getpid(), ++n);
-    snprintf(sql, sizeof(sql), "DROP SCHEMA IF EXISTS %s CASCADE; CREATE SCHEMA %s", f->schema,
-             f->schema);
-    pg_run(pg_base, sql);
-    snprintf(f->url, sizeof(f->url), "%s%soptions=-csearch_path%%3D%s", pg_base, sep,
-             f->schema);
+    pg_test_schema(pg_base, "tock_pgtest", f->schema, sizeof(f->schema), f->url, sizeof(f->url));
     snprintf(f->victim, sizeof(f->victim), "%s&application_name=tock-victim", f->url);
     *state = f;
     return 0;
@@ -105,7 +66,7 @@ static int teardown(void **state)
     store_close(f->s1);
     store_close(f->s2);
     snprintf(sql, sizeof(sql), "DROP SCHEMA IF EXISTS %s CASCADE", f->schema);
-    pg_run(pg_base, sql);
+    pg_test_run(pg_base, sql);
     free(f);
     return 0;
 }
@@ -411,10 +372,10 @@ static void test_concurrent_open_migrates_once(void **state)
         store_close(o[i].s);
     }
     snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s.schema_version", f->schema);
-    assert_int_equal(pg_run(pg_base, sql), store_postgres_schema_version());
+    assert_int_equal(pg_test_run(pg_base, sql), store_postgres_schema_version());
     snprintf(sql, sizeof(sql), "SELECT count(DISTINCT version) FROM %s.schema_version",
              f->schema);
-    assert_int_equal(pg_run(pg_base, sql), store_postgres_schema_version());
+    assert_int_equal(pg_test_run(pg_base, sql), store_postgres_schema_version());
 }
 
 /*
