@@ -61,7 +61,7 @@ static const char serve_help[] =
     "  --triage-throttle D     at most one triage per job per D (default 2s, as LUCI)\n"
     "  --launch-delay D        delay between creating and launching invocations (1s)\n"
     "  --noop-sleep D          how long a noop task with sleep_ms 0 runs (20s)\n"
-    "  --lease-time D          how long a worker owns a task it took (default 30s, 1s..1h);\n"
+    "  --lease-time D          how long a worker owns a task it took (default 10m, 1s..1h);\n"
     "                          with replicas on PostgreSQL, a dead replica's work runs\n"
     "                          elsewhere after this\n"
     "  --rotate-pubsub-key     make a new key for Pub/Sub push tokens at start (the old\n"
