@@ -21,6 +21,9 @@
  *       the disk's own limit: one-row SQLite commits per second (WAL,
  *       synchronous=FULL, then NORMAL) in a file under $TMPDIR.
  *
+ * $TOCK_BENCH_DB, if set, is the store's URL instead of a SQLite file in
+ * the temp directory (an empty database: postgres://...).
+ *
  * throughput also measures the FULL commit rate before and after its run
  * (the machine is shared: the figures move), and prints the store's
  * durable commits (store_stats: one WAL sync each) per invocation.
@@ -201,7 +204,11 @@ static int fx_open(struct fx *f, const struct engine_settings *set, bool real_no
         fprintf(stderr, "mkdtemp: %s\n", strerror(-r));
         return r;
     }
-    snprintf(f->url, sizeof(f->url), "sqlite:%s/tock.db", f->dir);
+    /* $TOCK_BENCH_DB: another store (an empty PostgreSQL database) instead of a new file. */
+    if (getenv("TOCK_BENCH_DB") && getenv("TOCK_BENCH_DB")[0])
+        snprintf(f->url, sizeof(f->url), "%s", getenv("TOCK_BENCH_DB"));
+    else
+        snprintf(f->url, sizeof(f->url), "sqlite:%s/tock.db", f->dir);
     r = store_open(f->url, &f->store, err, sizeof(err));
     if (r < 0) {
         fprintf(stderr, "store_open: %s\n", err);

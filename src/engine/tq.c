@@ -157,10 +157,9 @@ void engine__wake(struct engine *e)
     pthread_mutex_unlock(&e->lock);
 }
 
-int engine__commit(struct engine *e, struct store_tx *tx)
+/* What follows a commit of either kind: a conflict said quietly, a failure loudly, else a wake. */
+static int commit_ended(struct engine *e, int r)
 {
-    int r = store_commit(tx);
-
     if (r == -EAGAIN) /* a conflict: the caller redoes the transaction */
         log_debug("engine", "commit conflict: %s", store_errmsg(e->store));
     else if (r < 0)
@@ -170,17 +169,14 @@ int engine__commit(struct engine *e, struct store_tx *tx)
     return r;
 }
 
+int engine__commit(struct engine *e, struct store_tx *tx)
+{
+    return commit_ended(e, store_commit(tx));
+}
+
 int engine__commit_lazy(struct engine *e, struct store_tx *tx)
 {
-    int r = store_commit_lazy(tx);
-
-    if (r == -EAGAIN) /* a conflict: the caller redoes the transaction */
-        log_debug("engine", "commit conflict: %s", store_errmsg(e->store));
-    else if (r < 0)
-        log_error("engine", "commit failed: %s", store_errmsg(e->store));
-    else
-        engine__wake(e);
-    return r;
+    return commit_ended(e, store_commit_lazy(tx));
 }
 
 /* Makes the lazy commits so far durable (a worker about to sleep, engine_run_due). */

@@ -12,24 +12,19 @@ set -eu
 here=$(dirname "$0")
 . "$here/../cli/lib.sh"
 . "$here/lib-serve.sh"
+. "$here/lib-pg.sh"
 
-if [ -n "${TOCK_TEST_PG_SKIP:-}" ] && [ -f "$TOCK_TEST_PG_SKIP" ]; then
-    echo "*** SKIPPED: no PostgreSQL server to test with ($(cat "$TOCK_TEST_PG_SKIP")) ***" >&2
-    exit 77
-fi
-: "${TOCK_TEST_PG:?TOCK_TEST_PG must be the private cluster's URL (ctest fixture pg)}"
-command -v psql >/dev/null || { echo "*** SKIPPED: no psql ***" >&2; exit 77; }
+pg_require
 
 dbname="tock_stop_$$"
-psql -q "$TOCK_TEST_PG" -c "CREATE DATABASE $dbname" >/dev/null
-url=$(printf '%s' "$TOCK_TEST_PG" | sed "s|:///postgres?|:///$dbname?|")"&tock_pool=4"
+pg_fresh_db "$dbname"
 pid_a=0 pid_b=0 pid_http=0
 cleanup() {
     for p in $pid_a $pid_b; do
         [ "$p" = 0 ] || { kill -CONT "$p"; kill -KILL "$p"; wait "$p"; } 2>/dev/null || true
     done
     [ "$pid_http" = 0 ] || { kill "$pid_http"; wait "$pid_http"; } 2>/dev/null || true
-    psql -q "$TOCK_TEST_PG" -c "DROP DATABASE IF EXISTS $dbname WITH (FORCE)" >/dev/null 2>&1 || true
+    pg_drop_db "$dbname"
     rm -rf "$tmp"
 }
 trap cleanup EXIT

@@ -22,21 +22,15 @@ set -eu
 here=$(dirname "$0")
 . "$here/../cli/lib.sh"
 . "$here/lib-serve.sh"
+. "$here/lib-pg.sh"
 seconds=${TOCK_REPLICA_SECONDS:-60}
 n_cron=40
 n_trig=60
 
-if [ -n "${TOCK_TEST_PG_SKIP:-}" ] && [ -f "$TOCK_TEST_PG_SKIP" ]; then
-    echo "*** SKIPPED: no PostgreSQL server to test with ($(cat "$TOCK_TEST_PG_SKIP")) ***" >&2
-    exit 77
-fi
-: "${TOCK_TEST_PG:?TOCK_TEST_PG must be the private cluster's URL (ctest fixture pg)}"
-command -v psql >/dev/null || { echo "*** SKIPPED: no psql ***" >&2; exit 77; }
+pg_require
 
 dbname="tock_replicas_$$"
-psql -q "$TOCK_TEST_PG" -c "CREATE DATABASE $dbname" >/dev/null
-# The fixture's URL names the database "postgres": the same server, our database.
-url=$(printf '%s' "$TOCK_TEST_PG" | sed "s|:///postgres?|:///$dbname?|")"&tock_pool=4"
+pg_fresh_db "$dbname"
 
 pids="0 0 0"
 cleanup() {
@@ -46,7 +40,7 @@ cleanup() {
     for p in $pids; do
         [ "$p" = 0 ] || wait "$p" 2>/dev/null || true
     done
-    psql -q "$TOCK_TEST_PG" -c "DROP DATABASE IF EXISTS $dbname WITH (FORCE)" >/dev/null 2>&1 || true
+    pg_drop_db "$dbname"
     rm -rf "$tmp"
 }
 trap cleanup EXIT
