@@ -1739,22 +1739,11 @@ static void test_tick_burst_batched(void **state)
 {
     enum { JOBS = 2000 };
     struct fx *f = *state;
-    struct buf cfg;
-    struct cfg_project *p = NULL;
-    struct cfg_diags d;
     uint64_t c0, h0, b0 = atomic_load(&engine_metric_tick_lateness.buckets[0]);
     char job[32], fate[128];
     int n;
 
-    buf_init(&cfg, 1u << 20);
-    for (int i = 0; i < JOBS; i++)
-        buf_printf(&cfg, "job { id: \"j%04d\" schedule: \"* * * * *\" noop {} }\n", i);
-    cfg_diags_init(&d);
-    assert_int_equal(cfg_project_parse(cfg.data, cfg.len, &p, &d), 0);
-    assert_int_equal(engine_apply_project(f->e, "proj", p, NULL, "rev1", ""), 0);
-    cfg_project_free(p);
-    cfg_diags_release(&d);
-    buf_release(&cfg);
+    apply_cron_jobs(f, JOBS);
 
     /* T0 is 22:42:00: every job's next tick is 22:43:00. */
     assert_int_equal(engine_next_due(f->e), T0 + 60 * S);

@@ -1311,7 +1311,7 @@ static void test_job_state(void **state)
     store_rollback(tx);
 }
 
-/* Puts project id (revision rev) in a transaction of its own, committed lazily or not. */
+/* Puts project id in a transaction of its own, committed lazily or not. */
 static void put_project(struct store *s, const char *id, bool lazy)
 {
     struct store_tx *tx = begin(s);

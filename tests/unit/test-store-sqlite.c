@@ -152,7 +152,7 @@ static void test_one_process_per_file(void **state)
     assert_int_equal(store_commit(tx), 0);
 }
 
-/* Puts project id (revision rev) in a transaction of its own, committed lazily or not. */
+/* Puts project id in a transaction of its own, committed lazily or not. */
 static void put_project(struct store *s, const char *id, bool lazy)
 {
     struct store_tx *tx = begin(s);
