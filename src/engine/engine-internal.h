@@ -102,6 +102,8 @@ struct engine {
     int n_workers_default;
     uint64_t (*random)(void *ctx);
     void *random_ctx;
+    void (*on_tick)(void *ctx, const char *job_id, int64_t scheduled_ns, int64_t committed_ns);
+    void *on_tick_ctx;
 
     pthread_mutex_t rand_lock;
     uint64_t rand_state;
@@ -233,7 +235,10 @@ int engine__handle_notification(struct engine *e, struct engine_task *t);
 int engine__handle_cleanup(struct engine *e, struct engine_task *t);
 
 /* ---- engine.c ---- */
+/* The engine clock, or the time of the step this thread runs when later (engine__step_time_set). */
 int64_t engine__now(struct engine *e);
+/* The calling thread's step runs as of at_ns (0: as of the clock) until set again. */
+void engine__step_time_set(int64_t at_ns);
 /* A job row as the queries show it (engine.c); o is overwritten. */
 void engine__fill_job(const struct store_job *j, struct engine_job *o);
 /* The state (spec 3.2) engine__fill_job would give j, without filling a struct. */

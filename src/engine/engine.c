@@ -33,6 +33,12 @@ static void settings_defaults(struct engine_settings *s)
     DEF(lease_ns, 10 * 60 * NS_PER_SEC);
     DEF(cron_max_delay_ns, 15 * NS_PER_DAY);
     DEF(cron_max_delay_fudge_ns, NS_PER_HOUR);
+    if (s->cron_tick_lead_ns == 0)
+        s->cron_tick_lead_ns = 250 * NS_PER_MS;
+    if (s->cron_tick_lead_ns < 0)
+        s->cron_tick_lead_ns = 0;
+    if (s->cron_tick_lead_ns > ENGINE_CRON_TICK_LEAD_MAX_NS)
+        s->cron_tick_lead_ns = ENGINE_CRON_TICK_LEAD_MAX_NS;
     DEF(list_chunk, ENGINE_LIST_CHUNK_DEFAULT);
 #undef DEF
     if (s->list_chunk > LIMIT_STORE_PAGE)
@@ -57,6 +63,8 @@ int engine_new(const struct engine_options *opts, struct engine **ret)
     e->n_remote_default = opts->remote_workers > 0 ? opts->remote_workers : 16;
     e->random = opts->random;
     e->random_ctx = opts->random_ctx;
+    e->on_tick = opts->on_tick;
+    e->on_tick_ctx = opts->on_tick_ctx;
     e->rand_state = (uint64_t)clock_now(e->clock) ^ ((uint64_t)getpid() << 32) ^
                     (uint64_t)(uintptr_t)e;
     if (e->rand_state == 0)
@@ -106,9 +114,23 @@ struct engine *engine_free(struct engine *e)
     return NULL;
 }
 
+/*
+ * The time the step this thread runs happens at, when it is later than
+ * the clock (0: none): a cron tick handled ahead of its scheduled time
+ * runs as of that time (jobs.c).  Per thread: a step runs on one thread.
+ */
+static _Thread_local int64_t step_time;
+
 int64_t engine__now(struct engine *e)
 {
-    return clock_now(e->clock);
+    int64_t now = clock_now(e->clock);
+
+    return now < step_time ? step_time : now;
+}
+
+void engine__step_time_set(int64_t at_ns)
+{
+    step_time = at_ns;
 }
 
 uint64_t engine__rand(struct engine *e)

@@ -99,6 +99,7 @@ static int tick_due(struct engine *e, const struct store_job *j, const struct cr
                  j->id, ac->nonce, d2, d1);
     } else {
         log_info("engine", "%s: Scheduling tick %" PRId64 " after %s", j->id, ac->nonce, d1);
+        due -= e->set.cron_tick_lead_ns; /* handled ahead, as of ac->when_ns */
     }
     *ret_due = due;
     return 0;
@@ -166,12 +167,32 @@ int engine__cron_actions(struct engine *e, struct store_tx *tx, struct store_job
     return cron_actions(e, tx, j, a, NULL);
 }
 
-/* A committed tick that emitted a cron trigger lateness_ns after its scheduled time. */
-static void observe_tick_lateness(const struct cron_actions *a, int64_t lateness_ns)
+/* A tick of job_id scheduled at armed that emitted a cron trigger has committed now. */
+static void observe_tick(struct engine *e, const char *job_id, const struct cron_actions *a,
+                         int64_t armed)
 {
-    for (size_t i = 0; i < a->n; i++)
-        if (a->v[i].kind == CRON_ACTION_START_INVOCATION)
-            metric_histogram_observe_ns(&engine_metric_tick_lateness, lateness_ns);
+    int64_t now = clock_now(e->clock);
+
+    for (size_t i = 0; i < a->n; i++) {
+        if (a->v[i].kind != CRON_ACTION_START_INVOCATION)
+            continue;
+        metric_histogram_observe_ns(&engine_metric_tick_lateness, now - armed);
+        if (e->on_tick)
+            e->on_tick(e->on_tick_ctx, job_id, armed, now);
+    }
+}
+
+/*
+ * A tick handled ahead of its scheduled time (at most cron_tick_lead_ns,
+ * see schedule_tick) runs as of that time: the cron machine sees it on
+ * time, its trigger and triage are stamped with it.
+ */
+static void tick_step_time(struct engine *e, const struct cron_state *cs, int64_t nonce)
+{
+    int64_t now = clock_now(e->clock), when = cs->last_tick_when_ns;
+
+    if (nonce == cs->last_tick_nonce && when > now && when - now <= e->set.cron_tick_lead_ns)
+        engine__step_time_set(when);
 }
 
 int engine__handle_cron_tick(struct engine *e, struct engine_task *t)
@@ -201,6 +222,7 @@ int engine__handle_cron_tick(struct engine *e, struct engine_task *t)
     if (engine__cron_load(&j, &cs) < 0)
         cron_state_init(&cs);
     armed = cs.last_tick_when_ns;
+    tick_step_time(e, &cs, nonce);
     r = engine__cron_env(e, &j, &env, &sched);
     if (r < 0)
         goto end;
@@ -216,8 +238,9 @@ int engine__handle_cron_tick(struct engine *e, struct engine_task *t)
         r = engine__tx_task_done(tx, t);
 end:
     r = engine__tx_end(e, tx, t, r);
+    engine__step_time_set(0);
     if (r == 0)
-        observe_tick_lateness(&acts, env.now_ns - armed);
+        observe_tick(e, j.id, &acts, armed);
     schedule_free(sched);
     store_job_release(&j);
     return r;

@@ -17,8 +17,9 @@ struct metric_counter engine_metric_trigger_fates =
 
 struct metric_histogram engine_metric_tick_lateness =
     METRIC_HISTOGRAM("tock_cron_tick_lateness_seconds",
-                     "Cron ticks that emitted a trigger: the engine clock when the tick was "
-                     "handled (the trigger's created time) minus the tick's scheduled time.");
+                     "Cron ticks that emitted a trigger: the clock when the tick's transaction "
+                     "committed minus the tick's scheduled time (0 when it committed ahead of "
+                     "it).");
 
 static int count_row(void *ctx, const struct store_job *row)
 {

@@ -180,6 +180,13 @@ struct fx {
 
 static int64_t T0;
 
+/*
+ * Cron ticks are handled this long before their time (settings
+ * cron_tick_lead_ns; not the default, so the cases see the setting): a
+ * tick's task row is due LEAD before the tick.
+ */
+#define LEAD (200 * NS_PER_MS)
+
 static uint64_t test_random(void *ctx)
 {
     struct fx *f = ctx;
@@ -187,6 +194,17 @@ static uint64_t test_random(void *ctx)
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
     return z ^ (z >> 31);
+}
+
+/* The last committed tick the engine told of (on_tick). */
+static int64_t tick_scheduled, tick_committed;
+
+static void on_tick(void *ctx, const char *job_id, int64_t scheduled_ns, int64_t committed_ns)
+{
+    (void)ctx;
+    (void)job_id;
+    tick_scheduled = scheduled_ns;
+    tick_committed = committed_ns;
 }
 
 static void engine_up(struct fx *f)
@@ -198,6 +216,7 @@ static void engine_up(struct fx *f)
         .settings = f->set,
         .random = test_random,
         .random_ctx = f,
+        .on_tick = on_tick,
     };
     assert_int_equal(engine_new(&o, &f->e), 0);
 }
@@ -282,6 +301,7 @@ static int setup(void **state)
     n_modes = 0;
     n_launched = 0;
     memset(launched_count, 0, sizeof(launched_count));
+    f->set.cron_tick_lead_ns = LEAD;
     engine_up(f);
     *state = f;
     return 0;
@@ -407,7 +427,7 @@ static void test_relative_schedule(void **state)
     assert_int_equal(engine_get_job(f->e, "proj/job", &j), 0);
     assert_string_equal(j.state_name, "SCHEDULED");
     assert_int_equal(j.next_tick, T0 + 10 * S);
-    assert_int_equal(engine_next_due(f->e), T0 + 10 * S);
+    assert_int_equal(engine_next_due(f->e), T0 + 10 * S - LEAD);
 
     /* Tick at +10, triage at +12, launch at +13, tidy triage at +14. */
     run_until(f, T0 + 14 * S);
@@ -432,7 +452,7 @@ static void test_relative_schedule(void **state)
     assert_int_equal(engine_get_job(f->e, "proj/job", &j), 0);
     assert_string_equal(j.state_name, "SCHEDULED");
     assert_int_equal(j.next_tick, T0 + 24 * S);
-    assert_int_equal(engine_next_due(f->e), T0 + 24 * S);
+    assert_int_equal(engine_next_due(f->e), T0 + 24 * S - LEAD);
 
     run_until(f, T0 + 28 * S);
     n = invs(f, "proj/job", &v);
@@ -441,6 +461,54 @@ static void test_relative_schedule(void **state)
     get_inv(f, "proj/job", v[0].id, &inv);
     req = request_of(&inv);
     assert_string_equal(incoming_id(req, 0), "cron:v1:6");
+    json_decref(req);
+    engine_invocation_release(&inv);
+    engine_invocations_free(v, n);
+}
+
+/*
+ * A cron tick is handled LEAD before its time, as of its time: the cron
+ * machine takes it as on time, its trigger is created at the scheduled
+ * instant, the triage it kicks is not due before it, so no invocation
+ * starts early; the commit itself is ahead of the tick (on_tick).  A
+ * delivery earlier than the lead is still "early" (the in-tx failure case
+ * above).
+ */
+static void test_tick_ahead_runs_as_of_its_time(void **state)
+{
+    struct fx *f = *state;
+    struct engine_invocation *v = NULL, inv;
+    const int64_t at = T0 + 5 * S;
+    json_t *req;
+    const char *created;
+    int64_t created_ns = 0;
+    size_t n;
+
+    set_mode("proj/job", M_SUCCEED, 0);
+    apply(f, "job { id: \"job\" schedule: \"5 * * * * * *\" noop {} }", "rev1");
+    manual_clock_set(&f->clk, at - LEAD);
+    tick_scheduled = tick_committed = 0;
+    assert_int_equal(engine_run_due(f->e, 1), 1);
+    assert_int_equal(tick_scheduled, at);
+    assert_int_equal(tick_committed, at - LEAD);
+    /* What is due next is the triage, at or after the tick's time. */
+    assert_true(engine_next_due(f->e) >= at);
+    assert_int_equal(engine_run_due(f->e, 0), 0);
+    n = invs(f, "proj/job", &v);
+    assert_int_equal(n, 0);
+    engine_invocations_free(v, n);
+
+    run_until(f, at + 5 * S);
+    n = invs(f, "proj/job", &v);
+    assert_int_equal(n, 1);
+    assert_true(v[0].started >= at);
+    get_inv(f, "proj/job", v[0].id, &inv);
+    req = request_of(&inv);
+    created = json_string_value(json_object_get(
+        json_array_get(json_object_get(req, "incomingTriggers"), 0), "created"));
+    assert_non_null(created);
+    assert_int_equal(time_parse_rfc3339(created, &created_ns), 0);
+    assert_int_equal(created_ns, at);
     json_decref(req);
     engine_invocation_release(&inv);
     engine_invocations_free(v, n);
@@ -457,7 +525,7 @@ static void test_absolute_schedule_overrun(void **state)
 
     set_mode("proj/job", M_TIMER6, 0);
     apply(f, "job { id: \"job\" schedule: \"5,10 * * * * * *\" noop {} }", "rev1");
-    assert_int_equal(engine_next_due(f->e), T0 + 5 * S);
+    assert_int_equal(engine_next_due(f->e), T0 + 5 * S - LEAD);
 
     /* Tick :05 -> triage :06 -> launch :07 (RUNNING, timer at :13). */
     run_until(f, T0 + 12 * S);
@@ -724,7 +792,7 @@ static void test_pause_resume_cron(void **state)
 
     /* Resuming ticks at once: cron:v1:7 (spec 3.22). */
     assert_int_equal(engine_resume_job(f->e, "proj/job", "user:a@example.com", NULL), 0);
-    assert_int_equal(engine_next_due(f->e), T0 + 3600 * S);
+    assert_int_equal(engine_next_due(f->e), T0 + 3600 * S - LEAD);
     run_until(f, T0 + 3604 * S);
     n = invs(f, "proj/job", &v);
     assert_int_equal(n, 2);
@@ -1702,7 +1770,7 @@ static void test_tick_burst_two_workers(void **state)
     char job[32], fate[128];
 
     apply_cron_jobs(f, JOBS);
-    assert_int_equal(engine_next_due(f->e), T0 + 60 * S);
+    assert_int_equal(engine_next_due(f->e), T0 + 60 * S - LEAD);
     manual_clock_set(&f->clk, T0 + 60 * S);
     h0 = metric_histogram_count(&engine_metric_tick_lateness);
     assert_int_equal(engine_start(f->e, 2), 0);
@@ -1746,7 +1814,7 @@ static void test_tick_burst_batched(void **state)
     apply_cron_jobs(f, JOBS);
 
     /* T0 is 22:42:00: every job's next tick is 22:43:00. */
-    assert_int_equal(engine_next_due(f->e), T0 + 60 * S);
+    assert_int_equal(engine_next_due(f->e), T0 + 60 * S - LEAD);
     manual_clock_set(&f->clk, T0 + 60 * S);
     c0 = commits_of(f);
     h0 = metric_histogram_count(&engine_metric_tick_lateness);
@@ -1791,6 +1859,7 @@ int main(void)
         T(test_relative_schedule),
         T(test_state_cache),
         T(test_absolute_schedule_overrun),
+        T(test_tick_ahead_runs_as_of_its_time),
         T(test_emit_triggers_and_fates),
         T(test_one_job_triggers_another),
         T(test_timers),
