@@ -30,7 +30,7 @@ static void settings_defaults(struct engine_settings *s)
     DEF(async_abort_delay_ns, NS_PER_SEC);
     DEF(dedup_window_ns, 30 * NS_PER_MIN);
     DEF(fate_retention_days, 30);
-    DEF(lease_ns, 10 * 60 * NS_PER_SEC);
+    DEF(lease_ns, 30 * NS_PER_SEC);
     DEF(cron_max_delay_ns, 15 * NS_PER_DAY);
     DEF(cron_max_delay_fudge_ns, NS_PER_HOUR);
     DEF(list_chunk, ENGINE_LIST_CHUNK_DEFAULT);
