@@ -818,7 +818,7 @@ struct renew_chunk {
     bool renewed[LIMIT_STORE_RENEW];
 };
 
-/* Copies up to LIMIT_STORE_RENEW listed leases not taken by this round yet (and not lost) into c. */
+/* Copies up to LIMIT_STORE_RENEW listed leases, not lost nor taken by this round yet, into c. */
 static void renew_collect(struct engine *e, uint64_t round, struct renew_chunk *c)
 {
     c->n = 0;
@@ -873,7 +873,7 @@ static void renew_mark_lost(struct engine *e, const struct renew_chunk *c)
     pthread_mutex_unlock(&e->renew_lock);
 }
 
-/* A renewal round: every listed lease, LIMIT_STORE_RENEW per transaction; conflicts redone quietly. */
+/* A renewal round: every listed lease, LIMIT_STORE_RENEW per transaction; conflicts redone. */
 static void renew_round(struct engine *e, struct renew_chunk *c)
 {
     uint64_t round;
