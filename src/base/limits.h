@@ -138,6 +138,7 @@
 #define LIMIT_STORE_GROUP_WAIT_US 5000 /* longest a durable commit waits for others to join */
 #define LIMIT_STORE_PG_POOL 64       /* most connections of one PostgreSQL store (tock_pool=N) */
 #define LIMIT_STORE_LEASE_BATCH 256  /* rows one store_task_lease_batch() leases at most */
+#define LIMIT_STORE_RENEW 256        /* leases one store_task_renew() renews at most */
 
 /* ---- engine/ ---- */
 #define LIMIT_ENGINE_RUN_DUE 1000000       /* tasks one engine_run_due() call handles */

@@ -142,6 +142,19 @@ struct engine {
     struct engine_task **remote_queue; /* ring of remote_cap */
     size_t remote_cap, remote_head, remote_len;
 
+    /*
+     * Lease renewal (tq.c, "Lease renewal"): the tasks whose committed
+     * leases are held while their managers are called (a list through
+     * engine_task.renew_next, under renew_lock), and the renewer thread
+     * that extends them every lease/3.
+     */
+    pthread_mutex_t renew_lock;
+    pthread_cond_t renew_cond; /* monotonic clock */
+    pthread_t renew_thread;
+    bool renew_running, renew_stopping;
+    struct engine_task *renew_head;
+    uint64_t renew_round;
+
     /* Pub/Sub token keys (pubsub.c): current, then previous; loaded at first use. */
     pthread_mutex_t push_lock;
     struct push_token_key push_keys[2];
@@ -211,6 +224,17 @@ struct engine_task {
     bool fast_manager;
     /* The remote part to run on the remote pool (remote.c). */
     int (*remote_fn)(struct engine *e, struct engine_task *t);
+    /*
+     * Lease renewal (tq.c): renew_e is the engine whose renewal list holds
+     * t (NULL: none), set and cleared by the thread that owns t; the list
+     * links, renew_round (the renewer's last round that took it) and
+     * renew_lost (the renewer found the lease lost: it was logged, and is
+     * not renewed again) are under renew_e->renew_lock.
+     */
+    struct engine *renew_e;
+    struct engine_task *renew_prev, *renew_next;
+    uint64_t renew_round;
+    bool renew_lost;
 };
 
 /*

@@ -30,7 +30,7 @@ static void settings_defaults(struct engine_settings *s)
     DEF(async_abort_delay_ns, NS_PER_SEC);
     DEF(dedup_window_ns, 30 * NS_PER_MIN);
     DEF(fate_retention_days, 30);
-    DEF(lease_ns, 10 * 60 * NS_PER_SEC);
+    DEF(lease_ns, 30 * NS_PER_SEC);
     DEF(cron_max_delay_ns, 15 * NS_PER_DAY);
     DEF(cron_max_delay_fudge_ns, NS_PER_HOUR);
     if (s->cron_tick_lead_ns == 0)
@@ -81,12 +81,14 @@ int engine_new(const struct engine_options *opts, struct engine **ret)
     pthread_mutex_init(&e->remote_lock, NULL);
     pthread_mutex_init(&e->state_lock, NULL);
     pthread_cond_init(&e->remote_cond, NULL);
+    pthread_mutex_init(&e->renew_lock, NULL);
     {
         /* Workers wait on the monotonic clock: wall clock steps do not stretch a sleep. */
         pthread_condattr_t ca;
         pthread_condattr_init(&ca);
         pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
         pthread_cond_init(&e->wake, &ca);
+        pthread_cond_init(&e->renew_cond, &ca);
         pthread_condattr_destroy(&ca);
     }
     snprintf(e->owner_prefix, sizeof(e->owner_prefix), "%ld-%016" PRIx64, (long)getpid(),
@@ -110,6 +112,8 @@ struct engine *engine_free(struct engine *e)
     pthread_mutex_destroy(&e->state_lock);
     pthread_cond_destroy(&e->remote_cond);
     pthread_cond_destroy(&e->wake);
+    pthread_mutex_destroy(&e->renew_lock);
+    pthread_cond_destroy(&e->renew_cond);
     free(e);
     return NULL;
 }

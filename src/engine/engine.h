@@ -76,10 +76,10 @@ struct engine_settings {
     /* Trigger fates are kept this many days (30). */
     int fate_retention_days;
     /*
-     * How long a leased task row stays owned by its worker (10 min, above
-     * every task manager's longest call: leases are not renewed yet, and
-     * a call that outlives its lease may be made again; tock serve
-     * --lease-time).  On PostgreSQL a dead replica's committed leases are
+     * How long a leased task row stays owned by its worker (30 s; tock
+     * serve --lease-time).  The leases held while a task manager is called
+     * are renewed every lease/3 until the call's save (tq.c), so a call
+     * may outlast it.  On PostgreSQL a dead replica's committed leases are
      * taken over by the others after this; SQLite frees them when the
      * store is reopened.
      */

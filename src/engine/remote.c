@@ -12,9 +12,10 @@
  * cap of the outgoing client (net/client.h) keeps one hanging host from
  * holding every remote thread.
  *
- * A queued task is leased and committed: if the process dies, the lease
- * is freed when the store is opened again (SQLite) or expires, and the
- * task runs again (handlers are idempotent).  engine__remote_stop runs
+ * A queued task is leased and committed, and its lease is renewed while it
+ * waits here and while its call runs (tq.c, "Lease renewal"): if the
+ * process dies, the lease is freed when the store is opened again
+ * (SQLite) or expires, and the task runs again (handlers are idempotent).  engine__remote_stop runs
  * what is queued before it joins.
  */
 #include "engine/engine-internal.h"

@@ -43,6 +43,31 @@
  * between a call and its save always could (at-least-once delivery; the
  * Buildbucket manager's requestId makes a second ScheduleBuild the same
  * build).
+ *
+ * Lease renewal (issue 11): a task whose committed lease is held while its
+ * manager is called -- from the moment its local part returns
+ * ENGINE_CALL_MANAGER, through its parking in a call batch, its queueing
+ * on and its run by the remote pool (or the worker), until it is settled
+ * (engine__task_finish) or its own save deletes its row
+ * (engine__tx_task_done) -- is on the engine's renewal list (intrusive,
+ * under e->renew_lock; at most workers x LIMIT_ENGINE_CALL_BATCH parked
+ * plus what the remote pool holds).  One renewer thread per engine
+ * (renew_main, started by engine_start after the remote pool and stopped
+ * after it, so a call is renewed to its end) wakes every lease/3 on the
+ * monotonic clock and renews every listed lease with store_task_renew,
+ * LIMIT_STORE_RENEW per transaction (one statement on PostgreSQL), each
+ * to the engine clock's now + lease.  The commit is lazy: a renewal lost
+ * in a crash only leaves the lease as it was (on SQLite a reopen frees
+ * every lease anyway; on PostgreSQL only a server crash loses a committed
+ * lazy step, within wal_writer_delay), so the worst case is the
+ * at-least-once redelivery that a crash always allowed.  A conflict
+ * (-EAGAIN) is redone after a jittered pause, up to ENGINE_REDO_ATTEMPTS
+ * times, and not logged.  A lease the renewal does not find (taken over
+ * by another owner, or gone) is marked lost, logged once, never renewed
+ * again, and never resurrected: the call's save is refused (-ESTALE) as
+ * before, and settle does not log it a second time.  The renewer makes no
+ * query while the list is empty.  engine_run_due (tests) has no renewer:
+ * it runs the calls inline within the same lease.
  */
 #include "engine/engine-internal.h"
 
@@ -124,12 +149,15 @@ int engine__task_begin(struct engine *e, struct engine_task *t, struct store_tx 
     return store_begin(e->store, ret);
 }
 
+static void renew_drop(struct engine_task *t);
+
 int engine__tx_task_done(struct store_tx *tx, struct engine_task *t)
 {
     int r;
 
     if (!t || t->done_in_tx)
         return 0;
+    renew_drop(t); /* the row goes with this commit: not a lease the renewer may call lost */
     r = store_task_done(tx, t->row.id, t->owner);
     if (r == 0)
         t->done_in_tx = true;
@@ -281,7 +309,8 @@ static int settle_after_once(struct engine *e, struct engine_task *t, int hr)
     }
     if (r == -ESTALE || r == -ENOENT) {
         /* The lease expired, or the row was free, and someone else owns it now. */
-        log_warn("engine", "task %" PRId64 " (%s): lease lost", t->row.id, t->row.kind);
+        if (!t->renew_lost) /* else the renewer said so already */
+            log_warn("engine", "task %" PRId64 " (%s): lease lost", t->row.id, t->row.kind);
         store_rollback(tx);
         return 0;
     }
@@ -306,6 +335,7 @@ int engine__task_finish(struct engine *e, struct engine_task *t, int hr)
 {
     int r = 0;
 
+    renew_drop(t); /* the manager call is over: its lease is settled now, not renewed */
     if (t->tx) {
         /* The handler never took the lease transaction: settle the row in it. */
         r = settle(e, t->tx, &t->row, t->owner, hr);
@@ -344,6 +374,48 @@ struct call_batch {
     size_t n;
     int64_t since; /* monotonic ns when the first was parked */
 };
+
+/*
+ * Lease renewal.  A task whose committed lease is held while its manager
+ * is called (from the moment its local part says ENGINE_CALL_MANAGER:
+ * parked in a call batch, queued for or running on the remote pool, or
+ * called on the worker) is on the engine's renewal list until it is
+ * settled (engine__task_finish) or its own save deletes its row
+ * (engine__tx_task_done).  The renewer thread (renew_main) extends every
+ * lease on the list each lease/3.
+ */
+static void renew_add(struct engine *e, struct engine_task *t)
+{
+    pthread_mutex_lock(&e->renew_lock);
+    t->renew_e = e;
+    t->renew_prev = NULL;
+    t->renew_next = e->renew_head;
+    if (e->renew_head)
+        e->renew_head->renew_prev = t;
+    e->renew_head = t;
+    t->renew_round = e->renew_round; /* from the next round on: it was just leased */
+    t->renew_lost = false;
+    pthread_mutex_unlock(&e->renew_lock);
+}
+
+/* Takes t off its renewal list, if it is on one (t's owning thread only). */
+static void renew_drop(struct engine_task *t)
+{
+    struct engine *e = t->renew_e;
+
+    if (!e)
+        return;
+    pthread_mutex_lock(&e->renew_lock);
+    if (t->renew_prev)
+        t->renew_prev->renew_next = t->renew_next;
+    else
+        e->renew_head = t->renew_next;
+    if (t->renew_next)
+        t->renew_next->renew_prev = t->renew_prev;
+    t->renew_prev = t->renew_next = NULL;
+    t->renew_e = NULL;
+    pthread_mutex_unlock(&e->renew_lock);
+}
 
 static int64_t mono_ns(void)
 {
@@ -553,6 +625,8 @@ static int run_one(struct engine *e, const char *owner, bool use_pool, struct ca
     } else {
         hr = h->local ? engine__run_part(e, t, h->local) : ENGINE_CALL_MANAGER;
     }
+    if (hr == ENGINE_CALL_MANAGER)
+        renew_add(e, t); /* its lease is committed and held until the call's save */
     if (hr == ENGINE_CALL_MANAGER && t->lazy) {
         if (calls->n == 0)
             calls->since = mono_ns();
@@ -735,6 +809,151 @@ static void on_store_notice(void *ctx, int64_t due)
     pthread_mutex_unlock(&e->lock);
 }
 
+/* One renewal statement's leases, copied off the list (the renewer's own, heap). */
+struct renew_chunk {
+    size_t n;
+    int64_t ids[LIMIT_STORE_RENEW];
+    const char *owner_of[LIMIT_STORE_RENEW];
+    char owners[LIMIT_STORE_RENEW][ENGINE_TASK_OWNER_MAX];
+    bool renewed[LIMIT_STORE_RENEW];
+};
+
+/* Copies up to LIMIT_STORE_RENEW listed leases, not lost nor taken by this round yet, into c. */
+static void renew_collect(struct engine *e, uint64_t round, struct renew_chunk *c)
+{
+    c->n = 0;
+    pthread_mutex_lock(&e->renew_lock);
+    for (struct engine_task *t = e->renew_head; t && c->n < LIMIT_STORE_RENEW; t = t->renew_next) {
+        if (t->renew_round == round || t->renew_lost)
+            continue;
+        t->renew_round = round;
+        c->ids[c->n] = t->row.id;
+        snprintf(c->owners[c->n], sizeof(c->owners[c->n]), "%s", t->owner);
+        c->owner_of[c->n] = c->owners[c->n];
+        c->n++;
+    }
+    pthread_mutex_unlock(&e->renew_lock);
+}
+
+/* One renewal transaction for c; -EAGAIN (a conflict): redo it. */
+static int renew_once(struct engine *e, struct renew_chunk *c)
+{
+    struct store_tx *tx = NULL;
+    int r = store_begin(e->store, &tx);
+
+    if (r < 0)
+        return r;
+    r = store_task_renew(tx, c->ids, c->owner_of, c->n, engine__now(e), e->set.lease_ns,
+                         c->renewed);
+    if (r < 0) {
+        store_rollback(tx);
+        return r;
+    }
+    /* Lazy: a lost renewal only shortens a lease back (see ENGINE.md, "Lease renewal"). */
+    return store_commit_lazy(tx);
+}
+
+/* Marks the leases of c the renewal did not find as lost (logged once, not renewed again). */
+static void renew_mark_lost(struct engine *e, const struct renew_chunk *c)
+{
+    pthread_mutex_lock(&e->renew_lock);
+    for (size_t i = 0; i < c->n; i++) {
+        if (c->renewed[i])
+            continue;
+        /* Still listed: its own save has not deleted it, so someone else took it. */
+        for (struct engine_task *t = e->renew_head; t; t = t->renew_next) {
+            if (t->row.id != c->ids[i] || strcmp(t->owner, c->owners[i]) != 0 || t->renew_lost)
+                continue;
+            t->renew_lost = true;
+            log_warn("engine", "task %" PRId64 " (%s, job %s): lease lost while its manager "
+                               "call ran (taken over or gone); its save will be refused",
+                     t->row.id, t->row.kind, t->row.job_id);
+        }
+    }
+    pthread_mutex_unlock(&e->renew_lock);
+}
+
+/* A renewal round: every listed lease, LIMIT_STORE_RENEW per transaction; conflicts redone. */
+static void renew_round(struct engine *e, struct renew_chunk *c)
+{
+    uint64_t round;
+
+    pthread_mutex_lock(&e->renew_lock);
+    round = ++e->renew_round;
+    pthread_mutex_unlock(&e->renew_lock);
+    for (;;) {
+        int r = -EAGAIN;
+
+        renew_collect(e, round, c);
+        if (c->n == 0)
+            return;
+        for (int i = 0; r == -EAGAIN && i < ENGINE_REDO_ATTEMPTS; i++) {
+            if (i > 0)
+                conflict_pause(e);
+            r = renew_once(e, c);
+        }
+        if (r == 0)
+            renew_mark_lost(e, c);
+        else
+            log_error("engine", "lease renewal failed (%zu leases, they may expire): %s", c->n,
+                      store_errmsg(e->store));
+    }
+}
+
+/* The renewer: a round every lease/3 (monotonic), until engine_stop. */
+static void *renew_main(void *arg)
+{
+    struct engine *e = arg;
+    struct renew_chunk *c = malloc(sizeof(*c));
+    int64_t period = e->set.lease_ns / 3 > NS_PER_MS ? e->set.lease_ns / 3 : NS_PER_MS;
+
+    if (!c) {
+        log_error("engine", "lease renewal: out of memory: leases are not renewed");
+        return NULL;
+    }
+    pthread_mutex_lock(&e->renew_lock);
+    while (!e->renew_stopping) {
+        struct timespec ts;
+        int64_t at = mono_ns() + period;
+
+        ts.tv_sec = (time_t)(at / NS_PER_SEC);
+        ts.tv_nsec = (long)(at % NS_PER_SEC);
+        while (!e->renew_stopping && mono_ns() < at)
+            pthread_cond_timedwait(&e->renew_cond, &e->renew_lock, &ts);
+        if (e->renew_stopping)
+            break;
+        pthread_mutex_unlock(&e->renew_lock);
+        renew_round(e, c);
+        pthread_mutex_lock(&e->renew_lock);
+    }
+    pthread_mutex_unlock(&e->renew_lock);
+    free(c);
+    return NULL;
+}
+
+static int renew_start(struct engine *e)
+{
+    int r;
+
+    e->renew_stopping = false;
+    r = -pthread_create(&e->renew_thread, NULL, renew_main, e);
+    e->renew_running = r == 0;
+    return r;
+}
+
+/* Stops and joins the renewer (after the remote pool: its calls are renewed to the end). */
+static void renew_stop(struct engine *e)
+{
+    if (!e->renew_running)
+        return;
+    pthread_mutex_lock(&e->renew_lock);
+    e->renew_stopping = true;
+    pthread_cond_broadcast(&e->renew_cond);
+    pthread_mutex_unlock(&e->renew_lock);
+    pthread_join(e->renew_thread, NULL);
+    e->renew_running = false;
+}
+
 static void *worker_main(void *arg)
 {
     struct worker_arg *wa = arg;
@@ -848,6 +1067,8 @@ int engine_start(struct engine *e, int n_threads)
     pthread_mutex_unlock(&e->lock);
 
     r = engine__remote_start(e, e->n_remote_default);
+    if (r == 0)
+        r = renew_start(e);
     for (int i = 0; r == 0 && i < n; i++) {
         struct worker_arg *wa = malloc(sizeof(*wa));
         if (!wa) {
@@ -889,6 +1110,7 @@ void engine_stop(struct engine *e, int64_t deadline_ns)
     for (int i = 0; i < e->n_threads; i++)
         pthread_join(e->threads[i], NULL);
     engine__remote_stop(e);
+    renew_stop(e);
     store_unwatch(e->store);
     pthread_mutex_lock(&e->lock);
     e->shared = false;

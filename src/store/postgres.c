@@ -1670,6 +1670,58 @@ static int pg_task_retry(struct store_tx *tx, int64_t id, const char *owner, int
     return r;
 }
 
+/* The leases of store_task_renew as one JSON parameter: [{"id": ids[i], "owner": owners[i]}]. */
+static int renew_json(const int64_t *ids, const char *const *owners, size_t n, char **ret)
+{
+    json_t *a = json_array();
+    int r = a ? 0 : -ENOMEM;
+
+    for (size_t i = 0; i < n && r == 0; i++)
+        if (json_array_append_new(a, json_pack("{sIss}", "id", (json_int_t)ids[i], "owner",
+                                               owners[i])) < 0)
+            r = -ENOMEM;
+    if (r == 0 && !(*ret = json_dumps(a, JSON_COMPACT)))
+        r = -ENOMEM;
+    json_decref(a);
+    return r;
+}
+
+/*
+ * Every lease in one statement: an UPDATE joined with the (id, owner)
+ * pairs of one JSON parameter, RETURNING the (id, owner) pairs it renewed.  It sends no
+ * NOTIFY: nothing became due earlier.
+ */
+static int pg_task_renew(struct store_tx *tx, const int64_t *ids, const char *const *owners,
+                         size_t n, int64_t now, int64_t lease_ns, bool *renewed)
+{
+    static const char sql[] =
+        "UPDATE tasks SET lease_expiry = GREATEST(tasks.lease_expiry, $2::bigint) "
+        "FROM json_to_recordset($1::json) AS r(id bigint, owner text) "
+        "WHERE tasks.id = r.id AND tasks.lease_owner = r.owner COLLATE \"C\" "
+        "RETURNING tasks.id, tasks.lease_owner";
+    PGresult *res = NULL;
+    char *json = NULL;
+    bool *got = calloc(n, sizeof(*got));
+    int r = got ? renew_json(ids, owners, n, &json) : -ENOMEM;
+
+    if (r == 0)
+        r = query(tx_of(tx), sql, &res, "ti", json, now + lease_ns);
+    for (int row = 0; r == 0 && row < PQntuples(res); row++) {
+        int64_t id = val_i64(res, row, 0);
+        const char *owner = PQgetvalue(res, row, 1);
+
+        for (size_t i = 0; i < n; i++)
+            if (ids[i] == id && strcmp(owners[i], owner) == 0)
+                got[i] = true;
+    }
+    if (r == 0)
+        memcpy(renewed, got, n * sizeof(*got));
+    PQclear(res);
+    free(json);
+    free(got);
+    return r;
+}
+
 static int pg_task_next_due(struct store_tx *tx, int64_t *ret)
 {
     static const char sql[] =
@@ -1878,7 +1930,8 @@ static int pg_job_state_put(struct store_tx *tx, const char *job_id, const char 
     .secret_get = pg_secret_get,                 \
     .secret_put = pg_secret_put,                 \
     .job_state_get = pg_job_state_get,           \
-    .job_state_put = pg_job_state_put
+    .job_state_put = pg_job_state_put,           \
+    .task_renew = pg_task_renew
 
 const struct store_ops store_postgres_ops = {
     .scheme = "postgres",

@@ -1474,6 +1474,29 @@ static int sqlite_task_retry(struct store_tx *tx, int64_t id, const char *owner,
     return run_stmt(ss, sql, "ii", due, id);
 }
 
+/*
+ * One prepared UPDATE per lease, all in the caller's transaction: the
+ * database is in process, so n statements cost no round trips.
+ */
+static int sqlite_task_renew(struct store_tx *tx, const int64_t *ids, const char *const *owners,
+                             size_t n, int64_t now, int64_t lease_ns, bool *renewed)
+{
+    static const char sql[] = "UPDATE tasks SET lease_expiry = max(lease_expiry, ?1) "
+                              "WHERE id = ?2 AND lease_owner = ?3";
+    struct sqlite_store *ss = ss_of(tx);
+    bool *got = calloc(n, sizeof(*got));
+    int r = got ? 0 : -ENOMEM;
+
+    for (size_t i = 0; i < n && r == 0; i++) {
+        r = run_stmt(ss, sql, "iit", now + lease_ns, ids[i], owners[i]);
+        got[i] = r == 0 && sqlite3_changes(ss->db) == 1;
+    }
+    if (r == 0)
+        memcpy(renewed, got, n * sizeof(*got));
+    free(got);
+    return r;
+}
+
 static int min_query(struct sqlite_store *ss, const char *sql, int64_t *ret)
 {
     sqlite3_stmt *st = NULL;
@@ -1704,4 +1727,5 @@ const struct store_ops store_sqlite_ops = {
     .secret_put = sqlite_secret_put,
     .job_state_get = sqlite_job_state_get,
     .job_state_put = sqlite_job_state_put,
+    .task_renew = sqlite_task_renew,
 };

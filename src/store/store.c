@@ -386,6 +386,17 @@ int store_task_retry(struct store_tx *tx, int64_t id, const char *owner, int64_t
     return txops(tx)->task_retry(tx, id, owner, due);
 }
 
+int store_task_renew(struct store_tx *tx, const int64_t *ids, const char *const *owners,
+                     size_t n, int64_t now, int64_t lease_ns, bool *renewed)
+{
+    CHECK(tx && ids && owners && renewed && n >= 1 && n <= LIMIT_STORE_RENEW && lease_ns > 0);
+    for (size_t i = 0; i < n; i++)
+        CHECK(owners[i] && owners[i][0]);
+    if (!txops(tx)->task_renew)
+        return -ENOTSUP;
+    return txops(tx)->task_renew(tx, ids, owners, n, now, lease_ns, renewed);
+}
+
 int store_task_next_due(struct store_tx *tx, int64_t *ret)
 {
     CHECK(tx && ret);

@@ -319,6 +319,9 @@ struct store_ops {
 
     int (*job_state_get)(struct store_tx *tx, const char *job_id, char **ret);
     int (*job_state_put)(struct store_tx *tx, const char *job_id, const char *text);
+
+    int (*task_renew)(struct store_tx *tx, const int64_t *ids, const char *const *owners,
+                      size_t n, int64_t now, int64_t lease_ns, bool *renewed);
 };
 
 /* The common head of every back end's store object. */
@@ -579,6 +582,21 @@ int store_task_done(struct store_tx *tx, int64_t id, const char *owner);
  */
 int store_task_rearm(struct store_tx *tx, int64_t id, const char *owner, int64_t due,
                      const char *payload_json, int64_t now);
+/*
+ * Renews leases (a heartbeat while their holders call task managers): for
+ * each i < n, row ids[i] gets lease_expiry = max(lease_expiry, now +
+ * lease_ns) if owners[i] still holds its lease, and renewed[i] says
+ * whether it did.  A row that is gone, free or leased by someone else is
+ * left alone (renewed[i] false): a lost lease is never resurrected, and
+ * its holder's later done/retry/rearm is -ESTALE as before.  An expired
+ * lease that nobody took yet is still owners[i]'s and is renewed.  Only
+ * lease_expiry changes (not attempts, due or anything else), so a renewal
+ * wakes no watcher.  n is 1 .. LIMIT_STORE_RENEW (else -EINVAL); renewed
+ * is written only on success.  PostgreSQL: one statement for all n; it
+ * may be -EAGAIN (a conflict: redo the transaction).
+ */
+int store_task_renew(struct store_tx *tx, const int64_t *ids, const char *const *owners,
+                     size_t n, int64_t now, int64_t lease_ns, bool *renewed);
 /* Frees the lease of a row leased by owner and sets its due time.  -ESTALE, -ENOENT. */
 int store_task_retry(struct store_tx *tx, int64_t id, const char *owner, int64_t due);
 /*

@@ -5,8 +5,9 @@
 # same PostgreSQL database, takes the launch over once the lease (--lease-time
 # 3s) expires: attempt 2 fetches again and finishes the invocation.  Then A
 # resumes (SIGCONT): its fetch completes, but its late save is refused (the
-# invocation changed under it, the lease is no longer its own), so the
-# invocation finished once, with B's result, and nothing ran a third time.
+# invocation changed under it, the lease is no longer its own, and A's lease
+# renewal, which resumes too, finds it lost and does not take it back), so
+# the invocation finished once, with B's result, and nothing ran a third time.
 # Skips (77) when no PostgreSQL server is installed.
 set -eu
 here=$(dirname "$0")
@@ -134,6 +135,13 @@ for r in a b; do
     [ "$c" = 200 ] || fail "replica $r: /readyz answered $c"
 done
 grep -E 'modified by someone else|lease lost' "$tmp/log.a" | head -3 >&2 || true
+# Its lease, taken over while it was stopped, is said lost once (by the
+# renewer, or by the refused save if that came first), never renewed back.
+checks=$((checks + 1))
+wait_until 20 grep -q 'lease lost' "$tmp/log.a" || fail "replica A never said its lease was lost"
+checks=$((checks + 1))
+[ "$(grep -c 'lease lost' "$tmp/log.a")" = 1 ] ||
+    fail "want one 'lease lost' line in A's log, got: $(grep 'lease lost' "$tmp/log.a")"
 checks=$((checks + 1))
 ! grep -h -A5 'AddressSanitizer\|LeakSanitizer\|runtime error:' "$tmp"/log.* >&2 ||
     fail "a replica's sanitizer complained"

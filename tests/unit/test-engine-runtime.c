@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <cmocka.h>
 #include <libpq-fe.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include "base/buf.h"
@@ -35,7 +36,47 @@ enum mode {
     M_TIMERS,    /* the timers test of spec 3.22 */
     M_STATE,     /* counts its launches in job_state {"n"}, emits "s<n>", SUCCEEDED */
     M_CHATTY,    /* logs `param` lines "line <i> ..." (~100 bytes each), SUCCEEDED */
+    M_BLOCK,     /* blocks until block_release() (at most 60 s), SUCCEEDED */
 };
+
+/* M_BLOCK: launches in the call so far, and whether they may return. */
+static pthread_mutex_t block_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t block_cond = PTHREAD_COND_INITIALIZER;
+static int block_entered;
+static bool block_open;
+
+static void block_call(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += 60;
+    pthread_mutex_lock(&block_lock);
+    block_entered++;
+    pthread_cond_broadcast(&block_cond);
+    while (!block_open)
+        if (pthread_cond_timedwait(&block_cond, &block_lock, &ts) != 0)
+            break;
+    pthread_mutex_unlock(&block_lock);
+}
+
+static void block_release(void)
+{
+    pthread_mutex_lock(&block_lock);
+    block_open = true;
+    pthread_cond_broadcast(&block_cond);
+    pthread_mutex_unlock(&block_lock);
+}
+
+static int block_count(void)
+{
+    int n;
+
+    pthread_mutex_lock(&block_lock);
+    n = block_entered;
+    pthread_mutex_unlock(&block_lock);
+    return n;
+}
 
 struct job_mode {
     const char *job_id;
@@ -130,6 +171,10 @@ static int fake_launch(const struct task_manager *m, struct task_ctl *c)
                      "of a poll that logs one line per ref, padded to about 100 bytes");
             c->ops->log(c, line);
         }
+        c->status = INV_SUCCEEDED;
+        return 0;
+    case M_BLOCK:
+        block_call();
         c->status = INV_SUCCEEDED;
         return 0;
     case M_TIMERS:
@@ -302,6 +347,8 @@ static int setup(void **state)
     n_launched = 0;
     memset(launched_count, 0, sizeof(launched_count));
     f->set.cron_tick_lead_ns = LEAD;
+    block_entered = 0;
+    block_open = false;
     engine_up(f);
     *state = f;
     return 0;
@@ -312,6 +359,7 @@ static int teardown(void **state)
     struct fx *f = *state;
     char cmd[128];
 
+    block_release(); /* a failed case may have left a call blocked */
     engine_free(f->e);
     store_close(f->store);
     task_registry_free(f->reg);
@@ -900,6 +948,103 @@ static void lease_as_dead(struct fx *f, int64_t lease_ns)
     assert_int_equal(store_task_lease(tx, now(f), "dead-worker", lease_ns, &t), 0);
     store_task_release(&t);
     assert_int_equal(store_commit(tx), 0);
+}
+
+/*
+ * Issue 11: a manager call that lasts five lease times keeps its lease.
+ * Lease 300 ms on the manual clock, two workers idle beside the call: the
+ * clock moves by a third of the lease at a time, and only after the
+ * renewer has renewed the lease at the current clock (the next due time,
+ * the launch row's lease expiry, is now + lease), so the clock never
+ * passes an expiry unless a renewal is missing; then a worker would take
+ * the task over and launch it again.  The call happens once.
+ */
+static void test_lease_renewed_during_call(void **state)
+{
+    struct fx *f = *state;
+    static const char *const ids[] = {"t1"};
+    const int64_t lease = 300 * NS_PER_MS;
+    struct engine_invocation *v = NULL, inv;
+    size_t n = 0;
+    int i;
+
+    engine_free(f->e);
+    f->set.lease_ns = lease;
+    engine_up(f);
+    set_mode("proj/job", M_BLOCK, 0);
+    apply(f, "job { id: \"job\" schedule: \"triggered\" noop {} }", "rev1");
+    emit(f, "proj/job", ids, 1);
+    run_until(f, T0 + 2500 * NS_PER_MS); /* the triage (2 s) made the invocation; launch at 3 s */
+    assert_int_equal(engine_start(f->e, 2), 0);
+    manual_clock_set(&f->clk, T0 + 3 * S);
+    for (i = 0; i < 10000 && block_count() == 0; i++)
+        usleep(1000);
+    assert_int_equal(block_count(), 1);
+    for (int step = 0; step < 15; step++) {
+        /* Wait (at most 10 s) for the renewal at the current clock, then move a third of a lease. */
+        for (i = 0; i < 10000 && engine_next_due(f->e) < now(f) + lease; i++)
+            usleep(1000);
+        if (engine_next_due(f->e) < now(f) + lease)
+            fail_msg("step %d: the lease was not renewed (expiry %" PRId64 " ms after T0)", step,
+                     (engine_next_due(f->e) - T0) / NS_PER_MS);
+        manual_clock_advance(&f->clk, lease / 3);
+    }
+    assert_int_equal(block_count(), 1); /* no second delivery while the call ran */
+    block_release();
+    for (i = 0; i < 10000; i++) {
+        engine_invocations_free(v, n);
+        n = invs(f, "proj/job", &v);
+        if (n == 1 && v[0].final)
+            break;
+        usleep(1000);
+    }
+    engine_stop(f->e, 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(v[0].status_name, "SUCCEEDED");
+    assert_int_equal(launches_of(v[0].id), 1);
+    get_inv(f, "proj/job", v[0].id, &inv);
+    assert_int_equal(count_lines(inv.debug_log, "Starting the invocation"), 1);
+    engine_invocation_release(&inv);
+    engine_invocations_free(v, n);
+}
+
+/*
+ * Issue 11: a launch whose owner died holding a committed lease (it
+ * renews nothing any more) is taken over when the lease expires, not
+ * before, and that delivery is attempt 2 (the dead one counted:
+ * STORE-CONTRACT.md, the task queue).
+ */
+static void test_dead_owner_lease_taken_over(void **state)
+{
+    struct fx *f = *state;
+    static const char *const ids[] = {"t1"};
+    struct engine_invocation *v = NULL, inv;
+    size_t n;
+
+    engine_free(f->e);
+    f->set.lease_ns = 30 * S;
+    engine_up(f);
+    set_mode("proj/job", M_SUCCEED, 0);
+    apply(f, "job { id: \"job\" schedule: \"triggered\" noop {} }", "rev1");
+    emit(f, "proj/job", ids, 1);
+    run_until(f, T0 + 2500 * NS_PER_MS);
+    manual_clock_set(&f->clk, T0 + 3 * S);
+    lease_as_dead(f, 30 * S);
+    assert_int_equal(engine_next_due(f->e), T0 + 33 * S);
+    manual_clock_set(&f->clk, T0 + 33 * S - NS_PER_MS);
+    assert_true(engine_run_due(f->e, 0) >= 0);
+    n = invs(f, "proj/job", &v);
+    assert_int_equal(n, 1);
+    assert_int_equal(launches_of(v[0].id), 0);
+    manual_clock_set(&f->clk, T0 + 33 * S);
+    assert_true(engine_run_due(f->e, 0) >= 0);
+    assert_int_equal(launches_of(v[0].id), 1);
+    get_inv(f, "proj/job", v[0].id, &inv);
+    assert_string_equal(inv.status_name, "SUCCEEDED");
+    assert_int_equal(count_lines(inv.debug_log, "Starting the invocation (attempt 2)"), 1);
+    assert_int_equal(count_lines(inv.debug_log, "Starting the invocation"), 1);
+    engine_invocation_release(&inv);
+    engine_invocations_free(v, n);
 }
 
 static void test_too_many_attempts(void **state)
@@ -1884,6 +2029,8 @@ int main(void)
         T(test_job_state_compare_and_set),
         T(test_huge_debug_log),
         T(test_tick_burst_batched),
+    T(test_lease_renewed_during_call),
+    T(test_dead_owner_lease_taken_over),
         T(test_tick_burst_two_workers),
     };
 #undef T

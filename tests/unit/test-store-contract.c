@@ -384,6 +384,86 @@ static void test_task_rearm(void **state)
     assert_int_equal(store_commit(tx), 0);
 }
 
+/*
+ * Renewing leases (store.h, store_task_renew): only the rows each owner
+ * still holds get lease_expiry = max(lease_expiry, now + lease_ns);
+ * rows gone, free or held by another owner are left alone, and nothing
+ * but the expiry changes (the attempt count stays).
+ */
+static void test_task_renew(void **state)
+{
+    struct fixture *f = *state;
+    struct store_tx *tx = begin(f->s);
+    struct store_task t = task("call", 10 * S, ""), got = {0};
+    int64_t id[5] = {0};
+    const char *owners[6] = {"w1", "w1", "w1", "w1", "w1", "w2"};
+    int64_t ids[6];
+    bool renewed[6] = {false};
+    const char *one_owner[1] = {"w1"};
+
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(store_task_enqueue(tx, &t, &id[i]), 0);
+    /* id0 and id2 by w1, id1 by w2, id2 done (gone), id3 free, id4 by w1. */
+    assert_int_equal(store_task_lease_id(tx, id[0], 10 * S, "w1", 60 * S, &got), 0);
+    store_task_release(&got);
+    assert_int_equal(store_task_lease_id(tx, id[1], 10 * S, "w2", 60 * S, &got), 0);
+    store_task_release(&got);
+    assert_int_equal(store_task_lease_id(tx, id[2], 10 * S, "w1", 60 * S, &got), 0);
+    store_task_release(&got);
+    assert_int_equal(store_task_done(tx, id[2], "w1"), 0);
+    assert_int_equal(store_task_lease_id(tx, id[4], 10 * S, "w1", 60 * S, &got), 0);
+    store_task_release(&got);
+    assert_int_equal(store_commit(tx), 0);
+
+    /* At 40 s w1 renews all five as its own, and w2 renews id0 (which it does not hold). */
+    for (int i = 0; i < 5; i++)
+        ids[i] = id[i];
+    ids[5] = id[0];
+    tx = begin(f->s);
+    assert_int_equal(store_task_renew(tx, ids, owners, 6, 40 * S, 60 * S, renewed), 0);
+    assert_true(renewed[0]);
+    assert_false(renewed[1]); /* w2's */
+    assert_false(renewed[2]); /* gone */
+    assert_false(renewed[3]); /* free */
+    assert_true(renewed[4]);
+    assert_false(renewed[5]); /* w1's, not w2's */
+    assert_int_equal(store_commit(tx), 0);
+
+    tx = begin(f->s);
+    /* id0: held until 40 + 60 = 100 s now; the attempt count did not move. */
+    assert_int_equal(store_task_lease_id(tx, id[0], 99 * S, "w3", 60 * S, &got), -ESTALE);
+    assert_int_equal(store_task_lease_id(tx, id[0], 100 * S, "w3", 60 * S, &got), 0);
+    assert_int_equal(got.attempts, 2);
+    store_task_release(&got);
+    /* id1: w2's lease still ends at 70 s; id3 is still free, never leased. */
+    assert_int_equal(store_task_lease_id(tx, id[1], 70 * S, "w3", 60 * S, &got), 0);
+    store_task_release(&got);
+    assert_int_equal(store_task_lease_id(tx, id[3], 10 * S, "w3", 60 * S, &got), 0);
+    assert_int_equal(got.attempts, 1);
+    store_task_release(&got);
+    /* The lost lease was not resurrected: w1 cannot settle id0 any more. */
+    assert_int_equal(store_task_retry(tx, id[0], "w1", 200 * S), -ESTALE);
+    assert_int_equal(store_commit(tx), 0);
+
+    /* A renewal never shortens a lease: id4 ends at 100 s, renewed at 0 s for 1 s. */
+    tx = begin(f->s);
+    ids[0] = id[4];
+    assert_int_equal(store_task_renew(tx, ids, one_owner, 1, 0, 1 * S, renewed), 0);
+    assert_true(renewed[0]);
+    assert_int_equal(store_task_lease_id(tx, id[4], 99 * S, "w3", 60 * S, &got), -ESTALE);
+    /* Expired (at 100 s) but taken by nobody: still w1's, renewed from 120 s to 180 s. */
+    assert_int_equal(store_task_renew(tx, ids, one_owner, 1, 120 * S, 60 * S, renewed), 0);
+    assert_true(renewed[0]);
+    assert_int_equal(store_task_lease_id(tx, id[4], 179 * S, "w3", 60 * S, &got), -ESTALE);
+    assert_int_equal(store_task_lease_id(tx, id[4], 180 * S, "w3", 60 * S, &got), 0);
+    store_task_release(&got);
+    /* Bounds. */
+    assert_int_equal(store_task_renew(tx, ids, one_owner, 0, 0, S, renewed), -EINVAL);
+    assert_int_equal(store_task_renew(tx, ids, one_owner, LIMIT_STORE_RENEW + 1, 0, S, renewed),
+                     -EINVAL);
+    assert_int_equal(store_commit(tx), 0);
+}
+
 /* The narrow cron state write: only cron_json changes; -ENOENT for no job. */
 static void test_job_set_cron(void **state)
 {
@@ -1483,6 +1563,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_task_lease_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_job_set_cron, setup, teardown),
         cmocka_unit_test_setup_teardown(test_task_rearm, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_task_renew, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_commit_lazy_steps, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_commit_threads, setup, teardown),
     };
