@@ -136,6 +136,10 @@
 #define LIMIT_STORE_TEXT (64u << 20) /* longest text/JSON column we accept */
 #define LIMIT_STORE_GROUP_STEPS 256  /* lazy steps one group commit takes at most */
 #define LIMIT_STORE_GROUP_WAIT_US 5000 /* longest a durable commit waits for others to join */
+/* SQLite WAL checkpoints (store/sqlite-checkpoint.h): frames that wake the checkpointer, */
+#define LIMIT_STORE_CHECKPOINT_FRAMES 4000    /* (16 MiB of 4 KiB pages) */
+#define LIMIT_STORE_CHECKPOINT_IDLE_MS 2000   /* its idle re-check, */
+#define LIMIT_STORE_CHECKPOINT_BACKSTOP 64000 /* and frames past which the writer checkpoints */
 #define LIMIT_STORE_PG_POOL 64       /* most connections of one PostgreSQL store (tock_pool=N) */
 #define LIMIT_STORE_LEASE_BATCH 256  /* rows one store_task_lease_batch() leases at most */
 #define LIMIT_STORE_RENEW 256        /* leases one store_task_renew() renews at most */

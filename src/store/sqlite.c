@@ -12,6 +12,7 @@
  * open for the next steps: one WAL sync for many steps (group_flush).
  * A durable commit made while other threads wait to begin leaves the
  * COMMIT to the last of them and waits for it (group_durable, step_end).
+ * WAL checkpoints run on a thread of their own (sqlite-checkpoint.h).
  *
  * Prepared statements are cached by the address of their SQL text (every
  * statement is a static string below).  Rows are read and bound through
@@ -29,6 +30,7 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 
+#include "store/sqlite-checkpoint.h"
 #include "store/sqlite-columns.h"
 #include "store/sqlite-schema.h"
 
@@ -64,6 +66,7 @@ struct sqlite_store {
     pthread_cond_t durable_cond;
     struct store_stats stats;
     int lock_fd;         /* flock()ed PATH.lock: one process per database; -1 = none */
+    struct sqlite_checkpointer *ckpt; /* WAL checkpoints off the writers' path; NULL = SQLite's */
     struct {
         const char *sql;
         sqlite3_stmt *st;
@@ -225,6 +228,7 @@ static void sqlite_close(struct store *s)
 
     if (ss->group_open)
         exec_sql(ss, "COMMIT"); /* lazy steps left by the last thread */
+    sqlite_checkpointer_stop(ss->ckpt);
     for (size_t i = 0; i < ss->n_cache; i++)
         sqlite3_finalize(ss->cache[i].st);
     sqlite3_close(ss->db);
@@ -381,6 +385,9 @@ static int sqlite_open(const char *path, struct store **ret, char *err, size_t e
             goto fail;
         }
     }
+    /* Without a thread of its own (out of memory, threads) SQLite checkpoints itself. */
+    if (ss->lock_fd >= 0 && sqlite_checkpointer_start(ss->db, path, &ss->ckpt) < 0)
+        ss->ckpt = NULL;
     *ret = &ss->base;
     return 0;
 fail:
