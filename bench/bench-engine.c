@@ -639,8 +639,14 @@ static int shared_emit(struct fx *f, const char *dir, int procs, long n, int job
         }
         emitted += k;
     }
-    while (sum_launched(dir, 0, procs) < n)
+    for (int64_t end = mono_ns() + 600 * NS_PER_SEC; sum_launched(dir, 0, procs) < n;) {
+        if (mono_ns() > end) {
+            fprintf(stderr, "only %ld of %ld launched after 600 s\n",
+                    sum_launched(dir, 0, procs), n);
+            return -ETIMEDOUT;
+        }
         sleep_ns(1 * MS);
+    }
     wait_quiet(f, 300 * NS_PER_SEC);
     return 0;
 }
