@@ -9,6 +9,10 @@
  *       triggered jobs with NEWEST_FIRST (one invocation per trigger); each
  *       engine_emit_triggers() call sends BATCH triggers to one job (round
  *       robin).  At most 1000 triggers are in flight (the pending cap).
+ *   bench-engine throughput-shared ME PROCS N JOBS BATCH DIR
+ *       throughput with PROCS processes (replicas, 2 workers each) on one
+ *       $TOCK_BENCH_DB; this is process ME (0 emits; see
+ *       bench_throughput_shared).  DIR is a directory the processes share.
  *   bench-engine emit [N] [BATCH]
  *       N triggers posted to EmitTriggers over HTTP (libcurl, keep-alive),
  *       BATCH triggers per request, to one job; workers run meanwhile.
@@ -525,6 +529,225 @@ out:
     return r < 0;
 }
 
+/* ---- 1b. throughput with several processes on one store ---- */
+
+/* Writes text to dir/name (replacing it); 0 or -errno. */
+static int put_file(const char *dir, const char *name, const char *text)
+{
+    char path[512], tmp[520];
+    FILE *fp;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    fp = fopen(tmp, "w");
+    if (!fp)
+        return -errno;
+    fputs(text, fp);
+    if (fclose(fp) != 0 || rename(tmp, path) != 0)
+        return -errno;
+    return 0;
+}
+
+/* The number in dir/name, or -1 when there is no such file. */
+static long get_file(const char *dir, const char *name)
+{
+    char path[512];
+    FILE *fp;
+    long v = -1;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    fp = fopen(path, "r");
+    if (!fp)
+        return -1;
+    if (fscanf(fp, "%ld", &v) != 1)
+        v = -1;
+    fclose(fp);
+    return v;
+}
+
+/* Publishes this process's launch count as dir/launched.<me>. */
+static void put_launched(const char *dir, int me)
+{
+    char name[32], text[32];
+
+    snprintf(name, sizeof(name), "launched.%d", me);
+    snprintf(text, sizeof(text), "%ld\n", atomic_load(&g.launched));
+    put_file(dir, name, text);
+}
+
+/* Sum of every process's published launch count (its own counted live). */
+static long sum_launched(const char *dir, int me, int procs)
+{
+    long sum = atomic_load(&g.launched);
+
+    for (int i = 0; i < procs; i++) {
+        char name[32];
+        long v;
+
+        if (i == me)
+            continue;
+        snprintf(name, sizeof(name), "launched.%d", i);
+        v = get_file(dir, name);
+        sum += v > 0 ? v : 0;
+    }
+    return sum;
+}
+
+/* Waits (at most timeout) until every process wrote dir/<what>.<i>; 0 or -ETIMEDOUT. */
+static int wait_all(const char *dir, const char *what, int procs, int64_t timeout_ns)
+{
+    int64_t end = mono_ns() + timeout_ns;
+
+    while (mono_ns() < end) {
+        int n = 0;
+        for (int i = 0; i < procs; i++) {
+            char name[32];
+            snprintf(name, sizeof(name), "%s.%d", what, i);
+            n += get_file(dir, name) >= 0;
+        }
+        if (n == procs)
+            return 0;
+        sleep_ns(10 * MS);
+    }
+    fprintf(stderr, "timed out waiting for %s from %d processes\n", what, procs);
+    return -ETIMEDOUT;
+}
+
+/*
+ * Process 0's part: emits n triggers (1000 in flight at most, counted over
+ * every process); *ret_redone counts the emit calls redone after -EAGAIN.
+ */
+static int shared_emit(struct fx *f, const char *dir, int procs, long n, int jobs, int batch,
+                       long *ret_redone)
+{
+    long emitted = 0, seq = 0;
+    int r;
+
+    while (emitted < n) {
+        int k = batch < n - emitted ? batch : (int)(n - emitted);
+        json_t *arr;
+        char job[32];
+
+        if (emitted - sum_launched(dir, 0, procs) + k > 1000) {
+            sleep_ns(1 * MS);
+            continue;
+        }
+        arr = json_array();
+        for (int i = 0; i < k; i++) {
+            char id[32];
+            snprintf(id, sizeof(id), "t%ld", seq++);
+            json_array_append_new(arr, make_trigger(id, wall_ns(), i));
+        }
+        snprintf(job, sizeof(job), "bench/j%ld", (emitted / batch) % jobs);
+        /* A conflict the engine gave up on: a client would call again (counted). */
+        for (int tries = 0; (r = engine_emit_triggers(f->e, job, arr)) == -EAGAIN &&
+                            tries < 100; tries++) {
+            (*ret_redone)++;
+            sleep_ns(1 * MS);
+        }
+        json_decref(arr);
+        if (r < 0) {
+            fprintf(stderr, "engine_emit_triggers: %s\n", strerror(-r));
+            return r;
+        }
+        emitted += k;
+    }
+    for (int64_t end = mono_ns() + 600 * NS_PER_SEC; sum_launched(dir, 0, procs) < n;) {
+        if (mono_ns() > end) {
+            fprintf(stderr, "only %ld of %ld launched after 600 s\n",
+                    sum_launched(dir, 0, procs), n);
+            return -ETIMEDOUT;
+        }
+        sleep_ns(1 * MS);
+    }
+    wait_quiet(f, 300 * NS_PER_SEC);
+    return 0;
+}
+
+/*
+ * throughput-shared ME PROCS N JOBS BATCH DIR: process ME of PROCS, all on
+ * $TOCK_BENCH_DB, each with its own engine (2 workers) -- replicas.  Process
+ * 0 applies the config, the others wait for it and apply the same
+ * (unchanged) config; when every engine runs, process 0 emits N triggers
+ * (as throughput does) while every process's workers take the work; each
+ * process publishes its launch count in DIR every 10 ms.  Process 0 ends
+ * the run once the sum reaches N and no launch or triage row is left
+ * (DIR/done); the others stop then.  Each prints its own share.
+ * $TOCK_BENCH_LEASE_MS sets the lease time (a task whose lease outlives
+ * its worker's failure waits that long).
+ */
+static int bench_throughput_shared(int me, int procs, long n, int jobs, int batch,
+                                   const char *dir)
+{
+    struct engine_settings set = fast_settings;
+    struct fx f;
+    struct buf cfg;
+    char name[32];
+    int64_t t0 = 0, t_end;
+    long redone = 0;
+    double c0;
+    int r;
+
+    if (!getenv("TOCK_BENCH_DB") || !getenv("TOCK_BENCH_DB")[0]) {
+        fprintf(stderr, "throughput-shared needs $TOCK_BENCH_DB\n");
+        return 1;
+    }
+    /* $TOCK_BENCH_LEASE_MS: the engine's lease time (default: the engine's). */
+    if (getenv("TOCK_BENCH_LEASE_MS"))
+        set.lease_ns = strtol(getenv("TOCK_BENCH_LEASE_MS"), NULL, 10) * MS;
+    if (me > 0 && wait_all(dir, "applied", 1, 300 * NS_PER_SEC) < 0)
+        return 1;
+    if (fx_open(&f, &set, false) < 0)
+        return 1;
+    buf_init(&cfg, 64u << 20);
+    for (int i = 0; i < jobs; i++)
+        buf_printf(&cfg,
+                   "job { id: \"j%d\" schedule: \"triggered\" noop {}\n"
+                   "  triggering_policy { kind: NEWEST_FIRST max_concurrent_invocations: 1000"
+                   " pending_timeout { seconds: 86400 } } }\n",
+                   i);
+    r = apply_text(&f, cfg.data, cfg.len, NULL, NULL);
+    buf_release(&cfg);
+    if (r < 0)
+        goto out;
+    snprintf(name, sizeof(name), "applied.%d", me);
+    if ((r = put_file(dir, name, "1\n")) < 0 || (r = engine_start(f.e, 2)) < 0)
+        goto out;
+    snprintf(name, sizeof(name), "ready.%d", me);
+    if ((r = put_file(dir, name, "1\n")) < 0 ||
+        (r = wait_all(dir, "ready", procs, 300 * NS_PER_SEC)) < 0)
+        goto out;
+    t0 = mono_ns();
+    c0 = cpu_s();
+    if (me == 0) {
+        r = shared_emit(&f, dir, procs, n, jobs, batch, &redone);
+        put_file(dir, "done", r == 0 ? "1\n" : "0\n"); /* the others stop either way */
+    } else {
+        while (get_file(dir, "done") < 0 && mono_ns() - t0 < 600 * NS_PER_SEC) {
+            put_launched(dir, me);
+            sleep_ns(10 * MS);
+        }
+    }
+    t_end = mono_ns();
+    if (r < 0)
+        goto out;
+    if (me == 0)
+        printf("throughput-shared: %d process(es) on one store, %ld invocations, %d job(s),"
+               " %d trigger(s) per emit call\n"
+               "  wall %.2f s, %.0f invocations/s (all processes);"
+               " emit calls redone after -EAGAIN: %ld\n",
+               procs, n, jobs, batch, (double)(t_end - t0) / 1e9,
+               (double)n / ((double)(t_end - t0) / 1e9), redone);
+    printf("  process %d: launched %ld, CPU %.2f s (%.0f%% of one core)\n", me,
+           atomic_load(&g.launched), cpu_s() - c0,
+           100 * (cpu_s() - c0) / ((double)(t_end - t0) / 1e9));
+out:
+    if (f.e)
+        engine_stop(f.e, 0);
+    fx_close(&f);
+    return r < 0;
+}
+
 /* ---- 2. EmitTriggers over HTTP ---- */
 
 static size_t curl_sink(char *p, size_t sz, size_t nm, void *ctx)
@@ -867,6 +1090,12 @@ int main(int argc, char **argv)
                                 (int)arg_long(argc, argv, 4, 500),
                                 arg_long(argc, argv, 5, 1) * MS, noop);
     }
+    if (strcmp(what, "throughput-shared") == 0 && argc > 7)
+        return bench_throughput_shared((int)strtol(argv[2], NULL, 10),
+                                       (int)arg_long(argc, argv, 3, 1),
+                                       arg_long(argc, argv, 4, 10000),
+                                       (int)arg_long(argc, argv, 5, 100),
+                                       (int)arg_long(argc, argv, 6, 50), argv[7]);
     if (strcmp(what, "emit") == 0) {
         curl_global_init(CURL_GLOBAL_DEFAULT);
         int r = bench_emit(arg_long(argc, argv, 2, 100000), (int)arg_long(argc, argv, 3, 1000));
@@ -883,6 +1112,7 @@ int main(int argc, char **argv)
                            argc > 4 ? argv[4] : "H * * * *");
     fprintf(stderr,
             "usage: bench-engine throughput [N] [JOBS] [BATCH] [THROTTLE_MS] [noop]\n"
+            "       bench-engine throughput-shared ME PROCS N JOBS BATCH DIR\n"
             "       bench-engine emit [N] [BATCH]\n"
             "       bench-engine latency [ROUNDS] [luci|fast]\n"
             "       bench-engine scale [JOBS] [SECONDS] [SCHEDULE]\n"
