@@ -284,9 +284,17 @@ wait_until 60 git_seen || fail "commits never emitted by the poller: $(comm -23 
 
 # Quiet the cron jobs and the poller on every replica, then let the work finish.
 write_config triggered triggered
+# applied I: how many configs replica I's log says it applied.
+applied() { grep -c 'project proj: applied revision' "$tmp/log.$1" || true; }
 for i in 0 1 2; do
+    echo "$(applied $i)" >"$tmp/applied.$i"
     kill -HUP "$(pid_of $i)"
 done
+# Every replica applied it before the load counts as stopped: a tick that
+# ran before leaves a pending trigger, which the check below waits for.
+reloaded() { for i in 0 1 2; do [ "$(applied $i)" -gt "$(cat "$tmp/applied.$i")" ] || return 1; done; }
+checks=$((checks + 1))
+wait_until 60 reloaded || fail "not every replica applied the quiet config"
 non_final() {
     sql "SELECT job_id, id, status FROM invocations WHERE status IN ('STARTING', 'RETRYING', 'RUNNING')
          UNION ALL SELECT job_id, 0, 'pending:' || trigger_id FROM pending_triggers" >"$tmp/nonfinal"
