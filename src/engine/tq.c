@@ -584,9 +584,8 @@ static int run_batch(struct engine *e, const char *owner, size_t max)
         store_rollback(tx);
         return r;
     }
-    r = store_commit_lazy(tx);
+    r = engine__commit_lazy(e, tx); /* a conflict is said quietly: the caller leases again */
     if (r < 0) {
-        log_error("engine", "commit failed: %s", store_errmsg(e->store));
         store_tasks_free(rows, n);
         return r;
     }

@@ -1,5 +1,5 @@
 #!/bin/sh
-# pg-cluster.sh start|stop DIR - a private PostgreSQL cluster for the tests.
+# pg-cluster.sh start|stop|restart DIR - a private PostgreSQL cluster for the tests.
 #
 # start: initdb in DIR/data and start postgres listening only on a Unix
 #        socket in DIR (no TCP port), superuser "tock", trust auth, fsync
@@ -13,6 +13,10 @@
 #        the reason to DIR/skip, says so loudly and exits 0: the PG tests
 #        then skip (exit 77) with that message.
 # stop:  stops the cluster (immediate shutdown) and removes DIR.
+# restart DIR MODE [PAUSE]: stops the server (pg_ctl stop -m MODE: smart,
+#        fast or immediate), waits PAUSE seconds (default 0: a plain
+#        pg_ctl restart), starts it again on the same data and socket.
+#        For tests that restart their own cluster under load.
 #
 # Bounded: pg_ctl waits at most 60 s for the server.
 set -eu
@@ -20,7 +24,7 @@ set -eu
 cmd=${1:-}
 dir=${2:-}
 if [ -z "$cmd" ] || [ -z "$dir" ]; then
-    echo "usage: pg-cluster.sh start|stop DIR" >&2
+    echo "usage: pg-cluster.sh start|stop|restart DIR [MODE [PAUSE]]" >&2
     exit 2
 fi
 
@@ -77,13 +81,31 @@ start() {
         cat "$dir/initdb.log" >&2
         exit 1
     }
+    server_start
+    echo "postgresql:///postgres?host=$dir&user=tock" >"$dir/url"
+    echo "pg-cluster.sh: PostgreSQL ($bindir) on $dir as $owner"
+}
+
+# Starts the server of $dir/data ($bindir and $owner set).
+server_start() {
     as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
         -o "-k $dir -c listen_addresses= -F -c max_connections=100 -c max_pred_locks_per_transaction=1024" start >/dev/null || {
         cat "$dir/server.log" >&2
         exit 1
     }
-    echo "postgresql:///postgres?host=$dir&user=tock" >"$dir/url"
-    echo "pg-cluster.sh: PostgreSQL ($bindir) on $dir as $owner"
+}
+
+restart() {
+    mode=${3:-fast}
+    pause=${4:-0}
+    bindir=$(find_bindir)
+    pick_owner
+    as_owner "$bindir/pg_ctl" -D "$dir/data" -m "$mode" -w -t 60 stop >/dev/null || {
+        tail -20 "$dir/server.log" >&2
+        exit 1
+    }
+    sleep "$pause"
+    server_start
 }
 
 stop_quiet() {
@@ -97,8 +119,9 @@ stop_quiet() {
 case "$cmd" in
 start) start ;;
 stop) stop_quiet ;;
+restart) restart "$@" ;;
 *)
-    echo "usage: pg-cluster.sh start|stop DIR" >&2
+    echo "usage: pg-cluster.sh start|stop|restart DIR [MODE [PAUSE]]" >&2
     exit 2
     ;;
 esac
