@@ -45,7 +45,7 @@ here=$(dirname "$0")
 . "$here/lib-bb.sh"
 . "$here/lib-pg.sh"
 seconds=${TOCK_REPLICA_SECONDS:-60}
-n_cron=100 n_bbc=10 n_trig=160 n_bbt=28
+n_cron=${TOCK_REPLICA_CRON:-100} n_bbc=${TOCK_REPLICA_BBC:-10} n_trig=${TOCK_REPLICA_TRIG:-160} n_bbt=${TOCK_REPLICA_BBT:-28}
 n_emit=$((n_trig + n_bbt))
 
 pg_require
