@@ -131,13 +131,24 @@ while [ $i -lt 60 ]; do
     emit p/burst "$(hostile_trigger "b$i")"
     i=$((i + 1))
 done
-# Done: the newest is final and a full page of 50 has a next cursor.
-burst_done() {
-    inv_final p/burst || return 1
-    rpc scheduler.Scheduler/GetInvocations '{"jobRef": {"project": "p", "job": "burst"}, "pageSize": 50}'
-    printf '%s' "$out" | grep -q '"nextCursor"'
+# Done: all 60 invocations exist and every one is final, so the pages
+# below do not shift while the test walks them (the first page holds 50
+# plus the active ones: with some still running it may hold them all).
+# The API's pages hold 50 at most: two pages, all final, 60 in all.
+burst_page() {
+    rpc scheduler.Scheduler/GetInvocations \
+        '{"jobRef": {"project": "p", "job": "burst"}, "pageSize": 50'"$1"'}'
+    ! printf '%s' "$out" | grep -q '"final": *false' &&
+        ! printf '%s' "$out" | grep -q '"status": *"\(STARTING\|RUNNING\)"'
 }
-wait_until 90 burst_done || die "burst: the invocations did not finish"
+burst_done() {
+    burst_page "" || return 1
+    seen=$(printf '%s' "$out" | grep -o '"invocationId"' | wc -l)
+    cur=$(printf '%s' "$out" | sed -n 's/.*"nextCursor": *"\([^"]*\)".*/\1/p')
+    [ -n "$cur" ] && burst_page ", \"cursor\": \"$cur\"" || return 1
+    [ $((seen + $(printf '%s' "$out" | grep -o '"invocationId"' | wc -l))) -eq 60 ]
+}
+wait_until 90 burst_done || die "burst: the 60 invocations did not finish"
 wait_until 60 inv_final pigweed/pigweed.dev.ci-pigweed-linux-zephyr || die "the seed replay did not finish"
 wait_until 30 inv_final p/hostile || die "hostile did not finish"
 wait_until 30 inv_final p/props || die "props did not finish"
@@ -230,8 +241,11 @@ done
 # The later page: the job page's "Older →" link.
 # inv_ids FILE: the invocation ids the job page FILE links to.
 inv_ids() { grep -o 'href="/jobs/p/burst/[0-9]*"' "$1" | sort -u; }
-inv_ids "$tmp/last-anon-job-burst.html" >"$tmp/first-ids"
-older=$(curl -s "$server/jobs/p/burst" | sed -n 's/.*<a[^>]*href="\([^"]*\)"[^>]*>Older &rarr;.*/\1/p' | head -1)
+# The first page's ids and its Older link come from one fetch: the burst
+# job may still be adding invocations, which shifts the first page.
+curl -s "$server/jobs/p/burst" >"$tmp/first.html"
+inv_ids "$tmp/first.html" >"$tmp/first-ids"
+older=$(sed -n 's/.*<a[^>]*href="\([^"]*\)"[^>]*>Older &rarr;.*/\1/p' "$tmp/first.html" | head -1)
 checks=$((checks + 1))
 [ -n "$older" ] || fail "burst: no Older link on the first page"
 older=$(printf '%s' "$older" | sed 's/&amp;/\&/g')
