@@ -230,12 +230,24 @@ int engine_count_jobs_by_state(struct engine *e, size_t *ret);
  * invocations are not aborted).  A job whose definition did not change
  * (MatchesDefinition: realm, flavor, schedule, task, policy, triggered
  * jobs; not the revision) is left alone.  Returns 0, -EINVAL (bad project
- * name), -EIO, -ENOMEM; the whole project is applied in one transaction.
+ * name), -E2BIG (more than LIMIT_JOBS_PER_PROJECT jobs), -EIO, -ENOMEM,
+ * -EAGAIN (a job's transaction lost every conflict).
+ *
+ * As LUCI does, each job is applied in a short transaction of its own (64
+ * changed jobs share one; conflicts are redone), and the project's
+ * revision is recorded last: a reader may briefly see some jobs at the new
+ * definition and some at the old, and after a failure or a crash midway
+ * engine_project_revision still says the old revision, so the caller's
+ * next apply redoes the rest.  Safe to run on several replicas at once.
  */
 int engine_apply_project(struct engine *e, const char *project, const struct cfg_project *cfg,
                          const bool *invalid, const char *revision, const char *revision_url);
 
-/* Disables every job of project (its folder disappeared). Returns 0, -EIO. */
+/*
+ * Disables every job of project (its folder disappeared), job by job as
+ * engine_apply_project applies them, then the project.  Returns 0, -EIO,
+ * -ENOMEM, -EAGAIN.
+ */
 int engine_disable_project(struct engine *e, const char *project);
 
 /*

@@ -572,166 +572,319 @@ static int remember_job(struct store_job **jobs, bool **seen, size_t *njobs,
     return 0;
 }
 
-struct apply_args {
-    const char *project;
-    const struct cfg_project *cfg;
-    const bool *invalid;
-    const char *revision, *revision_url;
+/*
+ * Applying a project's config, job by job (as LUCI does: one datastore
+ * transaction per job, then the project's revision).  A whole-project
+ * transaction rewrote every changed row at once and, on PostgreSQL beside
+ * replicas' cron ticks, lost its conflicts for minutes.  So: a snapshot of
+ * the stored rows, read in a short read transaction, says which jobs
+ * changed; those are applied APPLY_CHUNK per transaction, each row read
+ * again and compared inside it (another replica may have applied it
+ * meanwhile); a chunk that keeps losing conflicts is split down to one
+ * job.  The revision is recorded last, so a crash or an error midway
+ * leaves the old revision and the next apply redoes the rest.
+ */
+#define APPLY_CHUNK 64
+
+struct apply_item {
+    struct definition d; /* only d.id when disable */
+    bool disable;
 };
 
-/* One attempt of engine_apply_project, in one transaction (engine__retry's fn). */
-static int apply_project_tx(struct engine *e, void *ctx)
-{
-    const struct apply_args *a = ctx;
-    const char *project = a->project, *revision = a->revision, *revision_url = a->revision_url;
-    const struct cfg_project *cfg = a->cfg;
-    const bool *invalid = a->invalid;
-    struct job_index index = {0};
-    struct store_tx *tx = NULL;
-    struct store_job *jobs = NULL;
-    size_t njobs = 0;
-    bool *seen = NULL;
-    struct store_project prow;
-    int r;
+struct apply_batch {
+    struct engine *e;
+    const char *project, *revision, *revision_url;
+    struct apply_item items[APPLY_CHUNK];
+    size_t n;
+};
 
-    r = store_begin(e->store, &tx);
+/* The part of a batch one transaction applies: items [lo, hi). */
+struct apply_range {
+    struct apply_batch *b;
+    size_t lo, hi;
+};
+
+/* Applies one queued item to its row in tx, unless the row already has it. */
+static int apply_item_tx(struct apply_batch *b, struct store_tx *tx, const struct apply_item *it)
+{
+    struct store_job j = {0};
+    int r = store_job_get(tx, it->d.id, &j);
+    bool exists = r == 0;
+
+    if (r < 0 && r != -ENOENT)
+        return r;
+    if (it->disable)
+        r = exists && j.enabled ? disable_job(b->e, tx, &j) : 0;
+    else if (exists && matches(&j, &it->d))
+        r = 0;
+    else
+        r = update_job(b->e, tx, b->project, &j, exists, &it->d, b->revision, b->revision_url);
+    store_job_release(&j);
+    return r;
+}
+
+/* One attempt of a range, in one transaction (engine__retry's fn). */
+static int apply_range_tx(struct engine *e, void *ctx)
+{
+    const struct apply_range *a = ctx;
+    struct store_tx *tx = NULL;
+    int r = store_begin(e->store, &tx);
+
+    for (size_t i = a->lo; r == 0 && i < a->hi; i++)
+        r = apply_item_tx(a->b, tx, &a->b->items[i]);
+    if (r < 0 && tx) {
+        store_rollback(tx);
+        return r;
+    }
+    return r < 0 ? r : engine__commit(e, tx);
+}
+
+/* Applies items [lo, hi); a range that keeps losing conflicts is applied in halves. */
+static int apply_range(struct apply_batch *b, size_t lo, size_t hi)
+{
+    struct apply_range a = {b, lo, hi};
+    int r = engine__retry(b->e, apply_range_tx, &a);
+    size_t mid = lo + (hi - lo) / 2;
+
+    if (r != -EAGAIN || hi - lo < 2)
+        return r;
+    log_debug("engine", "applying project %s: %zu jobs lost their conflicts, in halves now",
+              b->project, hi - lo);
+    r = apply_range(b, lo, mid);
+    return r < 0 ? r : apply_range(b, mid, hi);
+}
+
+/* Drops the queued items without applying them. */
+static void batch_drop(struct apply_batch *b)
+{
+    for (size_t i = 0; i < b->n; i++)
+        definition_release(&b->items[i].d);
+    b->n = 0;
+}
+
+/* Applies and drops the queued items. */
+static int batch_flush(struct apply_batch *b)
+{
+    int r = b->n > 0 ? apply_range(b, 0, b->n) : 0;
+
+    batch_drop(b);
+    return r;
+}
+
+/* Queues *d (taken) to be applied; flushes a full batch first. */
+static int batch_add(struct apply_batch *b, struct definition *d, bool disable)
+{
+    int r = b->n == APPLY_CHUNK ? batch_flush(b) : 0;
+
+    if (r < 0) {
+        definition_release(d);
+        return r;
+    }
+    b->items[b->n].d = *d;
+    b->items[b->n].disable = disable;
+    b->n++;
+    return 0;
+}
+
+/* Queues the disabling of the job with that id. */
+static int batch_add_disable(struct apply_batch *b, const char *id)
+{
+    struct definition d = {0};
+
+    snprintf(d.id, sizeof(d.id), "%s", id);
+    return batch_add(b, &d, true);
+}
+
+/*
+ * The snapshot: every row of the project (enabled_only: the enabled ones),
+ * in a read transaction of its own.  The memory is per project: the
+ * config's jobs (at most LIMIT_JOBS_PER_PROJECT) plus the disabled rows of
+ * jobs removed by earlier configs (never deleted), at most LIMIT_STORE_ROWS.
+ */
+static int stored_jobs(struct engine *e, const char *project, bool enabled_only,
+                       struct store_job **jobs, size_t *njobs)
+{
+    struct store_tx *tx = NULL;
+    int r = store_begin(e->store, &tx);
+
     if (r < 0)
         return r;
-    /*
-     * Every row of the project at once, in the apply's one transaction:
-     * it must compare the whole config with the whole stored set (jobs
-     * gone from the config are disabled, returning ones re-enabled).  The
-     * memory is per project, not per store: the config's jobs (at most
-     * LIMIT_JOBS_PER_PROJECT) plus the disabled rows of jobs removed by
-     * earlier configs (never deleted), at most LIMIT_STORE_ROWS.
-     */
-    r = store_job_list(tx, project, false, &jobs, &njobs);
-    if (r < 0)
-        goto fail;
-    seen = calloc(njobs + 1, sizeof(*seen));
-    if (!seen || job_index_init(&index, njobs + cfg->n_jobs) < 0) {
-        r = -ENOMEM;
-        goto fail;
+    r = store_job_list(tx, project, enabled_only, jobs, njobs);
+    store_rollback(tx);
+    return r;
+}
+
+/* The compared state of one apply: the snapshot, indexed, and which rows the config names. */
+struct apply_seen {
+    struct store_job *jobs;
+    size_t njobs;
+    bool *seen;
+    struct job_index index;
+};
+
+/*
+ * Marks the job d names as seen; 1 when the config named it before (a
+ * duplicate id: the first one wins) or the stored row already matches,
+ * so there is nothing to apply; 0 when d must be applied; -ENOMEM.
+ */
+static int see_job(struct apply_seen *s, const struct definition *d)
+{
+    size_t k = job_index_find(&s->index, s->jobs, d->id);
+    struct store_job fresh = {0};
+
+    if (k != SIZE_MAX) {
+        if (s->seen[k])
+            return 1;
+        s->seen[k] = true;
+        return matches(&s->jobs[k], d) ? 1 : 0;
     }
-    for (size_t k = 0; k < njobs; k++)
-        job_index_add(&index, jobs, k);
+    /* A new job: remembered by id only, so a duplicate later in the file is skipped. */
+    fresh.id = strdup(d->id);
+    if (!fresh.id)
+        return -ENOMEM;
+    return remember_job(&s->jobs, &s->seen, &s->njobs, &s->index, &fresh);
+}
+
+/* Queues every valid config job that differs from its stored row. */
+static int queue_config_jobs(struct apply_batch *b, const struct cfg_project *cfg,
+                             const bool *invalid, struct apply_seen *s)
+{
     for (size_t i = 0; i < cfg->n_jobs; i++) {
-        const struct cfg_job *cj = &cfg->jobs[i];
         struct definition d;
-        struct store_job fresh = {0}, *j = NULL;
-        size_t k;
+        int r;
 
         if (invalid && invalid[i])
             continue;
-        r = definition_build(e, project, cfg, cj, &d);
-        if (r < 0)
-            goto fail;
+        r = definition_build(b->e, b->project, cfg, &cfg->jobs[i], &d);
         if (r == 1)
             continue;
-        k = job_index_find(&index, jobs, d.id);
-        if (k != SIZE_MAX)
-            j = &jobs[k];
-        if (j) {
-            if (seen[k]) { /* a duplicate id in the config: the first one wins */
-                definition_release(&d);
-                continue;
-            }
-            seen[k] = true;
-        }
-        if (j && matches(j, &d)) {
+        if (r == 0 && (r = see_job(s, &d)) != 0)
             definition_release(&d);
-            continue;
-        }
-        r = update_job(e, tx, project, j ? j : &fresh, j != NULL, &d, revision ? revision : "",
-                       revision_url ? revision_url : "");
-        definition_release(&d);
-        if (!j) {
-            /* Remember it, so a duplicate id later in the file is skipped. */
-            int rr = remember_job(&jobs, &seen, &njobs, &index, &fresh);
-            if (rr < 0) {
-                r = rr;
-                goto fail;
-            }
-        }
+        if (r == 0)
+            r = batch_add(b, &d, false);
         if (r < 0)
-            goto fail;
+            return r;
     }
-    for (size_t k = 0; k < njobs; k++) {
-        if (!seen[k] && jobs[k].enabled) {
-            r = disable_job(e, tx, &jobs[k]);
-            if (r < 0)
-                goto fail;
-        }
-    }
-    prow = (struct store_project){.id = (char *)project,
-                                  .revision = (char *)(revision ? revision : ""),
-                                  .revision_url = (char *)(revision_url ? revision_url : ""),
-                                  .enabled = true,
-                                  .updated = engine__now(e)};
-    r = store_project_put(tx, &prow);
-    if (r < 0)
-        goto fail;
-    r = engine__commit(e, tx);
-    tx = NULL;
-fail:
-    if (tx) {
-        if (r == -EAGAIN) /* a conflict (replicas applying at once): engine__retry redoes it */
-            log_debug("engine", "applying project %s: conflict, redone", project);
-        else
-            log_error("engine", "applying project %s failed: %s", project, strerror(-r));
+    return 0;
+}
+
+/* Queues the disabling of every enabled stored job the config no longer names. */
+static int queue_removed_jobs(struct apply_batch *b, const struct apply_seen *s)
+{
+    int r = 0;
+
+    for (size_t k = 0; r == 0 && k < s->njobs; k++)
+        if (!s->seen[k] && s->jobs[k].enabled)
+            r = batch_add_disable(b, s->jobs[k].id);
+    return r;
+}
+
+/* One attempt of recording the project row (engine__retry's fn). */
+static int project_put_tx(struct engine *e, void *ctx)
+{
+    const struct store_project *p = ctx;
+    struct store_tx *tx = NULL;
+    int r = store_begin(e->store, &tx);
+
+    if (r == 0)
+        r = store_project_put(tx, p);
+    if (r < 0 && tx) {
         store_rollback(tx);
+        return r;
     }
-    store_jobs_free(jobs, njobs);
-    free(seen);
-    free(index.slots);
+    return r < 0 ? r : engine__commit(e, tx);
+}
+
+static int apply_jobs(struct apply_batch *b, const struct cfg_project *cfg, const bool *invalid)
+{
+    struct apply_seen s = {0};
+    int r = stored_jobs(b->e, b->project, false, &s.jobs, &s.njobs);
+
+    if (r < 0)
+        return r;
+    s.seen = calloc(s.njobs + 1, sizeof(*s.seen));
+    if (!s.seen || job_index_init(&s.index, s.njobs + cfg->n_jobs) < 0)
+        r = -ENOMEM;
+    for (size_t k = 0; r == 0 && k < s.njobs; k++)
+        job_index_add(&s.index, s.jobs, k);
+    if (r == 0)
+        r = queue_config_jobs(b, cfg, invalid, &s);
+    if (r == 0)
+        r = queue_removed_jobs(b, &s);
+    if (r == 0)
+        r = batch_flush(b);
+    batch_drop(b);
+    store_jobs_free(s.jobs, s.njobs);
+    free(s.seen);
+    free(s.index.slots);
     return r;
 }
 
 int engine_apply_project(struct engine *e, const char *project, const struct cfg_project *cfg,
                          const bool *invalid, const char *revision, const char *revision_url)
 {
-    struct apply_args a = {project, cfg, invalid, revision, revision_url};
+    struct apply_batch *b;
+    struct store_project prow;
+    int r;
 
     if (!e || !project || !cfg || !project_name_ok(project))
         return -EINVAL;
     if (cfg->n_jobs > LIMIT_JOBS_PER_PROJECT)
         return -E2BIG;
-    return engine__retry(e, apply_project_tx, &a);
+    b = calloc(1, sizeof(*b));
+    if (!b)
+        return -ENOMEM;
+    *b = (struct apply_batch){.e = e, .project = project,
+                              .revision = revision ? revision : "",
+                              .revision_url = revision_url ? revision_url : ""};
+    r = apply_jobs(b, cfg, invalid);
+    prow = (struct store_project){.id = (char *)project, .revision = (char *)b->revision,
+                                  .revision_url = (char *)b->revision_url, .enabled = true,
+                                  .updated = engine__now(e)};
+    free(b);
+    if (r == 0)
+        r = engine__retry(e, project_put_tx, &prow);
+    if (r < 0)
+        log_error("engine", "applying project %s failed: %s", project, strerror(-r));
+    return r;
 }
 
 int engine_disable_project(struct engine *e, const char *project)
 {
-    struct store_tx *tx = NULL;
+    struct apply_batch *b;
     struct store_job *jobs = NULL;
     size_t njobs = 0;
     struct store_project p = {0};
+    struct store_tx *tx = NULL;
     int r;
 
     if (!e || !project)
         return -EINVAL;
-    r = store_begin(e->store, &tx);
-    if (r < 0)
-        return r;
+    b = calloc(1, sizeof(*b));
+    if (!b)
+        return -ENOMEM;
+    *b = (struct apply_batch){.e = e, .project = project, .revision = "", .revision_url = ""};
     /* The enabled jobs of one project: the last config's, at most LIMIT_JOBS_PER_PROJECT. */
-    r = store_job_list(tx, project, true, &jobs, &njobs);
+    r = stored_jobs(e, project, true, &jobs, &njobs);
     for (size_t k = 0; r == 0 && k < njobs; k++)
-        r = disable_job(e, tx, &jobs[k]);
-    if (r == 0) {
-        r = store_project_get(tx, project, &p);
-        if (r == 0) {
-            p.enabled = false;
-            r = store_project_put(tx, &p);
-        } else if (r == -ENOENT) {
-            r = 0;
-        }
-    }
+        r = batch_add_disable(b, jobs[k].id);
     if (r == 0)
-        r = engine__commit(e, tx);
-    else
-        store_rollback(tx);
-    store_project_release(&p);
+        r = batch_flush(b);
+    batch_drop(b);
+    free(b);
     store_jobs_free(jobs, njobs);
-    return r;
+    if (r == 0)
+        r = store_begin(e->store, &tx);
+    if (r == 0)
+        r = store_project_get(tx, project, &p);
+    if (tx)
+        store_rollback(tx);
+    if (r == 0) {
+        p.enabled = false;
+        r = engine__retry(e, project_put_tx, &p);
+    }
+    store_project_release(&p);
+    return r == -ENOENT ? 0 : r;
 }
 
 int engine_project_revision(struct engine *e, const char *project, char *ret, size_t retlen)

@@ -259,6 +259,15 @@ static int64_t conflict_jitter(struct engine *e)
     return (int64_t)(engine__rand(e) % (uint64_t)ENGINE_CONFLICT_PAUSE_MAX_NS);
 }
 
+/* A short random pause after a conflict, so that the redos of competing workers spread out. */
+static void conflict_pause(struct engine *e)
+{
+    int64_t ns = conflict_jitter(e);
+    struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)ns};
+
+    nanosleep(&ts, NULL);
+}
+
 int engine__run_part(struct engine *e, struct engine_task *t, engine_handler_fn fn)
 {
     uint64_t before = store_thread_conflicts();
@@ -321,13 +330,25 @@ static int settle_after_once(struct engine *e, struct engine_task *t, int hr)
     return engine__commit(e, tx);
 }
 
-/* settle_after_once, redone while it loses conflicts (at most ENGINE_REDO_ATTEMPTS times). */
+/*
+ * settle_after_once, redone after a jittered pause while it loses
+ * conflicts, at most ENGINE_REDO_ATTEMPTS times.  When every attempt lost,
+ * the row keeps its lease, which expires, and the task runs again (handlers
+ * are idempotent): a warning and 0, not a store failure.
+ */
 static int settle_after(struct engine *e, struct engine_task *t, int hr)
 {
     int r = settle_after_once(e, t, hr);
 
-    for (int i = 1; r == -EAGAIN && i < ENGINE_REDO_ATTEMPTS; i++)
+    for (int i = 1; r == -EAGAIN && i < ENGINE_REDO_ATTEMPTS; i++) {
+        conflict_pause(e);
         r = settle_after_once(e, t, hr);
+    }
+    if (r == -EAGAIN) {
+        log_warn("engine", "task %" PRId64 " (%s): settling lost %d conflicts; it runs again "
+                 "when its lease expires", t->row.id, t->row.kind, ENGINE_REDO_ATTEMPTS);
+        r = 0;
+    }
     return r;
 }
 
@@ -787,14 +808,6 @@ static void worker_sleep(struct engine *e, uint64_t seq, uint64_t nseq, int64_t 
     }
 }
 
-/* A short random pause after a conflict, so that the redos of competing workers spread out. */
-static void conflict_pause(struct engine *e)
-{
-    int64_t ns = conflict_jitter(e);
-    struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)ns};
-
-    nanosleep(&ts, NULL);
-}
 
 /* The store's notices of other processes' work (store_watch): wake the workers if earlier. */
 static void on_store_notice(void *ctx, int64_t due)
