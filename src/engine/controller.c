@@ -598,10 +598,35 @@ static int finish_unchanged(struct ctl *c, struct engine_task *t)
     return engine__tx_end(c->e, tx, t, engine__tx_task_done(tx, t));
 }
 
+/*
+ * Step 2 in a transaction of its own, with t's row deleted in it, redone
+ * after a pause while the store reports a conflict (not when another
+ * handler's compare-and-set won: c->conflict), so that a commit lost to
+ * a conflict does not redo the task and call its manager again.
+ */
+static int save_changes(struct ctl *c, struct engine_task *t, const struct inv_changes *ch)
+{
+    int r = -EAGAIN;
+
+    for (int attempt = 0; attempt < ENGINE_TX_ATTEMPTS && r == -EAGAIN && !c->conflict;
+         attempt++) {
+        struct store_tx *tx = NULL;
+
+        engine__retry_pause(c->e, attempt);
+        r = store_begin(c->e->store, &tx);
+        if (r < 0)
+            return r;
+        r = write_changes(c, tx, ch);
+        if (r == 0)
+            r = engine__tx_task_done(tx, t);
+        r = engine__tx_end(c->e, tx, t, r);
+    }
+    return r;
+}
+
 int ctl_save(struct ctl *c, struct engine_task *t)
 {
     struct inv_changes ch = {0};
-    struct store_tx *tx = NULL;
     char *td = task_data_text(c), *st = job_state_text(c);
     int r;
 
@@ -624,18 +649,11 @@ int ctl_save(struct ctl *c, struct engine_task *t)
     }
     r = build_changes(c, td, st, &ch);
     if (r == 0)
-        r = store_begin(c->e->store, &tx);
-    if (r < 0)
-        goto out;
-    r = write_changes(c, tx, &ch);
-    if (r == 0)
-        r = engine__tx_task_done(tx, t);
-    r = engine__tx_end(c->e, tx, t, r);
+        r = save_changes(c, t, &ch);
     if (r == 0 && ch.final_now)
         metric_counter_inc(&engine_metric_inv_finished, inv_status_name(ch.status), NULL);
     if (r == 0)
         r = adopt_changes(c, &ch);
-out:
     changes_release(&ch);
     return r;
 }

@@ -403,6 +403,8 @@ int64_t engine__json_id(const json_t *v);
  */
 #define ENGINE_TX_ATTEMPTS 5
 int engine__retry(struct engine *e, int (*fn)(struct engine *e, void *ctx), void *ctx);
+/* engine__retry's pause before attempt (0 = none, the first attempt; thread-safe). */
+void engine__retry_pause(struct engine *e, int attempt);
 
 /* ---- pubsub.c ---- */
 /*

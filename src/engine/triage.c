@@ -431,7 +431,7 @@ static int triage_job(struct triage *t, struct engine_task *task)
     t->j->last_triage = t->now;
     tlog(t, "Landing the transaction");
     tlog(t, "Done");
-    if ((r = store_job_put(t->tx, t->j)) < 0 ||
+    if ((r = store_job_set_triage(t->tx, t->j)) < 0 ||
         (r = store_triage_log_put(t->tx, t->j->id, t->now, t->tl.text.data)) < 0)
         return r;
     return engine__tx_task_done(t->tx, task);

@@ -7,18 +7,22 @@
 
 #include <time.h>
 
+void engine__retry_pause(struct engine *e, int attempt)
+{
+    /* 1..4 ms, then 2..8, 4..16 ...: the winner is done by then. */
+    int64_t ns = ((int64_t)1 << (attempt - 1)) * NS_PER_MS * (1 + (int64_t)(engine__rand(e) % 4));
+    struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)ns};
+
+    if (attempt > 0)
+        nanosleep(&ts, NULL);
+}
+
 int engine__retry(struct engine *e, int (*fn)(struct engine *e, void *ctx), void *ctx)
 {
     int r = -EAGAIN;
 
     for (int attempt = 0; attempt < ENGINE_TX_ATTEMPTS && r == -EAGAIN; attempt++) {
-        if (attempt > 0) {
-            /* 1..4 ms, then 2..8, 4..16 ...: the winner is done by then. */
-            int64_t ns = ((int64_t)1 << (attempt - 1)) * NS_PER_MS *
-                         (1 + (int64_t)(engine__rand(e) % 4));
-            struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)ns};
-            nanosleep(&ts, NULL);
-        }
+        engine__retry_pause(e, attempt);
         r = fn(e, ctx);
     }
     return r;

@@ -1248,6 +1248,20 @@ static int pg_job_set_cron(struct store_tx *tx, const char *id, const char *cron
     return r;
 }
 
+static int pg_job_set_triage(struct store_tx *tx, const struct store_job *j)
+{
+    static const char sql[] = "UPDATE jobs SET cron_json = $1, active_json = $2, "
+                              "finished_json = $3, last_triage = $4 WHERE id = $5";
+    long changes = 0;
+    int r = run_stmt(tx_of(tx), sql, &changes, "tttit", j->cron_json ? j->cron_json : "",
+                     j->active_json ? j->active_json : "[]",
+                     j->finished_json ? j->finished_json : "[]", j->last_triage, j->id);
+
+    if (r == 0 && changes != 1)
+        r = -ENOENT;
+    return r;
+}
+
 static int pg_job_list(struct store_tx *tx, const char *project, bool enabled_only,
                        struct store_job **ret, size_t *n)
 {
@@ -1900,6 +1914,7 @@ static int pg_job_state_put(struct store_tx *tx, const char *job_id, const char 
     .job_page = pg_job_page,                     \
     .job_page_by_id = pg_job_page_by_id,         \
     .job_set_cron = pg_job_set_cron,             \
+    .job_set_triage = pg_job_set_triage,         \
     .job_realms = pg_job_realms,                 \
     .inv_get = pg_inv_get,                       \
     .inv_insert = pg_inv_insert,                 \

@@ -918,6 +918,20 @@ static int sqlite_job_set_cron(struct store_tx *tx, const char *id, const char *
     return r;
 }
 
+static int sqlite_job_set_triage(struct store_tx *tx, const struct store_job *j)
+{
+    static const char sql[] = "UPDATE jobs SET cron_json = ?1, active_json = ?2, "
+                              "finished_json = ?3, last_triage = ?4 WHERE id = ?5";
+    struct sqlite_store *ss = ss_of(tx);
+    int r = run_stmt(ss, sql, "tttit", j->cron_json ? j->cron_json : "",
+                     j->active_json ? j->active_json : "[]",
+                     j->finished_json ? j->finished_json : "[]", j->last_triage, j->id);
+
+    if (r == 0 && sqlite3_changes(ss->db) != 1)
+        r = -ENOENT;
+    return r;
+}
+
 static int sqlite_job_list(struct store_tx *tx, const char *project, bool enabled_only,
                            struct store_job **ret, size_t *n)
 {
@@ -1700,6 +1714,7 @@ const struct store_ops store_sqlite_ops = {
     .job_get = sqlite_job_get,
     .job_put = sqlite_job_put,
     .job_set_cron = sqlite_job_set_cron,
+    .job_set_triage = sqlite_job_set_triage,
     .job_list = sqlite_job_list,
     .job_page = sqlite_job_page,
     .job_realms = sqlite_job_realms,

@@ -233,6 +233,16 @@ int store_job_set_cron(struct store_tx *tx, const char *id, const char *cron_jso
     return txops(tx)->job_set_cron(tx, id, cron_json ? cron_json : "");
 }
 
+static bool text_fits(const char *s);
+
+int store_job_set_triage(struct store_tx *tx, const struct store_job *j)
+{
+    CHECK(tx && j && j->id && j->id[0]);
+    if (!text_fits(j->cron_json) || !text_fits(j->active_json) || !text_fits(j->finished_json))
+        return -E2BIG;
+    return txops(tx)->job_set_triage(tx, j);
+}
+
 int store_job_list(struct store_tx *tx, const char *project, bool enabled_only,
                    struct store_job **ret, size_t *n)
 {

@@ -259,6 +259,7 @@ struct store_ops {
     int (*job_get)(struct store_tx *tx, const char *id, struct store_job *ret);
     int (*job_put)(struct store_tx *tx, const struct store_job *j);
     int (*job_set_cron)(struct store_tx *tx, const char *id, const char *cron_json);
+    int (*job_set_triage)(struct store_tx *tx, const struct store_job *j);
     int (*job_list)(struct store_tx *tx, const char *project, bool enabled_only,
                     struct store_job **ret, size_t *n);
     int (*job_page)(struct store_tx *tx, const char *project, const char *realm_id,
@@ -438,6 +439,17 @@ int store_job_put(struct store_tx *tx, const struct store_job *j);
  * -E2BIG past LIMIT_STORE_TEXT.
  */
 int store_job_set_cron(struct store_tx *tx, const char *id, const char *cron_json);
+/*
+ * Sets only the columns a triage changes -- cron_json, active_json,
+ * finished_json (NULL = "[]" for the two arrays, "" for cron_json) and
+ * last_triage -- of the row j->id; the other fields of *j are not read.
+ * SQL "UPDATE jobs SET ... WHERE id = ?": no indexed column changes (an
+ * INSERT OR REPLACE deletes and inserts the row and its indexes; on
+ * PostgreSQL it stays a HOT update), and a concurrent change of another
+ * column (a pause, a config apply) is not overwritten.  -ENOENT if there
+ * is no such job, -E2BIG past LIMIT_STORE_TEXT.
+ */
+int store_job_set_triage(struct store_tx *tx, const struct store_job *j);
 /* Jobs of project (NULL = all), sorted by id; at most LIMIT_STORE_ROWS. */
 int store_job_list(struct store_tx *tx, const char *project, bool enabled_only,
                    struct store_job **ret, size_t *n);

@@ -491,6 +491,46 @@ static void test_job_set_cron(void **state)
 }
 
 /*
+ * The triage's narrow write: cron, active, finished and last_triage
+ * change; the definition and the pause, written meanwhile by others, stay.
+ */
+static void test_job_set_triage(void **state)
+{
+    struct fixture *f = *state;
+    struct store_tx *tx = begin(f->s);
+    struct store_job j = {.id = "p/a", .project = "p", .name = "a", .enabled = true,
+                          .schedule = "* * * * *", .task_json = "{\"noop\":{}}",
+                          .cron_json = "{\"generation\":1}", .active_json = "[]",
+                          .finished_json = "[]"},
+                     paused = j, tri = {0}, got = {0};
+
+    assert_int_equal(store_job_put(tx, &j), 0);
+    /* Paused by someone else after the triage read the row. */
+    paused.paused = true;
+    paused.paused_by = "user:x@example.com";
+    assert_int_equal(store_job_put(tx, &paused), 0);
+    tri = j; /* the triage's copy, read before the pause */
+    tri.schedule = "ignored";
+    tri.cron_json = "{\"generation\":2}";
+    tri.active_json = "[7]";
+    tri.finished_json = NULL;
+    tri.last_triage = 42;
+    assert_int_equal(store_job_set_triage(tx, &tri), 0);
+    assert_int_equal(store_job_get(tx, "p/a", &got), 0);
+    assert_string_equal(got.cron_json, "{\"generation\":2}");
+    assert_string_equal(got.active_json, "[7]");
+    assert_string_equal(got.finished_json, "[]");
+    assert_int_equal(got.last_triage, 42);
+    assert_string_equal(got.schedule, "* * * * *");
+    assert_true(got.paused);
+    assert_string_equal(got.paused_by, "user:x@example.com");
+    store_job_release(&got);
+    tri.id = "p/nope";
+    assert_int_equal(store_job_set_triage(tx, &tri), -ENOENT);
+    assert_int_equal(store_commit(tx), 0);
+}
+
+/*
  * Leasing one row by id: only when it is due and free (or its lease
  * expired), with the attempt counted; a lease taken in a transaction that
  * rolls back is gone with it.
@@ -1562,6 +1602,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_job_page_by_id, setup, teardown),
         cmocka_unit_test_setup_teardown(test_task_lease_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_job_set_cron, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_job_set_triage, setup, teardown),
         cmocka_unit_test_setup_teardown(test_task_rearm, setup, teardown),
         cmocka_unit_test_setup_teardown(test_task_renew, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_commit_lazy_steps, setup, teardown),
