@@ -79,17 +79,85 @@ static int load_pending(struct triage *t, size_t limit, struct trigger_vec *ret)
     return r;
 }
 
+/* What the triage learns of one active invocation. */
+struct active_status {
+    int64_t id;
+    bool found, final;
+};
+
+struct active_statuses {
+    struct active_status *v; /* sorted by id */
+    size_t n;
+};
+
+static int cmp_active_status(const void *a, const void *b)
+{
+    int64_t x = ((const struct active_status *)a)->id, y = ((const struct active_status *)b)->id;
+    return (x > y) - (x < y);
+}
+
+/* store_inv_statuses' fn: marks the row found, final or not. */
+static void on_active_status(void *ctx, int64_t id, const char *status)
+{
+    struct active_statuses *a = ctx;
+    struct active_status key = {.id = id}, *s;
+    int st = inv_status_from_name(status);
+
+    s = bsearch(&key, a->v, a->n, sizeof(*a->v), cmp_active_status);
+    if (s) {
+        s->found = true;
+        s->final = st >= 0 && inv_status_is_final((enum inv_status)st);
+    }
+}
+
+/*
+ * The statuses of the ids in the JSON array active, one statement a
+ * LIMIT_STORE_PAGE of them (not each whole row).  Free a->v.
+ */
+static int load_active_statuses(struct triage *t, const json_t *active, struct active_statuses *a)
+{
+    size_t n = json_array_size(active), i;
+    int64_t *ids = calloc(n + 1, sizeof(*ids));
+    json_t *v;
+    int r = 0;
+
+    a->v = calloc(n + 1, sizeof(*a->v));
+    a->n = n;
+    if (!ids || !a->v) {
+        free(ids);
+        return -ENOMEM;
+    }
+    json_array_foreach(active, i, v)
+        a->v[i].id = engine__json_id(v);
+    sort_array(a->v, n, sizeof(*a->v), cmp_active_status);
+    a->n = 0; /* each id once: bsearch must find the one the statuses mark */
+    for (i = 0; i < n; i++)
+        if (a->n == 0 || a->v[a->n - 1].id != a->v[i].id)
+            a->v[a->n++] = a->v[i];
+    n = a->n;
+    for (i = 0; i < n; i++)
+        ids[i] = a->v[i].id;
+    for (i = 0; r == 0 && i < n; i += LIMIT_STORE_PAGE)
+        r = store_inv_statuses(t->tx, ids + i, n - i < LIMIT_STORE_PAGE ? n - i : LIMIT_STORE_PAGE,
+                               on_active_status, a);
+    free(ids);
+    return r;
+}
+
 /* Tidies ActiveInvocations (spec 3.8 step 2a). */
 static int tidy_active(struct triage *t, size_t *ret_finished_set)
 {
     json_t *active = engine__json_parse(t->j->active_json, 1);
     json_t *finished = engine__json_parse(t->j->finished_json, 1);
     json_t *still = json_array(), *kept = json_array();
+    struct active_statuses a = {NULL, 0};
     size_t i, n_fin_set = 0;
     json_t *v;
     int r = -ENOMEM;
 
     if (!active || !finished || !still || !kept)
+        goto out;
+    if ((r = load_active_statuses(t, active, &a)) < 0)
         goto out;
     json_array_foreach(finished, i, v) {
         int64_t f = json_integer_value(json_object_get(v, "finished"));
@@ -97,20 +165,15 @@ static int tidy_active(struct triage *t, size_t *ret_finished_set)
             json_array_append(kept, v);
     }
     json_array_foreach(active, i, v) {
-        struct store_inv inv = {0};
-        int64_t id = engine__json_id(v);
-        int st;
+        struct active_status key = {.id = engine__json_id(v)}, *s;
+        int64_t id = key.id;
 
-        r = store_inv_get(t->tx, id, &inv);
-        if (r == -ENOENT) {
+        s = bsearch(&key, a.v, a.n, sizeof(*a.v), cmp_active_status);
+        if (!s || !s->found) {
             /* Never created (cannot happen with one transaction): forget it. */
             continue;
         }
-        if (r < 0)
-            goto out;
-        st = inv_status_from_name(inv.status);
-        store_inv_release(&inv);
-        if (st >= 0 && inv_status_is_final((enum inv_status)st)) {
+        if (s->final) {
             n_fin_set++;
             tlog(t, "Invocation %" PRId64 " is acknowledged as finished", id);
             json_array_append_new(kept, json_pack("{s:s, s:I}", "id", json_string_value(v),
@@ -129,6 +192,7 @@ out:
     json_decref(finished);
     json_decref(still);
     json_decref(kept);
+    free(a.v);
     return r;
 }
 

@@ -1432,6 +1432,22 @@ static int pg_inv_ids_project(struct store_tx *tx, const char *project, int64_t 
     return r;
 }
 
+static int pg_inv_statuses(struct store_tx *tx, const int64_t *ids, size_t n,
+                           void (*fn)(void *ctx, int64_t id, const char *status), void *ctx)
+{
+    static const char sql[] = "SELECT id, status FROM invocations WHERE id = ANY($1::bigint[])";
+    char *list = store_ids_text(ids, n, '{', '}');
+    PGresult *res = NULL;
+    int r = list ? query(tx_of(tx), sql, &res, "t", list) : -ENOMEM;
+
+    if (r == 0)
+        for (int i = 0; i < PQntuples(res); i++)
+            fn(ctx, val_i64(res, i, 0), PQgetvalue(res, i, 1));
+    PQclear(res);
+    free(list);
+    return r;
+}
+
 /* ---- pending triggers ---- */
 
 static int pg_trigger_add(struct store_tx *tx, const struct store_trigger *t, int64_t now,
@@ -1919,6 +1935,7 @@ static int pg_job_state_put(struct store_tx *tx, const char *job_id, const char 
     .inv_get = pg_inv_get,                       \
     .inv_insert = pg_inv_insert,                 \
     .inv_update = pg_inv_update,                 \
+    .inv_statuses = pg_inv_statuses,             \
     .inv_set_aborted_by = pg_inv_set_aborted_by, \
     .inv_list = pg_inv_list,                     \
     .inv_ids_project = pg_inv_ids_project,       \

@@ -1,9 +1,13 @@
 /*
  * rows.c - the row kinds generated from the tables of rows.h, and the
  * release functions of store.h's rows, which free exactly the string
- * columns.
+ * columns; the text form of an id list the back ends bind.
  */
 #include "store/rows.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 /* The col_type of a field, from its C type (any other type does not compile). */
 #define COL_TYPE_OF(e) \
@@ -120,4 +124,19 @@ void store_tasks_free(struct store_task *v, size_t n)
 void store_fates_free(struct store_fate *v, size_t n)
 {
     store_rows_free(&store_fate_kind, v, n);
+}
+
+char *store_ids_text(const int64_t *ids, size_t n, char open, char close)
+{
+    size_t cap = 3 + n * 21, len = 0; /* 20 digits and a sign, a comma each */
+    char *s = malloc(cap);
+
+    if (!s)
+        return NULL;
+    s[len++] = open;
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(s + len, cap - len, i ? ",%" PRId64 : "%" PRId64, ids[i]);
+    s[len++] = close;
+    s[len] = '\0';
+    return s;
 }

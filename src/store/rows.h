@@ -175,4 +175,12 @@ void store_row_release(const struct row_kind *k, void *row);
 /* Releases n rows of kind k and frees the array.  NULL-safe. */
 void store_rows_free(const struct row_kind *k, void *v, size_t n);
 
+/*
+ * ids[0..n) as one text for a back end to bind: open, the decimal ids
+ * separated by commas, close ('[' ']': a JSON array for SQLite's
+ * json_each; '{' '}': a PostgreSQL array literal).  malloc'ed, NULL when
+ * out of memory.
+ */
+char *store_ids_text(const int64_t *ids, size_t n, char open, char close);
+
 #endif

@@ -1156,6 +1156,29 @@ static int sqlite_inv_ids_project(struct store_tx *tx, const char *project, int6
     return r;
 }
 
+static int sqlite_inv_statuses(struct store_tx *tx, const int64_t *ids, size_t n,
+                               void (*fn)(void *ctx, int64_t id, const char *status), void *ctx)
+{
+    static const char sql[] = "SELECT id, status FROM invocations "
+                              "WHERE id IN (SELECT value FROM json_each(?))";
+    struct sqlite_store *ss = ss_of(tx);
+    char *list = store_ids_text(ids, n, '[', ']');
+    sqlite3_stmt *st = NULL;
+    int r = list ? prep(ss, sql, &st) : -ENOMEM, rc;
+
+    if (r == 0)
+        r = bind_text(ss, st, 1, list);
+    while (r == 0 && (rc = sqlite3_step(st)) != SQLITE_DONE) {
+        if (rc != SQLITE_ROW)
+            r = db_err(ss, rc);
+        else
+            fn(ctx, sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1));
+    }
+    unprep(st);
+    free(list);
+    return r;
+}
+
 /* ---- pending triggers ---- */
 
 static int sqlite_trigger_add(struct store_tx *tx, const struct store_trigger *t, int64_t now,
@@ -1720,6 +1743,7 @@ const struct store_ops store_sqlite_ops = {
     .job_realms = sqlite_job_realms,
     .job_page_by_id = sqlite_job_page_by_id,
     .inv_get = sqlite_inv_get,
+    .inv_statuses = sqlite_inv_statuses,
     .inv_insert = sqlite_inv_insert,
     .inv_update = sqlite_inv_update,
     .inv_set_aborted_by = sqlite_inv_set_aborted_by,

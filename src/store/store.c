@@ -243,6 +243,13 @@ int store_job_set_triage(struct store_tx *tx, const struct store_job *j)
     return txops(tx)->job_set_triage(tx, j);
 }
 
+int store_inv_statuses(struct store_tx *tx, const int64_t *ids, size_t n,
+                       void (*fn)(void *ctx, int64_t id, const char *status), void *ctx)
+{
+    CHECK(tx && ids && fn && n >= 1 && n <= LIMIT_STORE_PAGE);
+    return txops(tx)->inv_statuses(tx, ids, n, fn, ctx);
+}
+
 int store_job_list(struct store_tx *tx, const char *project, bool enabled_only,
                    struct store_job **ret, size_t *n)
 {

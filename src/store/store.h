@@ -260,6 +260,8 @@ struct store_ops {
     int (*job_put)(struct store_tx *tx, const struct store_job *j);
     int (*job_set_cron)(struct store_tx *tx, const char *id, const char *cron_json);
     int (*job_set_triage)(struct store_tx *tx, const struct store_job *j);
+    int (*inv_statuses)(struct store_tx *tx, const int64_t *ids, size_t n,
+                        void (*fn)(void *ctx, int64_t id, const char *status), void *ctx);
     int (*job_list)(struct store_tx *tx, const char *project, bool enabled_only,
                     struct store_job **ret, size_t *n);
     int (*job_page)(struct store_tx *tx, const char *project, const char *realm_id,
@@ -505,6 +507,17 @@ int store_inv_insert(struct store_tx *tx, const struct store_inv *v);
 int store_inv_update(struct store_tx *tx, const struct store_inv *v, int64_t expected_mutations);
 /* Sets aborted_by without touching the mutations count. -ENOENT. */
 int store_inv_set_aborted_by(struct store_tx *tx, int64_t id, const char *who);
+/*
+ * The status of each invocation of ids[0..n) that exists (1 <= n <=
+ * LIMIT_STORE_PAGE, else -EINVAL): fn(ctx, id, status) once per row found,
+ * in no set order; ids without a row are skipped.  One statement whatever
+ * n, reading the key and the status column only (SQLite: json_each over
+ * the ids; PostgreSQL: = ANY of a bigint[]): a triage's check of a job's
+ * active invocations, without reading each whole row and its debug log.
+ * fn must not use the store.  Returns 0, -EIO, -ENOMEM.
+ */
+int store_inv_statuses(struct store_tx *tx, const int64_t *ids, size_t n,
+                       void (*fn)(void *ctx, int64_t id, const char *status), void *ctx);
 /*
  * Invocations of job_id with id > after_id (0 = all), ascending id (newest
  * first, spec 3.4), at most limit (<= LIMIT_STORE_ROWS).  Rows carry no

@@ -703,6 +703,56 @@ static void test_inv_list_order(void **state)
     assert_int_equal(store_commit(tx), 0);
 }
 
+/* store_inv_statuses: each row found once, absent ids skipped, large ids intact. */
+struct seen_status {
+    int64_t id[8];
+    char status[8][16];
+    size_t n;
+};
+
+static void on_status(void *ctx, int64_t id, const char *status)
+{
+    struct seen_status *s = ctx;
+
+    assert_true(s->n < 8);
+    s->id[s->n] = id;
+    snprintf(s->status[s->n], sizeof(s->status[0]), "%s", status);
+    s->n++;
+}
+
+static const char *status_of(const struct seen_status *s, int64_t id)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (s->id[i] == id)
+            return s->status[i];
+    return NULL;
+}
+
+static void test_inv_statuses(void **state)
+{
+    struct fixture *f = *state;
+    struct store_tx *tx = begin(f->s);
+    static const int64_t big = 8828461916468815008;
+    const int64_t ask[] = {7, 99, big, -3};
+    struct store_inv r1 = {.id = 7, .job_id = "p/j", .status = "RUNNING", .debug_log = "x"},
+                     r2 = {.id = big, .job_id = "p/k", .status = "SUCCEEDED"},
+                     r3 = {.id = 8, .job_id = "p/j", .status = "FAILED"};
+    struct seen_status seen = {.n = 0};
+
+    assert_int_equal(store_inv_insert(tx, &r1), 0);
+    assert_int_equal(store_inv_insert(tx, &r2), 0);
+    assert_int_equal(store_inv_insert(tx, &r3), 0);
+    assert_int_equal(store_inv_statuses(tx, ask, ARRAY_SIZE(ask), on_status, &seen), 0);
+    assert_int_equal(seen.n, 2); /* 99 and -3 have no row; 8 was not asked for */
+    assert_string_equal(status_of(&seen, 7), "RUNNING");
+    assert_string_equal(status_of(&seen, big), "SUCCEEDED");
+    seen.n = 0;
+    assert_int_equal(store_inv_statuses(tx, ask + 1, 1, on_status, &seen), 0);
+    assert_int_equal(seen.n, 0);
+    assert_int_equal(store_inv_statuses(tx, ask, 0, on_status, &seen), -EINVAL);
+    assert_int_equal(store_commit(tx), 0);
+}
+
 static void test_fates(void **state)
 {
     struct fixture *f = *state;
@@ -1603,6 +1653,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_task_lease_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_job_set_cron, setup, teardown),
         cmocka_unit_test_setup_teardown(test_job_set_triage, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_inv_statuses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_task_rearm, setup, teardown),
         cmocka_unit_test_setup_teardown(test_task_renew, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_commit_lazy_steps, setup, teardown),
