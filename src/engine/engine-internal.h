@@ -336,6 +336,13 @@ int engine__commit(struct engine *e, struct store_tx *tx);
 /* Commits lazily (store_commit_lazy: durable at the next sync) and wakes the workers. */
 int engine__commit_lazy(struct engine *e, struct store_tx *tx);
 /*
+ * Commits lazily and wakes no one: for a caller whose run of steps ends
+ * with a durable commit of its own (engine__commit, which wakes the
+ * workers and makes the run durable at once: config apply).  A woken
+ * worker would sync each step before it sleeps again.
+ */
+int engine__commit_lazy_unwoken(struct engine *e, struct store_tx *tx);
+/*
  * Ends a handler's transaction: with r == 0 commits it (engine__commit, or
  * store_commit_lazy for a batch kind: t->lazy),
  * otherwise rolls it back.  If that leaves the transaction undone, t's

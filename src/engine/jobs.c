@@ -623,7 +623,14 @@ static int apply_item_tx(struct apply_batch *b, struct store_tx *tx, const struc
     return r;
 }
 
-/* One attempt of a range, in one transaction (engine__retry's fn). */
+/*
+ * One attempt of a range, in one transaction (engine__retry's fn).  The
+ * commit is lazy: the revision's durable commit (project_put_tx) makes
+ * every chunk before it durable at once, and nothing is acknowledged
+ * before it (SQLite: the chunks are steps of one group, no sync each);
+ * the workers are woken by that last commit, not by each chunk (a woken
+ * worker syncs before it sleeps: a sync a chunk).
+ */
 static int apply_range_tx(struct engine *e, void *ctx)
 {
     const struct apply_range *a = ctx;
@@ -636,7 +643,7 @@ static int apply_range_tx(struct engine *e, void *ctx)
         store_rollback(tx);
         return r;
     }
-    return r < 0 ? r : engine__commit(e, tx);
+    return r < 0 ? r : engine__commit_lazy_unwoken(e, tx);
 }
 
 /* Applies items [lo, hi); a range that keeps losing conflicts is applied in halves. */
@@ -844,8 +851,10 @@ int engine_apply_project(struct engine *e, const char *project, const struct cfg
     free(b);
     if (r == 0)
         r = engine__retry(e, project_put_tx, &prow);
-    if (r < 0)
+    if (r < 0) {
         log_error("engine", "applying project %s failed: %s", project, strerror(-r));
+        engine__wake(e); /* the chunks applied are lazy and unwoken: a worker syncs them */
+    }
     return r;
 }
 
@@ -884,6 +893,8 @@ int engine_disable_project(struct engine *e, const char *project)
         r = engine__retry(e, project_put_tx, &p);
     }
     store_project_release(&p);
+    if (r < 0)
+        engine__wake(e); /* no durable commit of ours: a worker syncs the lazy chunks */
     return r == -ENOENT ? 0 : r;
 }
 

@@ -207,6 +207,15 @@ int engine__commit_lazy(struct engine *e, struct store_tx *tx)
     return commit_ended(e, store_commit_lazy(tx));
 }
 
+int engine__commit_lazy_unwoken(struct engine *e, struct store_tx *tx)
+{
+    int r = store_commit_lazy(tx);
+
+    if (r < 0)
+        return commit_ended(e, r); /* said as engine__commit_lazy says it; no wake either way */
+    return 0;
+}
+
 /* Makes the lazy commits so far durable (a worker about to sleep, engine_run_due). */
 static int sync_batch(struct engine *e)
 {
