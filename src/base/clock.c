@@ -20,6 +20,19 @@ static int64_t real_mono(const struct clock *c)
 
 static const struct clock real_clock = {real_now, real_mono};
 
+int64_t clock_mono_ns(void)
+{
+    return real_mono(NULL);
+}
+
+struct timespec clock_mono_deadline(int64_t delay_ns)
+{
+    int64_t at = real_mono(NULL) + (delay_ns > 0 ? delay_ns : 0);
+    struct timespec ts = {.tv_sec = (time_t)(at / 1000000000), .tv_nsec = (long)(at % 1000000000)};
+
+    return ts;
+}
+
 const struct clock *clock_real(void)
 {
     return &real_clock;

@@ -14,6 +14,7 @@
 #include "base/compat.h"
 
 #include <pthread.h>
+#include <time.h>
 
 struct clock {
     int64_t (*now)(const struct clock *c); /* wall time, ns since the epoch */
@@ -32,6 +33,21 @@ static inline int64_t clock_mono(const struct clock *c)
 
 /* The system clock (CLOCK_REALTIME / CLOCK_MONOTONIC).  Static; never freed. */
 const struct clock *clock_real(void);
+
+/*
+ * CLOCK_MONOTONIC now, in ns: for intervals and deadlines of the machine
+ * (a store transaction's time, an HTTP connection's deadline, a poll's
+ * timeout), never for the scheduler's own time, which comes from a struct
+ * clock.  Thread-safe.
+ */
+int64_t clock_mono_ns(void);
+
+/*
+ * The CLOCK_MONOTONIC instant delay_ns (>= 0) from now, for
+ * pthread_cond_timedwait on a condition variable whose clock attribute is
+ * CLOCK_MONOTONIC.  Thread-safe.
+ */
+struct timespec clock_mono_deadline(int64_t delay_ns);
 
 /*
  * A clock for tests.  Thread-safe: the engine's workers may read it while

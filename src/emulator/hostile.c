@@ -11,6 +11,7 @@
  * EMU_HOSTILE_MAX_NS.
  */
 #include "base/compat.h"
+#include "base/clock.h"
 #include "base/time.h"
 #include "emu-internal.h"
 
@@ -37,18 +38,11 @@ static bool stopping(struct emulator *e)
     return __atomic_load_n(&e->stopping, __ATOMIC_RELAXED);
 }
 
-static int64_t mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * NS_PER_SEC + ts.tv_nsec;
-}
-
 /* Waits for events on fd; 1 ready, 0 tick passed, -1 stop/deadline/error. */
 static int wait_fd(struct emulator *e, int fd, short events, int64_t deadline)
 {
     struct pollfd p = {.fd = fd, .events = events};
-    if (stopping(e) || mono() >= deadline)
+    if (stopping(e) || clock_mono_ns() >= deadline)
         return -1;
     int r = poll(&p, 1, HOSTILE_TICK_MS);
     if (r < 0)
@@ -142,7 +136,7 @@ static int parse_head(struct raw_req *r, size_t end)
 
 static int read_request(struct emulator *e, int fd, struct raw_req *r)
 {
-    int64_t deadline = mono() + HOSTILE_READ_NS;
+    int64_t deadline = clock_mono_ns() + HOSTILE_READ_NS;
     char *end = NULL;
 
     while (!end) {
@@ -203,7 +197,7 @@ static int head_text(const struct http_response *resp, size_t body_len, struct b
 static int send_whole(struct emulator *e, int fd, const struct http_response *resp, bool drip)
 {
     struct buf all;
-    int64_t deadline = mono() + EMU_HOSTILE_MAX_NS;
+    int64_t deadline = clock_mono_ns() + EMU_HOSTILE_MAX_NS;
     int r;
 
     buf_init(&all, LIMIT_HTTP_RESPONSE_BYTES + LIMIT_HTTP_HEADER_BYTES);
@@ -311,7 +305,7 @@ static int send_huge(struct emulator *e, int fd, bool prpc)
                             : "{\"build\": {\"id\": \"8749142216233001793\", \"status\": "
                               "\"COMPLETED\", \"result_details_json\": \"";
     const char *close = prpc ? "\"}\n" : "\"}}";
-    int64_t deadline = mono() + EMU_HOSTILE_MAX_NS;
+    int64_t deadline = clock_mono_ns() + EMU_HOSTILE_MAX_NS;
     size_t total = EMU_HUGE_BYTES, fill = total - strlen(open) - strlen(close);
     int r;
 
@@ -338,7 +332,7 @@ static int send_huge(struct emulator *e, int fd, bool prpc)
 
 static void hang(struct emulator *e, int fd)
 {
-    int64_t deadline = mono() + EMU_HOSTILE_MAX_NS;
+    int64_t deadline = clock_mono_ns() + EMU_HOSTILE_MAX_NS;
     char tmp[512];
     for (;;) {
         int w = wait_fd(e, fd, POLLIN, deadline);

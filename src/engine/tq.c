@@ -74,6 +74,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/log.h"
 
 /*
@@ -447,19 +448,11 @@ static void renew_drop(struct engine_task *t)
     pthread_mutex_unlock(&e->renew_lock);
 }
 
-static int64_t mono_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * NS_PER_SEC + ts.tv_nsec;
-}
-
 /* Whether the parked calls should be made now, before other due work. */
 static bool batch_ripe(const struct call_batch *b)
 {
     return b->n == ARRAY_SIZE(b->t) ||
-           (b->n > 0 && mono_ns() - b->since >= LIMIT_ENGINE_CALL_WAIT_MS * NS_PER_MS);
+           (b->n > 0 && clock_mono_ns() - b->since >= LIMIT_ENGINE_CALL_WAIT_MS * NS_PER_MS);
 }
 
 static bool batch_full(const struct call_batch *b)
@@ -658,7 +651,7 @@ static int run_one(struct engine *e, const char *owner, bool use_pool, struct ca
         renew_add(e, t); /* its lease is committed and held until the call's save */
     if (hr == ENGINE_CALL_MANAGER && t->lazy) {
         if (calls->n == 0)
-            calls->since = mono_ns();
+            calls->since = clock_mono_ns();
         calls->t[calls->n++] = t;
         return 1;
     }
@@ -799,15 +792,8 @@ static bool notice_wakes(struct engine *e, uint64_t seen, int64_t next)
 static void worker_sleep(struct engine *e, uint64_t seq, uint64_t nseq, int64_t next,
                          int64_t wait_ns)
 {
-    struct timespec ts;
+    struct timespec ts = clock_mono_deadline(wait_ns);
 
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += (time_t)(wait_ns / NS_PER_SEC);
-    ts.tv_nsec += (long)(wait_ns % NS_PER_SEC);
-    if (ts.tv_nsec >= NS_PER_SEC) {
-        ts.tv_sec++;
-        ts.tv_nsec -= NS_PER_SEC;
-    }
     while (!e->stopping && e->wake_seq == seq) {
         if (notice_wakes(e, nseq, next))
             break;
@@ -935,11 +921,11 @@ static void *renew_main(void *arg)
     pthread_mutex_lock(&e->renew_lock);
     while (!e->renew_stopping) {
         struct timespec ts;
-        int64_t at = mono_ns() + period;
+        int64_t at = clock_mono_ns() + period;
 
         ts.tv_sec = (time_t)(at / NS_PER_SEC);
         ts.tv_nsec = (long)(at % NS_PER_SEC);
-        while (!e->renew_stopping && mono_ns() < at)
+        while (!e->renew_stopping && clock_mono_ns() < at)
             pthread_cond_timedwait(&e->renew_cond, &e->renew_lock, &ts);
         if (e->renew_stopping)
             break;

@@ -21,6 +21,7 @@
 
 #include <microhttpd.h>
 
+#include "base/clock.h"
 #include "base/limits.h"
 #include "net/http.h"
 
@@ -68,14 +69,6 @@ struct http_front {
 
 /* Tags of the two non-connection entries of the epoll set. */
 static char listen_tag, stop_tag;
-
-static int64_t mono_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * NS_PER_S + ts.tv_nsec;
-}
 
 void http_front_addr_key(const struct sockaddr *sa, unsigned char key[16])
 {
@@ -342,7 +335,7 @@ static void conn_answer(struct http_front *f, struct front_conn *c, int status, 
     c->buf = NULL;
     c->len = c->cap = 0;
     c->state = FS_CLOSING;
-    c->closing_ns = mono_ns();
+    c->closing_ns = clock_mono_ns();
     conn_drain(f, c);
 }
 
@@ -424,7 +417,7 @@ static void conn_event(struct http_front *f, struct front_conn *c)
     }
     r = conn_peek(c);
     if (r > 0)
-        c->last_ns = mono_ns();
+        c->last_ns = clock_mono_ns();
     end = head_end(c);
     if (end) {
         if (c->state == FS_REFUSED) {
@@ -465,7 +458,7 @@ static void conn_new(struct http_front *f, int fd, const struct sockaddr_storage
     c->sa = *sa;
     c->sa_len = sa_len;
     http_front_addr_key((const struct sockaddr *)sa, c->key);
-    c->start_ns = c->last_ns = mono_ns();
+    c->start_ns = c->last_ns = clock_mono_ns();
     c->admitted = slot_take(f, c->key);
     c->refused = !c->admitted;
     c->state = c->admitted ? FS_PENDING : FS_REFUSED;
@@ -546,7 +539,7 @@ static void *front_main(void *arg)
 {
     struct http_front *f = arg;
     struct epoll_event evs[128];
-    int64_t last_sweep = mono_ns();
+    int64_t last_sweep = clock_mono_ns();
     bool stop = false;
 
     while (!stop) {
@@ -560,7 +553,7 @@ static void *front_main(void *arg)
             else
                 conn_event(f, evs[i].data.ptr);
         }
-        now = mono_ns();
+        now = clock_mono_ns();
         if (now - last_sweep >= FRONT_TICK_MS * NS_PER_MS) {
             front_sweep(f, now);
             last_sweep = now;

@@ -23,6 +23,7 @@
 
 #include <microhttpd.h>
 
+#include "base/clock.h"
 #include "base/metrics.h"
 #include "net/http-front.h"
 
@@ -95,14 +96,6 @@ struct http_req_state {
     uint64_t dropped; /* body bytes not kept (over the limit, or after an answer) */
     struct buf body;
 };
-
-static int64_t mono_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 /* ---------------------------------------------------------------------------
  * Requests and responses
@@ -287,7 +280,7 @@ static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_co
         c->fd = ci ? ci->connect_fd : -1;
         conn_addr_key(mc, c->addr);
         c->phase = PHASE_HEADERS;
-        c->phase_start_ns = mono_ns();
+        c->phase_start_ns = clock_mono_ns();
         pthread_mutex_lock(&s->lock);
         conn_list(s, c);
         pthread_mutex_unlock(&s->lock);
@@ -324,7 +317,7 @@ static void conn_phase(struct http_server *s, struct MHD_Connection *mc, enum co
     pthread_mutex_lock(&s->lock);
     if (c->phase != phase) {
         c->phase = phase;
-        c->phase_start_ns = mono_ns();
+        c->phase_start_ns = clock_mono_ns();
         c->body_bytes = 0;
         c->awaiting_next = phase == PHASE_HEADERS; /* only after a request ended */
     }
@@ -386,7 +379,7 @@ static void *sweeper(void *arg)
     pthread_mutex_lock(&s->lock);
     while (!s->stopping) {
         struct timespec until;
-        int64_t now = mono_ns();
+        int64_t now = clock_mono_ns();
 
         for (struct http_conn *c = s->conns; c; c = c->next) {
             if (c->awaiting_next && c->phase == PHASE_HEADERS && c->fd >= 0)
@@ -396,12 +389,7 @@ static void *sweeper(void *arg)
                 shutdown(c->fd, SHUT_RDWR);
             }
         }
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_nsec += SWEEP_INTERVAL_NS;
-        if (until.tv_nsec >= 1000000000) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000;
-        }
+        until = clock_mono_deadline(SWEEP_INTERVAL_NS);
         pthread_cond_timedwait(&s->sweep_cond, &s->lock, &until);
     }
     pthread_mutex_unlock(&s->lock);

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "base/clock.h"
+#include "base/time.h"
 #include "base/limits.h"
 
 struct sqlite_checkpointer {
@@ -38,17 +40,6 @@ static int on_commit(void *ctx, sqlite3 *db, const char *schema, int frames)
     return SQLITE_OK;
 }
 
-static void deadline_in_ms(struct timespec *ts, long ms)
-{
-    clock_gettime(CLOCK_MONOTONIC, ts);
-    ts->tv_sec += ms / 1000;
-    ts->tv_nsec += (ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
-}
-
 static void *checkpoint_main(void *arg)
 {
     struct sqlite_checkpointer *c = arg;
@@ -56,7 +47,7 @@ static void *checkpoint_main(void *arg)
 
     pthread_mutex_lock(&c->lock);
     while (!c->stopping) {
-        deadline_in_ms(&ts, LIMIT_STORE_CHECKPOINT_IDLE_MS);
+        ts = clock_mono_deadline(LIMIT_STORE_CHECKPOINT_IDLE_MS * NS_PER_MS);
         while (!c->stopping && c->frames < LIMIT_STORE_CHECKPOINT_FRAMES)
             if (pthread_cond_timedwait(&c->cond, &c->lock, &ts) != 0)
                 break; /* idle long enough: checkpoint what is there */

@@ -30,6 +30,7 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 
+#include "base/clock.h"
 #include "store/sqlite-checkpoint.h"
 #include "store/sqlite-columns.h"
 #include "store/sqlite-schema.h"
@@ -453,14 +454,6 @@ static int group_flush(struct sqlite_store *ss)
     return r;
 }
 
-static int64_t mono_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /*
  * At the end of every step: if threads wait for the group to be durable
  * and nobody else is in line to add a step, or the first of them has
@@ -472,7 +465,7 @@ static void step_end(struct sqlite_store *ss)
     if (!ss->group_open || ss->sync_waiters == 0)
         return;
     if (atomic_load(&ss->begin_waiters) == 0 ||
-        mono_ns() - ss->sync_since >= (int64_t)LIMIT_STORE_GROUP_WAIT_US * 1000)
+        clock_mono_ns() - ss->sync_since >= (int64_t)LIMIT_STORE_GROUP_WAIT_US * 1000)
         group_flush(ss);
 }
 
@@ -489,7 +482,7 @@ static int group_durable(struct sqlite_store *ss)
         ss->group_steps >= LIMIT_STORE_GROUP_STEPS)
         return group_flush(ss);
     if (ss->sync_waiters++ == 0)
-        ss->sync_since = mono_ns();
+        ss->sync_since = clock_mono_ns();
     while (ss->durable_seq < mine && ss->lost_seq < mine)
         pthread_cond_wait(&ss->durable_cond, &ss->lock);
     ss->sync_waiters--;

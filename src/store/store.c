@@ -9,6 +9,7 @@
 
 #include <time.h>
 
+#include "base/clock.h"
 #include "base/metrics.h"
 
 struct metric_histogram store_metric_tx_seconds = METRIC_HISTOGRAM(
@@ -19,18 +20,10 @@ struct metric_histogram store_metric_tx_seconds = METRIC_HISTOGRAM(
 /* When this thread's transaction began (a thread holds at most one). */
 static _Thread_local int64_t tx_began_ns;
 
-static int64_t tx_mono_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static void tx_observe(void)
 {
     if (tx_began_ns)
-        metric_histogram_observe_ns(&store_metric_tx_seconds, tx_mono_ns() - tx_began_ns);
+        metric_histogram_observe_ns(&store_metric_tx_seconds, clock_mono_ns() - tx_began_ns);
     tx_began_ns = 0;
 }
 
@@ -118,7 +111,7 @@ uint64_t store_thread_conflicts(void)
 
 int store_begin(struct store *s, struct store_tx **ret)
 {
-    int64_t t0 = tx_mono_ns();
+    int64_t t0 = clock_mono_ns();
     int r;
 
     if (!s || !ret)

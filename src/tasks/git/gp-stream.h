@@ -39,7 +39,4 @@ void gp_stream_set_deadline(int64_t deadline_ns);
 /* Whether a deadline cut a stream of the calling thread since set_deadline. */
 bool gp_stream_timed_out(void);
 
-/* CLOCK_MONOTONIC in ns. */
-int64_t gp_mono_ns(void);
-
 #endif

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/limits.h"
 #include "base/time.h"
 #include "tasks/git/gp-lsrefs.h"
@@ -96,7 +97,7 @@ static int git_failed(struct gp_source *s, const char *what, struct client_error
     else if (s->too_big)
         client_error_set(e, GRPC_RESOURCE_EXHAUSTED, true, "%s: more than %llu bytes", what,
                          (unsigned long long)s->gm->max_fetch_bytes);
-    else if (s->too_slow || gp_stream_timed_out() || gp_mono_ns() >= s->deadline)
+    else if (s->too_slow || gp_stream_timed_out() || clock_mono_ns() >= s->deadline)
         client_error_set(e, GRPC_DEADLINE_EXCEEDED, true,
                          "%s: timed out: no answer within the git poll's deadline of %lld s "
                          "(%.300s)", what, (long long)(s->gm->timeout_ns / NS_PER_SEC), msg);
@@ -206,7 +207,7 @@ static int on_transfer(const git_indexer_progress *st, void *payload)
         s->cache_full = true;
         return -1;
     }
-    if (gp_mono_ns() > s->deadline) {
+    if (clock_mono_ns() > s->deadline) {
         s->too_slow = true;
         return -1;
     }
@@ -219,7 +220,7 @@ static int on_sideband(const char *str, int len, void *payload)
 
     (void)str;
     (void)len;
-    if (gp_mono_ns() > s->deadline) {
+    if (clock_mono_ns() > s->deadline) {
         s->too_slow = true;
         return -1;
     }
@@ -402,7 +403,7 @@ static void sweep_one(const struct gp_manager *gm, const char *dir, const char *
 /* At most once per LIMIT_GIT_CACHE_SWEEP_SEC: removes the caches no poll used for cache_idle_sec. */
 static void sweep_idle(struct gp_manager *gm)
 {
-    int64_t mono = gp_mono_ns() / NS_PER_SEC + 1, last = gm->last_sweep;
+    int64_t mono = clock_mono_ns() / NS_PER_SEC + 1, last = gm->last_sweep;
     char dir[GP_MAX_PATH];
     struct dirent *de;
     DIR *d;
@@ -489,7 +490,7 @@ static void v2_remote(const struct gp_source *s, struct gp_v2_remote *rm)
         .client = s->gm->client,
         .url = s->url,
         .auth = s->v2_auth[0] ? s->v2_auth : NULL,
-        .timeout_ns = s->deadline - gp_mono_ns(),
+        .timeout_ns = s->deadline - clock_mono_ns(),
     };
 }
 
@@ -858,7 +859,7 @@ static int gp_launch(const struct task_manager *m, struct task_ctl *c)
     r = gt_poll_config(&p, taskjson_body(c->task, "git", NULL), "url", check_url, NULL);
     if (r == 0) {
         s.url = p.repo_url;
-        s.deadline = gp_mono_ns() + gm->timeout_ns;
+        s.deadline = clock_mono_ns() + gm->timeout_ns;
         r = read_credentials(&s, &e);
         if (r < 0)
             r = gt_poll_fatal(c, e.message);

@@ -4,6 +4,7 @@
  * sockets libgit2 hands to libssh2.  See gp-stream.h.
  */
 #include "tasks/git/gp-stream.h"
+#include "base/clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -42,14 +43,6 @@ static struct gp_stream *wd_list;
 static pthread_once_t wd_once = PTHREAD_ONCE_INIT;
 static bool wd_running;
 
-int64_t gp_mono_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000ll + ts.tv_nsec;
-}
-
 void gp_stream_set_deadline(int64_t deadline_ns)
 {
     tl_deadline = deadline_ns;
@@ -86,7 +79,7 @@ static void *wd_main(void *arg)
     (void)arg;
     pthread_mutex_lock(&wd_mu);
     for (;;) {
-        int64_t next = wd_sweep(gp_mono_ns());
+        int64_t next = wd_sweep(clock_mono_ns());
         if (next == 0) {
             pthread_cond_wait(&wd_cond, &wd_mu);
             continue;
@@ -158,7 +151,7 @@ static int wait_for(struct gp_stream *st, short events, const char *what)
     for (;;) {
         int ms = -1;
         if (st->deadline) {
-            int64_t left = st->deadline - gp_mono_ns();
+            int64_t left = st->deadline - clock_mono_ns();
             if (left <= 0)
                 return timed_out(st, what);
             ms = (int)((left + NS_PER_MS - 1) / NS_PER_MS);
