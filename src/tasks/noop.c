@@ -9,6 +9,9 @@
  *   handle_timer(): emits triggers_count triggers "noop:<invID>:<i>" with
  *                   payload {"noop": {}} and sets SUCCEEDED.
  *
+ * With nothing to wait for (d = 0: a negative sleep_ms) launch() does both
+ * at once, as LUCI's LaunchTask does: no timer, no RUNNING.
+ *
  * d is sleep_ms, or the default (LUCI's 20 s, struct task_options) when
  * sleep_ms is 0; a negative sleep_ms means no wait (d = 0s), as a Go sleep
  * of a negative duration returns at once.  Both calls are idempotent: a
@@ -53,6 +56,8 @@ static int noop_params_get(const struct task_manager *m, struct task_ctl *c,
     return 0;
 }
 
+static int noop_finish(struct task_ctl *c, struct noop_params *p);
+
 static int noop_launch(const struct task_manager *m, struct task_ctl *c)
 {
     struct noop_params p;
@@ -63,6 +68,8 @@ static int noop_launch(const struct task_manager *m, struct task_ctl *c)
         return r;
     time_format_duration(p.sleep_ns, dur, sizeof(dur));
     task_ctl_logf(c, "Running noop task for %s", dur);
+    if (p.sleep_ns == 0)
+        return noop_finish(c, &p);
     r = c->ops->add_timer(c, p.sleep_ns, NOOP_TIMER_TITLE, NULL);
     if (r < 0) {
         snprintf(c->err, sizeof(c->err), "cannot add the noop timer: %s", strerror(-r));
@@ -84,12 +91,20 @@ static int noop_handle_timer(const struct task_manager *m, struct task_ctl *c,
         return 0;
     if ((r = noop_params_get(m, c, &p)) < 0)
         return r;
-    if (p.triggers_count > NOOP_MAX_TRIGGERS) {
+    return noop_finish(c, &p);
+}
+
+/* The end of the wait: emits the triggers and sets SUCCEEDED. */
+static int noop_finish(struct task_ctl *c, struct noop_params *p)
+{
+    int r;
+
+    if (p->triggers_count > NOOP_MAX_TRIGGERS) {
         task_ctl_logf(c, "triggers_count %" PRId64 " is over tock's limit, emitting %d",
-                      p.triggers_count, NOOP_MAX_TRIGGERS);
-        p.triggers_count = NOOP_MAX_TRIGGERS;
+                      p->triggers_count, NOOP_MAX_TRIGGERS);
+        p->triggers_count = NOOP_MAX_TRIGGERS;
     }
-    for (int64_t i = 0; i < p.triggers_count; i++) {
+    for (int64_t i = 0; i < p->triggers_count; i++) {
         char id[64];
         json_t *t;
 

@@ -31,8 +31,6 @@ static const struct launch_case {
      1500000000, INV_RUNNING},
     {__LINE__, "{\"noop\": {\"sleepMs\": \"90000\"}}", 0, 0, "Running noop task for 1m30s",
      90000000000, INV_RUNNING},
-    {__LINE__, "{\"noop\": {\"sleepMs\": \"-5\"}}", 0, 0, "Running noop task for 0s", 0,
-     INV_RUNNING},
     {__LINE__, "{\"noop\": {\"sleepMs\": \"abc\"}}", 0, TASK_ERR_FATAL, NULL, -1,
      INV_STARTING},
     {__LINE__, "{\"noop\": {\"sleepMs\": \"99999999999999999999\"}}", 0, TASK_ERR_FATAL, NULL,
@@ -87,6 +85,30 @@ static void test_launch_timer_fails(void **state)
     assert_true(f.ctl.err[0] != '\0');
     fake_ctl_release(&f);
     json_decref(def);
+}
+
+/* Nothing to wait for (a negative sleep_ms): launch() emits and succeeds, no timer. */
+static void test_launch_no_wait(void **state)
+{
+    struct fake_ctl f;
+    json_t *def = json_loads("{\"noop\": {\"sleepMs\": \"-5\", \"triggersCount\": \"2\"}}", 0,
+                             NULL);
+    json_t *want = json_loads("[{\"id\": \"noop:77:0\", \"noop\": {}},"
+                              " {\"id\": \"noop:77:1\", \"noop\": {}}]",
+                              0, NULL);
+    const struct task_manager *m = &task_noop_manager;
+
+    (void)state;
+    fake_ctl_init(&f, 77, def);
+    assert_int_equal(m->launch(m, &f.ctl), 0);
+    assert_int_equal(f.ctl.status, INV_SUCCEEDED);
+    assert_int_equal(f.n_timers, 0);
+    assert_int_equal(f.n_log, 1);
+    assert_string_equal(f.log[0], "Running noop task for 0s");
+    assert_true(json_equal(f.triggers, want));
+    fake_ctl_release(&f);
+    json_decref(def);
+    json_decref(want);
 }
 
 /* The timer emits noop:<inv>:<i> triggers with an empty noop payload. */
@@ -176,6 +198,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_launch),
         cmocka_unit_test(test_launch_timer_fails),
+        cmocka_unit_test(test_launch_no_wait),
         cmocka_unit_test(test_timer),
         cmocka_unit_test(test_timer_cases),
     };
