@@ -9,12 +9,14 @@
 
 void engine__retry_pause(struct engine *e, int attempt)
 {
-    /* 1..4 ms, then 2..8, 4..16 ...: the winner is done by then. */
-    int64_t ns = ((int64_t)1 << (attempt - 1)) * NS_PER_MS * (1 + (int64_t)(engine__rand(e) % 4));
-    struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)ns};
+    struct timespec ts = {.tv_sec = 0, .tv_nsec = 0};
 
-    if (attempt > 0)
-        nanosleep(&ts, NULL);
+    if (attempt <= 0)
+        return;
+    /* 1..4 ms, then 2..8, 4..16 ...: the winner is done by then. */
+    ts.tv_nsec = (long)(((int64_t)1 << (attempt - 1)) * NS_PER_MS *
+                        (1 + (int64_t)(engine__rand(e) % 4)));
+    nanosleep(&ts, NULL);
 }
 
 int engine__retry(struct engine *e, int (*fn)(struct engine *e, void *ctx), void *ctx)
