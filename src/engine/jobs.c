@@ -637,13 +637,15 @@ static int apply_range_tx(struct engine *e, void *ctx)
     struct store_tx *tx = NULL;
     int r = store_begin(e->store, &tx);
 
+    if (r < 0)
+        return r;
     for (size_t i = a->lo; r == 0 && i < a->hi; i++)
         r = apply_item_tx(a->b, tx, &a->b->items[i]);
-    if (r < 0 && tx) {
+    if (r < 0) {
         store_rollback(tx);
         return r;
     }
-    return r < 0 ? r : engine__commit_lazy_unwoken(e, tx);
+    return engine__commit_lazy_unwoken(e, tx);
 }
 
 /* Applies items [lo, hi); a range that keeps losing conflicts is applied in halves. */
@@ -789,17 +791,30 @@ static int queue_removed_jobs(struct apply_batch *b, const struct apply_seen *s)
 /* One attempt of recording the project row (engine__retry's fn). */
 static int project_put_tx(struct engine *e, void *ctx)
 {
-    const struct store_project *p = ctx;
     struct store_tx *tx = NULL;
     int r = store_begin(e->store, &tx);
 
-    if (r == 0)
-        r = store_project_put(tx, p);
-    if (r < 0 && tx) {
+    return r < 0 ? r : engine__tx_end(e, tx, NULL, store_project_put(tx, ctx));
+}
+
+/* One attempt of marking the project disabled, read and written in one transaction. */
+static int project_disable_tx(struct engine *e, void *ctx)
+{
+    struct store_project p = {0};
+    struct store_tx *tx = NULL;
+    int r = store_begin(e->store, &tx);
+
+    if (r < 0)
+        return r;
+    r = store_project_get(tx, ctx, &p);
+    if (r == -ENOENT) { /* never applied: nothing to record */
         store_rollback(tx);
         return r;
     }
-    return r < 0 ? r : engine__commit(e, tx);
+    p.enabled = false;
+    r = engine__tx_end(e, tx, NULL, r == 0 ? store_project_put(tx, &p) : r);
+    store_project_release(&p);
+    return r;
 }
 
 static int apply_jobs(struct apply_batch *b, const struct cfg_project *cfg, const bool *invalid)
@@ -863,8 +878,6 @@ int engine_disable_project(struct engine *e, const char *project)
     struct apply_batch *b;
     struct store_job *jobs = NULL;
     size_t njobs = 0;
-    struct store_project p = {0};
-    struct store_tx *tx = NULL;
     int r;
 
     if (!e || !project)
@@ -883,16 +896,7 @@ int engine_disable_project(struct engine *e, const char *project)
     free(b);
     store_jobs_free(jobs, njobs);
     if (r == 0)
-        r = store_begin(e->store, &tx);
-    if (r == 0)
-        r = store_project_get(tx, project, &p);
-    if (tx)
-        store_rollback(tx);
-    if (r == 0) {
-        p.enabled = false;
-        r = engine__retry(e, project_put_tx, &p);
-    }
-    store_project_release(&p);
+        r = engine__retry(e, project_disable_tx, (void *)project);
     if (r < 0)
         engine__wake(e); /* no durable commit of ours: a worker syncs the lazy chunks */
     return r == -ENOENT ? 0 : r;
